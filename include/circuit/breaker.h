@@ -1,0 +1,497 @@
+// File: circuit/breaker.h
+// `circuit::Breaker` guards calls to one dependency (a database, a payment
+// API, another service). It opens on consecutive failures, or on the failure
+// or slow-call rate over a sliding window, rejects calls while OPEN, then
+// lets a bounded number of trial calls through while HALF_OPEN and closes
+// when they succeed.
+//
+// Example (two layers):
+//   auto breaker = circuit::Breaker::Create(config).value();
+//
+//   // 1. Permits: the breaker never runs your code.
+//   if (circuit::Permit permit = breaker->TryAcquire()) {
+//     permit.Record(CallPayments());          // classified by the config
+//   } else {
+//     return permit.RejectionStatus();        // kUnavailable, no exception
+//   }
+//
+//   // 2. Wrappers: the breaker runs the callable and classifies its status,
+//   //    its result or what it threw (recorded, then rethrown).
+//   absl::StatusOr<Quote> quote = breaker->Call([&] { return GetQuote(id); });
+//   Quote q = breaker->Call([](const std::string& id) { return GetQuote(id); },
+//                           [](const absl::Status& why, const std::string& id) {
+//                             return CachedQuote(id);   // the fallback
+//                           },
+//                           id).value();
+//
+// Transitions (state, generation, trials in flight):
+//   CLOSED,g,0    -> OPEN,g+1,0       a trip condition holds
+//   OPEN,g,0      -> HALF_OPEN,g+1,1  the first call after the open duration
+//                                     (exactly one caller wins the CAS)
+//   HALF_OPEN,g,n -> HALF_OPEN,g,n+1  a trial admitted (n < max concurrent)
+//   HALF_OPEN,g,n -> CLOSED,g+1,0     enough trials succeeded
+//   HALF_OPEN,g,n -> OPEN,g+1,0       a trial failed (or the trial rates
+//                                     crossed a threshold, or trials did not
+//                                     come back within half_open_max_duration)
+//   any,g         -> FORCED_OPEN / DISABLED / METRICS_ONLY, g+1   by operator
+//   any,g         -> CLOSED,g+1,0     Reset()
+//
+// Thread safety: every member may be called concurrently. Nothing on the
+// call path (TryAcquire, resolving a permit, Call) takes a lock, allocates
+// or makes a system call. Reading the state is one load. A success in CLOSED
+// writes only the calling thread's own counter stripe (see
+// circuit/internal/stripes.h); failures, slow calls and transitions write
+// shared words with CAS.
+//
+// Exactness under concurrency:
+// - Transitions and half-open trial accounting are exact: they live in one
+//   word changed only by CAS, and a permit's outcome from an older generation
+//   never changes the current one.
+// - Consecutive failures are exact in the order in which the failures and
+//   the successes that follow them reach the shared run counter (a success
+//   reads it and writes only when it must reset a non-zero run).
+// - The count window places each failure or slow call at the position given
+//   by the number of calls recorded when it is folded into the window, which
+//   is a sum of per-thread stripes. With calls completing one at a time it is
+//   exactly the last N calls; with calls completing concurrently a call can
+//   be placed up to the number of calls then in flight away from its true
+//   position, so the window's edge is fuzzy by that many calls and the rates
+//   by that many calls over N. No call is lost or counted twice.
+// - The time window counts calls into per-thread buckets chosen with the
+//   coarse clock (resolution a few ms): a call near a bucket boundary may be
+//   counted in the neighbouring bucket, so the window's edge is fuzzy by the
+//   coarse clock's resolution.
+// - Outcomes racing with a transition into CLOSED (checked against the old
+//   generation just before it changed) may be folded into the new window;
+//   their number is bounded by the calls in flight at that instant.
+#ifndef CIRCUIT_BREAKER_H_
+#define CIRCUIT_BREAKER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "absl/base/optimization.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "circuit/classify.h"
+#include "circuit/clock.h"
+#include "circuit/config.h"
+#include "circuit/internal/call.h"
+#include "circuit/internal/state_word.h"
+#include "circuit/internal/stripes.h"
+#include "circuit/open_error.h"
+#include "circuit/permit.h"
+#include "circuit/state.h"
+
+namespace circuit {
+
+namespace internal {
+class RateWindow;
+}  // namespace internal
+
+// A snapshot of a breaker's lifetime counters. Each counter is exact once
+// the calls have stopped; while they run, a snapshot may miss increments in
+// flight. permitted == successes + failures + ignored + released + (permits
+// still outstanding).
+struct BreakerMetrics {
+  State state = State::kClosed;
+  uint32_t generation = 0;
+  uint64_t permitted = 0;  // permits issued (not counting DISABLED's)
+  uint64_t rejected = 0;   // calls refused
+  uint64_t successes = 0;  // permits resolved as success
+  uint64_t failures = 0;   // permits resolved as failure
+  uint64_t ignored = 0;    // permits resolved as ignored
+  uint64_t released = 0;   // permits given back unresolved
+  uint64_t slow = 0;       // successes and failures at or over slow_call_duration
+  uint64_t stale = 0;      // outcomes dropped: their generation had passed
+  uint64_t opened = 0;     // transitions into OPEN
+};
+
+class Breaker {
+ public:
+  // Breaker::Create()
+  // Validates `config` (see ValidateConfig()) and builds a CLOSED breaker.
+  // Allocates the counter stripes and the window once, here.
+  static absl::StatusOr<std::unique_ptr<Breaker>> Create(BreakerConfig config);
+
+  // Permits must not outlive the breaker. In debug builds the destructor
+  // checks that every permit was resolved or released.
+  ~Breaker();
+
+  Breaker(const Breaker&) = delete;
+  Breaker& operator=(const Breaker&) = delete;
+
+  // Breaker::TryAcquire()
+  // Returns an admitted permit, or a rejected one (false) when OPEN,
+  // FORCED_OPEN, or HALF_OPEN with every trial slot taken. The first call
+  // after the open duration becomes the first trial. Never blocks, allocates
+  // or throws; the CLOSED path is one load and one counter in the caller's
+  // own stripe.
+  [[nodiscard]] Permit TryAcquire() noexcept;
+
+  // Breaker::state()
+  // One acquire load. OPEN is reported until a call arrives after the open
+  // duration (the transition to HALF_OPEN is made by that call).
+  State state() const noexcept {
+    // acquire: pairs with the release of the CAS that made the transition.
+    return internal::StateOf(state_.load(std::memory_order_acquire));
+  }
+
+  // The generation: changes on every transition.
+  uint32_t generation() const noexcept {
+    return internal::GenOf(state_.load(std::memory_order_acquire));
+  }
+
+  absl::string_view name() const { return config_.name; }
+  const BreakerConfig& config() const { return config_; }
+
+  // Breaker::Metrics()
+  // Sums the stripes: O(stripes). Thread-safe; the snapshot may be
+  // outdated as soon as it returns.
+  BreakerMetrics Metrics() const;
+
+  // ---- Operator controls ------------------------------------------------
+  // Each moves to a new generation, so outcomes of permits issued before it
+  // are dropped as stale; half-open trial slots are freed with it.
+
+  // Rejects every call until Reset().
+  void ForceOpen();
+  // Permits every call and records nothing until Reset().
+  void Disable();
+  // Permits and records every call, never trips, until Reset().
+  void MetricsOnly();
+  // Back to CLOSED with an empty window and no open-duration backoff.
+  void Reset();
+
+  // ---- Wrappers ---------------------------------------------------------
+
+  // Breaker::Call(fn)
+  // Runs `fn()` if admitted. Returns the rejection status if not, else fn's
+  // result as a status (see internal::CallResult: Status stays Status, T
+  // becomes StatusOr<T>, void becomes Status). A status is classified by
+  // config.status_is_failure; an exception by config.exception_is_ignored
+  // and config.exception_is_failure, recorded, then rethrown.
+  template <typename F>
+  auto Call(F&& fn) -> internal::CallResultT<std::invoke_result_t<F&>>;
+
+  // Breaker::Call(fn, fallback, args...)
+  // Runs `fn(args...)` if admitted. When the call is rejected or fails (a
+  // failing status, or an exception classified as a failure, which is then
+  // not rethrown) returns `fallback(reason, args...)`, or
+  // `fallback(args...)` if that is what it accepts. Ignored exceptions are
+  // rethrown. fn and fallback return the same type (or convertible).
+  template <typename F, typename Fallback, typename... Args>
+  auto Call(F&& fn, Fallback&& fallback, Args&&... args)
+      -> internal::CallResultT<std::invoke_result_t<F&, Args&...>>;
+
+  // Breaker::CallWithClassifier(fn, result_is_failure)
+  // As Call(fn), and a result for which `result_is_failure(result)` is true
+  // counts as a failure (it is still returned).
+  template <typename F, typename IsFailure>
+  auto CallWithClassifier(F&& fn, IsFailure&& result_is_failure)
+      -> internal::CallResultT<std::invoke_result_t<F&>>;
+
+  // Breaker::CallOrThrow(fn)
+  // The exception flavour: returns fn()'s result as it is, throws
+  // circuit::OpenError when rejected. Statuses and exceptions are classified
+  // as in Call(); exceptions are rethrown.
+  template <typename F>
+  auto CallOrThrow(F&& fn) -> std::invoke_result_t<F&>;
+
+  // Classifies a status as config.status_is_failure does; a classifier that
+  // throws counts as a failure. Never throws.
+  Outcome Classify(const absl::Status& status) const noexcept;
+  // Classifies an exception (ignored first, then failure, else success).
+  Outcome Classify(const std::exception_ptr& error) const noexcept;
+
+ private:
+  friend class Permit;
+  explicit Breaker(BreakerConfig config);
+
+  enum class WindowMode : uint8_t { kNone, kCount, kTime };
+
+  int64_t NowNanos() const {
+    return system_clock_ ? internal::MonotonicNanos() : clock_->NowNanos();
+  }
+  int64_t CoarseNowNanos() const {
+    return system_clock_ ? internal::MonotonicCoarseNanos() : clock_->CoarseNowNanos();
+  }
+
+  Permit TryAcquireSlow(uint64_t word) noexcept;
+  Permit Reject(uint64_t word, int64_t coarse_now) noexcept;
+
+  // Outcome paths; the permit has already been claimed.
+  void OnSuccess(const Permit& permit) noexcept;
+  void OnOutcomeSlow(const Permit& permit, Outcome outcome, internal::StripeRef stripe) noexcept;
+  void OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
+                      internal::StripeRef stripe) noexcept;
+  void OnRelease(const Permit& permit, bool ignored) noexcept;
+  // Claims `permit` (if still unresolved) and records `outcome`.
+  void ResolveAs(Permit& permit, Outcome outcome) noexcept;
+  void ClearConsecutiveFailures(uint32_t gen) noexcept;
+  uint32_t AddConsecutiveFailure(uint32_t gen) noexcept;
+
+  // Publish()
+  // CAS of the state word from `expected` to `desired`. Returns false, with
+  // `expected` updated, if the word had moved. A new generation of CLOSED
+  // or METRICS_ONLY (Reset() from CLOSED included) rebases the window
+  // first; the winner of a new generation then runs AfterTransition()
+  // (deadline, backoff, counters).
+  bool Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) noexcept;
+  void AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept;
+  // CLOSED,g,0 -> OPEN,g+1,0 if the word is still CLOSED at the generation
+  // whose bits under `gen_mask` are `gen`.
+  void TripIfCurrent(uint32_t gen, uint32_t gen_mask) noexcept;
+  void ForceTo(State to);
+  int64_t OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const;
+  absl::Status MakeRejectionStatus(const Permit& permit) const;
+
+  // Deadline word:
+  //  63          48 47                                0
+  // +--------------+-----------------------------------+
+  // | gen (16 b)   |   deadline, microseconds (48 b)   |
+  // +--------------+-----------------------------------+
+  // In OPEN: when trials may start. In HALF_OPEN: when trials that never
+  // came back reopen the breaker (0: never). Written only by the winner of
+  // the transition into generation `gen`, after its CAS; a reader that finds
+  // another generation's tag treats the deadline as not yet published.
+  static uint64_t DeadlineWord(uint32_t gen, int64_t nanos);
+  bool ReadDeadline(uint32_t gen, int64_t* nanos) const noexcept;
+
+  template <typename R, typename IsFailure>
+  Outcome ClassifyResult(const R& result, IsFailure& result_is_failure) const noexcept;
+  template <typename F, typename IsFailure, typename Fallback, typename... Args>
+  auto Run(F& fn, IsFailure& result_is_failure, Fallback* fallback, Args&... args)
+      -> internal::CallResultT<std::invoke_result_t<F&, Args&...>>;
+  static absl::Status ExceptionReason(const std::exception_ptr& error);
+
+  struct NoClassifier {
+    template <typename R>
+    bool operator()(const R&) const {
+      return false;
+    }
+  };
+  struct NoFallback {};
+
+  const BreakerConfig config_;
+  const Clock* const clock_;
+  const bool system_clock_;
+  const bool measure_duration_;  // slow-call detection on
+  const int64_t slow_nanos_;
+  const bool consecutive_on_;
+  const WindowMode window_mode_;
+
+  // 128 B: x86-64 prefetches line pairs. The state word is read by every
+  // call and written only on transitions: it gets a line pair of its own.
+  alignas(128) std::atomic<uint64_t> state_;
+  // The consecutive-failure run: (gen << 32) | count. Written by failures
+  // and by the first success after a failure.
+  alignas(128) std::atomic<uint64_t> consecutive_{0};
+  std::atomic<uint64_t> deadline_{0};
+  std::atomic<uint32_t> reopen_count_{0};
+  std::atomic<uint64_t> opened_{0};
+
+  alignas(128) internal::StripeSet stripes_;
+  std::unique_ptr<internal::RateWindow> window_;
+};
+
+// ---- Inline fast paths ---------------------------------------------------
+
+inline Permit Breaker::TryAcquire() noexcept {
+  // acquire: pairs with the release of the transition's CAS, so an admitted
+  // caller sees what the transition published (the deadline, the window
+  // base) before its generation.
+  const uint64_t word = state_.load(std::memory_order_acquire);
+  const State state = internal::StateOf(word);
+  if (ABSL_PREDICT_TRUE(state == State::kClosed || state == State::kMetricsOnly)) {
+    stripes_.ForThisThread().Add(internal::kPermitted);
+    return Permit(this, Permit::Kind::kNormal, internal::GenOf(word),
+                  measure_duration_ ? NowNanos() : 0);
+  }
+  return TryAcquireSlow(word);
+}
+
+inline void Breaker::OnSuccess(const Permit& permit) noexcept {
+  if (permit.kind_ == Permit::Kind::kUntracked) return;  // DISABLED: nothing
+  const internal::StripeRef stripe = stripes_.ForThisThread();
+  if (ABSL_PREDICT_FALSE(permit.kind_ != Permit::Kind::kNormal || measure_duration_)) {
+    OnOutcomeSlow(permit, Outcome::kSuccess, stripe);
+    return;
+  }
+  stripe.Add(internal::kSuccesses);
+  // acquire: see TryAcquire(); we must judge the generation as of now.
+  const uint64_t word = state_.load(std::memory_order_acquire);
+  if (ABSL_PREDICT_FALSE(internal::GenOf(word) != permit.generation_)) {
+    stripe.Add(internal::kStale);
+    return;
+  }
+  if (consecutive_on_) {
+    // relaxed: only a non-zero run of this generation needs a write; the
+    // CAS in ClearConsecutiveFailures() re-reads with acquire.
+    const uint64_t run = consecutive_.load(std::memory_order_relaxed);
+    if (ABSL_PREDICT_FALSE(static_cast<uint32_t>(run) != 0 &&
+                           (run >> 32) == permit.generation_)) {
+      ClearConsecutiveFailures(permit.generation_);
+    }
+  }
+  if (window_mode_ == WindowMode::kCount) {
+    stripe.Add(internal::kWindowCalls);
+  } else if (window_mode_ == WindowMode::kTime) {
+    stripes_.AddToBucket(stripe, CoarseNowNanos());
+  }
+}
+
+inline bool Permit::Success() noexcept {
+  if (!Claim()) return false;
+  breaker_->OnSuccess(*this);
+  return true;
+}
+
+inline bool Permit::Failure() noexcept {
+  if (!admitted_) return false;
+  breaker_->ResolveAs(*this, Outcome::kFailure);
+  return true;
+}
+
+inline bool Permit::Ignore() noexcept {
+  if (!Claim()) return false;
+  breaker_->OnRelease(*this, /*ignored=*/true);
+  return true;
+}
+
+inline bool Permit::Release() noexcept {
+  if (!Claim()) return false;
+  breaker_->OnRelease(*this, /*ignored=*/false);
+  return true;
+}
+
+inline bool Permit::Record(const absl::Status& status) noexcept {
+  if (!admitted_) return false;
+  breaker_->ResolveAs(*this, breaker_->Classify(status));
+  return true;
+}
+
+// ---- Wrappers ----------------------------------------------------------------
+
+template <typename R, typename IsFailure>
+Outcome Breaker::ClassifyResult(const R& result, IsFailure& result_is_failure) const noexcept {
+  if constexpr (std::is_same_v<R, absl::Status> || internal::IsStatusOr<R>::value) {
+    const Outcome outcome = Classify(internal::StatusOf(result));
+    if (outcome != Outcome::kSuccess) return outcome;
+  }
+  try {
+    return result_is_failure(result) ? Outcome::kFailure : Outcome::kSuccess;
+  } catch (...) {
+    return Outcome::kFailure;  // a classifier that throws says "failure"
+  }
+}
+
+template <typename F, typename IsFailure, typename Fallback, typename... Args>
+auto Breaker::Run(F& fn, IsFailure& result_is_failure, Fallback* fallback, Args&... args)
+    -> internal::CallResultT<std::invoke_result_t<F&, Args&...>> {
+  using R = std::invoke_result_t<F&, Args&...>;
+  using Result = internal::CallResultT<R>;
+  constexpr bool kHasFallback = !std::is_same_v<Fallback, NoFallback>;
+
+  Permit permit = TryAcquire();
+  if (!permit) {
+    absl::Status reason = permit.RejectionStatus();
+    if constexpr (kHasFallback) {
+      return Result(internal::InvokeFallback(*fallback, reason, args...));
+    } else {
+      return Result(std::move(reason));
+    }
+  }
+  // The callable runs inside the try; the fallback runs outside it, so an
+  // exception from the fallback is not taken for the call's.
+  std::exception_ptr error;
+  if constexpr (std::is_void_v<R>) {
+    try {
+      std::invoke(fn, args...);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (!error) {
+      permit.Success();
+      return absl::OkStatus();
+    }
+  } else {
+    try {
+      R result = std::invoke(fn, args...);
+      const Outcome outcome = ClassifyResult(result, result_is_failure);
+      ResolveAs(permit, outcome);
+      if constexpr (kHasFallback) {
+        if (outcome == Outcome::kFailure) {
+          absl::Status reason = internal::StatusOf(result).ok()
+                                    ? absl::UnknownError("result classified as a failure")
+                                    : internal::StatusOf(result);
+          return Result(internal::InvokeFallback(*fallback, reason, args...));
+        }
+      }
+      return Result(std::move(result));
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  const Outcome outcome = Classify(error);
+  ResolveAs(permit, outcome);
+  if constexpr (kHasFallback) {
+    if (outcome == Outcome::kFailure) {
+      return Result(internal::InvokeFallback(*fallback, ExceptionReason(error), args...));
+    }
+  }
+  std::rethrow_exception(error);
+}
+
+template <typename F>
+auto Breaker::Call(F&& fn) -> internal::CallResultT<std::invoke_result_t<F&>> {
+  NoClassifier none;
+  return Run(fn, none, static_cast<NoFallback*>(nullptr));
+}
+
+template <typename F, typename Fallback, typename... Args>
+auto Breaker::Call(F&& fn, Fallback&& fallback, Args&&... args)
+    -> internal::CallResultT<std::invoke_result_t<F&, Args&...>> {
+  NoClassifier none;
+  return Run(fn, none, &fallback, args...);
+}
+
+template <typename F, typename IsFailure>
+auto Breaker::CallWithClassifier(F&& fn, IsFailure&& result_is_failure)
+    -> internal::CallResultT<std::invoke_result_t<F&>> {
+  return Run(fn, result_is_failure, static_cast<NoFallback*>(nullptr));
+}
+
+template <typename F>
+auto Breaker::CallOrThrow(F&& fn) -> std::invoke_result_t<F&> {
+  using R = std::invoke_result_t<F&>;
+  Permit permit = TryAcquire();
+  if (!permit) {
+    throw OpenError(config_.name, permit.rejected_state(), permit.retry_after(),
+                    std::string(permit.RejectionStatus().message()));
+  }
+  NoClassifier none;
+  try {
+    if constexpr (std::is_void_v<R>) {
+      fn();
+      permit.Success();
+    } else {
+      R result = fn();
+      ResolveAs(permit, ClassifyResult(result, none));
+      return result;
+    }
+  } catch (...) {
+    ResolveAs(permit, Classify(std::current_exception()));
+    throw;
+  }
+}
+
+}  // namespace circuit
+
+#endif  // CIRCUIT_BREAKER_H_

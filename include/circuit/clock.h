@@ -1,0 +1,54 @@
+// File: circuit/clock.h
+// `circuit::Clock` is where a breaker reads time. It has two reads:
+//
+//   NowNanos()        precise monotonic time; measures call durations for
+//                     slow-call detection (two reads per call, only when a
+//                     slow-call trip is configured).
+//   CoarseNowNanos()  cheap monotonic time with a resolution of a few
+//                     milliseconds; decides when OPEN is over and which
+//                     bucket of a time window a call lands in.
+//
+// The default (`BreakerConfig::clock == nullptr`) is the system clock:
+// NowNanos() is CLOCK_MONOTONIC (std::chrono::steady_clock, about 40 ns on a
+// kvm-clock virtual machine) and CoarseNowNanos() is CLOCK_MONOTONIC_COARSE
+// (about 6 ns, with the kernel tick as resolution: 4 ms at HZ=250). The
+// breaker calls the system clock directly, without a virtual call.
+//
+// Tests inject a `circuit::FakeClock` (circuit/fake_clock.h) instead and
+// advance it by hand: no test sleeps to wait for a transition.
+//
+// Thread safety: implementations must be safe to call from any thread.
+#ifndef CIRCUIT_CLOCK_H_
+#define CIRCUIT_CLOCK_H_
+
+#include <cstdint>
+
+namespace circuit {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+
+  // Monotonic nanoseconds from an arbitrary origin. Never decreases.
+  virtual int64_t NowNanos() const = 0;
+
+  // Monotonic nanoseconds, possibly a few milliseconds behind NowNanos().
+  // Default: NowNanos().
+  virtual int64_t CoarseNowNanos() const { return NowNanos(); }
+};
+
+// SystemClock()
+// The process-wide system clock described above. Never null; never freed.
+const Clock* SystemClock();
+
+namespace internal {
+// The system clock's two reads, called directly so that the breaker's fast
+// path does not pay a virtual call. clock_gettime through the vDSO: no
+// system call.
+int64_t MonotonicNanos();
+int64_t MonotonicCoarseNanos();
+}  // namespace internal
+
+}  // namespace circuit
+
+#endif  // CIRCUIT_CLOCK_H_

@@ -1,0 +1,161 @@
+// File: circuit/config.h
+// `circuit::BreakerConfig` tunes one breaker: a plain struct whose defaults
+// behave like the best-known Python breaker (pybreaker): open after 5
+// consecutive failures, stay open 30 s, then let one trial call through and
+// close if it succeeds. Rate-based trips are off until a threshold is set.
+//
+// Example:
+//   circuit::BreakerConfig config;
+//   config.name = "payments";
+//   config.failure_rate_threshold = 50;        // percent
+//   config.window_type = circuit::WindowType::kTimeBased;
+//   config.window_duration = absl::Seconds(10);
+//   config.minimum_calls = 20;
+//   auto breaker = circuit::Breaker::Create(config);  // validates
+//   if (!breaker.ok()) LOG(ERROR) << breaker.status();
+//
+// ValidateConfig() explains what is wrong in a message that names the field,
+// e.g. "BreakerConfig.window_size must be >= 1, got 0".
+#ifndef CIRCUIT_CONFIG_H_
+#define CIRCUIT_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "circuit/classify.h"
+#include "circuit/clock.h"
+
+namespace circuit {
+
+enum class WindowType : uint8_t {
+  // The last `window_size` calls.
+  kCountBased,
+  // The calls of the last `window_duration`, kept in `window_buckets`
+  // buckets; the oldest bucket is dropped whole as time moves on.
+  kTimeBased,
+};
+
+struct BreakerConfig {
+  // Names the breaker in rejections, metrics and logs. Default: "breaker".
+  std::string name = "breaker";
+
+  // ---- Behaviour: what trips the breaker -------------------------------
+
+  // Failures in a row, while CLOSED, that open the breaker. A success resets
+  // the run. 0 disables this trip. Default: 5. Must be 0..1'000'000'000.
+  int consecutive_failures_to_open = 5;
+
+  // Percentage of failed calls in the window at or above which the breaker
+  // opens. 0 disables this trip. Default: 0 (off). Must be in 0..100.
+  double failure_rate_threshold = 0;
+
+  // Percentage of slow calls (see slow_call_duration) in the window at or
+  // above which the breaker opens. 0 disables this trip. Default: 0 (off).
+  // Must be in 0..100. Turning it on makes every permit read the precise
+  // clock twice (about 2 x 40 ns with the system clock).
+  double slow_call_rate_threshold = 0;
+
+  // A call that takes at least this long is slow. Default: 60 s. Must be > 0.
+  absl::Duration slow_call_duration = absl::Seconds(60);
+
+  // The window the two rates are computed over. Default: kCountBased.
+  WindowType window_type = WindowType::kCountBased;
+
+  // kCountBased: the number of most recent calls in the window.
+  // Default: 100. Must be 1..1'000'000 (the breaker keeps 16 bytes a call
+  // of event log).
+  int window_size = 100;
+
+  // kTimeBased: the span of the window. Default: 60 s. Must be > 0, and
+  // window_duration / window_buckets must be at least 1 ms (finer buckets
+  // than the coarse clock's resolution would only be noise).
+  absl::Duration window_duration = absl::Seconds(60);
+
+  // kTimeBased: how many buckets the span is cut into; the window slides a
+  // bucket at a time. Default: 10. Must be 1..1000.
+  int window_buckets = 10;
+
+  // The rates are not judged until the window holds at least this many
+  // calls (for kCountBased, at most window_size are ever needed).
+  // Default: 100. Must be >= 1.
+  int minimum_calls = 100;
+
+  // ---- Behaviour: OPEN ---------------------------------------------------
+
+  // How long the breaker stays OPEN before admitting trial calls.
+  // Default: 30 s. Must be > 0.
+  absl::Duration open_duration = absl::Seconds(30);
+
+  // Each re-opening from HALF_OPEN multiplies the open duration by this,
+  // up to max_open_duration; closing resets it. Default: 1 (no backoff).
+  // Must be in 1..1000.
+  double open_backoff_multiplier = 1;
+
+  // Cap of the backed-off open duration. Default: 10 min. Must be >=
+  // open_duration and <= 365 days.
+  absl::Duration max_open_duration = absl::Minutes(10);
+
+  // Randomizes each open duration by up to this fraction either way, so
+  // that many clients do not probe in lockstep. Default: 0. Must be in
+  // 0..1 (exclusive of 1).
+  double open_jitter = 0;
+
+  // ---- Behaviour: HALF_OPEN ----------------------------------------------
+
+  // Trial calls in flight at once while HALF_OPEN. Default: 1. Must be
+  // 1..255 and <= half_open_trial_calls.
+  int half_open_max_concurrent = 1;
+
+  // Trial calls that decide: when half_open_judge_by_rate is false, this
+  // many successful trials close the breaker and any failed trial (or slow
+  // one, when slow_call_rate_threshold is set) reopens it; when true, once this many trials have completed their failure and
+  // slow rates are compared with the thresholds above. Never more than this
+  // many trials are admitted per HALF_OPEN period. Default: 1. Must be
+  // 1..255.
+  int half_open_trial_calls = 1;
+
+  // See half_open_trial_calls. Default: false (a single failed trial
+  // reopens). Requires failure_rate_threshold or slow_call_rate_threshold.
+  bool half_open_judge_by_rate = false;
+
+  // If trials neither complete nor are released within this time, the next
+  // call that finds no free trial slot reopens the breaker. 0 disables.
+  // Default: 0. Must be in 0..365 days.
+  absl::Duration half_open_max_duration = absl::ZeroDuration();
+
+  // ---- Classification ------------------------------------------------------
+
+  // Which statuses are failures. Default (empty): every non-OK status.
+  StatusClassifier status_is_failure;
+
+  // Which exceptions are failures. Default (empty): every exception.
+  ExceptionClassifier exception_is_failure;
+
+  // Which exceptions are ignored (neither success nor failure); asked before
+  // exception_is_failure. Default (empty): none.
+  ExceptionClassifier exception_is_ignored;
+
+  // ---- Performance -----------------------------------------------------------
+  // Most clients should leave these alone.
+
+  // Where time is read. Default: nullptr, the system clock, read without a
+  // virtual call. Not owned; must outlive the breaker.
+  const Clock* clock = nullptr;
+
+  // Counter stripes that a thread owns alone (threads are numbered
+  // process-wide, densest first; a thread numbered below `stripes` writes
+  // its counters with plain stores, the rest share 4 overflow stripes with
+  // atomic adds). Each stripe is 128 B plus 8 B a time bucket.
+  // Default: 16. Must be 1..1024.
+  int stripes = 16;
+};
+
+// ValidateConfig()
+// Returns OK, or InvalidArgumentError naming the first bad field and value:
+// "BreakerConfig.<field> must be <rule>, got <value>".
+absl::Status ValidateConfig(const BreakerConfig& config);
+
+}  // namespace circuit
+
+#endif  // CIRCUIT_CONFIG_H_

@@ -1,0 +1,153 @@
+// File: circuit/permit.h
+// `circuit::Permit` is the right to make one call through a breaker, and the
+// place its outcome is reported. Breaker::TryAcquire() returns one; it is
+// true when the call may proceed and false when the breaker rejected it.
+//
+// Example:
+//   circuit::Permit permit = breaker->TryAcquire();
+//   if (!permit) return permit.RejectionStatus();   // kUnavailable
+//   absl::Status status = CallPayments();
+//   permit.Record(status);                          // classified by the config
+//   return status;
+//
+// Lifecycle: a permit is resolved at most once, by Success(), Failure(),
+// Ignore(), Record() or Release(); the first of them counts and the rest
+// return false and do nothing. A permit destroyed unresolved is released: it
+// counts as "released", hands a half-open trial slot back, and never counts
+// as an outcome. So a permit cannot leak, whatever the caller's control flow
+// (an exception, a cancelled coroutine, an early return).
+//
+// Moving: a permit is move-only; the moved-from permit is empty (false,
+// resolving it returns false) and its destruction does nothing.
+//
+// Threads: a permit may be resolved, or destroyed, on another thread than
+// the one that acquired it (the async case); it must not be used from two
+// threads at once. The breaker must outlive its permits.
+//
+// Generations: a permit remembers the generation of the breaker that issued
+// it. If the breaker has changed state since (opened, closed, was reset), the
+// outcome is counted as stale and changes nothing: a call admitted while
+// CLOSED that fails after the breaker went OPEN and HALF_OPEN cannot reopen
+// it.
+#ifndef CIRCUIT_PERMIT_H_
+#define CIRCUIT_PERMIT_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "circuit/state.h"
+
+namespace circuit {
+
+class Breaker;
+
+class Permit {
+ public:
+  // An empty permit: false, resolving it does nothing.
+  Permit() = default;
+  Permit(Permit&& other) noexcept { MoveFrom(other); }
+  Permit& operator=(Permit&& other) noexcept {
+    if (this != &other) {
+      Release();
+      MoveFrom(other);
+    }
+    return *this;
+  }
+  Permit(const Permit&) = delete;
+  Permit& operator=(const Permit&) = delete;
+  ~Permit() { Release(); }
+
+  // True if the call may proceed and the permit is not yet resolved.
+  explicit operator bool() const { return admitted_; }
+
+  // Permit::Success() / Failure() / Ignore()
+  // Resolve the permit. Success() and Failure() also measure the call's
+  // duration when slow-call detection is on, so a slow success counts as
+  // slow. Return true if this call resolved the permit, false if it was
+  // empty, rejected or already resolved. Never block, allocate or throw.
+  bool Success() noexcept;
+  bool Failure() noexcept;
+  bool Ignore() noexcept;
+
+  // Permit::Record()
+  // Resolves the permit from a status, classified by
+  // BreakerConfig::status_is_failure (default: !ok()). Returns as Success().
+  bool Record(const absl::Status& status) noexcept;
+
+  // Permit::Release()
+  // Gives the permit back without an outcome (the call was not made, or was
+  // cancelled). The destructor does this for an unresolved permit.
+  bool Release() noexcept;
+
+  // True for a HALF_OPEN trial permit.
+  bool is_trial() const { return kind_ == Kind::kTrial; }
+
+  // The generation the permit was issued in (or, when rejected, the
+  // generation that rejected it).
+  uint32_t generation() const { return generation_; }
+
+  // ---- When rejected ------------------------------------------------------
+
+  // True if TryAcquire() said no (false for admitted and empty permits).
+  bool rejected() const { return breaker_ != nullptr && !admitted_ && kind_ == Kind::kRejected; }
+
+  // The state that rejected the call.
+  State rejected_state() const { return rejected_state_; }
+
+  // How long until the breaker will admit a trial call; zero when it is
+  // HALF_OPEN (a trial slot may free up at any time) and infinite when
+  // FORCED_OPEN.
+  absl::Duration retry_after() const;
+
+  // Permit::RejectionStatus()
+  // kUnavailable naming the breaker, the state and the retry delay, with a
+  // payload that IsRejection() recognises. Builds a message: it allocates,
+  // so it is built only when asked for, never by TryAcquire().
+  absl::Status RejectionStatus() const;
+
+ private:
+  friend class Breaker;
+  enum class Kind : uint8_t { kNone, kNormal, kTrial, kUntracked, kRejected };
+
+  Permit(Breaker* breaker, Kind kind, uint32_t generation, int64_t time_nanos)
+      : breaker_(breaker), time_nanos_(time_nanos), generation_(generation), kind_(kind),
+        admitted_(kind != Kind::kRejected) {}
+
+  void MoveFrom(Permit& other) noexcept {
+    breaker_ = other.breaker_;
+    time_nanos_ = other.time_nanos_;
+    generation_ = other.generation_;
+    kind_ = other.kind_;
+    admitted_ = other.admitted_;
+    rejected_state_ = other.rejected_state_;
+    other.breaker_ = nullptr;
+    other.admitted_ = false;
+    other.kind_ = Kind::kNone;
+  }
+
+  // Marks the permit resolved; returns false if there was nothing to resolve.
+  bool Claim() noexcept {
+    if (!admitted_) return false;
+    admitted_ = false;
+    return true;
+  }
+
+  Breaker* breaker_ = nullptr;
+  // Admitted: when the call started (0 when durations are not measured).
+  // Rejected: the nanoseconds until a trial will be admitted (-1: never).
+  int64_t time_nanos_ = 0;
+  uint32_t generation_ = 0;
+  Kind kind_ = Kind::kNone;
+  bool admitted_ = false;
+  State rejected_state_ = State::kClosed;
+};
+
+// IsRejection()
+// True if `status` is a breaker's RejectionStatus(), as opposed to a
+// kUnavailable the dependency itself returned.
+bool IsRejection(const absl::Status& status);
+
+}  // namespace circuit
+
+#endif  // CIRCUIT_PERMIT_H_

@@ -1,0 +1,492 @@
+// File: src/breaker.cc
+// The breaker's slow paths: every transition, the OPEN and HALF_OPEN
+// admission paths, failures, slow calls, trials and releases. The CLOSED
+// fast path is inline in circuit/breaker.h. Transitions are drawn there and,
+// with the memory order of every atomic operation, in docs/design.md.
+#include "circuit/breaker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "src/internal/rate_window.h"
+
+namespace circuit {
+
+using internal::GenOf;
+using internal::InFlightOf;
+using internal::kOneInFlight;
+using internal::MakeTrialWord;
+using internal::NextWord;
+using internal::StateOf;
+using internal::StripeRef;
+using internal::TrialFailuresOf;
+using internal::TrialSlowOf;
+using internal::TrialSuccessesOf;
+
+namespace {
+
+constexpr int kDeadlineGenBits = 16;
+constexpr int kDeadlineTimeBits = 48;
+constexpr uint64_t kDeadlineTimeMask = (uint64_t{1} << kDeadlineTimeBits) - 1;
+static_assert(kDeadlineGenBits + kDeadlineTimeBits == 64, "deadline fields fill the word");
+
+// True if generation `a` is later than `b` (29-bit serial numbers).
+bool GenIsNewer(uint32_t a, uint32_t b) {
+  const uint64_t diff = (uint64_t{a} - b) & internal::kGenMask;
+  return diff != 0 && diff < (internal::kGenMask + 1) / 2;
+}
+
+// splitmix64: a well-mixed 64-bit value from a counter; picks the jitter.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+// ---- Construction ------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<Breaker>> Breaker::Create(BreakerConfig config) {
+  absl::Status status = ValidateConfig(config);
+  if (!status.ok()) return status;
+  return std::unique_ptr<Breaker>(new Breaker(std::move(config)));
+}
+
+Breaker::Breaker(BreakerConfig config)
+    : config_(std::move(config)),
+      clock_(config_.clock != nullptr ? config_.clock : SystemClock()),
+      system_clock_(config_.clock == nullptr),
+      measure_duration_(config_.slow_call_rate_threshold > 0),
+      slow_nanos_(absl::ToInt64Nanoseconds(config_.slow_call_duration)),
+      consecutive_on_(config_.consecutive_failures_to_open > 0),
+      window_mode_(config_.failure_rate_threshold > 0 || config_.slow_call_rate_threshold > 0
+                       ? (config_.window_type == WindowType::kTimeBased ? WindowMode::kTime
+                                                                        : WindowMode::kCount)
+                       : WindowMode::kNone),
+      state_(internal::MakeWord(State::kClosed, 0)),
+      stripes_(config_.stripes, window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
+               absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets)) {
+  if (window_mode_ != WindowMode::kNone) {
+    window_ = std::make_unique<internal::RateWindow>(config_, &stripes_);
+  }
+}
+
+Breaker::~Breaker() = default;
+
+// ---- Deadlines ---------------------------------------------------------------
+
+uint64_t Breaker::DeadlineWord(uint32_t gen, int64_t nanos) {
+  // Rounded up to a microsecond: a deadline is never earlier than asked.
+  const uint64_t micros = nanos <= 0 ? 0 : (static_cast<uint64_t>(nanos) + 999) / 1000;
+  return (uint64_t{gen & ((1u << kDeadlineGenBits) - 1)} << kDeadlineTimeBits) |
+         std::min(micros, kDeadlineTimeMask);
+}
+
+bool Breaker::ReadDeadline(uint32_t gen, int64_t* nanos) const noexcept {
+  // acquire: pairs with the release store in AfterTransition().
+  const uint64_t word = deadline_.load(std::memory_order_acquire);
+  if ((word >> kDeadlineTimeBits) != (gen & ((1u << kDeadlineGenBits) - 1))) return false;
+  *nanos = static_cast<int64_t>(word & kDeadlineTimeMask) * 1000;
+  return true;
+}
+
+int64_t Breaker::OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const {
+  const double base = absl::ToDoubleNanoseconds(config_.open_duration);
+  const double cap = absl::ToDoubleNanoseconds(config_.max_open_duration);
+  double nanos = base * std::pow(config_.open_backoff_multiplier, reopen_count);
+  if (!(nanos <= cap)) nanos = cap;  // also catches inf from pow
+  if (config_.open_jitter > 0) {
+    const uint64_t bits = Mix(uint64_t{gen} ^ reinterpret_cast<uintptr_t>(this));
+    const double unit = static_cast<double>(bits >> 11) * 0x1.0p-53;  // [0, 1)
+    nanos *= 1.0 + config_.open_jitter * (2.0 * unit - 1.0);
+  }
+  return static_cast<int64_t>(nanos);
+}
+
+// ---- Transitions -------------------------------------------------------------
+
+bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) noexcept {
+  const State from = StateOf(expected);
+  const State to = StateOf(desired);
+  const bool new_generation = GenOf(desired) != GenOf(expected);
+  if (new_generation && (to == State::kClosed || to == State::kMetricsOnly) && window_) {
+    // Before the CAS: calls of the new generation may be recorded the
+    // moment it is published, and their window must already start here.
+    window_->Rebase(GenOf(desired), coarse_now);
+  }
+  // acq_rel: release publishes what precedes the transition (the window's
+  // base) to every caller that loads the new word with acquire; acquire
+  // orders this thread's after-effects after the transitions before it.
+  // Failure acquire: the caller re-examines the word it got.
+  if (!state_.compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+    return false;
+  }
+  if (new_generation) AfterTransition(from, desired, coarse_now);
+  return true;
+}
+
+void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept {
+  const uint32_t gen = GenOf(word);
+  switch (StateOf(word)) {
+    case State::kOpen: {
+      uint32_t reopen_count = 0;
+      if (from == State::kHalfOpen) {
+        // relaxed: transition winners are ordered by the state word's CAS
+        // chain (acq_rel), which this counter rides on.
+        reopen_count = reopen_count_.fetch_add(1, std::memory_order_relaxed) + 1;
+      } else {
+        reopen_count_.store(0, std::memory_order_relaxed);
+      }
+      // release: pairs with the acquire in ReadDeadline(). A reader that
+      // sees OPEN before this store finds another generation's tag and
+      // keeps rejecting, which is right: the breaker has just opened.
+      deadline_.store(DeadlineWord(gen, coarse_now + OpenDurationNanos(reopen_count, gen)),
+                      std::memory_order_release);
+      // relaxed: a statistic.
+      opened_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    case State::kHalfOpen: {
+      const int64_t limit = absl::ToInt64Nanoseconds(config_.half_open_max_duration);
+      // release: as above; 0 means trials may take as long as they take.
+      deadline_.store(DeadlineWord(gen, limit > 0 ? coarse_now + limit : 0),
+                      std::memory_order_release);
+      break;
+    }
+    case State::kClosed:
+      // relaxed: see the kOpen case.
+      reopen_count_.store(0, std::memory_order_relaxed);
+      break;
+    case State::kForcedOpen:
+    case State::kDisabled:
+    case State::kMetricsOnly:
+      break;
+  }
+}
+
+void Breaker::TripIfCurrent(uint32_t gen, uint32_t gen_mask) noexcept {
+  // acquire: see TryAcquire().
+  uint64_t word = state_.load(std::memory_order_acquire);
+  if (StateOf(word) != State::kClosed || (GenOf(word) & gen_mask) != (gen & gen_mask)) return;
+  // CLOSED,g,0 -> OPEN,g+1,0. Only one tripping thread wins; the others'
+  // CAS fails and they return: the breaker is already open.
+  Publish(word, NextWord(word, State::kOpen), CoarseNowNanos());
+}
+
+void Breaker::ForceTo(State to) {
+  const int64_t now = CoarseNowNanos();
+  // relaxed: the CAS in Publish() validates it.
+  uint64_t word = state_.load(std::memory_order_relaxed);
+  while (!Publish(word, NextWord(word, to), now)) {
+  }
+}
+
+void Breaker::ForceOpen() { ForceTo(State::kForcedOpen); }
+void Breaker::Disable() { ForceTo(State::kDisabled); }
+void Breaker::MetricsOnly() { ForceTo(State::kMetricsOnly); }
+void Breaker::Reset() { ForceTo(State::kClosed); }
+
+// ---- Admission ---------------------------------------------------------------
+
+Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
+  const int trial_limit = config_.half_open_trial_calls;
+  const int concurrent_limit = config_.half_open_max_concurrent;
+  for (;;) {
+    const uint32_t gen = GenOf(word);
+    switch (StateOf(word)) {
+      case State::kClosed:
+      case State::kMetricsOnly:
+        stripes_.ForThisThread().Add(internal::kPermitted);
+        return Permit(this, Permit::Kind::kNormal, gen, measure_duration_ ? NowNanos() : 0);
+      case State::kDisabled:
+        return Permit(this, Permit::Kind::kUntracked, gen, 0);
+      case State::kForcedOpen:
+        return Reject(word, 0);
+      case State::kOpen: {
+        const int64_t now = CoarseNowNanos();
+        int64_t until;
+        if (!ReadDeadline(gen, &until) || now < until) return Reject(word, now);
+        // OPEN,g,0 -> HALF_OPEN,g+1,1: exactly one caller wins and becomes
+        // the first trial; the losers see HALF_OPEN and queue for a slot.
+        if (Publish(word, NextWord(word, State::kHalfOpen) + kOneInFlight, now)) {
+          stripes_.ForThisThread().Add(internal::kPermitted);
+          // On success the CAS left `word` as it was: the trial's generation
+          // is the next one.
+          return Permit(this, Permit::Kind::kTrial, GenOf(NextWord(word, State::kHalfOpen)),
+                        measure_duration_ ? NowNanos() : 0);
+        }
+        continue;  // `word` holds what beat us
+      }
+      case State::kHalfOpen: {
+        const uint32_t in_flight = InFlightOf(word);
+        const uint32_t done = TrialSuccessesOf(word) + TrialFailuresOf(word);
+        if (in_flight < static_cast<uint32_t>(concurrent_limit) &&
+            in_flight + done < static_cast<uint32_t>(trial_limit)) {
+          // HALF_OPEN,g,n -> HALF_OPEN,g,n+1. acquire on success: the trial
+          // sees the transition that opened this generation. Failure: retry
+          // with the word we got.
+          if (state_.compare_exchange_weak(word, word + kOneInFlight, std::memory_order_acquire,
+                                           std::memory_order_acquire)) {
+            stripes_.ForThisThread().Add(internal::kPermitted);
+            return Permit(this, Permit::Kind::kTrial, gen, measure_duration_ ? NowNanos() : 0);
+          }
+          continue;
+        }
+        // Every slot is taken. If the trials have outlived
+        // half_open_max_duration, they are presumed lost: reopen.
+        const int64_t now = CoarseNowNanos();
+        int64_t until;
+        if (ReadDeadline(gen, &until) && until > 0 && now >= until) {
+          Publish(word, NextWord(word, State::kOpen), now);
+          word = state_.load(std::memory_order_acquire);  // acquire: see TryAcquire()
+          continue;
+        }
+        return Reject(word, now);
+      }
+    }
+    return Reject(word, 0);  // unreachable: every State is handled above
+  }
+}
+
+Permit Breaker::Reject(uint64_t word, int64_t coarse_now) noexcept {
+  stripes_.ForThisThread().Add(internal::kRejected);
+  const uint32_t gen = GenOf(word);
+  int64_t retry_nanos = 0;
+  switch (StateOf(word)) {
+    case State::kOpen: {
+      int64_t until;
+      retry_nanos = ReadDeadline(gen, &until)
+                        ? std::max<int64_t>(0, until - coarse_now)
+                        : absl::ToInt64Nanoseconds(config_.open_duration);
+      break;
+    }
+    case State::kForcedOpen:
+      retry_nanos = -1;  // until an operator resets it
+      break;
+    default:
+      retry_nanos = 0;  // HALF_OPEN: a trial slot may free up any moment
+      break;
+  }
+  Permit permit(this, Permit::Kind::kRejected, gen, retry_nanos);
+  permit.rejected_state_ = StateOf(word);
+  return permit;
+}
+
+// ---- Outcomes ------------------------------------------------------------------
+
+void Breaker::ResolveAs(Permit& permit, Outcome outcome) noexcept {
+  if (!permit.Claim()) return;
+  switch (outcome) {
+    case Outcome::kSuccess:
+      OnSuccess(permit);
+      return;
+    case Outcome::kFailure:
+      if (permit.kind_ == Permit::Kind::kUntracked) return;
+      OnOutcomeSlow(permit, Outcome::kFailure, stripes_.ForThisThread());
+      return;
+    case Outcome::kIgnored:
+      OnRelease(permit, /*ignored=*/true);
+      return;
+  }
+}
+
+uint32_t Breaker::AddConsecutiveFailure(uint32_t gen) noexcept {
+  // relaxed: the CAS below validates it.
+  uint64_t run = consecutive_.load(std::memory_order_relaxed);
+  uint64_t desired;
+  do {
+    const uint32_t run_gen = static_cast<uint32_t>(run >> 32);
+    if (run_gen == gen) {
+      desired = run + (static_cast<uint32_t>(run) == UINT32_MAX ? 0 : 1);
+    } else if (GenIsNewer(run_gen, gen)) {
+      return 0;  // our generation has passed: stale
+    } else {
+      desired = (uint64_t{gen} << 32) | 1;  // the first failure of this generation
+    }
+    // relaxed: the run is judged by its own value; the trip that may follow
+    // is a CAS on the state word with its own ordering.
+  } while (!consecutive_.compare_exchange_weak(run, desired, std::memory_order_relaxed,
+                                               std::memory_order_relaxed));
+  return static_cast<uint32_t>(desired);
+}
+
+void Breaker::ClearConsecutiveFailures(uint32_t gen) noexcept {
+  // relaxed: the CAS below validates it.
+  uint64_t run = consecutive_.load(std::memory_order_relaxed);
+  // A success ends the run of its own generation. If a failure lands
+  // between our load and our CAS, we retry and end that one too: the
+  // success is ordered after it.
+  while (static_cast<uint32_t>(run >> 32) == gen && static_cast<uint32_t>(run) != 0) {
+    if (consecutive_.compare_exchange_weak(run, uint64_t{gen} << 32, std::memory_order_relaxed,
+                                           std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, StripeRef stripe) noexcept {
+  const bool slow = measure_duration_ && NowNanos() - permit.time_nanos_ >= slow_nanos_;
+  const bool failure = outcome == Outcome::kFailure;
+  stripe.Add(failure ? internal::kFailures : internal::kSuccesses);
+  if (slow) stripe.Add(internal::kSlow);
+  if (permit.kind_ == Permit::Kind::kTrial) {
+    OnTrialOutcome(permit, outcome, slow, stripe);
+    return;
+  }
+  const uint32_t gen = permit.generation_;
+  // acquire: see TryAcquire().
+  const uint64_t word = state_.load(std::memory_order_acquire);
+  if (GenOf(word) != gen) {
+    stripe.Add(internal::kStale);
+    return;
+  }
+  const int64_t coarse_now = window_mode_ == WindowMode::kTime || (window_ && (failure || slow))
+                                 ? CoarseNowNanos()
+                                 : 0;
+  // The call takes its place in the window before its event is folded, so
+  // the fold counts it among the window's calls.
+  if (window_mode_ == WindowMode::kCount) {
+    stripe.Add(internal::kWindowCalls);
+  } else if (window_mode_ == WindowMode::kTime) {
+    stripes_.AddToBucket(stripe, coarse_now);
+  }
+  if (consecutive_on_) {
+    if (failure) {
+      if (AddConsecutiveFailure(gen) >=
+          static_cast<uint32_t>(config_.consecutive_failures_to_open)) {
+        TripIfCurrent(gen, static_cast<uint32_t>(internal::kGenMask));
+      }
+    } else {
+      ClearConsecutiveFailures(gen);
+    }
+  }
+  if (window_ && (failure || slow)) {
+    const int tag = window_->Record(gen, failure, slow, coarse_now);
+    if (tag >= 0) TripIfCurrent(static_cast<uint32_t>(tag), internal::kPendingTagMask);
+  }
+}
+
+void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
+                             StripeRef stripe) noexcept {
+  const uint32_t gen = permit.generation_;
+  const bool failure = outcome == Outcome::kFailure;
+  const uint32_t trials = static_cast<uint32_t>(config_.half_open_trial_calls);
+  const bool slow_counts = config_.slow_call_rate_threshold > 0;
+  // acquire: see TryAcquire().
+  uint64_t word = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (GenOf(word) != gen || StateOf(word) != State::kHalfOpen || InFlightOf(word) == 0) {
+      stripe.Add(internal::kStale);  // the trials of this generation are over
+      return;
+    }
+    const uint32_t in_flight = InFlightOf(word) - 1;
+    const uint32_t successes = TrialSuccessesOf(word) + (failure ? 0 : 1);
+    const uint32_t failures = TrialFailuresOf(word) + (failure ? 1 : 0);
+    const uint32_t slow_calls = TrialSlowOf(word) + (slow ? 1 : 0);
+    uint64_t desired;
+    if (!config_.half_open_judge_by_rate) {
+      if (failure || (slow && slow_counts)) {
+        desired = NextWord(word, State::kOpen);  // HALF_OPEN,g,n -> OPEN,g+1,0
+      } else if (successes >= trials) {
+        desired = NextWord(word, State::kClosed);  // HALF_OPEN,g,n -> CLOSED,g+1,0
+      } else {
+        desired = MakeTrialWord(gen, in_flight, successes, failures, slow_calls);
+      }
+    } else if (successes + failures >= trials) {
+      const double done = static_cast<double>(successes + failures);
+      const bool failure_trip = config_.failure_rate_threshold > 0 &&
+                                failures * 100.0 >= config_.failure_rate_threshold * done;
+      const bool slow_trip = config_.slow_call_rate_threshold > 0 &&
+                             slow_calls * 100.0 >= config_.slow_call_rate_threshold * done;
+      desired = NextWord(word, failure_trip || slow_trip ? State::kOpen : State::kClosed);
+    } else {
+      desired = MakeTrialWord(gen, in_flight, successes, failures, slow_calls);
+    }
+    const int64_t now = StateOf(desired) == State::kHalfOpen ? 0 : CoarseNowNanos();
+    if (Publish(word, desired, now)) return;
+  }
+}
+
+void Breaker::OnRelease(const Permit& permit, bool ignored) noexcept {
+  if (permit.kind_ == Permit::Kind::kUntracked) return;
+  stripes_.ForThisThread().Add(ignored ? internal::kIgnored : internal::kReleased);
+  if (permit.kind_ != Permit::Kind::kTrial) return;
+  // HALF_OPEN,g,n -> HALF_OPEN,g,n-1: the slot goes back, no outcome counts.
+  // acquire: see TryAcquire().
+  uint64_t word = state_.load(std::memory_order_acquire);
+  while (GenOf(word) == permit.generation_ && StateOf(word) == State::kHalfOpen &&
+         InFlightOf(word) > 0) {
+    // release: the slot we hand back is taken by a CAS that acquires it.
+    if (state_.compare_exchange_weak(word, word - kOneInFlight, std::memory_order_release,
+                                     std::memory_order_acquire)) {
+      return;
+    }
+  }
+}
+
+// ---- Classification ------------------------------------------------------------
+
+Outcome Breaker::Classify(const absl::Status& status) const noexcept {
+  if (status.ok()) return Outcome::kSuccess;
+  if (!config_.status_is_failure) return Outcome::kFailure;
+  try {
+    return config_.status_is_failure(status) ? Outcome::kFailure : Outcome::kSuccess;
+  } catch (...) {
+    return Outcome::kFailure;  // a classifier that throws says "failure"
+  }
+}
+
+Outcome Breaker::Classify(const std::exception_ptr& error) const noexcept {
+  try {
+    if (config_.exception_is_ignored && config_.exception_is_ignored(error)) {
+      return Outcome::kIgnored;
+    }
+    if (!config_.exception_is_failure) return Outcome::kFailure;
+    return config_.exception_is_failure(error) ? Outcome::kFailure : Outcome::kSuccess;
+  } catch (...) {
+    return Outcome::kFailure;  // a classifier that throws says "failure"
+  }
+}
+
+absl::Status Breaker::ExceptionReason(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return absl::UnknownError(absl::StrCat("the call threw: ", e.what()));
+  } catch (...) {
+    return absl::UnknownError("the call threw a non-standard exception");
+  }
+}
+
+// ---- Metrics ---------------------------------------------------------------------
+
+BreakerMetrics Breaker::Metrics() const {
+  BreakerMetrics m;
+  // acquire: see state().
+  const uint64_t word = state_.load(std::memory_order_acquire);
+  m.state = StateOf(word);
+  m.generation = GenOf(word);
+  m.permitted = stripes_.Sum(internal::kPermitted);
+  m.rejected = stripes_.Sum(internal::kRejected);
+  m.successes = stripes_.Sum(internal::kSuccesses);
+  m.failures = stripes_.Sum(internal::kFailures);
+  m.ignored = stripes_.Sum(internal::kIgnored);
+  m.released = stripes_.Sum(internal::kReleased);
+  m.slow = stripes_.Sum(internal::kSlow);
+  m.stale = stripes_.Sum(internal::kStale);
+  // relaxed: a statistic.
+  m.opened = opened_.load(std::memory_order_relaxed);
+  return m;
+}
+
+}  // namespace circuit

@@ -1,0 +1,107 @@
+// File: src/config.cc
+// ValidateConfig(): one rule per field, each message naming the field.
+#include <cmath>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "circuit/config.h"
+
+namespace circuit {
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view rule, absl::string_view got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("BreakerConfig.", field, " must be ", rule, ", got ", got));
+}
+
+absl::Status CheckInt(absl::string_view field, int value, int min, int max) {
+  if (value < min || value > max) {
+    return Invalid(field, absl::StrCat("in ", min, "..", max), absl::StrCat(value));
+  }
+  return absl::OkStatus();
+}
+
+// A percentage: 0 (off) to 100 inclusive. NaN fails the comparison.
+absl::Status CheckPercent(absl::string_view field, double value) {
+  if (!(value >= 0 && value <= 100)) {
+    return Invalid(field, "in 0..100", absl::StrCat(value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPositiveFinite(absl::string_view field, absl::Duration value) {
+  if (value <= absl::ZeroDuration() || value == absl::InfiniteDuration()) {
+    return Invalid(field, "> 0 and finite", absl::FormatDuration(value));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateConfig(const BreakerConfig& c) {
+  absl::Status s;
+  if (c.name.empty()) return Invalid("name", "non-empty", "\"\"");
+  if (!(s = CheckInt("consecutive_failures_to_open", c.consecutive_failures_to_open, 0,
+                     1'000'000'000))
+           .ok()) {
+    return s;
+  }
+  if (!(s = CheckPercent("failure_rate_threshold", c.failure_rate_threshold)).ok()) return s;
+  if (!(s = CheckPercent("slow_call_rate_threshold", c.slow_call_rate_threshold)).ok()) return s;
+  if (!(s = CheckPositiveFinite("slow_call_duration", c.slow_call_duration)).ok()) return s;
+  if (c.window_type != WindowType::kCountBased && c.window_type != WindowType::kTimeBased) {
+    return Invalid("window_type", "kCountBased or kTimeBased",
+                   absl::StrCat(static_cast<int>(c.window_type)));
+  }
+  if (!(s = CheckInt("window_size", c.window_size, 1, 1'000'000)).ok()) return s;
+  if (!(s = CheckPositiveFinite("window_duration", c.window_duration)).ok()) return s;
+  if (!(s = CheckInt("window_buckets", c.window_buckets, 1, 1000)).ok()) return s;
+  if (c.window_duration / c.window_buckets < absl::Milliseconds(1)) {
+    return Invalid("window_duration", "at least 1 ms per bucket (window_buckets)",
+                   absl::StrCat(absl::FormatDuration(c.window_duration), " over ",
+                                c.window_buckets, " buckets"));
+  }
+  if (c.minimum_calls < 1) return Invalid("minimum_calls", ">= 1", absl::StrCat(c.minimum_calls));
+  if (!(s = CheckPositiveFinite("open_duration", c.open_duration)).ok()) return s;
+  if (!(c.open_backoff_multiplier >= 1 && c.open_backoff_multiplier <= 1000)) {
+    return Invalid("open_backoff_multiplier", "in 1..1000",
+                   absl::StrCat(c.open_backoff_multiplier));
+  }
+  if (!(s = CheckPositiveFinite("max_open_duration", c.max_open_duration)).ok()) return s;
+  if (c.max_open_duration < c.open_duration) {
+    return Invalid("max_open_duration",
+                   absl::StrCat(">= open_duration (", absl::FormatDuration(c.open_duration), ")"),
+                   absl::FormatDuration(c.max_open_duration));
+  }
+  if (c.max_open_duration > absl::Hours(24 * 365)) {
+    return Invalid("max_open_duration", "<= 365 days", absl::FormatDuration(c.max_open_duration));
+  }
+  if (!(c.open_jitter >= 0 && c.open_jitter < 1)) {
+    return Invalid("open_jitter", "in [0, 1)", absl::StrCat(c.open_jitter));
+  }
+  if (!(s = CheckInt("half_open_trial_calls", c.half_open_trial_calls, 1, 255)).ok()) return s;
+  if (!(s = CheckInt("half_open_max_concurrent", c.half_open_max_concurrent, 1,
+                     c.half_open_trial_calls))
+           .ok()) {
+    return Invalid("half_open_max_concurrent",
+                   absl::StrCat("in 1..half_open_trial_calls (", c.half_open_trial_calls, ")"),
+                   absl::StrCat(c.half_open_max_concurrent));
+  }
+  if (c.half_open_judge_by_rate && c.failure_rate_threshold == 0 &&
+      c.slow_call_rate_threshold == 0) {
+    return Invalid("half_open_judge_by_rate",
+                   "false unless failure_rate_threshold or slow_call_rate_threshold is set",
+                   "true");
+  }
+  if (c.half_open_max_duration < absl::ZeroDuration() ||
+      c.half_open_max_duration > absl::Hours(24 * 365)) {
+    return Invalid("half_open_max_duration", "in 0..365 days (0 disables)",
+                   absl::FormatDuration(c.half_open_max_duration));
+  }
+  if (!(s = CheckInt("stripes", c.stripes, 1, 1024)).ok()) return s;
+  return absl::OkStatus();
+}
+
+}  // namespace circuit
