@@ -12,9 +12,11 @@
 #include <memory>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "circuit/internal/cas_stats.h"
 #include "src/internal/rate_window.h"
 
 namespace circuit {
@@ -32,10 +34,6 @@ using internal::TrialSuccessesOf;
 
 namespace {
 
-constexpr int kDeadlineGenBits = 16;
-constexpr int kDeadlineTimeBits = 48;
-constexpr uint64_t kDeadlineTimeMask = (uint64_t{1} << kDeadlineTimeBits) - 1;
-static_assert(kDeadlineGenBits + kDeadlineTimeBits == 64, "deadline fields fill the word");
 
 // True if generation `a` is later than `b` (29-bit serial numbers).
 bool GenIsNewer(uint32_t a, uint32_t b) {
@@ -87,16 +85,9 @@ Breaker::~Breaker() = default;
 uint64_t Breaker::DeadlineWord(uint32_t gen, int64_t nanos) {
   // Rounded up to a microsecond: a deadline is never earlier than asked.
   const uint64_t micros = nanos <= 0 ? 0 : (static_cast<uint64_t>(nanos) + 999) / 1000;
-  return (uint64_t{gen & ((1u << kDeadlineGenBits) - 1)} << kDeadlineTimeBits) |
+  static_assert(kDeadlineGenBits + kDeadlineTimeBits == 64, "deadline fields fill the word");
+  return (uint64_t{gen & kDeadlineGenMask} << kDeadlineTimeBits) |
          std::min(micros, kDeadlineTimeMask);
-}
-
-bool Breaker::ReadDeadline(uint32_t gen, int64_t* nanos) const noexcept {
-  // acquire: pairs with the release store in AfterTransition().
-  const uint64_t word = deadline_.load(std::memory_order_acquire);
-  if ((word >> kDeadlineTimeBits) != (gen & ((1u << kDeadlineGenBits) - 1))) return false;
-  *nanos = static_cast<int64_t>(word & kDeadlineTimeMask) * 1000;
-  return true;
 }
 
 int64_t Breaker::OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const {
@@ -129,6 +120,7 @@ bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) 
   // Failure acquire: the caller re-examines the word it got.
   if (!state_.compare_exchange_strong(expected, desired, std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
+    internal::NoteCasFailure();
     return false;
   }
   if (new_generation) AfterTransition(from, desired, coarse_now);
@@ -199,6 +191,17 @@ void Breaker::Reset() { ForceTo(State::kClosed); }
 // ---- Admission ---------------------------------------------------------------
 
 Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
+  // The common way here: a call while OPEN, before the deadline. One clock
+  // read and one deadline load, then the rejection.
+  if (ABSL_PREDICT_TRUE(StateOf(word) == State::kOpen)) {
+    const int64_t now = CoarseNowNanos();
+    int64_t until;
+    if (ReadDeadline(GenOf(word), &until) && now < until) return Reject(word, until - now);
+  }
+  return TryAcquireLoop(word);
+}
+
+Permit Breaker::TryAcquireLoop(uint64_t word) noexcept {
   const int trial_limit = config_.half_open_trial_calls;
   const int concurrent_limit = config_.half_open_max_concurrent;
   for (;;) {
@@ -211,11 +214,16 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
       case State::kDisabled:
         return Permit(this, Permit::Kind::kUntracked, gen, 0);
       case State::kForcedOpen:
-        return Reject(word, 0);
+        return Reject(word, -1);
       case State::kOpen: {
         const int64_t now = CoarseNowNanos();
         int64_t until;
-        if (!ReadDeadline(gen, &until) || now < until) return Reject(word, now);
+        if (!ReadDeadline(gen, &until)) {
+          // The transition's winner has not published the deadline yet:
+          // the breaker has only just opened.
+          return Reject(word, absl::ToInt64Nanoseconds(config_.open_duration));
+        }
+        if (now < until) return Reject(word, until - now);
         // OPEN,g,0 -> HALF_OPEN,g+1,1: exactly one caller wins and becomes
         // the first trial; the losers see HALF_OPEN and queue for a slot.
         if (Publish(word, NextWord(word, State::kHalfOpen) + kOneInFlight, now)) {
@@ -240,6 +248,7 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
             stripes_.ForThisThread().Add(internal::kPermitted);
             return Permit(this, Permit::Kind::kTrial, gen, measure_duration_ ? NowNanos() : 0);
           }
+          internal::NoteCasFailure();
           continue;
         }
         // Every slot is taken. If the trials have outlived
@@ -251,35 +260,11 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
           word = state_.load(std::memory_order_acquire);  // acquire: see TryAcquire()
           continue;
         }
-        return Reject(word, now);
+        return Reject(word, 0);  // a trial slot may free up any moment
       }
     }
-    return Reject(word, 0);  // unreachable: every State is handled above
+    return Reject(word, -1);  // unreachable: every State is handled above
   }
-}
-
-Permit Breaker::Reject(uint64_t word, int64_t coarse_now) noexcept {
-  stripes_.ForThisThread().Add(internal::kRejected);
-  const uint32_t gen = GenOf(word);
-  int64_t retry_nanos = 0;
-  switch (StateOf(word)) {
-    case State::kOpen: {
-      int64_t until;
-      retry_nanos = ReadDeadline(gen, &until)
-                        ? std::max<int64_t>(0, until - coarse_now)
-                        : absl::ToInt64Nanoseconds(config_.open_duration);
-      break;
-    }
-    case State::kForcedOpen:
-      retry_nanos = -1;  // until an operator resets it
-      break;
-    default:
-      retry_nanos = 0;  // HALF_OPEN: a trial slot may free up any moment
-      break;
-  }
-  Permit permit(this, Permit::Kind::kRejected, gen, retry_nanos);
-  permit.rejected_state_ = StateOf(word);
-  return permit;
 }
 
 // ---- Outcomes ------------------------------------------------------------------
@@ -292,12 +277,23 @@ void Breaker::ResolveAs(Permit& permit, Outcome outcome) noexcept {
       return;
     case Outcome::kFailure:
       if (permit.kind_ == Permit::Kind::kUntracked) return;
-      OnOutcomeSlow(permit, Outcome::kFailure, stripes_.ForThisThread());
+      OnOutcomeSlow(permit, Outcome::kFailure, IsSlow(permit), stripes_.ForThisThread());
       return;
     case Outcome::kIgnored:
       OnRelease(permit, /*ignored=*/true);
       return;
   }
+}
+
+void Breaker::OnSuccessSlow(const Permit& permit) noexcept {
+  if (permit.kind_ == Permit::Kind::kUntracked) return;  // DISABLED: nothing
+  const StripeRef stripe = stripes_.ForThisThread();
+  const bool slow = IsSlow(permit);
+  if (permit.kind_ != Permit::Kind::kNormal || slow) {
+    OnOutcomeSlow(permit, Outcome::kSuccess, slow, stripe);
+    return;
+  }
+  RecordClosedSuccess(permit, stripe);
 }
 
 uint32_t Breaker::AddConsecutiveFailure(uint32_t gen) noexcept {
@@ -316,7 +312,8 @@ uint32_t Breaker::AddConsecutiveFailure(uint32_t gen) noexcept {
     // relaxed: the run is judged by its own value; the trip that may follow
     // is a CAS on the state word with its own ordering.
   } while (!consecutive_.compare_exchange_weak(run, desired, std::memory_order_relaxed,
-                                               std::memory_order_relaxed));
+                                               std::memory_order_relaxed) &&
+           (internal::NoteCasFailure(), true));
   return static_cast<uint32_t>(desired);
 }
 
@@ -331,11 +328,12 @@ void Breaker::ClearConsecutiveFailures(uint32_t gen) noexcept {
                                            std::memory_order_relaxed)) {
       return;
     }
+    internal::NoteCasFailure();
   }
 }
 
-void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, StripeRef stripe) noexcept {
-  const bool slow = measure_duration_ && NowNanos() - permit.time_nanos_ >= slow_nanos_;
+void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
+                            StripeRef stripe) noexcept {
   const bool failure = outcome == Outcome::kFailure;
   stripe.Add(failure ? internal::kFailures : internal::kSuccesses);
   if (slow) stripe.Add(internal::kSlow);
@@ -431,6 +429,7 @@ void Breaker::OnRelease(const Permit& permit, bool ignored) noexcept {
                                      std::memory_order_acquire)) {
       return;
     }
+    internal::NoteCasFailure();
   }
 }
 

@@ -2,24 +2,7 @@
 // The system clock. Both reads go through the vDSO: no system call.
 #include "circuit/clock.h"
 
-#include <time.h>
-
 namespace circuit {
-namespace internal {
-
-int64_t MonotonicNanos() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t MonotonicCoarseNanos() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace internal
 
 namespace {
 

@@ -75,6 +75,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -223,12 +224,29 @@ class Breaker {
     return system_clock_ ? internal::MonotonicCoarseNanos() : clock_->CoarseNowNanos();
   }
 
+  // Everything but CLOSED: the OPEN rejection first and short, then
+  // TryAcquireLoop() for transitions and trials.
   Permit TryAcquireSlow(uint64_t word) noexcept;
-  Permit Reject(uint64_t word, int64_t coarse_now) noexcept;
+  ABSL_ATTRIBUTE_NOINLINE Permit TryAcquireLoop(uint64_t word) noexcept;
+  // A rejected permit; `retry_nanos` until a trial (-1: until reset).
+  Permit Reject(uint64_t word, int64_t retry_nanos) noexcept;
+
+  // True if slow-call detection is on and the permit's call has taken at
+  // least slow_call_duration.
+  bool IsSlow(const Permit& permit) const noexcept {
+    return measure_duration_ && NowNanos() - permit.time_nanos_ >= slow_nanos_;
+  }
 
   // Outcome paths; the permit has already been claimed.
   void OnSuccess(const Permit& permit) noexcept;
-  void OnOutcomeSlow(const Permit& permit, Outcome outcome, internal::StripeRef stripe) noexcept;
+  // A success of a CLOSED or METRICS_ONLY permit that was not slow: the
+  // common case, inline; writes only `stripe` (and the run word after a
+  // failure).
+  void RecordClosedSuccess(const Permit& permit, internal::StripeRef stripe) noexcept;
+  // Every other success: DISABLED, trials, slow calls.
+  void OnSuccessSlow(const Permit& permit) noexcept;
+  void OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
+                     internal::StripeRef stripe) noexcept;
   void OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
                       internal::StripeRef stripe) noexcept;
   void OnRelease(const Permit& permit, bool ignored) noexcept;
@@ -261,8 +279,18 @@ class Breaker {
   // came back reopen the breaker (0: never). Written only by the winner of
   // the transition into generation `gen`, after its CAS; a reader that finds
   // another generation's tag treats the deadline as not yet published.
+  static constexpr int kDeadlineGenBits = 16;
+  static constexpr int kDeadlineTimeBits = 48;
+  static constexpr uint64_t kDeadlineTimeMask = (uint64_t{1} << kDeadlineTimeBits) - 1;
+  static constexpr uint32_t kDeadlineGenMask = (1u << kDeadlineGenBits) - 1;
   static uint64_t DeadlineWord(uint32_t gen, int64_t nanos);
-  bool ReadDeadline(uint32_t gen, int64_t* nanos) const noexcept;
+  bool ReadDeadline(uint32_t gen, int64_t* nanos) const noexcept {
+    // acquire: pairs with the release store in AfterTransition().
+    const uint64_t word = deadline_.load(std::memory_order_acquire);
+    if ((word >> kDeadlineTimeBits) != (gen & kDeadlineGenMask)) return false;
+    *nanos = static_cast<int64_t>(word & kDeadlineTimeMask) * 1000;
+    return true;
+  }
 
   template <typename R, typename IsFailure>
   Outcome ClassifyResult(const R& result, IsFailure& result_is_failure) const noexcept;
@@ -314,16 +342,28 @@ inline Permit Breaker::TryAcquire() noexcept {
     return Permit(this, Permit::Kind::kNormal, internal::GenOf(word),
                   measure_duration_ ? NowNanos() : 0);
   }
+  if (state == State::kOpen) {
+    // OPEN before its deadline: one clock read, one load, the rejection.
+    const int64_t now = CoarseNowNanos();
+    int64_t until;
+    if (ReadDeadline(internal::GenOf(word), &until) && now < until) {
+      return Reject(word, until - now);
+    }
+  }
   return TryAcquireSlow(word);
 }
 
 inline void Breaker::OnSuccess(const Permit& permit) noexcept {
-  if (permit.kind_ == Permit::Kind::kUntracked) return;  // DISABLED: nothing
-  const internal::StripeRef stripe = stripes_.ForThisThread();
-  if (ABSL_PREDICT_FALSE(permit.kind_ != Permit::Kind::kNormal || measure_duration_)) {
-    OnOutcomeSlow(permit, Outcome::kSuccess, stripe);
-    return;
+  // IsSlow() reads the clock only when slow-call detection is on.
+  if (ABSL_PREDICT_TRUE(permit.kind_ == Permit::Kind::kNormal) && !IsSlow(permit)) {
+    RecordClosedSuccess(permit, stripes_.ForThisThread());
+  } else {
+    OnSuccessSlow(permit);
   }
+}
+
+inline void Breaker::RecordClosedSuccess(const Permit& permit,
+                                         internal::StripeRef stripe) noexcept {
   stripe.Add(internal::kSuccesses);
   // acquire: see TryAcquire(); we must judge the generation as of now.
   const uint64_t word = state_.load(std::memory_order_acquire);
@@ -333,7 +373,7 @@ inline void Breaker::OnSuccess(const Permit& permit) noexcept {
   }
   if (consecutive_on_) {
     // relaxed: only a non-zero run of this generation needs a write; the
-    // CAS in ClearConsecutiveFailures() re-reads with acquire.
+    // CAS in ClearConsecutiveFailures() re-reads.
     const uint64_t run = consecutive_.load(std::memory_order_relaxed);
     if (ABSL_PREDICT_FALSE(static_cast<uint32_t>(run) != 0 &&
                            (run >> 32) == permit.generation_)) {
@@ -345,6 +385,13 @@ inline void Breaker::OnSuccess(const Permit& permit) noexcept {
   } else if (window_mode_ == WindowMode::kTime) {
     stripes_.AddToBucket(stripe, CoarseNowNanos());
   }
+}
+
+inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos) noexcept {
+  stripes_.ForThisThread().Add(internal::kRejected);
+  Permit permit(this, Permit::Kind::kRejected, internal::GenOf(word), retry_nanos);
+  permit.rejected_state_ = internal::StateOf(word);
+  return permit;
 }
 
 inline bool Permit::Success() noexcept {

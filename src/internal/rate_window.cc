@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "circuit/internal/cas_stats.h"
+
 namespace circuit {
 namespace internal {
 namespace {
@@ -84,7 +86,8 @@ bool RateWindow::Publish(uint32_t tag, bool failure, bool slow) noexcept {
     // seq_cst: ordered before our fold request in the single total order, so
     // a folder that sees the request sees the event (see Record()).
   } while (!pending_.compare_exchange_weak(old, desired, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed));
+                                           std::memory_order_relaxed) &&
+           (NoteCasFailure(), true));
   return true;
 }
 
@@ -167,7 +170,8 @@ int RateWindow::FoldLocked(int64_t coarse_now) noexcept {
     if (failures == 0 && slow == 0) break;
   } while (!pending_.compare_exchange_weak(pending, MakePending(tag, 0, 0),
                                            std::memory_order_acq_rel,
-                                           std::memory_order_acquire));
+                                           std::memory_order_acquire) &&
+           (NoteCasFailure(), true));
   if (failures == 0 && slow == 0) return -1;
   if (tag != log_tag_) ResetLog(tag);
 

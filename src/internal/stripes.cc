@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <new>
 
+#include "circuit/internal/cas_stats.h"
+
 namespace circuit {
 namespace internal {
 namespace {
@@ -133,6 +135,7 @@ void StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now) const {
   while (!bucket.compare_exchange_weak(
       old, BucketHoldsEpoch(old, epoch) ? old + 1 : BucketWord(epoch, 1),
       std::memory_order_relaxed, std::memory_order_relaxed)) {
+    NoteCasFailure();
   }
 }
 
