@@ -1,0 +1,476 @@
+// File: bench/breaker_bench.cc
+// The throughput and scaling benchmarks of circuit::Breaker, next to the
+// references that bound what it can cost (an empty call, a load, an atomic
+// add on a shared and on a private line, a CAS loop, a mutex, the clocks)
+// and a mutex-based breaker of the usual kind (bench/mutex_breaker.h).
+//
+// Every case runs with 1, 2 and 4 threads sharing one object, measured in
+// wall-clock time (UseRealTime), and reports:
+//   items_per_second  aggregate calls per second over all threads;
+//   allocs_per_call   global operator new calls per iteration (the breaker
+//                     cases and the mutex breaker), counted per thread.
+//
+// Google Benchmark 1.7 reports, for a multi-threaded run, "real_time" as the
+// mean per-thread wall time divided by the iterations of ALL threads, i.e.
+// the inverse of the aggregate throughput. The wall time one thread spends
+// per call is real_time * threads (bench/make_report.py shows both).
+//
+// Build and run:  ./bazelw build --config=bench //bench:breaker_bench
+//                 bazel-bin/bench/breaker_bench --benchmark_min_time=0.05
+// Report:         bench/report.sh   (writes docs/benchmarks.md and .png)
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define CIRCUIT_BENCH_HAVE_RDTSC 1
+#endif
+
+#include "absl/base/optimization.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "benchmark/benchmark.h"
+#include "circuit/breaker.h"
+#include "circuit/config.h"
+#include "circuit/internal/cas_stats.h"
+#include "circuit/permit.h"
+#include "circuit/state.h"
+#include "bench/mutex_breaker.h"
+
+// ---- Allocation counting ----------------------------------------------------
+// Every form of the global operator new is replaced by one that bumps a
+// thread-local counter (no shared line, so counting does not perturb the
+// scaling it measures) and then allocates with malloc. Allocations made by
+// malloc directly are not seen here; bench/callgrind.sh lists those.
+
+namespace {
+
+thread_local uint64_t tls_new_calls = 0;
+
+void* CountedAlloc(std::size_t size) {
+  ++tls_new_calls;
+  return std::malloc(size == 0 ? 1 : size);
+}
+
+void* CountedAlignedAlloc(std::size_t size, std::align_val_t align) {
+  ++tls_new_calls;
+  std::size_t alignment = static_cast<std::size_t>(align);
+  if (alignment < sizeof(void*)) alignment = sizeof(void*);
+  void* p = nullptr;
+  if (posix_memalign(&p, alignment, size == 0 ? 1 : size) != 0) return nullptr;
+  return p;
+}
+
+}  // namespace
+
+// Out of line, as the library's own are (and so that GCC does not inline
+// them and then flag free() of operator new's memory as mismatched).
+#define CIRCUIT_BENCH_ALLOC __attribute__((noinline))
+
+CIRCUIT_BENCH_ALLOC void* operator new(std::size_t size) {
+  void* p = CountedAlloc(size);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+CIRCUIT_BENCH_ALLOC void* operator new[](std::size_t size) {
+  void* p = CountedAlloc(size);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+CIRCUIT_BENCH_ALLOC void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return CountedAlloc(size); }
+CIRCUIT_BENCH_ALLOC void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return CountedAlloc(size);
+}
+CIRCUIT_BENCH_ALLOC void* operator new(std::size_t size, std::align_val_t align) {
+  void* p = CountedAlignedAlloc(size, align);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+CIRCUIT_BENCH_ALLOC void* operator new[](std::size_t size, std::align_val_t align) {
+  void* p = CountedAlignedAlloc(size, align);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+CIRCUIT_BENCH_ALLOC void* operator new(std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+  return CountedAlignedAlloc(size, align);
+}
+CIRCUIT_BENCH_ALLOC void* operator new[](std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+  return CountedAlignedAlloc(size, align);
+}
+CIRCUIT_BENCH_ALLOC void operator delete(void* p) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete[](void* p) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+CIRCUIT_BENCH_ALLOC void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace {
+
+// Counts this thread's operator new calls and failed CASes (the library is
+// //:circuit_cas_stats, whose only difference from //:circuit is a
+// thread-local increment after a CAS that failed) from construction to
+// Report().
+class AllocCounter {
+ public:
+  AllocCounter()
+      : start_(tls_new_calls), cas_start_(circuit::internal::CasFailuresOnThisThread()) {}
+  void Report(benchmark::State& state) const {
+    // Summed over threads, then divided by the iterations of all threads.
+    state.counters["allocs_per_call"] = benchmark::Counter(
+        static_cast<double>(tls_new_calls - start_), benchmark::Counter::kAvgIterations);
+    state.counters["cas_retries_per_call"] = benchmark::Counter(
+        static_cast<double>(circuit::internal::CasFailuresOnThisThread() - cas_start_),
+        benchmark::Counter::kAvgIterations);
+  }
+
+ private:
+  uint64_t start_;
+  uint64_t cas_start_;
+};
+
+// Aggregate throughput: items are summed over threads and divided by the
+// (mean per-thread) wall time.
+void Finish(benchmark::State& state) { state.SetItemsProcessed(state.iterations()); }
+
+#define CIRCUIT_BENCH(fn) BENCHMARK(fn)->Threads(1)->Threads(2)->Threads(4)->UseRealTime()
+
+// ---- References -------------------------------------------------------------
+
+// The shape of a Permit: 24 bytes, returned through memory.
+struct SmallResult {
+  void* owner;
+  int64_t time;
+  uint32_t generation;
+  uint8_t kind;
+  bool admitted;
+};
+
+#if defined(__clang__)
+#define CIRCUIT_BENCH_NOINLINE __attribute__((noinline))
+#else
+#define CIRCUIT_BENCH_NOINLINE __attribute__((noinline, noipa))
+#endif
+
+CIRCUIT_BENCH_NOINLINE SmallResult EmptyCall(void* owner) {
+  asm volatile("" : "+r"(owner));
+  return SmallResult{owner, 0, 1, 1, true};
+}
+
+void BM_Ref_EmptyCall(benchmark::State& state) {
+  void* owner = &state;
+  for (auto _ : state) {
+    SmallResult r = EmptyCall(owner);
+    benchmark::DoNotOptimize(r);
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_EmptyCall);
+
+alignas(128) std::atomic<uint64_t> g_shared_word{0};
+
+void BM_Ref_RelaxedLoadShared(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(g_shared_word.load(std::memory_order_relaxed));
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_RelaxedLoadShared);
+
+alignas(128) std::atomic<uint64_t> g_shared_counter{0};
+
+void BM_Ref_FetchAddShared(benchmark::State& state) {
+  for (auto _ : state) {
+    g_shared_counter.fetch_add(1, std::memory_order_relaxed);
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_FetchAddShared);
+
+struct alignas(128) PaddedCounter {
+  std::atomic<uint64_t> value{0};
+};
+PaddedCounter g_padded_counters[64];
+
+void BM_Ref_FetchAddPadded(benchmark::State& state) {
+  std::atomic<uint64_t>& counter = g_padded_counters[state.thread_index() % 64].value;
+  for (auto _ : state) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_FetchAddPadded);
+
+alignas(128) std::atomic<uint64_t> g_cas_word{0};
+
+void BM_Ref_CasLoopShared(benchmark::State& state) {
+  for (auto _ : state) {
+    uint64_t v = g_cas_word.load(std::memory_order_relaxed);
+    while (!g_cas_word.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed)) {
+    }
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_CasLoopShared);
+
+std::mutex g_mutex;
+
+void BM_Ref_MutexLockUnlock(benchmark::State& state) {
+  for (auto _ : state) {
+    g_mutex.lock();
+    benchmark::ClobberMemory();
+    g_mutex.unlock();
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_MutexLockUnlock);
+
+void BM_Ref_SteadyClockNow(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_SteadyClockNow);
+
+void BM_Ref_MonotonicCoarse(benchmark::State& state) {
+  for (auto _ : state) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    benchmark::DoNotOptimize(ts);
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_MonotonicCoarse);
+
+#if defined(CIRCUIT_BENCH_HAVE_RDTSC)
+void BM_Ref_Rdtsc(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(__rdtsc());
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_Rdtsc);
+#endif
+
+// ---- The mutex breaker -------------------------------------------------------
+
+void BM_MutexBreaker_Closed(benchmark::State& state) {
+  static circuit_bench::MutexBreaker* const breaker = new circuit_bench::MutexBreaker();
+  if (breaker->Allow()) breaker->OnSuccess();  // warm-up, outside the count
+  AllocCounter allocs;
+  for (auto _ : state) {
+    if (ABSL_PREDICT_TRUE(breaker->Allow())) breaker->OnSuccess();
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit_bench::MutexBreaker::State::kClosed) {
+    state.SkipWithError("the mutex breaker left CLOSED");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_MutexBreaker_Closed);
+
+// ---- circuit::Breaker -----------------------------------------------------------
+// One breaker per case, created on first use (a function-local static, so
+// its creation is thread-safe) and shared by every thread and every run of
+// the case. Breakers are never freed.
+
+circuit::Breaker* MakeBreaker(circuit::BreakerConfig config) {
+  absl::StatusOr<std::unique_ptr<circuit::Breaker>> breaker =
+      circuit::Breaker::Create(std::move(config));
+  if (!breaker.ok()) {
+    std::fprintf(stderr, "Breaker::Create: %s\n", breaker.status().ToString().c_str());
+    std::abort();
+  }
+  return std::move(breaker).value().release();
+}
+
+circuit::BreakerConfig CountWindowConfig() {
+  circuit::BreakerConfig config;
+  config.name = "bench_count_window";
+  config.failure_rate_threshold = 50;
+  config.window_type = circuit::WindowType::kCountBased;
+  return config;
+}
+
+circuit::BreakerConfig TimeWindowConfig() {
+  circuit::BreakerConfig config;
+  config.name = "bench_time_window";
+  config.failure_rate_threshold = 50;
+  config.window_type = circuit::WindowType::kTimeBased;
+  return config;
+}
+
+circuit::BreakerConfig SlowCallConfig() {
+  circuit::BreakerConfig config;
+  config.name = "bench_slow_call";
+  config.slow_call_rate_threshold = 50;
+  config.slow_call_duration = absl::Seconds(1);
+  return config;
+}
+
+// Every call fails, and nothing ever trips: the consecutive run is on (so
+// each failure updates the shared run with a CAS) with a threshold no run
+// reaches (each run starts from Reset()), and the rate trip is off.
+circuit::BreakerConfig FailureConfig() {
+  circuit::BreakerConfig config;
+  config.name = "bench_failures";
+  config.consecutive_failures_to_open = 1'000'000'000;
+  config.failure_rate_threshold = 0;
+  return config;
+}
+
+// Opens on the first failure and stays OPEN for a day.
+circuit::BreakerConfig OpenConfig() {
+  circuit::BreakerConfig config;
+  config.name = "bench_open";
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Hours(24);
+  config.max_open_duration = absl::Hours(24);
+  return config;
+}
+
+// TryAcquire() + Success() on a CLOSED breaker.
+void RunClosed(benchmark::State& state, circuit::Breaker* breaker) {
+  {
+    circuit::Permit warm_up = breaker->TryAcquire();  // registers the thread
+    warm_up.Success();
+  }
+  AllocCounter allocs;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    if (ABSL_PREDICT_TRUE(permit)) permit.Success();
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit::State::kClosed) {
+    state.SkipWithError("the breaker left CLOSED");
+  }
+  Finish(state);
+}
+
+void BM_Circuit_Closed_CountWindow(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(CountWindowConfig());
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_CountWindow);
+
+void BM_Circuit_Closed_TimeWindow(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(TimeWindowConfig());
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_TimeWindow);
+
+void BM_Circuit_Closed_SlowCallDetection(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(SlowCallConfig());
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_SlowCallDetection);
+
+void BM_Circuit_Closed_DefaultConfig(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(circuit::BreakerConfig());
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_DefaultConfig);
+
+// TryAcquire() + Failure(), every call a failure, below every threshold.
+void BM_Circuit_FailureBelowThreshold(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(FailureConfig());
+  // Thread 0 starts each run from an empty run of failures; the loop's
+  // start barrier orders this before every thread's first measured call.
+  if (state.thread_index() == 0) breaker->Reset();
+  {
+    circuit::Permit warm_up = breaker->TryAcquire();
+    warm_up.Failure();
+  }
+  AllocCounter allocs;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    if (ABSL_PREDICT_TRUE(permit)) permit.Failure();
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit::State::kClosed) {
+    state.SkipWithError("the breaker tripped");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_FailureBelowThreshold);
+
+// TryAcquire() on an OPEN breaker: every call rejected.
+void BM_Circuit_RejectedWhileOpen(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::Breaker* b = MakeBreaker(OpenConfig());
+    circuit::Permit permit = b->TryAcquire();
+    permit.Failure();  // consecutive_failures_to_open = 1: OPEN for a day
+    return b;
+  }();
+  if (breaker->state() != circuit::State::kOpen) {
+    state.SkipWithError("the breaker is not OPEN");
+    return;
+  }
+  {
+    circuit::Permit warm_up = breaker->TryAcquire();
+    benchmark::DoNotOptimize(static_cast<bool>(warm_up));
+  }
+  AllocCounter allocs;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    benchmark::DoNotOptimize(static_cast<bool>(permit));
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit::State::kOpen) {
+    state.SkipWithError("the breaker left OPEN");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_RejectedWhileOpen);
+
+// Breaker::Call() around a callable that returns OK (count window config,
+// so that the difference from BM_Circuit_Closed_CountWindow is the wrapper's).
+void BM_Circuit_CallWrapper(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(CountWindowConfig());
+  {
+    absl::Status warm_up = breaker->Call([] { return absl::OkStatus(); });
+    benchmark::DoNotOptimize(warm_up);
+  }
+  AllocCounter allocs;
+  for (auto _ : state) {
+    absl::Status status = breaker->Call([] { return absl::OkStatus(); });
+    benchmark::DoNotOptimize(status);
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit::State::kClosed) {
+    state.SkipWithError("the breaker left CLOSED");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_CallWrapper);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("allocs_per_call",
+                              "global operator new calls per iteration (thread-local count)");
+  benchmark::AddCustomContext("time_per_call_note",
+                              "real_time = wall time / iterations of all threads");
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

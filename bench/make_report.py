@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+"""Turns breaker_bench's JSON into docs/benchmarks.md and docs/benchmarks.png.
+
+Usage:
+  make_report.py RESULTS.json [--md docs/benchmarks.md] [--png docs/benchmarks.png]
+                 [--callgrind CALLGRIND.txt] [--command "how the JSON was made"]
+
+RESULTS.json is Google Benchmark's --benchmark_format=json output, run with
+--benchmark_repetitions=N --benchmark_report_aggregates_only=true, so that it
+holds the median and cv aggregates of every case. Needs only the standard
+library; the plot needs matplotlib (skipped with a note if it is missing).
+
+Google Benchmark 1.7 reports a multi-threaded run's real_time as the mean
+per-thread wall time divided by the iterations of all threads: the inverse
+of the aggregate throughput. The wall time one thread spends per call is
+real_time * threads, shown here as "ns/op per thread".
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections import defaultdict
+
+# Cases in the order the report lists them.
+REFERENCES = [
+    "BM_Ref_EmptyCall",
+    "BM_Ref_RelaxedLoadShared",
+    "BM_Ref_FetchAddShared",
+    "BM_Ref_FetchAddPadded",
+    "BM_Ref_CasLoopShared",
+    "BM_Ref_MutexLockUnlock",
+    "BM_Ref_SteadyClockNow",
+    "BM_Ref_MonotonicCoarse",
+    "BM_Ref_Rdtsc",
+]
+BREAKERS = [
+    "BM_MutexBreaker_Closed",
+    "BM_Circuit_Closed_CountWindow",
+    "BM_Circuit_Closed_TimeWindow",
+    "BM_Circuit_Closed_SlowCallDetection",
+    "BM_Circuit_Closed_DefaultConfig",
+    "BM_Circuit_FailureBelowThreshold",
+    "BM_Circuit_RejectedWhileOpen",
+    "BM_Circuit_CallWrapper",
+]
+
+FETCH_ADD = "BM_Ref_FetchAddShared"
+PADDED = "BM_Ref_FetchAddPadded"
+MUTEX_BREAKER = "BM_MutexBreaker_Closed"
+CLOSED_COUNT = "BM_Circuit_Closed_CountWindow"
+CLOSED_TIME = "BM_Circuit_Closed_TimeWindow"
+CLOSED_SLOW = "BM_Circuit_Closed_SlowCallDetection"
+STEADY_CLOCK = "BM_Ref_SteadyClockNow"
+REJECTED = "BM_Circuit_RejectedWhileOpen"
+RELAXED_LOAD = "BM_Ref_RelaxedLoadShared"
+COARSE_CLOCK = "BM_Ref_MonotonicCoarse"
+
+TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+class Result:
+    """One case at one thread count: its median and cv aggregates."""
+
+    def __init__(self, name, threads):
+        self.name = name
+        self.threads = threads
+        self.median_real_ns = None  # wall time / iterations of all threads
+        self.ops_per_s = None  # aggregate items per second
+        self.cv_real = None  # coefficient of variation of real_time, fraction
+        self.allocs_per_call = None
+        self.cas_retries_per_call = None
+        self.repetitions = None
+        self.error = None
+
+    @property
+    def ns_per_op_thread(self):
+        """Wall time one thread spends per call."""
+        if self.ops_per_s:
+            return self.threads * 1e9 / self.ops_per_s
+        if self.median_real_ns is not None:
+            return self.median_real_ns * self.threads
+        return None
+
+
+def base_name(run_name):
+    return run_name.split("/")[0]
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    results = {}
+    for b in data.get("benchmarks", []):
+        run_name = b.get("run_name", b["name"])
+        name = base_name(run_name)
+        threads = int(b.get("threads", 1))
+        r = results.setdefault((name, threads), Result(name, threads))
+        if b.get("error_occurred"):
+            r.error = b.get("error_message", "error")
+            continue
+        agg = b.get("aggregate_name")
+        unit = TIME_UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+        if agg == "median" or (agg is None and r.median_real_ns is None):
+            r.median_real_ns = b["real_time"] * unit
+            r.ops_per_s = b.get("items_per_second")
+            r.allocs_per_call = b.get("allocs_per_call")
+            r.cas_retries_per_call = b.get("cas_retries_per_call")
+            r.repetitions = b.get("repetitions")
+        elif agg == "cv":
+            r.cv_real = b["real_time"]  # a fraction (aggregate_unit "percentage")
+    return data.get("context", {}), results
+
+
+def fmt_ns(v):
+    if v is None:
+        return "n/a"
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def fmt_rate(v):
+    if v is None:
+        return "n/a"
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return "%.1f %s" % (v / div, suffix)
+    return "%.0f" % v
+
+
+def fmt_x(v):
+    if v is None:
+        return "n/a"
+    if v >= 100:
+        return "%.0fx" % v
+    if v >= 10:
+        return "%.1fx" % v
+    return "%.2fx" % v
+
+
+def machine_info():
+    model = None
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        m = re.search(r"^Model name:\s*(.+)$", out, re.M)
+        if m:
+            model = m.group(1).strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    if not model:
+        model = platform.processor() or "unknown"
+    nproc = os.cpu_count()
+    try:
+        nproc = int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout)
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        pass
+    return model, nproc
+
+
+def get(results, name, threads):
+    r = results.get((name, threads))
+    if r is None or r.error:
+        return None
+    return r
+
+
+def scaling(results, name, threads):
+    one, many = get(results, name, 1), get(results, name, threads)
+    if not one or not many or not one.ops_per_s or not many.ops_per_s:
+        return None
+    return many.ops_per_s / one.ops_per_s
+
+
+def targets(results):
+    """(description, passed or None, evidence) for each target."""
+    out = []
+
+    def ns(name, threads):
+        r = get(results, name, threads)
+        return r.ns_per_op_thread if r else None
+
+    fa1 = ns(FETCH_ADD, 1)
+    cc1 = ns(CLOSED_COUNT, 1)
+    if fa1 and cc1:
+        out.append(("closed count-window, 1 thread <= 2x FetchAddShared (1 thread)",
+                    cc1 <= 2 * fa1,
+                    "%s ns vs 2 x %s = %s ns (%.2fx)" % (fmt_ns(cc1), fmt_ns(fa1), fmt_ns(2 * fa1),
+                                                         cc1 / fa1)))
+    else:
+        out.append(("closed count-window, 1 thread <= 2x FetchAddShared (1 thread)", None,
+                    "missing data"))
+
+    for t in (2, 4):
+        s, p = scaling(results, CLOSED_COUNT, t), scaling(results, PADDED, t)
+        desc = "closed count-window scaling 1->%d >= 0.9x the padded counter's" % t
+        if s is not None and p is not None:
+            out.append((desc, s >= 0.9 * p,
+                        "%.2fx vs 0.9 x %.2fx = %.2fx (%.0f%% of padded)" % (s, p, 0.9 * p,
+                                                                            100 * s / p)))
+        else:
+            out.append((desc, None, "missing data"))
+
+    c2, m2 = get(results, CLOSED_COUNT, 2), get(results, MUTEX_BREAKER, 2)
+    desc = "closed count-window >= 10x the mutex breaker's throughput at 2 threads"
+    if c2 and m2 and c2.ops_per_s and m2.ops_per_s:
+        out.append((desc, c2.ops_per_s >= 10 * m2.ops_per_s,
+                    "%s/s vs 10 x %s/s (%.1fx)" % (fmt_rate(c2.ops_per_s), fmt_rate(m2.ops_per_s),
+                                                  c2.ops_per_s / m2.ops_per_s)))
+    else:
+        out.append((desc, None, "missing data"))
+
+    allocs = [(r.name, r.threads, r.allocs_per_call) for r in results.values()
+              if r.name.startswith("BM_Circuit_") and not r.error and r.allocs_per_call is not None]
+    desc = "0 allocations per call (every circuit case, every thread count)"
+    if allocs:
+        worst = max(allocs, key=lambda a: a[2])
+        out.append((desc, worst[2] == 0,
+                    "max %.3g allocs/call (%s, %d threads) over %d runs" % (worst[2], worst[0],
+                                                                         worst[1], len(allocs))))
+    else:
+        out.append((desc, None, "missing data"))
+
+    ct1 = ns(CLOSED_TIME, 1)
+    desc = "closed time-window, 1 thread <= 3x FetchAddShared (1 thread)"
+    if fa1 and ct1:
+        out.append((desc, ct1 <= 3 * fa1,
+                    "%s ns vs 3 x %s = %s ns (%.2fx)" % (fmt_ns(ct1), fmt_ns(fa1), fmt_ns(3 * fa1),
+                                                         ct1 / fa1)))
+    else:
+        out.append((desc, None, "missing data"))
+
+    cas2 = get(results, CLOSED_COUNT, 2)
+    desc = "CAS retries per call < 0.01, CLOSED count-window, 2 threads"
+    if cas2 and cas2.cas_retries_per_call is not None:
+        out.append((desc, cas2.cas_retries_per_call < 0.01,
+                    "%.3g retries/call" % cas2.cas_retries_per_call))
+    else:
+        out.append((desc, None, "missing data"))
+
+    sl1, st1 = ns(CLOSED_SLOW, 1), ns(STEADY_CLOCK, 1)
+    desc = ("closed with slow-call detection, 1 thread <= closed count-window + 2 x "
+            "steady_clock::now() (1 thread)")
+    if sl1 and st1 and cc1:
+        out.append((desc, sl1 <= cc1 + 2 * st1,
+                    "%s ns vs %s + 2 x %s = %s ns" % (fmt_ns(sl1), fmt_ns(cc1), fmt_ns(st1),
+                                                      fmt_ns(cc1 + 2 * st1))))
+    else:
+        out.append((desc, None, "missing data"))
+
+    rj1, ld1, cl1 = ns(REJECTED, 1), ns(RELAXED_LOAD, 1), ns(COARSE_CLOCK, 1)
+    desc = "rejected while OPEN, 1 thread <= relaxed load + coarse clock (1 thread)"
+    if rj1 and ld1 and cl1:
+        out.append((desc, rj1 <= ld1 + cl1,
+                    "%s ns vs %s + %s = %s ns (%.2fx)" % (fmt_ns(rj1), fmt_ns(ld1), fmt_ns(cl1),
+                                                          fmt_ns(ld1 + cl1), rj1 / (ld1 + cl1))))
+    else:
+        out.append((desc, None, "missing data"))
+    return out
+
+
+def plot(results, thread_counts, png_path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (apt-get install python3-matplotlib): no plot"
+
+    fig, axes = plt.subplots(1, 2, figsize=(15, 8), sharey=True)
+    for ax, names, title in ((axes[0], BREAKERS, "Breakers"), (axes[1], REFERENCES, "References")):
+        for name in names:
+            xs, ys = [], []
+            for t in thread_counts:
+                r = get(results, name, t)
+                if r and r.ops_per_s:
+                    xs.append(t)
+                    ys.append(r.ops_per_s / 1e6)
+            if xs:
+                style = "--" if name in (MUTEX_BREAKER, FETCH_ADD, PADDED) else "-"
+                ax.plot(xs, ys, style, marker="o", label=name.replace("BM_", ""))
+        ax.set_title(title)
+        ax.set_xlabel("threads")
+        ax.set_xticks(thread_counts)
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
+    axes[0].set_ylabel("aggregate throughput, million calls/s (log)")
+    fig.suptitle("circuit: throughput vs threads (median of repetitions, wall clock)")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("json")
+    ap.add_argument("--md", default="docs/benchmarks.md")
+    ap.add_argument("--png", default="docs/benchmarks.png")
+    ap.add_argument("--callgrind", help="bench/callgrind.sh output to include")
+    ap.add_argument("--command", help="the command that produced the JSON")
+    args = ap.parse_args()
+
+    context, results = load(args.json)
+    if not results:
+        sys.exit("make_report.py: no benchmarks in %s" % args.json)
+    thread_counts = sorted({t for (_, t) in results})
+    names = [n for n in REFERENCES + BREAKERS if any((n, t) in results for t in thread_counts)]
+    names += sorted({n for (n, _) in results} - set(names))  # cases added later
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.md)), exist_ok=True)
+    plot_note = plot(results, thread_counts, args.png)
+    model, nproc = machine_info()
+    fa1 = get(results, FETCH_ADD, 1)
+    reps = next((r.repetitions for r in results.values() if r.repetitions), None)
+
+    lines = []
+    w = lines.append
+    w("# Benchmarks")
+    w("")
+    w("Generated by `bench/report.sh` (bench/make_report.py) from `bench/breaker_bench.cc`. "
+      "Do not edit by hand: rerun the script.")
+    w("")
+    w("## Machine")
+    w("")
+    w("- CPU: %s" % model)
+    w("- nproc: %s" % nproc)
+    w("- date: %s" % datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
+    if context:
+        w("- Google Benchmark: %s CPUs at %s MHz, CPU scaling %s, load average %s, "
+          "libbenchmark built as %s (the harness only: the timed loop is inline)" % (
+              context.get("num_cpus", "?"), context.get("mhz_per_cpu", "?"),
+              "on" if context.get("cpu_scaling_enabled") else "off",
+              ", ".join("%.2f" % x for x in context.get("load_avg", [])) or "?",
+              context.get("library_build_type", "?")))
+    w("- kernel: %s %s" % (platform.system(), platform.release()))
+    if args.command:
+        w("- command: `%s`" % args.command)
+    w("")
+    if nproc and max(thread_counts) > nproc:
+        w("Note: runs with more threads than the machine's %s CPUs are oversubscribed; they "
+          "show how the code behaves under preemption, not more parallelism." % nproc)
+        w("")
+    w("## Results")
+    w("")
+    w("Each case runs with every thread sharing one object (one breaker, one counter, one "
+      "mutex; the padded counter is one per thread), timed by the wall clock, "
+      "median of %s repetitions." % (reps or "the"))
+    w("")
+    w("- **ns/op per thread**: the wall time one thread spends per call "
+      "(threads / aggregate throughput).")
+    w("- **ops/s**: aggregate calls per second over all threads.")
+    w("- **CV**: coefficient of variation of the repetitions' times.")
+    w("- **vs fetch_add(1t)**: ns/op per thread over a shared `fetch_add` at 1 thread "
+      "(%s ns)." % (fmt_ns(fa1.ns_per_op_thread) if fa1 else "n/a"))
+    w("- **scaling (padded)**: throughput over the same case's at 1 thread; in brackets the "
+      "padded per-thread counter's, the ideal on this machine.")
+    w("- **vs mutex breaker**: throughput over the mutex breaker's at the same thread count.")
+    w("- **allocs/call**: global `operator new` calls per call (breaker cases).")
+    w("- **CAS retries/call**: failed compare-and-swaps per call inside circuit, counted per "
+      "thread (the benchmark links `//:circuit_cas_stats`, which differs from `//:circuit` only "
+      "by a thread-local increment after a failed CAS).")
+    w("")
+    w("| case | threads | ns/op per thread | ops/s | CV | vs fetch_add(1t) | scaling (padded) "
+      "| vs mutex breaker | allocs/call | CAS retries/call |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in names:
+        for t in thread_counts:
+            r = results.get((name, t))
+            if r is None:
+                continue
+            label = name.replace("BM_", "")
+            if r.error:
+                w("| %s | %d | error: %s | | | | | | | |" % (label, t, r.error))
+                continue
+            ns = r.ns_per_op_thread
+            vs_fa = fmt_x(ns / fa1.ns_per_op_thread) if fa1 and ns else "n/a"
+            if t == 1:
+                scale = "1"
+            else:
+                s, p = scaling(results, name, t), scaling(results, PADDED, t)
+                scale = "%s (%s)" % ("%.2f" % s if s is not None else "n/a",
+                                     "%.2f" % p if p is not None else "n/a")
+            m = get(results, MUTEX_BREAKER, t)
+            vs_mutex = (fmt_x(r.ops_per_s / m.ops_per_s)
+                        if m and m.ops_per_s and r.ops_per_s and name != MUTEX_BREAKER
+                        and not name.startswith("BM_Ref_") else "")
+            cv = "%.1f%%" % (100 * r.cv_real) if r.cv_real is not None else "n/a"
+            allocs = ("%.3g" % r.allocs_per_call) if r.allocs_per_call is not None else ""
+            cas = ("%.3g" % r.cas_retries_per_call
+                   if r.cas_retries_per_call is not None and name.startswith("BM_Circuit_")
+                   else "")
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                label, t, fmt_ns(ns), fmt_rate(r.ops_per_s), cv, vs_fa, scale, vs_mutex, allocs,
+                cas))
+    w("")
+    if plot_note:
+        w("(%s)" % plot_note)
+    else:
+        w("![throughput vs threads](%s)" % os.path.relpath(
+            os.path.abspath(args.png), os.path.dirname(os.path.abspath(args.md))))
+    w("")
+    w("## Targets")
+    w("")
+    w("| target | result | numbers |")
+    w("|---|---|---|")
+    checks = targets(results)
+    for desc, passed, evidence in checks:
+        verdict = "n/a" if passed is None else ("PASS" if passed else "MISS")
+        w("| %s | %s | %s |" % (desc, verdict, evidence))
+    w("")
+    if args.callgrind and os.path.exists(args.callgrind):
+        with open(args.callgrind) as f:
+            text = f.read().strip()
+        if text:
+            w("## Instructions per call (callgrind)")
+            w("")
+            w("`bench/callgrind.sh all`: exact instruction counts of one thread's calls, the "
+              "empty loop subtracted.")
+            w("")
+            w("```")
+            w(text)
+            w("```")
+            w("")
+
+    with open(args.md, "w") as f:
+        f.write("\n".join(lines))
+    print("wrote %s%s" % (args.md, "" if plot_note else " and " + args.png))
+    for desc, passed, evidence in checks:
+        verdict = "n/a " if passed is None else ("PASS" if passed else "MISS")
+        print("%s  %s: %s" % (verdict, desc, evidence))
+
+
+if __name__ == "__main__":
+    main()
