@@ -12,6 +12,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/base/internal/raw_logging.h"
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -78,7 +79,20 @@ Breaker::Breaker(BreakerConfig config)
   }
 }
 
-Breaker::~Breaker() = default;
+Breaker::~Breaker() {
+  // A permit that outlives its breaker would resolve into freed memory, so
+  // this is where the misuse is caught: every tracked permit issued must
+  // have ended. (DISABLED's untracked permits never touch the breaker.)
+  const uint64_t issued = stripes_.Sum(internal::kPermitted);
+  const uint64_t ended = stripes_.Sum(internal::kSuccesses) + stripes_.Sum(internal::kFailures) +
+                         stripes_.Sum(internal::kIgnored) + stripes_.Sum(internal::kReleased);
+  if (issued != ended) {
+    ABSL_RAW_LOG(FATAL,
+                 "circuit::Breaker '%s' destroyed with %lld permits outstanding: a Permit must "
+                 "not outlive its Breaker",
+                 config_.name.c_str(), static_cast<long long>(issued - ended));
+  }
+}
 
 // ---- Deadlines ---------------------------------------------------------------
 

@@ -121,8 +121,12 @@ class Breaker {
   // Allocates the counter stripes and the window once, here.
   static absl::StatusOr<std::unique_ptr<Breaker>> Create(BreakerConfig config);
 
-  // Permits must not outlive the breaker. In debug builds the destructor
-  // checks that every permit was resolved or released.
+  // Breaker::~Breaker()
+  // Permits must not outlive the breaker: the destructor checks that every
+  // permit it issued has ended and, if not, aborts the process with a
+  // message naming the breaker and the number outstanding (a permit resolved
+  // later would write freed memory). Destroying a breaker while other
+  // threads still call it is undefined, as for any object.
   ~Breaker();
 
   Breaker(const Breaker&) = delete;
@@ -394,32 +398,37 @@ inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos) noexcept {
   return permit;
 }
 
+// An untracked permit (issued while DISABLED) records nothing, so resolving
+// it never touches the breaker: it may even outlive it.
+
 inline bool Permit::Success() noexcept {
   if (!Claim()) return false;
-  breaker_->OnSuccess(*this);
+  if (kind_ != Kind::kUntracked) breaker_->OnSuccess(*this);
   return true;
 }
 
 inline bool Permit::Failure() noexcept {
   if (!admitted_) return false;
+  if (kind_ == Kind::kUntracked) return Claim();
   breaker_->ResolveAs(*this, Outcome::kFailure);
   return true;
 }
 
 inline bool Permit::Ignore() noexcept {
   if (!Claim()) return false;
-  breaker_->OnRelease(*this, /*ignored=*/true);
+  if (kind_ != Kind::kUntracked) breaker_->OnRelease(*this, /*ignored=*/true);
   return true;
 }
 
 inline bool Permit::Release() noexcept {
   if (!Claim()) return false;
-  breaker_->OnRelease(*this, /*ignored=*/false);
+  if (kind_ != Kind::kUntracked) breaker_->OnRelease(*this, /*ignored=*/false);
   return true;
 }
 
 inline bool Permit::Record(const absl::Status& status) noexcept {
   if (!admitted_) return false;
+  if (kind_ == Kind::kUntracked) return Claim();
   breaker_->ResolveAs(*this, breaker_->Classify(status));
   return true;
 }
