@@ -26,22 +26,8 @@ std::unique_ptr<Breaker> MakeBreaker(FakeClock* clock, BreakerConfig config = {}
   return std::move(breaker).value();
 }
 
-TEST(MisuseTest, ResolvingTwiceCountsOnceAndReturnsFalse) {
-  FakeClock clock;
-  auto breaker = MakeBreaker(&clock);
-  Permit permit = breaker->TryAcquire();
-  ASSERT_TRUE(permit);
-  EXPECT_TRUE(permit.Failure());
-  EXPECT_FALSE(permit.Failure());
-  EXPECT_FALSE(permit.Success());
-  EXPECT_FALSE(permit.Ignore());
-  EXPECT_FALSE(permit.Release());
-  EXPECT_FALSE(permit.Record(absl::InternalError("again")));
-  const BreakerMetrics m = breaker->Metrics();
-  EXPECT_EQ(m.permitted, 1u);
-  EXPECT_EQ(m.failures, 1u);
-  EXPECT_EQ(m.successes + m.ignored + m.released, 0u);
-}
+// Resolving a permit twice: PermitTest.ASecondResolutionReturnsFalseAndCountsNothing
+// in breaker_test.cc.
 
 TEST(MisuseTest, AMovedFromPermitIsEmptyAndInert) {
   FakeClock clock;
