@@ -205,17 +205,6 @@ void Breaker::Reset() { ForceTo(State::kClosed); }
 // ---- Admission ---------------------------------------------------------------
 
 Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
-  // The common way here: a call while OPEN, before the deadline. One clock
-  // read and one deadline load, then the rejection.
-  if (ABSL_PREDICT_TRUE(StateOf(word) == State::kOpen)) {
-    const int64_t now = CoarseNowNanos();
-    int64_t until;
-    if (ReadDeadline(GenOf(word), &until) && now < until) return Reject(word, until - now);
-  }
-  return TryAcquireLoop(word);
-}
-
-Permit Breaker::TryAcquireLoop(uint64_t word) noexcept {
   const int trial_limit = config_.half_open_trial_calls;
   const int concurrent_limit = config_.half_open_max_concurrent;
   for (;;) {
@@ -362,9 +351,8 @@ void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
     stripe.Add(internal::kStale);
     return;
   }
-  const int64_t coarse_now = window_mode_ == WindowMode::kTime || (window_ && (failure || slow))
-                                 ? CoarseNowNanos()
-                                 : 0;
+  // Only a time window places calls by the clock.
+  const int64_t coarse_now = window_mode_ == WindowMode::kTime ? CoarseNowNanos() : 0;
   // The call takes its place in the window before its event is folded, so
   // the fold counts it among the window's calls.
   if (window_mode_ == WindowMode::kCount) {

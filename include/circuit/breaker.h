@@ -75,7 +75,6 @@
 #include <type_traits>
 #include <utility>
 
-#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -228,10 +227,9 @@ class Breaker {
     return system_clock_ ? internal::MonotonicCoarseNanos() : clock_->CoarseNowNanos();
   }
 
-  // Everything but CLOSED: the OPEN rejection first and short, then
-  // TryAcquireLoop() for transitions and trials.
+  // Everything TryAcquire() does not settle inline: the end of OPEN,
+  // HALF_OPEN trials, the forced states, and a retry after a lost CAS.
   Permit TryAcquireSlow(uint64_t word) noexcept;
-  ABSL_ATTRIBUTE_NOINLINE Permit TryAcquireLoop(uint64_t word) noexcept;
   // A rejected permit; `retry_nanos` until a trial (-1: until reset).
   Permit Reject(uint64_t word, int64_t retry_nanos) noexcept;
 
