@@ -31,9 +31,10 @@ absl::Status CheckPercent(absl::string_view field, double value) {
   return absl::OkStatus();
 }
 
+// Durations are kept in whole nanoseconds: a positive one must be at least 1.
 absl::Status CheckPositiveFinite(absl::string_view field, absl::Duration value) {
-  if (value <= absl::ZeroDuration() || value == absl::InfiniteDuration()) {
-    return Invalid(field, "> 0 and finite", absl::FormatDuration(value));
+  if (value < absl::Nanoseconds(1) || value == absl::InfiniteDuration()) {
+    return Invalid(field, ">= 1ns and finite", absl::FormatDuration(value));
   }
   return absl::OkStatus();
 }
@@ -96,8 +97,10 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
                    "true");
   }
   if (c.half_open_max_duration < absl::ZeroDuration() ||
+      (c.half_open_max_duration > absl::ZeroDuration() &&
+       c.half_open_max_duration < absl::Nanoseconds(1)) ||
       c.half_open_max_duration > absl::Hours(24 * 365)) {
-    return Invalid("half_open_max_duration", "in 0..365 days (0 disables)",
+    return Invalid("half_open_max_duration", "0 (off) or in 1ns..365 days",
                    absl::FormatDuration(c.half_open_max_duration));
   }
   if (!(s = CheckInt("stripes", c.stripes, 1, 1024)).ok()) return s;

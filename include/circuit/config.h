@@ -56,7 +56,8 @@ struct BreakerConfig {
   // clock twice (about 2 x 40 ns with the system clock).
   double slow_call_rate_threshold = 0;
 
-  // A call that takes at least this long is slow. Default: 60 s. Must be > 0.
+  // A call that takes at least this long is slow. Default: 60 s.
+  // Must be >= 1 ns.
   absl::Duration slow_call_duration = absl::Seconds(60);
 
   // The window the two rates are computed over. Default: kCountBased.
@@ -67,7 +68,7 @@ struct BreakerConfig {
   // of event log).
   int window_size = 100;
 
-  // kTimeBased: the span of the window. Default: 60 s. Must be > 0, and
+  // kTimeBased: the span of the window. Default: 60 s. Must be >= 1 ns, and
   // window_duration / window_buckets must be at least 1 ms (finer buckets
   // than the coarse clock's resolution would only be noise).
   absl::Duration window_duration = absl::Seconds(60);
@@ -84,7 +85,7 @@ struct BreakerConfig {
   // ---- Behaviour: OPEN ---------------------------------------------------
 
   // How long the breaker stays OPEN before admitting trial calls.
-  // Default: 30 s. Must be > 0.
+  // Default: 30 s. Must be >= 1 ns.
   absl::Duration open_duration = absl::Seconds(30);
 
   // Each re-opening from HALF_OPEN multiplies the open duration by this,
@@ -121,7 +122,7 @@ struct BreakerConfig {
 
   // If trials neither complete nor are released within this time, the next
   // call that finds no free trial slot reopens the breaker. 0 disables.
-  // Default: 0. Must be in 0..365 days.
+  // Default: 0. Must be 0 or in 1 ns..365 days.
   absl::Duration half_open_max_duration = absl::ZeroDuration();
 
   // ---- Classification ------------------------------------------------------

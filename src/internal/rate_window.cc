@@ -60,10 +60,10 @@ void RateWindow::Rebase(uint32_t gen, int64_t coarse_now) noexcept {
     base_calls_.store(static_cast<int64_t>(stripes_->Sum(kWindowCalls)),
                       std::memory_order_relaxed);
   }
-  // release: a folder that reads this tag with acquire sees the two values
-  // above (a Rebase racing for another generation may tear them; such a
-  // fold is for a generation already left, and its trip CAS fails).
-  base_tag_.store(gen & kPendingTagMask, std::memory_order_release);
+  // release: a folder that reads this generation with acquire sees the two
+  // values above (a Rebase racing for another generation may tear them;
+  // such a fold is for a generation being left, and its trip CAS fails).
+  base_gen_.store(gen, std::memory_order_release);
 }
 
 bool RateWindow::Publish(uint32_t tag, bool failure, bool slow) noexcept {
@@ -74,12 +74,16 @@ bool RateWindow::Publish(uint32_t tag, bool failure, bool slow) noexcept {
   uint64_t desired;
   do {
     const uint32_t old_tag = TagOf(old);
+    const bool empty = FailuresOf(old) == 0 && SlowOf(old) == 0;
     if (old_tag == tag) {
       const uint64_t failures = std::min(FailuresOf(old) + add_failures, kCountMask);
       const uint64_t slow_calls = std::min(SlowOf(old) + add_slow, kCountMask);
       desired = MakePending(tag, failures, slow_calls);
-    } else if (TagIsNewer(tag, old_tag)) {
-      desired = MakePending(tag, add_failures, add_slow);  // the older window is gone
+    } else if (empty || TagIsNewer(tag, old_tag)) {
+      // An empty word holds nothing to keep, whatever its tag's age (the
+      // 14-bit tags are only compared while events wait, i.e. within a few
+      // generations); otherwise the older events' window is gone.
+      desired = MakePending(tag, add_failures, add_slow);
     } else {
       return false;  // our generation has passed
     }
@@ -109,21 +113,16 @@ int RateWindow::Record(uint32_t gen, bool failure, bool slow, int64_t coarse_now
   return verdict;
 }
 
-void RateWindow::ResetLog(uint32_t tag) noexcept {
-  log_tag_ = tag;
+void RateWindow::ResetLog(uint32_t gen) noexcept {
+  log_open_ = true;
+  log_gen_ = gen;
   head_ = 0;
   size_ = 0;
   failures_in_window_ = 0;
   slow_in_window_ = 0;
-  // acquire: pairs with the release in Rebase().
-  if (base_tag_.load(std::memory_order_acquire) == tag) {
-    log_base_calls_ = base_calls_.load(std::memory_order_relaxed);
-    log_base_epoch_ = base_epoch_.load(std::memory_order_relaxed);
-  } else {
-    // No Rebase() for this generation (the first one): start from nothing.
-    log_base_calls_ = 0;
-    log_base_epoch_ = 0;
-  }
+  // relaxed: published by base_gen_, which the caller read with acquire.
+  log_base_calls_ = base_calls_.load(std::memory_order_relaxed);
+  log_base_epoch_ = base_epoch_.load(std::memory_order_relaxed);
 }
 
 void RateWindow::Evict(int64_t newest_dropped) noexcept {
@@ -173,7 +172,11 @@ int RateWindow::FoldLocked(int64_t coarse_now) noexcept {
                                            std::memory_order_acquire) &&
            (NoteCasFailure(), true));
   if (failures == 0 && slow == 0) return -1;
-  if (tag != log_tag_) ResetLog(tag);
+  // acquire: pairs with the release in Rebase(), so the base values read by
+  // ResetLog() are this generation's.
+  const uint32_t base_gen = base_gen_.load(std::memory_order_acquire);
+  if ((base_gen & kPendingTagMask) != tag) return -1;  // the events' window is gone
+  if (!log_open_ || log_gen_ != base_gen) ResetLog(base_gen);
 
   int64_t calls;
   if (!time_based_) {

@@ -57,7 +57,8 @@ class RateWindow {
 
   // RateWindow::Rebase()
   // Marks where the window of generation `gen` starts. Called before the CAS
-  // that moves the breaker into CLOSED or METRICS_ONLY at `gen`.
+  // that moves the breaker into CLOSED or METRICS_ONLY at `gen`. Events of
+  // any other generation are from a window that is gone and are dropped.
   void Rebase(uint32_t gen, int64_t coarse_now) noexcept;
 
   // RateWindow::Record()
@@ -75,7 +76,7 @@ class RateWindow {
 
   bool Publish(uint32_t tag, bool failure, bool slow) noexcept;
   int FoldLocked(int64_t coarse_now) noexcept;  // requires folding_
-  void ResetLog(uint32_t tag) noexcept;
+  void ResetLog(uint32_t gen) noexcept;
   void Evict(int64_t oldest_kept) noexcept;
   void Append(int64_t position, uint32_t failures, uint32_t slow) noexcept;
 
@@ -92,14 +93,16 @@ class RateWindow {
   std::atomic<uint64_t> fold_requests_{0};
   std::atomic<bool> folding_{false};
 
-  // Where the current generation's window starts (see Rebase()).
-  alignas(128) std::atomic<uint32_t> base_tag_{kPendingTagMask + 1};  // none
+  // Where the window of generation base_gen_ starts (see Rebase()).
+  // Generation 0 is never rebased: its window starts at zero.
+  alignas(128) std::atomic<uint32_t> base_gen_{0};
   std::atomic<int64_t> base_calls_{0};
   std::atomic<int64_t> base_epoch_{0};
 
   // Owned by the folder (the thread holding folding_), which passes them on
-  // with folding_'s release/acquire.
-  alignas(128) uint32_t log_tag_ = kPendingTagMask + 1;  // no generation yet
+  // with folding_'s acquire/release.
+  alignas(128) bool log_open_ = false;  // false until the first fold
+  uint32_t log_gen_ = 0;                // the generation the log is for
   int64_t log_base_calls_ = 0;
   int64_t log_base_epoch_ = 0;
   std::unique_ptr<Event[]> log_;
