@@ -44,7 +44,7 @@ fi
 BIN="$("$BAZEL" info --config=bench bazel-bin 2>/dev/null)/bench/instr_count"
 [[ -x "$BIN" ]] || { echo "callgrind.sh: $BIN not found" >&2; exit 1; }
 
-OUT="$(mktemp -d /tmp/circuit-callgrind.XXXXXX)"
+OUT="$(mktemp -d)"
 if [[ "${KEEP:-0}" != 1 ]]; then trap 'rm -rf "$OUT"' EXIT; fi
 
 # The function of bench/instr_count.cc that runs each mode's loop.

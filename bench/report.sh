@@ -42,7 +42,7 @@ echo "running: breaker_bench ${FLAGS[*]}" >&2
 CALLGRIND_TXT=""
 if [[ "${CALLGRIND:-1}" != 0 ]]; then
   if command -v valgrind >/dev/null; then
-    CALLGRIND_TXT="$(mktemp /tmp/circuit-callgrind-report.XXXXXX)"
+    CALLGRIND_TXT="$(mktemp)"
     trap 'rm -f "$CALLGRIND_TXT"' EXIT
     BAZEL="$BAZEL" bench/callgrind.sh all >"$CALLGRIND_TXT" 2>/dev/null || {
       echo "report.sh: callgrind.sh failed; the report will not have instruction counts" >&2
