@@ -36,11 +36,15 @@ using internal::TrialSuccessesOf;
 namespace {
 
 
-// True if generation `a` is later than `b` (29-bit serial numbers).
-bool GenIsNewer(uint32_t a, uint32_t b) {
-  const uint64_t diff = (uint64_t{a} - b) & internal::kGenMask;
-  return diff != 0 && diff < (internal::kGenMask + 1) / 2;
+// True if `a` is later than `b` as `bits`-bit serial numbers (RFC 1982).
+bool SerialIsNewer(uint32_t a, uint32_t b, int bits) {
+  const uint64_t mask = (uint64_t{1} << bits) - 1;
+  const uint64_t diff = (uint64_t{a} - b) & mask;
+  return diff != 0 && diff < (mask + 1) / 2;
 }
+
+// True if generation `a` is later than `b` (29-bit serial numbers).
+bool GenIsNewer(uint32_t a, uint32_t b) { return SerialIsNewer(a, b, internal::kGenBits); }
 
 // splitmix64: a well-mixed 64-bit value from a counter; picks the jitter.
 uint64_t Mix(uint64_t x) {
@@ -104,6 +108,43 @@ uint64_t Breaker::DeadlineWord(uint32_t gen, int64_t nanos) {
          std::min(micros, kDeadlineTimeMask);
 }
 
+void Breaker::StoreDeadline(uint32_t gen, int64_t nanos) noexcept {
+  const uint64_t desired = DeadlineWord(gen, nanos);
+  const uint32_t tag = gen & kDeadlineGenMask;
+  // relaxed: the CAS below validates it.
+  uint64_t old = deadline_.load(std::memory_order_relaxed);
+  do {
+    // The winner of an older generation may run this after a newer one's
+    // winner (it was preempted between its CAS and here): it must not
+    // overwrite the newer deadline, or the newer OPEN would never end.
+    const uint32_t old_tag = static_cast<uint32_t>(old >> kDeadlineTimeBits);
+    if (SerialIsNewer(old_tag, tag, kDeadlineGenBits)) return;
+    // release: pairs with the acquire in ReadDeadline(). A reader that sees
+    // OPEN before this store finds another generation's tag and keeps
+    // rejecting, which is right: the breaker has just opened.
+  } while (!deadline_.compare_exchange_weak(old, desired, std::memory_order_release,
+                                            std::memory_order_relaxed) &&
+           (internal::NoteCasFailure(), true));
+}
+
+uint32_t Breaker::UpdateReopenCount(uint32_t gen, bool increment) noexcept {
+  // relaxed: the CAS below validates it; the count is a number, it publishes
+  // nothing else.
+  uint64_t old = reopen_.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint32_t old_gen = static_cast<uint32_t>(old >> 32);
+    const uint32_t old_count = static_cast<uint32_t>(old);
+    // As in StoreDeadline(): a late winner leaves a newer generation's count.
+    if (GenIsNewer(old_gen, gen)) return old_count;
+    const uint32_t count = increment ? old_count + (old_count == UINT32_MAX ? 0 : 1) : 0;
+    if (reopen_.compare_exchange_weak(old, (uint64_t{gen} << 32) | count,
+                                      std::memory_order_relaxed, std::memory_order_relaxed)) {
+      return count;
+    }
+    internal::NoteCasFailure();
+  }
+}
+
 int64_t Breaker::OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const {
   const double base = absl::ToDoubleNanoseconds(config_.open_duration);
   const double cap = absl::ToDoubleNanoseconds(config_.max_open_duration);
@@ -145,33 +186,19 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noe
   const uint32_t gen = GenOf(word);
   switch (StateOf(word)) {
     case State::kOpen: {
-      uint32_t reopen_count = 0;
-      if (from == State::kHalfOpen) {
-        // relaxed: transition winners are ordered by the state word's CAS
-        // chain (acq_rel), which this counter rides on.
-        reopen_count = reopen_count_.fetch_add(1, std::memory_order_relaxed) + 1;
-      } else {
-        reopen_count_.store(0, std::memory_order_relaxed);
-      }
-      // release: pairs with the acquire in ReadDeadline(). A reader that
-      // sees OPEN before this store finds another generation's tag and
-      // keeps rejecting, which is right: the breaker has just opened.
-      deadline_.store(DeadlineWord(gen, coarse_now + OpenDurationNanos(reopen_count, gen)),
-                      std::memory_order_release);
+      const uint32_t reopen_count = UpdateReopenCount(gen, from == State::kHalfOpen);
+      StoreDeadline(gen, coarse_now + OpenDurationNanos(reopen_count, gen));
       // relaxed: a statistic.
       opened_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
     case State::kHalfOpen: {
       const int64_t limit = absl::ToInt64Nanoseconds(config_.half_open_max_duration);
-      // release: as above; 0 means trials may take as long as they take.
-      deadline_.store(DeadlineWord(gen, limit > 0 ? coarse_now + limit : 0),
-                      std::memory_order_release);
+      StoreDeadline(gen, limit > 0 ? coarse_now + limit : 0);  // 0: no limit
       break;
     }
     case State::kClosed:
-      // relaxed: see the kOpen case.
-      reopen_count_.store(0, std::memory_order_relaxed);
+      UpdateReopenCount(gen, /*increment=*/false);
       break;
     case State::kForcedOpen:
     case State::kDisabled:

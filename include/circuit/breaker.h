@@ -286,6 +286,13 @@ class Breaker {
   static constexpr uint64_t kDeadlineTimeMask = (uint64_t{1} << kDeadlineTimeBits) - 1;
   static constexpr uint32_t kDeadlineGenMask = (1u << kDeadlineGenBits) - 1;
   static uint64_t DeadlineWord(uint32_t gen, int64_t nanos);
+  // Publishes generation `gen`'s deadline unless a newer generation's is
+  // already there.
+  void StoreDeadline(uint32_t gen, int64_t nanos) noexcept;
+  // The winner of a transition into OPEN (`increment`: from HALF_OPEN) or
+  // CLOSED updates the re-open count for `gen`, unless a newer generation
+  // already did; returns the count for `gen`.
+  uint32_t UpdateReopenCount(uint32_t gen, bool increment) noexcept;
   bool ReadDeadline(uint32_t gen, int64_t* nanos) const noexcept {
     // acquire: pairs with the release store in AfterTransition().
     const uint64_t word = deadline_.load(std::memory_order_acquire);
@@ -324,7 +331,9 @@ class Breaker {
   // and by the first success after a failure.
   alignas(128) std::atomic<uint64_t> consecutive_{0};
   std::atomic<uint64_t> deadline_{0};
-  std::atomic<uint32_t> reopen_count_{0};
+  // Re-openings since the breaker last closed: (gen << 32) | count, written
+  // by the winners of transitions into OPEN and CLOSED.
+  std::atomic<uint64_t> reopen_{0};
   std::atomic<uint64_t> opened_{0};
 
   alignas(128) internal::StripeSet stripes_;

@@ -111,9 +111,11 @@ struct BreakerConfig {
   // Trial calls that decide: when half_open_judge_by_rate is false, this
   // many successful trials close the breaker and any failed trial (or slow
   // one, when slow_call_rate_threshold is set) reopens it; when true, once this many trials have completed their failure and
-  // slow rates are compared with the thresholds above. Never more than this
-  // many trials are admitted per HALF_OPEN period. Default: 1. Must be
-  // 1..255.
+  // slow rates are compared with the thresholds above. Trials admitted
+  // and not yet released never outnumber it minus the trials completed
+  // (a released or ignored trial hands its slot back, so more than this
+  // many may be admitted in one HALF_OPEN period, never more than this
+  // many decide). Default: 1. Must be 1..255.
   int half_open_trial_calls = 1;
 
   // See half_open_trial_calls. Default: false (a single failed trial

@@ -1,0 +1,816 @@
+// The history checker: see checker.h.
+#include "tests/history/checker.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "circuit/state.h"
+
+namespace circuit {
+namespace history {
+namespace {
+
+constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+constexpr uint32_t kMaxGenerations = 1u << 26;  // a history's range; more is malformed
+constexpr int kStates = 6;
+constexpr uint8_t kAllStates = (1u << kStates) - 1;
+
+uint8_t Bit(State s) { return static_cast<uint8_t>(1u << static_cast<int>(s)); }
+const uint8_t kAdmitting = Bit(State::kClosed) | Bit(State::kMetricsOnly) | Bit(State::kDisabled);
+const uint8_t kRejecting = Bit(State::kOpen) | Bit(State::kHalfOpen) | Bit(State::kForcedOpen);
+
+// The transitions the breaker makes by itself (breaker.h).
+bool Automatic(State from, State to) {
+  return (from == State::kClosed && to == State::kOpen) ||
+         (from == State::kOpen && to == State::kHalfOpen) ||
+         (from == State::kHalfOpen && (to == State::kClosed || to == State::kOpen));
+}
+
+std::string Mask(uint8_t mask) {
+  std::vector<std::string> names;
+  for (int s = 0; s < kStates; ++s) {
+    if (mask & (1u << s)) names.emplace_back(StateName(static_cast<State>(s)));
+  }
+  return absl::StrCat("{", absl::StrJoin(names, ","), "}");
+}
+
+class Checker {
+ public:
+  Checker(const History& history, const CheckerOptions& options)
+      : h_(history), o_(options), c_(history.config) {}
+
+  CheckResult Run() {
+    if (!Index()) return std::move(r_);
+    Observations();
+    OperatorControls();
+    Reach();
+    Monotonic();
+    AdmissionStates();
+    Transitions();
+    Trials();
+    Causes();
+    Counters();
+    Liveness();
+    StuckOpen();
+    return std::move(r_);
+  }
+
+ private:
+  struct Known {
+    int8_t state = -1;    // observed state, or -1
+    int64_t source = -2;  // the event that showed it (-1: initial, -3: final Metrics())
+  };
+
+  void Report(absl::string_view check, std::string detail) {
+    uint64_t& n = r_.violation_counts[std::string(check)];
+    if (n++ < o_.max_details_per_check) {
+      r_.violations.push_back(Violation{std::string(check), std::move(detail)});
+    }
+  }
+
+  std::string Source(int64_t source) const {
+    if (source == -1) return "the initial state";
+    if (source == -3) return "the final Metrics()";
+    if (source < 0) return "nothing";
+    return FormatEvent(h_.events[static_cast<size_t>(source)]);
+  }
+
+  const Event& At(size_t i) const { return h_.events[i]; }
+
+  bool Tracked(const Event& acquire) const {
+    // A DISABLED permit is untracked: it counts nowhere. Every DISABLED
+    // generation is observed by the Disable() that made it (history.h).
+    if (acquire.trial) return true;
+    const Known& k = known_[acquire.permit_generation];
+    return k.state != static_cast<int8_t>(State::kDisabled);
+  }
+
+  bool SlowOn() const { return c_.slow_call_rate_threshold > 0; }
+  int64_t SlowNanos() const { return absl::ToInt64Nanoseconds(c_.slow_call_duration); }
+  // Bounds on the duration the breaker measured for the permit of `r`.
+  int64_t MinDuration(const Event& r) const { return r.clock_before - r.acquired_clock_after; }
+  int64_t MaxDuration(const Event& r) const { return r.clock_after - r.acquired_clock_before; }
+  bool MaybeSlow(const Event& r) const { return SlowOn() && MaxDuration(r) >= SlowNanos(); }
+
+  // ---- 1. Structure ---------------------------------------------------------
+
+  bool Index() {
+    CheckStats& s = r_.stats;
+    s.events = h_.events.size();
+    uint32_t max_gen = 0;
+    auto gen = [&](uint32_t g) { max_gen = std::max(max_gen, g); };
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.after <= e.before || (i > 0 && At(i - 1).after >= e.after)) {
+        Report(kMalformed, absl::StrCat("tickets out of order at ", FormatEvent(e)));
+      }
+      gen(e.pre.generation);
+      gen(e.post.generation);
+      gen(e.permit_generation);
+      if (e.op == Op::kAcquire) {
+        ++s.acquires;
+        if (e.admitted)
+          ++s.admitted;
+        else
+          ++s.rejected;
+        if (e.admitted && e.trial) ++s.trials;
+        if (!acquire_of_.emplace(e.permit, i).second) {
+          Report(kMalformed, absl::StrCat("permit acquired twice: ", FormatEvent(e)));
+        }
+      } else if (IsResolve(e.op)) {
+        ++s.resolutions;
+        if (!resolve_of_.emplace(e.permit, i).second) {
+          Report(kMalformed, absl::StrCat("permit resolved twice: ", FormatEvent(e)));
+        }
+      } else {
+        ++s.operator_controls;
+      }
+    }
+    for (const auto& [permit, i] : resolve_of_) {
+      auto a = acquire_of_.find(permit);
+      if (a == acquire_of_.end() || !At(a->second).admitted) {
+        Report(kMalformed, absl::StrCat("resolution of no admitted permit: ", FormatEvent(At(i))));
+      } else if (At(a->second).after >= At(i).before) {
+        Report(kMalformed, absl::StrCat("resolved before acquired: ", FormatEvent(At(i))));
+      }
+    }
+    if (h_.complete) {
+      for (const auto& [permit, i] : acquire_of_) {
+        if (At(i).admitted && !resolve_of_.count(permit)) {
+          Report(kMalformed, absl::StrCat("admitted permit never ended: ", FormatEvent(At(i))));
+        }
+      }
+    }
+    if (h_.has_final) gen(h_.final_metrics.generation);
+    if (max_gen >= kMaxGenerations) {
+      Report(kMalformed, absl::StrCat("generation ", max_gen, " is out of range"));
+      return false;
+    }
+    const size_t n = static_cast<size_t>(max_gen) + 1;
+    s.generations = n;
+    known_.assign(n, Known{});
+    allowed_.assign(n, kAllStates);
+    op_mask_.assign(n, 0);
+    first_reach_.assign(n + 1, kNever);
+    return true;
+  }
+
+  // ---- 2. One state per generation --------------------------------------------
+
+  void Observe(uint32_t gen, State state, int64_t source) {
+    Known& k = known_[gen];
+    if (k.state < 0) {
+      k.state = static_cast<int8_t>(state);
+      k.source = source;
+      allowed_[gen] &= Bit(state);
+      ++r_.stats.observed_generations;
+      return;
+    }
+    if (k.state != static_cast<int8_t>(state)) {
+      Report(
+          kOneStatePerGeneration,
+          absl::StrCat("generation ", gen, " is ", StateName(static_cast<State>(k.state)), " in [",
+                       Source(k.source), "] and ", StateName(state), " in [", Source(source), "]"));
+    }
+  }
+
+  void Observations() {
+    Observe(0, State::kClosed, -1);
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      const int64_t src = static_cast<int64_t>(i);
+      if (e.pre.has_state) Observe(e.pre.generation, e.pre.state, src);
+      if (e.post.has_state) Observe(e.post.generation, e.post.state, src);
+      if (e.op == Op::kAcquire && !e.admitted) {
+        // One load of the state word gave both.
+        Observe(e.permit_generation, e.rejected_state, src);
+        if (!(kRejecting & Bit(e.rejected_state))) {
+          Report(kRejectedState,
+                 absl::StrCat("rejected in a state that admits calls: ", FormatEvent(e)));
+        }
+      }
+    }
+    if (h_.has_final) Observe(h_.final_metrics.generation, h_.final_metrics.state, -3);
+  }
+
+  // ---- 3. Operator controls -------------------------------------------------------
+
+  void OperatorControls() {
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (!IsOperator(e.op)) continue;
+      const State target = OperatorTarget(e.op);
+      if (e.post.generation <= e.pre.generation) {
+        Report(kOperatorLanded, absl::StrCat("the generation did not move: ", FormatEvent(e)));
+        continue;
+      }
+      // FORCED_OPEN, DISABLED and METRICS_ONLY are left only by an operator,
+      // and operators hold one mutex: the control sees its own generation.
+      if (e.op != Op::kReset && (!e.post.has_state || e.post.state != target)) {
+        Report(kOperatorLanded,
+               absl::StrCat("expected ", StateName(target), " right after: ", FormatEvent(e)));
+      }
+      for (uint32_t g = e.pre.generation + 1; g <= e.post.generation; ++g) {
+        op_mask_[g] |= Bit(target);
+      }
+    }
+  }
+
+  // ---- 4. When each generation was reached, in tickets ------------------------
+
+  void Reach() {
+    for (const Event& e : h_.events) {
+      const uint32_t g = std::max(
+          {e.pre.generation, e.post.generation, e.op == Op::kAcquire ? e.permit_generation : 0u});
+      first_reach_[g] = std::min(first_reach_[g], e.after);
+    }
+    for (size_t g = first_reach_.size() - 1; g-- > 0;) {
+      first_reach_[g] = std::min(first_reach_[g], first_reach_[g + 1]);
+    }
+  }
+
+  // ---- 5. Generations and the clock never go backwards ---------------------------
+
+  void Monotonic() {
+    for (const Event& e : h_.events) {
+      bool ok = e.pre.generation <= e.post.generation && e.clock_before <= e.clock_after;
+      if (e.op == Op::kAcquire) {
+        ok = ok && e.pre.generation <= e.permit_generation &&
+             e.permit_generation <= e.post.generation;
+      } else if (IsResolve(e.op)) {
+        ok = ok && e.permit_generation <= e.pre.generation;
+      }
+      if (!ok) Report(kMonotonic, absl::StrCat("within one event: ", FormatEvent(e)));
+    }
+    // Across events ordered by tickets: a.after < b.before.
+    std::vector<size_t> by_before(h_.events.size());
+    for (size_t i = 0; i < by_before.size(); ++i) by_before[i] = i;
+    std::sort(by_before.begin(), by_before.end(),
+              [&](size_t a, size_t b) { return At(a).before < At(b).before; });
+    size_t done = 0;  // events (by `after`) wholly before the current one
+    size_t mark = 0;  // clock marks before the current one
+    uint32_t max_gen = 0;
+    int64_t max_clock = h_.start_clock;
+    size_t max_gen_source = 0;
+    for (size_t i : by_before) {
+      const Event& b = At(i);
+      while (done < h_.events.size() && At(done).after < b.before) {
+        if (At(done).post.generation > max_gen) {
+          max_gen = At(done).post.generation;
+          max_gen_source = done;
+        }
+        max_clock = std::max(max_clock, At(done).clock_after);
+        ++done;
+      }
+      while (mark < h_.clock_marks.size() && h_.clock_marks[mark].ticket < b.before) {
+        max_clock = std::max(max_clock, h_.clock_marks[mark].now);
+        ++mark;
+      }
+      if (b.pre.generation < max_gen) {
+        Report(kMonotonic, absl::StrCat("[", FormatEvent(b), "] reads an older generation than [",
+                                        FormatEvent(At(max_gen_source)), "] before it"));
+      }
+      if (b.clock_before < max_clock) {
+        Report(kMonotonic, absl::StrCat("[", FormatEvent(b), "] reads the clock at ",
+                                        b.clock_before, " after it had reached ", max_clock));
+      }
+    }
+  }
+
+  // ---- 6. Admitted permits and the state of their generation -------------------------
+
+  void AdmissionStates() {
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op != Op::kAcquire || !e.admitted) continue;
+      const uint32_t g = e.permit_generation;
+      const uint8_t need = e.trial ? Bit(State::kHalfOpen) : kAdmitting;
+      const Known& k = known_[g];
+      if (k.state >= 0 && !(need & (1u << k.state))) {
+        Report(e.trial ? kTrialInHalfOpen : kAdmittedState,
+               absl::StrCat(e.trial ? "a trial" : "a call", " admitted in generation ", g,
+                            ", which is ", StateName(static_cast<State>(k.state)), " in [",
+                            Source(k.source), "]: ", FormatEvent(e)));
+        continue;  // reported; keep the observed state for the transitions
+      }
+      allowed_[g] &= need;
+    }
+  }
+
+  // ---- 7. Transitions: a sequential run through every generation ----------------------
+
+  bool Edge(State from, State to, uint32_t gen) const {
+    return Automatic(from, to) || (op_mask_[gen] & Bit(to));
+  }
+
+  void Transitions() {
+    CheckStats& s = r_.stats;
+    std::vector<uint8_t> reach(allowed_.size(), 0);
+    reach[0] = allowed_[0] & Bit(State::kClosed);
+    for (size_t g = 1; g < allowed_.size(); ++g) {
+      uint8_t next = 0;
+      for (int from = 0; from < kStates; ++from) {
+        if (!(reach[g - 1] & (1u << from))) continue;
+        for (int to = 0; to < kStates; ++to) {
+          if ((allowed_[g] & (1u << to)) &&
+              Edge(static_cast<State>(from), static_cast<State>(to), static_cast<uint32_t>(g))) {
+            next |= static_cast<uint8_t>(1u << to);
+          }
+        }
+      }
+      const Known& a = known_[g - 1];
+      const Known& b = known_[g];
+      if (a.state >= 0 && b.state >= 0) {
+        ++s.transitions;
+        const State from = static_cast<State>(a.state);
+        const State to = static_cast<State>(b.state);
+        ++s.transition_kinds[absl::StrCat(StateName(from), "->", StateName(to))];
+        if (op_mask_[g] & Bit(to)) ++s.operator_transitions;
+      }
+      if (next == 0) {
+        if (a.state >= 0 && b.state >= 0) {
+          Report(kLegalTransition,
+                 absl::StrCat(StateName(static_cast<State>(a.state)), " (generation ", g - 1,
+                              ") -> ", StateName(static_cast<State>(b.state)), " (generation ", g,
+                              ") is not a transition the breaker makes",
+                              op_mask_[g] ? absl::StrCat(" (an operator could only make ",
+                                                         Mask(op_mask_[g]), " here)")
+                                          : " and no operator control was running",
+                              "; seen in [", Source(a.source), "] and [", Source(b.source), "]"));
+        } else {
+          Report(kLegalTransition,
+                 absl::StrCat("generation ", g, " must be one of ", Mask(allowed_[g]),
+                              " but generation ", g - 1, " can only be ", Mask(reach[g - 1]),
+                              " and no legal transition joins them (operator: ", Mask(op_mask_[g]),
+                              ")"));
+        }
+        next = allowed_[g];  // carry on from what was observed
+      }
+      reach[g] = next;
+    }
+    reach_ = std::move(reach);
+  }
+
+  // ---- 8. Half-open trials -----------------------------------------------------------
+
+  void Trials() {
+    const int limit_concurrent = c_.half_open_max_concurrent;
+    const int limit_trials = c_.half_open_trial_calls;
+    struct PerGen {
+      int admitted = 0;
+      int handed_back = 0;
+      int fresh_outcomes = 0;
+      std::vector<std::pair<uint64_t, int>> points;  // (ticket, +1 held / -1 let go)
+    };
+    std::map<uint32_t, PerGen> gens;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op != Op::kAcquire || !e.admitted || !e.trial) continue;
+      PerGen& p = gens[e.permit_generation];
+      ++p.admitted;
+      // Certainly held from the end of the acquire to the start of the
+      // resolution: tickets order them against every other trial's.
+      p.points.emplace_back(e.after, +1);
+      auto res = resolve_of_.find(e.permit);
+      if (res == resolve_of_.end()) continue;  // held to the end
+      const Event& r = At(res->second);
+      p.points.emplace_back(r.before, -1);
+      if (IsGiveBack(r.op)) ++p.handed_back;
+      if ((r.op == Op::kSuccess || r.op == Op::kFailure) && r.returned &&
+          r.post.generation == e.permit_generation) {
+        ++p.fresh_outcomes;  // counted by the word, which stayed HALF_OPEN
+      }
+    }
+    for (auto& [gen, p] : gens) {
+      std::sort(p.points.begin(), p.points.end());
+      int held = 0;
+      for (const auto& [ticket, delta] : p.points) {
+        held += delta;
+        r_.stats.max_trials_in_flight = std::max(r_.stats.max_trials_in_flight, held);
+        if (held > limit_concurrent && delta > 0) {
+          Report(kTrialsInFlight,
+                 absl::StrCat(held, " trials of generation ", gen, " were held at once at ticket ",
+                              ticket, " (half_open_max_concurrent ", limit_concurrent, ")"));
+          break;
+        }
+      }
+      if (p.admitted - p.handed_back > limit_trials) {
+        Report(kTrialsPerGeneration,
+               absl::StrCat(p.admitted, " trials admitted in generation ", gen, ", ", p.handed_back,
+                            " handed back: more than half_open_trial_calls ", limit_trials,
+                            " took part"));
+      } else if (p.admitted > limit_trials) {
+        ++r_.stats.generations_over_trial_calls;
+        if (o_.strict_trial_admission) {
+          Report(kTrialsPerGeneration,
+                 absl::StrCat(p.admitted, " trials admitted in generation ", gen,
+                              " (half_open_trial_calls ", limit_trials, "; ", p.handed_back,
+                              " were handed back and their slots reused)"));
+        }
+      }
+      if (p.fresh_outcomes > limit_trials - 1) {
+        Report(kTrialOutcomes,
+               absl::StrCat(p.fresh_outcomes, " trial outcomes of generation ", gen,
+                            " left it HALF_OPEN; at most half_open_trial_calls - 1 = ",
+                            limit_trials - 1, " can"));
+      }
+    }
+    if (h_.complete) {
+      for (size_t g = 0; g < known_.size(); ++g) {
+        if (known_[g].state == static_cast<int8_t>(State::kHalfOpen) &&
+            !gens.count(static_cast<uint32_t>(g))) {
+          Report(kHalfOpenHasTrial,
+                 absl::StrCat("generation ", g, " is HALF_OPEN in [", Source(known_[g].source),
+                              "] but no trial was admitted in it (the caller that moves OPEN "
+                              "to HALF_OPEN is its first trial)"));
+        }
+      }
+    }
+  }
+
+  // The clock as read by anything that happened before ticket `t`: at most
+  // the clock after the last advance the driver made before its first ticket
+  // past `t` (its next advance comes after that ticket).
+  int64_t ClockBefore(uint64_t t) const {
+    auto mark =
+        std::upper_bound(h_.clock_marks.begin(), h_.clock_marks.end(), t,
+                         [](uint64_t ticket, const ClockMark& m) { return ticket < m.ticket; });
+    return mark == h_.clock_marks.end() ? h_.end_clock : mark->now;
+  }
+
+  // ---- 9. Every automatic transition has a cause in its own generation ------------------
+
+  void Causes() {
+    // Resolutions and trial acquires, by the permit's generation.
+    std::unordered_map<uint32_t, std::vector<size_t>> resolutions;
+    std::unordered_map<uint32_t, std::vector<size_t>> trial_acquires;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (IsResolve(e.op) && e.returned) {
+        auto a = acquire_of_.find(e.permit);
+        if (a != acquire_of_.end() && Tracked(At(a->second))) {
+          resolutions[e.permit_generation].push_back(i);
+        }
+      } else if (e.op == Op::kAcquire && e.admitted && e.trial) {
+        trial_acquires[e.permit_generation].push_back(i);
+      }
+    }
+    const bool judge_by_rate = c_.half_open_judge_by_rate;
+    const bool consecutive_only =
+        c_.failure_rate_threshold == 0 && c_.slow_call_rate_threshold == 0;
+    const int trials = c_.half_open_trial_calls;
+    const bool timeout = c_.half_open_max_duration > absl::ZeroDuration();
+    for (size_t g = 1; g < known_.size(); ++g) {
+      const Known& a = known_[g - 1];
+      const Known& b = known_[g];
+      if (a.state < 0 || b.state < 0) continue;
+      const State from = static_cast<State>(a.state);
+      const State to = static_cast<State>(b.state);
+      if (!Automatic(from, to) || (op_mask_[g] & Bit(to))) continue;
+      // A cause started before anyone saw generation g; after that it was
+      // too late (it would have read g).
+      const uint64_t deadline = first_reach_[g];
+      int failures = 0, maybe_slow_successes = 0, successes = 0, trial_starts = 0;
+      const uint32_t prev = static_cast<uint32_t>(g - 1);
+      for (size_t i : resolutions[prev]) {
+        const Event& r = At(i);
+        if (r.before >= deadline) continue;
+        if (r.trial != (from == State::kHalfOpen)) continue;
+        if (r.op == Op::kFailure) ++failures;
+        if (r.op == Op::kSuccess) {
+          ++successes;
+          if (MaybeSlow(r)) ++maybe_slow_successes;
+        }
+      }
+      for (size_t i : trial_acquires[static_cast<uint32_t>(g)]) {
+        if (At(i).before < deadline) ++trial_starts;
+      }
+      std::string why;
+      if (from == State::kClosed) {
+        if (failures + maybe_slow_successes == 0) {
+          why = "no failure or slow call of the CLOSED generation began before it";
+        } else if (consecutive_only && failures < c_.consecutive_failures_to_open) {
+          why = absl::StrCat("only ", failures,
+                             " failures of the CLOSED generation began "
+                             "before it (consecutive_failures_to_open ",
+                             c_.consecutive_failures_to_open, ")");
+        }
+      } else if (from == State::kOpen) {
+        if (trial_starts == 0) why = "no trial of the HALF_OPEN generation began before it";
+      } else if (to == State::kClosed) {
+        const int deciding = judge_by_rate ? successes + failures : successes;
+        if (deciding < trials) {
+          why = absl::StrCat(
+              "only ", deciding, judge_by_rate ? " trial outcomes" : " trial successes",
+              " of the HALF_OPEN generation began before it (half_open_trial_calls ", trials, ")");
+        }
+      } else {  // HALF_OPEN -> OPEN
+        const bool decided =
+            judge_by_rate ? successes + failures >= trials : failures + maybe_slow_successes > 0;
+        if (!decided) {
+          // Only trials older than half_open_max_duration can explain it:
+          // the generation's first trial read the clock when it began, the
+          // caller that reopened read it before ticket `deadline`.
+          int64_t entered = std::numeric_limits<int64_t>::max();
+          for (size_t i : trial_acquires[prev]) entered = std::min(entered, At(i).clock_before);
+          const int64_t limit = absl::ToInt64Nanoseconds(c_.half_open_max_duration);
+          if (!timeout || (entered != std::numeric_limits<int64_t>::max() &&
+                           ClockBefore(deadline) < entered + limit)) {
+            why = absl::StrCat(
+                judge_by_rate
+                    ? absl::StrCat("only ", successes + failures, " trial outcomes began before it")
+                    : "no failed or slow trial of the HALF_OPEN "
+                      "generation began before it",
+                timeout ? " and its trials were not yet half_open_max_duration old" : "");
+          }
+        }
+      }
+      if (why.empty() && from == State::kOpen && g >= 2) {
+        why = OpenLongEnough(static_cast<uint32_t>(g), deadline, resolutions, trial_acquires);
+      }
+      if (why.empty()) {
+        ++r_.stats.causes_checked;
+      } else {
+        Report(kTransitionCause,
+               absl::StrCat(StateName(from), " (generation ", g - 1, ") -> ", StateName(to),
+                            " (generation ", g, ", first seen by ticket ", deadline, "): ", why,
+                            "; seen in [", Source(b.source), "]"));
+      }
+    }
+  }
+
+  // OPEN (g-1) -> HALF_OPEN (g): the caller that moved it read the clock at
+  // or past OPEN's deadline, at least open_duration * (1 - jitter) after the
+  // clock the caller that opened it had read. Bounds: that opener began no
+  // earlier than the earliest call that can have caused the opening; the
+  // mover read the clock before its own acquire ended and before g was seen.
+  std::string OpenLongEnough(uint32_t g, uint64_t seen,
+                             std::unordered_map<uint32_t, std::vector<size_t>>& resolutions,
+                             std::unordered_map<uint32_t, std::vector<size_t>>& trial_acquires) {
+    const Known& before_open = known_[g - 2];
+    if (before_open.state < 0) return "";
+    const uint64_t opened_seen = first_reach_[g - 1];
+    constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+    int64_t opened_lo = kNone;  // the clock the opener read, at least
+    const State from = static_cast<State>(before_open.state);
+    if (from != State::kClosed && from != State::kHalfOpen) return "";
+    for (size_t i : resolutions[g - 2]) {
+      const Event& r = At(i);
+      if (r.before >= opened_seen || r.trial != (from == State::kHalfOpen)) continue;
+      const bool cause = r.op == Op::kFailure ||
+                         (r.op == Op::kSuccess && (from == State::kHalfOpen || MaybeSlow(r)));
+      if (cause) opened_lo = std::min(opened_lo, r.clock_before);
+    }
+    if (from == State::kHalfOpen && c_.half_open_max_duration > absl::ZeroDuration()) {
+      for (size_t i : trial_acquires[g - 2]) {
+        opened_lo = std::min(
+            opened_lo, At(i).clock_before + absl::ToInt64Nanoseconds(c_.half_open_max_duration));
+      }
+    }
+    if (opened_lo == kNone) return "";
+    int64_t moved_hi = std::numeric_limits<int64_t>::min();
+    for (size_t i : trial_acquires[g]) {
+      if (At(i).before < seen) moved_hi = std::max(moved_hi, At(i).clock_after);
+    }
+    moved_hi = std::min(moved_hi, ClockBefore(seen));
+    const int64_t shortest =
+        static_cast<int64_t>(absl::ToDoubleNanoseconds(c_.open_duration) * (1 - c_.open_jitter));
+    ++r_.stats.open_durations_checked;
+    if (moved_hi + 2000 >= opened_lo + shortest) return "";
+    return absl::StrCat("it left OPEN after at most ", (moved_hi - opened_lo) / 1000,
+                        " us of clock; the shortest open duration is ", shortest / 1000, " us");
+  }
+
+  // ---- 10. Counters, stale and slow outcomes -------------------------------------------
+
+  void Counters() {
+    if (!h_.has_final) return;
+    const BreakerMetrics& m = h_.final_metrics;
+    uint64_t permitted = 0, rejected = 0, successes = 0, failures = 0, ignored = 0, released = 0;
+    CheckStats& s = r_.stats;
+    for (const Event& e : h_.events) {
+      if (e.op == Op::kAcquire) {
+        if (!e.admitted)
+          ++rejected;
+        else if (Tracked(e))
+          ++permitted;
+        continue;
+      }
+      if (!IsResolve(e.op) || !e.returned) continue;
+      auto a = acquire_of_.find(e.permit);
+      if (a == acquire_of_.end() || !Tracked(At(a->second))) continue;
+      switch (e.op) {
+        case Op::kSuccess:
+          ++successes;
+          break;
+        case Op::kFailure:
+          ++failures;
+          break;
+        case Op::kIgnore:
+          ++ignored;
+          break;
+        default:
+          ++released;
+          break;
+      }
+      if (e.op != Op::kSuccess && e.op != Op::kFailure) continue;
+      if (e.pre.generation != e.permit_generation) {
+        ++s.stale_certain;  // the generation had passed before it began
+      } else if (e.post.generation != e.permit_generation) {
+        ++s.stale_uncertain;  // it moved while the outcome was recorded
+      }
+      if (SlowOn()) {
+        if (MinDuration(e) >= SlowNanos()) {
+          ++s.slow_certain;
+        } else if (MaxDuration(e) >= SlowNanos()) {
+          ++s.slow_uncertain;
+        }
+      }
+    }
+    auto expect = [&](absl::string_view what, uint64_t got, uint64_t want) {
+      if (got != want) {
+        Report(kCounters,
+               absl::StrCat("Metrics().", what, " is ", got, ", the history says ", want));
+      }
+    };
+    if (h_.complete) {
+      expect("permitted", m.permitted, permitted);
+      expect("rejected", m.rejected, rejected);
+      expect("successes", m.successes, successes);
+      expect("failures", m.failures, failures);
+      expect("ignored", m.ignored, ignored);
+      expect("released", m.released, released);
+    }
+    if (m.permitted != m.successes + m.failures + m.ignored + m.released) {
+      Report(kCounters, absl::StrCat("Metrics(): permitted ", m.permitted, " != successes ",
+                                     m.successes, " + failures ", m.failures, " + ignored ",
+                                     m.ignored, " + released ", m.released));
+    }
+    if (m.stale < s.stale_certain || m.stale > s.stale_certain + s.stale_uncertain) {
+      Report(kStaleCount,
+             absl::StrCat("Metrics().stale is ", m.stale, "; the history shows ", s.stale_certain,
+                          " outcomes certainly stale and ", s.stale_uncertain, " that may be"));
+    }
+    if (m.slow < s.slow_certain || m.slow > s.slow_certain + s.slow_uncertain) {
+      Report(kSlowCount,
+             absl::StrCat("Metrics().slow is ", m.slow, "; the history shows ", s.slow_certain,
+                          " calls certainly slow and ", s.slow_uncertain, " that may be"));
+    }
+    // Transitions into OPEN: at least the OPEN generations seen, at most the
+    // generations that may have been OPEN.
+    uint64_t open_seen = 0, open_possible = 0;
+    for (size_t g = 1; g < known_.size(); ++g) {
+      if (known_[g].state == static_cast<int8_t>(State::kOpen)) ++open_seen;
+      if (allowed_[g] & reach_[g] & Bit(State::kOpen)) ++open_possible;
+    }
+    if (m.opened < open_seen || m.opened > open_possible) {
+      Report(kCounters, absl::StrCat("Metrics().opened is ", m.opened, "; ", open_seen,
+                                     " OPEN generations were seen and ", open_possible,
+                                     " may have been OPEN"));
+    }
+    // The quiescent tail runs alone: its last event saw the final generation.
+    if (h_.complete && !h_.events.empty() && h_.events.back().probe &&
+        h_.events.back().post.generation != m.generation) {
+      Report(kCounters, absl::StrCat("Metrics().generation is ", m.generation,
+                                     " but the last event, on a quiet breaker, saw ",
+                                     FormatObservation(h_.events.back().post)));
+    }
+  }
+
+  // ---- 11. Liveness once quiet --------------------------------------------------------
+
+  int64_t LongestOpenNanos() const {
+    // OpenDurationNanos() is at most max_open_duration * (1 + jitter), and
+    // the deadline is rounded up to a microsecond.
+    return static_cast<int64_t>(absl::ToDoubleNanoseconds(c_.max_open_duration) *
+                                (1 + c_.open_jitter)) +
+           2000;
+  }
+
+  void Liveness() {
+    bool probed = false;
+    for (const Event& e : h_.events) {
+      if (!e.probe || e.op != Op::kAcquire) continue;
+      probed = true;
+      if (e.admitted || !e.pre.has_state) continue;
+      // Every permit has ended. HALF_OPEN has a free slot; OPEN has stored
+      // its deadline (its winner returned) and that deadline has passed: the
+      // winner read the clock before the generation was first seen.
+      if (e.pre.state == State::kHalfOpen ||
+          (e.pre.state == State::kOpen &&
+           e.clock_before >= ClockBefore(first_reach_[e.pre.generation]) + LongestOpenNanos())) {
+        Report(kLiveness,
+               absl::StrCat("a quiet breaker rejected a call it must admit: ", FormatEvent(e)));
+      }
+    }
+    if (probed && h_.has_final && h_.final_metrics.state != State::kClosed) {
+      Report(kLiveness, absl::StrCat("successful probes did not close the breaker: it ends ",
+                                     StateName(h_.final_metrics.state)));
+    }
+  }
+
+  // ---- 12. OPEN past its deadline, mid-run ------------------------------------------------
+
+  // A rejection in OPEN at generation g that began after the transition's
+  // winner had certainly stored g's deadline, read a clock past any deadline
+  // g can have, and saw g still current afterwards, can only mean that g's
+  // deadline word was lost.
+  void StuckOpen() {
+    // Each thread's events by `before` (a thread's events do not overlap).
+    std::map<int, std::vector<std::pair<uint64_t, uint64_t>>> spans;
+    for (const Event& e : h_.events) spans[e.thread].emplace_back(e.before, e.after);
+    for (auto& [thread, v] : spans) std::sort(v.begin(), v.end());
+    std::unordered_map<uint32_t, std::pair<uint64_t, int64_t>> bounds;  // g -> (Q, U)
+    const int64_t longest = LongestOpenNanos();
+    for (const Event& e : h_.events) {
+      if (e.op != Op::kAcquire || e.admitted || e.rejected_state != State::kOpen) continue;
+      const uint32_t g = e.permit_generation;
+      if (e.post.generation != g) continue;
+      auto it = bounds.find(g);
+      if (it == bounds.end()) {
+        const uint64_t seen = first_reach_[g];
+        // The winner's operation began before `seen`; every such operation
+        // has ended by Q.
+        uint64_t q = seen;
+        for (const auto& [thread, v] : spans) {
+          auto pos = std::lower_bound(v.begin(), v.end(), std::make_pair(seen, uint64_t{0}));
+          if (pos != v.begin()) q = std::max(q, std::prev(pos)->second);
+        }
+        // The winner read the clock before its CAS, which happened before
+        // ticket `seen`: at most the clock of the first advance after it.
+        int64_t u = h_.end_clock;
+        auto mark = std::upper_bound(h_.clock_marks.begin(), h_.clock_marks.end(), seen,
+                                     [](uint64_t t, const ClockMark& m) { return t < m.ticket; });
+        if (mark != h_.clock_marks.end()) u = mark->now;
+        if (seen == kNever) q = kNever;
+        it = bounds.emplace(g, std::make_pair(q, u)).first;
+      }
+      const auto [q, u] = it->second;
+      if (q == kNever || e.before <= q) continue;
+      ++r_.stats.deadline_checks;
+      if (e.clock_before >= u + longest) {
+        Report(kStuckOpen,
+               absl::StrCat("generation ", g, " entered OPEN with the clock at most ", u,
+                            " and its winner returned before ticket ", q, ", yet at clock ",
+                            e.clock_before, " (", (e.clock_before - u) / 1000000,
+                            " ms later; the longest open duration is ", longest / 1000000,
+                            " ms) a call was still rejected as OPEN: ", FormatEvent(e)));
+      }
+    }
+  }
+
+  const History& h_;
+  const CheckerOptions& o_;
+  const BreakerConfig& c_;
+  CheckResult r_;
+  std::unordered_map<uint64_t, size_t> acquire_of_;
+  std::unordered_map<uint64_t, size_t> resolve_of_;
+  std::vector<Known> known_;
+  std::vector<uint8_t> allowed_;
+  std::vector<uint8_t> op_mask_;
+  std::vector<uint8_t> reach_;
+  std::vector<uint64_t> first_reach_;  // first ticket by which a generation >= g was seen
+};
+
+}  // namespace
+
+uint64_t CheckResult::violation_count() const {
+  uint64_t n = 0;
+  for (const auto& [check, count] : violation_counts) n += count;
+  return n;
+}
+
+std::string CheckResult::Summary() const {
+  const CheckStats& s = stats;
+  std::vector<std::string> kinds;
+  for (const auto& [kind, n] : s.transition_kinds) kinds.push_back(absl::StrCat(kind, " ", n));
+  std::string out = absl::StrCat(
+      "events ", s.events, " (acquires ", s.acquires, ": admitted ", s.admitted, ", rejected ",
+      s.rejected, ", trials ", s.trials, "; resolutions ", s.resolutions, "; operator ",
+      s.operator_controls, "), generations ", s.generations, " (", s.observed_generations,
+      " observed), transitions seen ", s.transitions, " (", s.operator_transitions,
+      " possibly by an operator; ", absl::StrJoin(kinds, ", "), "), causes found ",
+      s.causes_checked, ", max trials in flight ", s.max_trials_in_flight,
+      ", generations over half_open_trial_calls after hand-backs ", s.generations_over_trial_calls,
+      ", stale ", s.stale_certain, "+", s.stale_uncertain, "?, slow ", s.slow_certain, "+",
+      s.slow_uncertain, "?, OPEN deadline checks ", s.deadline_checks, ", open durations timed ",
+      s.open_durations_checked, ", violations ", violation_count());
+  for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
+  return out;
+}
+
+CheckResult CheckHistory(const History& history, const CheckerOptions& options) {
+  return Checker(history, options).Run();
+}
+
+}  // namespace history
+}  // namespace circuit

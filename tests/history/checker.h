@@ -1,0 +1,117 @@
+// Checks a concurrent History of one circuit::Breaker against a sequential
+// model of its state machine (include/circuit/breaker.h, docs/design.md).
+//
+// The checker only concludes what the history soundly shows (see history.h
+// for what an Event's tickets and observations mean):
+//
+//   * an Observation with a state, a rejected permit (its generation and
+//     rejected_state() come from one load of the state word) and Metrics()
+//     each pin the state of one generation;
+//   * an admitted permit's generation was current when it was admitted, in a
+//     state that admits that kind of permit;
+//   * if a.after < b.before, a happens-before b: every generation b reads is
+//     at least every generation a read, and a's effects precede b's;
+//   * a resolution whose pre-observation already shows a later generation
+//     was certainly stale; one whose post-observation still shows the
+//     permit's generation certainly was not; anything else may be either;
+//   * an operator control produced exactly one generation in the window
+//     (pre.generation, post.generation].
+//
+// Everything else (which of two overlapping operations went first, the
+// generations nobody observed) is left open: a check fails only when NO
+// sequential execution of the state machine is consistent with the history.
+#ifndef CIRCUIT_TESTS_HISTORY_CHECKER_H_
+#define CIRCUIT_TESTS_HISTORY_CHECKER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "tests/history/history.h"
+
+namespace circuit {
+namespace history {
+
+// The names of the checks, as they appear in Violation::check.
+inline constexpr absl::string_view kMalformed = "malformed-history";
+inline constexpr absl::string_view kOneStatePerGeneration = "one-state-per-generation";
+inline constexpr absl::string_view kLegalTransition = "legal-transition";
+inline constexpr absl::string_view kTransitionCause = "transition-cause";
+inline constexpr absl::string_view kTrialInHalfOpen = "trial-only-in-half-open";
+inline constexpr absl::string_view kAdmittedState = "admitted-only-when-closed";
+inline constexpr absl::string_view kRejectedState = "rejected-only-when-open";
+inline constexpr absl::string_view kHalfOpenHasTrial = "half-open-starts-with-a-trial";
+inline constexpr absl::string_view kTrialsInFlight = "trials-in-flight";
+inline constexpr absl::string_view kTrialsPerGeneration = "trials-per-generation";
+inline constexpr absl::string_view kTrialOutcomes = "trial-outcomes-per-generation";
+inline constexpr absl::string_view kMonotonic = "monotonic-generation-and-clock";
+inline constexpr absl::string_view kOperatorLanded = "operator-control-landed";
+inline constexpr absl::string_view kStaleCount = "stale-count";
+inline constexpr absl::string_view kSlowCount = "slow-count";
+inline constexpr absl::string_view kCounters = "counters";
+inline constexpr absl::string_view kLiveness = "liveness-after-quiescence";
+inline constexpr absl::string_view kStuckOpen = "open-past-its-deadline";
+
+struct Violation {
+  std::string check;
+  std::string detail;
+};
+
+struct CheckerOptions {
+  // config.h: "Never more than [half_open_trial_calls] trials are admitted
+  // per HALF_OPEN period." The breaker gives a released, ignored or dropped
+  // trial's slot back (design.md: in flight + successes + failures <= T), so
+  // the default check is "admitted minus handed back <= T". Set this to
+  // read config.h literally and also count the trials handed back.
+  bool strict_trial_admission = false;
+  // Details kept per check (every violation is counted).
+  size_t max_details_per_check = 10;
+};
+
+struct CheckStats {
+  uint64_t events = 0;
+  uint64_t acquires = 0;
+  uint64_t admitted = 0;
+  uint64_t rejected = 0;
+  uint64_t trials = 0;
+  uint64_t resolutions = 0;
+  uint64_t operator_controls = 0;
+  uint64_t generations = 0;                          // highest generation + 1
+  uint64_t observed_generations = 0;                 // generations whose state is known
+  uint64_t transitions = 0;                          // (g, g+1) pairs with both states known
+  uint64_t operator_transitions = 0;                 // ... that an operator control may have made
+  std::map<std::string, uint64_t> transition_kinds;  // "CLOSED->OPEN" -> count
+  uint64_t causes_checked = 0;                       // automatic transitions whose cause was found
+  int max_trials_in_flight = 0;
+  // HALF_OPEN generations that admitted more than half_open_trial_calls
+  // trials in all, because some were handed back.
+  uint64_t generations_over_trial_calls = 0;
+  uint64_t stale_certain = 0;
+  uint64_t stale_uncertain = 0;
+  uint64_t slow_certain = 0;
+  uint64_t slow_uncertain = 0;
+  uint64_t deadline_checks = 0;         // OPEN rejections tested against a published deadline
+  uint64_t open_durations_checked = 0;  // OPEN -> HALF_OPEN timed against open_duration
+};
+
+struct CheckResult {
+  std::vector<Violation> violations;  // at most max_details_per_check per check
+  std::map<std::string, uint64_t> violation_counts;
+  CheckStats stats;
+
+  bool ok() const { return violation_counts.empty(); }
+  uint64_t violation_count() const;
+  bool Has(absl::string_view check) const { return violation_counts.count(std::string(check)); }
+  // One paragraph: the stats, then every violation kept.
+  std::string Summary() const;
+};
+
+CheckResult CheckHistory(const History& history, const CheckerOptions& options = {});
+
+}  // namespace history
+}  // namespace circuit
+
+#endif  // CIRCUIT_TESTS_HISTORY_CHECKER_H_

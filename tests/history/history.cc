@@ -1,0 +1,545 @@
+// The stress harness: see history.h.
+#include "tests/history/history.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "circuit/breaker.h"
+#include "circuit/fake_clock.h"
+
+namespace circuit {
+namespace history {
+
+absl::string_view OpName(Op op) {
+  switch (op) {
+    case Op::kAcquire:
+      return "ACQUIRE";
+    case Op::kSuccess:
+      return "SUCCESS";
+    case Op::kFailure:
+      return "FAILURE";
+    case Op::kIgnore:
+      return "IGNORE";
+    case Op::kRelease:
+      return "RELEASE";
+    case Op::kDrop:
+      return "DROP";
+    case Op::kForceOpen:
+      return "FORCE_OPEN";
+    case Op::kDisable:
+      return "DISABLE";
+    case Op::kMetricsOnly:
+      return "METRICS_ONLY";
+    case Op::kReset:
+      return "RESET";
+  }
+  return "UNKNOWN";
+}
+
+State OperatorTarget(Op op) {
+  switch (op) {
+    case Op::kForceOpen:
+      return State::kForcedOpen;
+    case Op::kDisable:
+      return State::kDisabled;
+    case Op::kMetricsOnly:
+      return State::kMetricsOnly;
+    default:
+      return State::kClosed;  // Reset()
+  }
+}
+
+std::string FormatObservation(const Observation& o) {
+  if (!o.has_state) return absl::StrCat("g", o.generation, "/?");
+  return absl::StrCat("g", o.generation, "/", StateName(o.state));
+}
+
+std::string FormatEvent(const Event& e) {
+  std::string s = absl::StrCat("t", e.thread, " #", e.before, "..", e.after, " ", OpName(e.op));
+  if (e.op == Op::kAcquire) {
+    if (e.admitted) {
+      absl::StrAppend(&s, e.trial ? " -> trial" : " -> admitted", " p", e.permit, "@g",
+                      e.permit_generation);
+    } else {
+      absl::StrAppend(&s, " -> rejected by g", e.permit_generation, "/",
+                      StateName(e.rejected_state));
+    }
+  } else if (IsResolve(e.op)) {
+    absl::StrAppend(&s, " p", e.permit, "@g", e.permit_generation, e.trial ? " (trial)" : "",
+                    e.meant_slow ? " (slow)" : "", e.returned ? "" : " returned false");
+  }
+  absl::StrAppend(&s, " pre ", FormatObservation(e.pre), " post ", FormatObservation(e.post),
+                  " clock ", e.clock_before, "..", e.clock_after, e.probe ? " [probe]" : "");
+  return s;
+}
+
+std::vector<BreakerConfig> StressConfigs() {
+  std::vector<BreakerConfig> configs;
+
+  BreakerConfig count;
+  count.name = "count-window";
+  count.consecutive_failures_to_open = 5;
+  count.failure_rate_threshold = 50;
+  count.window_size = 40;
+  count.minimum_calls = 20;
+  count.slow_call_rate_threshold = 60;
+  count.slow_call_duration = absl::Milliseconds(25);
+  count.open_duration = absl::Milliseconds(60);
+  count.open_backoff_multiplier = 2;
+  count.max_open_duration = absl::Milliseconds(240);
+  count.open_jitter = 0.2;
+  count.half_open_trial_calls = 4;
+  count.half_open_max_concurrent = 2;
+  count.stripes = 4;  // fewer than the threads: the shared stripes are used too
+  configs.push_back(count);
+
+  BreakerConfig time = count;
+  time.name = "time-window";
+  time.window_type = WindowType::kTimeBased;
+  time.window_duration = absl::Milliseconds(200);
+  time.window_buckets = 8;
+  time.minimum_calls = 15;
+  configs.push_back(time);
+
+  BreakerConfig by_rate = count;
+  by_rate.name = "judge-by-rate";
+  by_rate.half_open_judge_by_rate = true;
+  by_rate.half_open_trial_calls = 6;
+  by_rate.half_open_max_concurrent = 3;
+  configs.push_back(by_rate);
+
+  BreakerConfig max_duration = count;
+  max_duration.name = "half-open-max-duration";
+  max_duration.half_open_trial_calls = 3;
+  max_duration.half_open_max_concurrent = 3;
+  max_duration.half_open_max_duration = absl::Milliseconds(30);
+  configs.push_back(max_duration);
+
+  BreakerConfig consecutive;
+  consecutive.name = "consecutive-only";
+  consecutive.consecutive_failures_to_open = 3;
+  consecutive.open_duration = absl::Milliseconds(40);
+  consecutive.max_open_duration = absl::Milliseconds(40);
+  consecutive.half_open_trial_calls = 2;
+  consecutive.half_open_max_concurrent = 2;
+  consecutive.stripes = 16;
+  configs.push_back(consecutive);
+
+  return configs;
+}
+
+BreakerConfig StressConfig(absl::string_view name) {
+  for (BreakerConfig& config : StressConfigs()) {
+    if (config.name == name) return config;
+  }
+  return BreakerConfig();
+}
+
+namespace {
+
+// Held by a worker (or handed to another) between acquire and resolution.
+struct Held {
+  Permit permit;
+  uint64_t id = 0;
+  uint32_t generation = 0;
+  bool trial = false;
+  int64_t clock_before = 0;
+  int64_t clock_after = 0;
+};
+
+struct Worker {
+  Worker(int id, uint64_t seed) : id(id), rng(seed) {}
+  int id;
+  std::mt19937_64 rng;
+  std::vector<Event> log;
+  uint64_t next_permit = 1;
+  std::vector<Held> held;
+  Observation last;  // the last post-observation
+};
+
+class Run {
+ public:
+  Run(BreakerConfig config, const HarnessOptions& options)
+      : options_(options), config_(std::move(config)) {
+    config_.clock = &clock_;
+  }
+
+  absl::StatusOr<History> Go() {
+    absl::StatusOr<std::unique_ptr<Breaker>> breaker = Breaker::Create(config_);
+    if (!breaker.ok()) return breaker.status();
+    breaker_ = std::move(breaker).value();
+    now_ = clock_.NowNanos();
+
+    History history;
+    history.config = config_;
+    history.config.clock = nullptr;
+    history.seed = options_.seed;
+    history.threads = options_.threads;
+    history.start_clock = now_;
+
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (int id = 0; id < options_.threads; ++id) {
+      workers.push_back(std::make_unique<Worker>(
+          id, options_.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(id) * 7919 + 1));
+      workers.back()->log.reserve(static_cast<size_t>(options_.ops_per_thread) * 3 + 16);
+    }
+    std::atomic<int> ready{0};
+    std::thread driver([&] {
+      ready.fetch_add(1);
+      while (ready.load() <= options_.threads) std::this_thread::yield();
+      Drive();
+    });
+    std::vector<std::thread> threads;
+    for (auto& worker : workers) {
+      Worker* w = worker.get();
+      threads.emplace_back([this, w, &ready] {
+        ready.fetch_add(1);
+        while (ready.load() <= options_.threads) std::this_thread::yield();
+        Work(*w);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    done_.store(true, std::memory_order_release);
+    driver.join();
+
+    // The quiescent tail, on this thread: nothing else touches the breaker.
+    Worker tail(options_.threads, options_.seed ^ 0x5eed);
+    std::deque<Held> leftovers;
+    {
+      std::lock_guard<std::mutex> lock(exchange_mu_);
+      leftovers.swap(exchange_);
+    }
+    for (Held& h : leftovers) ResolveRandomly(tail, h, /*probe=*/false);
+    history.quiescent_clock = clock_.NowNanos();
+    if (options_.probe_tail) ProbeUntilClosed(tail);
+
+    history.end_clock = clock_.NowNanos();
+    history.final_metrics = breaker_->Metrics();
+    history.has_final = true;
+    history.complete = true;
+    history.clock_marks = std::move(marks_);
+    for (auto& worker : workers) {
+      history.events.insert(history.events.end(), worker->log.begin(), worker->log.end());
+    }
+    history.events.insert(history.events.end(), tail.log.begin(), tail.log.end());
+    std::sort(history.events.begin(), history.events.end(),
+              [](const Event& a, const Event& b) { return a.after < b.after; });
+    return history;
+  }
+
+ private:
+  static constexpr uint64_t kMaxLagOps = 256;
+  static constexpr int kMaxSlowSpins = 200'000;
+
+  // One global ticket. seq_cst (an acq_rel RMW would do): every ticket is an
+  // RMW of the same word, so each synchronizes with every later one, and
+  // ticket order is a happens-before order between the events that took them.
+  uint64_t Ticket() { return ticket_.fetch_add(1, std::memory_order_seq_cst); }
+
+  Observation Observe() const {
+    Observation o;
+    uint32_t first = breaker_->generation();
+    o.generation = first;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      const State state = breaker_->state();
+      const uint32_t second = breaker_->generation();
+      o.generation = second;
+      if (second == first) {
+        o.has_state = true;
+        o.state = state;
+        return o;
+      }
+      first = second;
+    }
+    return o;
+  }
+
+  Event Begin(Worker& w, Op op, bool probe) {
+    Event e;
+    e.thread = w.id;
+    e.op = op;
+    e.probe = probe;
+    e.before = Ticket();
+    e.pre = Observe();
+    e.clock_before = clock_.NowNanos();
+    return e;
+  }
+
+  void End(Worker& w, Event& e) {
+    e.post = Observe();
+    e.clock_after = clock_.NowNanos();
+    e.after = Ticket();
+    w.last = e.post;
+    w.log.push_back(e);
+  }
+
+  std::optional<Held> Acquire(Worker& w, bool probe) {
+    Event e = Begin(w, Op::kAcquire, probe);
+    Permit permit = breaker_->TryAcquire();
+    e.permit = (static_cast<uint64_t>(w.id + 1) << 40) | w.next_permit++;
+    e.permit_generation = permit.generation();
+    e.trial = permit.is_trial();
+    e.admitted = static_cast<bool>(permit);
+    e.rejected_state = e.admitted ? State::kClosed : permit.rejected_state();
+    End(w, e);
+    if (!e.admitted) return std::nullopt;  // a rejected permit's destructor does nothing
+    std::optional<Held> held;
+    held.emplace();
+    held->permit = std::move(permit);
+    held->id = e.permit;
+    held->generation = e.permit_generation;
+    held->trial = e.trial;
+    held->clock_before = e.clock_before;
+    held->clock_after = e.clock_after;
+    return held;
+  }
+
+  void Resolve(Worker& w, Held& h, Op op, bool meant_slow, bool probe) {
+    Event e = Begin(w, op, probe);
+    bool returned = false;
+    switch (op) {
+      case Op::kSuccess:
+        returned = h.permit.Success();
+        break;
+      case Op::kFailure:
+        returned = h.permit.Failure();
+        break;
+      case Op::kIgnore:
+        returned = h.permit.Ignore();
+        break;
+      case Op::kRelease:
+        returned = h.permit.Release();
+        break;
+      default: {
+        Permit dropped = std::move(h.permit);  // destroyed unresolved, here
+        returned = true;
+        break;
+      }
+    }
+    e.permit = h.id;
+    e.permit_generation = h.generation;
+    e.trial = h.trial;
+    e.returned = returned;
+    e.acquired_clock_before = h.clock_before;
+    e.acquired_clock_after = h.clock_after;
+    e.meant_slow = meant_slow;
+    End(w, e);
+  }
+
+  void Operator(Worker& w, Op op, bool probe) {
+    std::lock_guard<std::mutex> lock(operator_mu_);
+    Event e = Begin(w, op, probe);
+    switch (op) {
+      case Op::kForceOpen:
+        breaker_->ForceOpen();
+        break;
+      case Op::kDisable:
+        breaker_->Disable();
+        break;
+      case Op::kMetricsOnly:
+        breaker_->MetricsOnly();
+        break;
+      default:
+        breaker_->Reset();
+        break;
+    }
+    End(w, e);
+  }
+
+  bool Chance(Worker& w, int per_million) {
+    return static_cast<int>(w.rng() % 1'000'000) < per_million;
+  }
+
+  // Success or failure by the dependency's health, sometimes an ignore, a
+  // release or a drop.
+  void ResolveRandomly(Worker& w, Held& h, bool probe) {
+    const uint64_t how = w.rng() % 100;
+    Op op;
+    if (how < 5) {
+      op = Op::kRelease;
+    } else if (how < 10) {
+      op = Op::kDrop;
+    } else if (how < 15) {
+      op = Op::kIgnore;
+    } else {
+      const bool outage = outage_.load(std::memory_order_relaxed);
+      const uint64_t roll = w.rng() % 100;
+      op = (outage ? roll < 85 : roll < 3) ? Op::kFailure : Op::kSuccess;
+    }
+    Resolve(w, h, op, /*meant_slow=*/false, probe);
+  }
+
+  // Holds the permit until the driver has moved the clock past
+  // slow_call_duration (bounded: if it has not, the call is simply not slow).
+  void ResolveSlowly(Worker& w, Held& h) {
+    slow_waiters_.fetch_add(1, std::memory_order_relaxed);
+    const int64_t until = h.clock_after + absl::ToInt64Nanoseconds(config_.slow_call_duration);
+    for (int spin = 0; spin < kMaxSlowSpins && clock_.NowNanos() < until; ++spin) {
+      std::this_thread::yield();
+    }
+    slow_waiters_.fetch_sub(1, std::memory_order_relaxed);
+    const Op op = w.rng() % 4 == 0 ? Op::kFailure : Op::kSuccess;
+    Resolve(w, h, op, /*meant_slow=*/true, /*probe=*/false);
+  }
+
+  void Work(Worker& w) {
+    static constexpr Op kOperators[] = {Op::kForceOpen, Op::kDisable, Op::kMetricsOnly, Op::kReset,
+                                        Op::kReset};
+    const bool slow_on = config_.slow_call_rate_threshold > 0;
+    for (int op = 0; op < options_.ops_per_thread; ++op) {
+      while (ops_.load(std::memory_order_relaxed) >
+             next_step_.load(std::memory_order_relaxed) + kMaxLagOps) {
+        std::this_thread::yield();  // let the driver catch up
+      }
+      ops_.fetch_add(1, std::memory_order_relaxed);
+      const bool operator_state = w.last.has_state && (w.last.state == State::kForcedOpen ||
+                                                       w.last.state == State::kDisabled ||
+                                                       w.last.state == State::kMetricsOnly);
+      if (Chance(w, options_.operator_per_million)) {
+        Operator(w, kOperators[w.rng() % 5], /*probe=*/false);
+      } else if (operator_state && Chance(w, options_.reset_per_million)) {
+        Operator(w, Op::kReset, /*probe=*/false);
+      } else if (std::optional<Held> h = Acquire(w, /*probe=*/false)) {
+        if (h->trial) {
+          // Hold the trial a moment, so that others race for the slots.
+          for (int spin = static_cast<int>(w.rng() % 4); spin > 0; --spin) {
+            std::this_thread::yield();
+          }
+        }
+        const uint64_t fate = w.rng() % 100;
+        if (fate < 6 && w.held.size() < 3) {
+          w.held.push_back(std::move(*h));  // resolved by this thread later
+        } else if (fate < 10) {
+          std::lock_guard<std::mutex> lock(exchange_mu_);
+          exchange_.push_back(std::move(*h));  // resolved by another thread
+        } else if (fate < 14 && slow_on) {
+          ResolveSlowly(w, *h);
+        } else {
+          ResolveRandomly(w, *h, /*probe=*/false);
+        }
+      }
+      if (!w.held.empty() && w.rng() % 4 == 0) {
+        const size_t i = static_cast<size_t>(w.rng() % w.held.size());
+        ResolveRandomly(w, w.held[i], /*probe=*/false);
+        w.held.erase(w.held.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      if (w.rng() % 8 == 0) {
+        std::optional<Held> other;
+        {
+          std::lock_guard<std::mutex> lock(exchange_mu_);
+          if (!exchange_.empty()) {
+            other.emplace(std::move(exchange_.front()));
+            exchange_.pop_front();
+          }
+        }
+        if (other) ResolveRandomly(w, *other, /*probe=*/false);
+      }
+    }
+    for (Held& h : w.held) ResolveRandomly(w, h, /*probe=*/false);
+    w.held.clear();
+  }
+
+  // The only thread that moves the clock while the workers run: a step every
+  // ops_per_step operations (so fake time tracks work however fast the
+  // threads run), or whenever a worker waits for a slow call. Alternates
+  // healthy spells with outages.
+  void Drive() {
+    std::mt19937_64 rng(options_.seed ^ 0xd1ce);
+    const int64_t max_step = std::max<int64_t>(1, absl::ToInt64Nanoseconds(options_.max_step));
+    int steps_left = 0;
+    while (!done_.load(std::memory_order_acquire)) {
+      const uint64_t next = next_step_.load(std::memory_order_relaxed);
+      const bool paced = ops_.load(std::memory_order_relaxed) >= next;
+      if (!paced && slow_waiters_.load(std::memory_order_relaxed) == 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      if (paced) {
+        next_step_.store(next + static_cast<uint64_t>(options_.ops_per_step),
+                         std::memory_order_relaxed);
+      }
+      if (steps_left-- <= 0) {
+        const bool outage = !outage_.load(std::memory_order_relaxed);
+        outage_.store(outage, std::memory_order_relaxed);
+        steps_left = outage ? 10 + static_cast<int>(rng() % 50) : 30 + static_cast<int>(rng() % 90);
+      }
+      const int64_t step = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(max_step));
+      clock_.Advance(absl::Nanoseconds(step));
+      now_ += step;
+      marks_.push_back(ClockMark{Ticket(), now_});
+      std::this_thread::yield();
+    }
+  }
+
+  // After the workers joined: every permit has ended, so an OPEN breaker
+  // must admit a trial once its longest possible open duration has passed,
+  // and a HALF_OPEN one must admit a trial at once. Successful probes close it.
+  void ProbeUntilClosed(Worker& w) {
+    const int attempts = 8 + 4 * config_.half_open_trial_calls;
+    const absl::Duration longest =
+        config_.max_open_duration * (1 + config_.open_jitter) + absl::Seconds(1);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+      const Observation o = Observe();
+      if (o.state == State::kForcedOpen || o.state == State::kDisabled ||
+          o.state == State::kMetricsOnly) {
+        Operator(w, Op::kReset, /*probe=*/true);
+        continue;
+      }
+      if (o.state == State::kOpen) {
+        clock_.Advance(longest);
+        now_ += absl::ToInt64Nanoseconds(longest);
+        marks_.push_back(ClockMark{Ticket(), now_});
+      }
+      std::optional<Held> h = Acquire(w, /*probe=*/true);
+      if (!h) continue;  // the checker says whether that was allowed
+      const bool trial = h->trial;
+      Resolve(w, *h, Op::kSuccess, /*meant_slow=*/false, /*probe=*/true);
+      if (!trial && o.state == State::kClosed) return;
+    }
+  }
+
+  const HarnessOptions options_;
+  BreakerConfig config_;
+  FakeClock clock_;
+  std::unique_ptr<Breaker> breaker_;
+  int64_t now_ = 0;  // the driver's (then the tail's) view of the clock
+  std::vector<ClockMark> marks_;
+
+  std::atomic<uint64_t> ticket_{1};
+  std::mutex operator_mu_;
+  std::mutex exchange_mu_;
+  std::deque<Held> exchange_;
+
+  std::atomic<bool> done_{false};
+  std::atomic<bool> outage_{false};
+  std::atomic<uint64_t> ops_{0};
+  std::atomic<uint64_t> next_step_{0};  // the first step comes at once
+  std::atomic<int> slow_waiters_{0};
+};
+
+}  // namespace
+
+absl::StatusOr<History> RunHistory(BreakerConfig config, const HarnessOptions& options) {
+  if (options.threads < 1 || options.ops_per_thread < 0) {
+    return absl::InvalidArgumentError("HarnessOptions: threads >= 1, ops_per_thread >= 0");
+  }
+  Run run(std::move(config), options);
+  return run.Go();
+}
+
+}  // namespace history
+}  // namespace circuit

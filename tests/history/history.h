@@ -1,0 +1,168 @@
+// A concurrent history of one circuit::Breaker, and the stress harness that
+// records it.
+//
+// RunHistory() starts `threads` workers (more than the machine's cores) that
+// drive ONE breaker through random operations: TryAcquire(), resolving a
+// permit as a success, a failure, a slow call, Ignore(), Release() or by
+// destroying it (possibly on another thread than the one that acquired it),
+// and the operator controls ForceOpen(), Disable(), MetricsOnly() and
+// Reset(). A separate driver thread advances the breaker's FakeClock; it is
+// the only thread that moves time while the workers run.
+//
+// Each operation becomes one Event in the worker's own log (no lock, no
+// shared write but two tickets). An event is laid out in time as
+//
+//   before = ticket()  pre = Observe()  clock_before = now()
+//   <the operation>
+//   post = Observe()   clock_after = now()   after = ticket()
+//
+// where ticket() is one fetch_add on a single global counter. Every ticket is
+// a read-modify-write of the same atomic, so the tickets form one total order
+// that is also a happens-before order: if a.after < b.before then everything
+// event `a` did happens-before everything event `b` did. That is what the
+// checker is allowed to conclude from tickets, and no more: two events whose
+// ticket intervals overlap were concurrent, in either order.
+//
+// Observe() reads generation(), state(), generation(); when the two
+// generations agree, the state read between them is the state OF that
+// generation (the state word is one atomic; the generation changes on every
+// change of state). Otherwise only the generation is kept, as a bound.
+//
+// Operator controls are serialized among themselves by one mutex (a single
+// control plane; calls never take it). Because FORCED_OPEN, DISABLED and
+// METRICS_ONLY are left only by an operator, an operator that holds the mutex
+// observes exactly the generation its own ForceOpen()/Disable()/MetricsOnly()
+// produced. So the history knows every DISABLED generation, hence which
+// permits were untracked, hence the exact counters Metrics() must report.
+#ifndef CIRCUIT_TESTS_HISTORY_HISTORY_H_
+#define CIRCUIT_TESTS_HISTORY_HISTORY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "circuit/breaker.h"
+#include "circuit/config.h"
+#include "circuit/state.h"
+
+namespace circuit {
+namespace history {
+
+enum class Op : uint8_t {
+  kAcquire,      // TryAcquire()
+  kSuccess,      // Permit::Success()
+  kFailure,      // Permit::Failure()
+  kIgnore,       // Permit::Ignore()
+  kRelease,      // Permit::Release()
+  kDrop,         // the permit destroyed unresolved
+  kForceOpen,    // Breaker::ForceOpen()
+  kDisable,      // Breaker::Disable()
+  kMetricsOnly,  // Breaker::MetricsOnly()
+  kReset,        // Breaker::Reset()
+};
+
+absl::string_view OpName(Op op);
+inline bool IsResolve(Op op) { return op >= Op::kSuccess && op <= Op::kDrop; }
+inline bool IsOperator(Op op) { return op >= Op::kForceOpen; }
+// Resolutions that hand the permit back without an outcome.
+inline bool IsGiveBack(Op op) { return op == Op::kIgnore || op == Op::kRelease || op == Op::kDrop; }
+// The state an operator control moves the breaker to.
+State OperatorTarget(Op op);
+
+// One reading of the state word (see Observe() above).
+struct Observation {
+  uint32_t generation = 0;  // a generation loaded at this point
+  bool has_state = false;   // true: `state` is the state of `generation`
+  State state = State::kClosed;
+};
+
+struct Event {
+  int thread = 0;
+  Op op = Op::kAcquire;
+  uint64_t before = 0;       // ticket taken first
+  uint64_t after = 0;        // ticket taken last
+  int64_t clock_before = 0;  // FakeClock read just before the operation
+  int64_t clock_after = 0;   // ... and just after it
+  Observation pre;           // read just before the operation
+  Observation post;          // read just after it
+
+  // Acquire and resolutions.
+  uint64_t permit = 0;             // the permit's id in this history (0: none)
+  uint32_t permit_generation = 0;  // Permit::generation()
+  bool trial = false;              // Permit::is_trial()
+  // Acquire only.
+  bool admitted = false;
+  State rejected_state = State::kClosed;  // Permit::rejected_state() if not admitted
+  // Resolutions only.
+  bool returned = false;              // what Success()/Failure()/Ignore()/Release() returned
+  int64_t acquired_clock_before = 0;  // the acquire's clock_before
+  int64_t acquired_clock_after = 0;   // the acquire's clock_after
+  bool meant_slow = false;            // the worker held the permit until the clock had moved
+
+  bool probe = false;  // made by the quiescent tail, after every worker joined
+};
+
+// The driver's clock: after the advance that made the clock `now`, it took
+// ticket `ticket`.
+struct ClockMark {
+  uint64_t ticket = 0;
+  int64_t now = 0;
+};
+
+struct History {
+  BreakerConfig config;  // as run; `clock` cleared
+  uint64_t seed = 0;
+  int threads = 0;
+  // True when every operation of the run is in `events` (the harness's
+  // histories; hand-made ones may say false to skip the completeness checks).
+  bool complete = false;
+  std::vector<Event> events;  // sorted by `after`
+  std::vector<ClockMark> clock_marks;
+  int64_t start_clock = 0;
+  int64_t quiescent_clock = -1;  // the clock once every worker had joined (-1: none)
+  int64_t end_clock = 0;
+  bool has_final = false;
+  BreakerMetrics final_metrics;  // Metrics() after every permit ended
+};
+
+struct HarnessOptions {
+  int threads = 8;
+  int ops_per_thread = 2000;
+  uint64_t seed = 1;
+  // Chance, per operation, of a random operator control (per million).
+  int operator_per_million = 600;
+  // Chance, per operation while FORCED_OPEN/DISABLED/METRICS_ONLY is seen,
+  // of a Reset() (per million).
+  int reset_per_million = 20000;
+  // The driver advances the clock by 1..max_step every ops_per_step operations.
+  absl::Duration max_step = absl::Milliseconds(8);
+  int ops_per_step = 16;
+  // After the workers join: probe until the breaker is CLOSED again.
+  bool probe_tail = true;
+};
+
+// The configurations the test and the soak rotate through, each named:
+//   count-window            consecutive, failure-rate and slow-rate trips over
+//                           a count window; backoff and jitter; K=2 of T=4
+//   time-window             the same over a time window
+//   judge-by-rate           trials judged by rate, K=3 of T=6
+//   half-open-max-duration  lost trials reopen after 30 ms; K=T=3
+//   consecutive-only        no window: every trip needs N failures of its own
+//                           generation, which the checker counts
+std::vector<BreakerConfig> StressConfigs();
+// The one named `name` (a default BreakerConfig if there is none).
+BreakerConfig StressConfig(absl::string_view name);
+
+// Runs one history. `config.clock` is replaced by the harness's FakeClock.
+absl::StatusOr<History> RunHistory(BreakerConfig config, const HarnessOptions& options);
+
+std::string FormatObservation(const Observation& o);
+std::string FormatEvent(const Event& e);
+
+}  // namespace history
+}  // namespace circuit
+
+#endif  // CIRCUIT_TESTS_HISTORY_HISTORY_H_

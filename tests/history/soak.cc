@@ -1,0 +1,236 @@
+// history_soak: runs the history harness for a while, rotating through the
+// stress configurations (history.h) and seeds, checks every history, and
+// prints the totals. Exits 1 if any history had a violation.
+//
+//   bazel run -c opt //tests/history:history_soak -- --seconds=300
+//
+// Flags:
+//   --seconds=N   stop after N seconds (default 60)
+//   --rounds=N    ... or after N histories, whichever comes first (0: no limit)
+//   --threads=N   worker threads per history (default 8)
+//   --seed=N      the first seed; history i uses seed + i (default 1)
+//   --ops=N       operations per thread per history (default 3000)
+//   --config=NAME only this stress configuration (default: rotate through all)
+//   --dump=PATH   write every event of each violating history to PATH.<i>
+//   --verbose     print every history's summary
+//   --delay=N     history_soak_with_faults only: each call the breaker makes
+//                 between a transition's CAS and its deadline store yields
+//                 the CPU 20 times with probability N/1000 (fault_injection.h)
+//   --strict      read config.h's "never more than half_open_trial_calls
+//                 trials admitted per HALF_OPEN period" literally
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+#include "circuit/config.h"
+#include "tests/history/checker.h"
+#ifdef CIRCUIT_HISTORY_FAULTS
+#include "tests/history/fault_injection.h"
+#endif
+#include "tests/history/history.h"
+
+namespace {
+
+using circuit::BreakerConfig;
+using circuit::history::CheckerOptions;
+using circuit::history::CheckHistory;
+using circuit::history::CheckResult;
+
+using circuit::history::HarnessOptions;
+using circuit::history::History;
+
+struct Flags {
+  int64_t seconds = 60;
+  int64_t rounds = 0;
+  int threads = 8;
+  uint64_t seed = 1;
+  int ops = 3000;
+  bool strict = false;
+  bool verbose = false;
+  int64_t delay = 0;
+  std::string config;
+  std::string dump;
+};
+
+bool ParseInt(absl::string_view arg, absl::string_view name, int64_t* out) {
+  const std::string prefix = "--" + std::string(name) + "=";
+  if (!absl::StartsWith(arg, prefix)) return false;
+  if (!absl::SimpleAtoi(arg.substr(prefix.size()), out)) {
+    std::fprintf(stderr, "history_soak: bad value in %s\n", std::string(arg).c_str());
+    std::exit(2);
+  }
+  return true;
+}
+
+Flags Parse(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    int64_t v = 0;
+    if (ParseInt(arg, "seconds", &v)) {
+      flags.seconds = v;
+    } else if (ParseInt(arg, "rounds", &v)) {
+      flags.rounds = v;
+    } else if (ParseInt(arg, "threads", &v)) {
+      flags.threads = static_cast<int>(v);
+    } else if (ParseInt(arg, "seed", &v)) {
+      flags.seed = static_cast<uint64_t>(v);
+    } else if (ParseInt(arg, "ops", &v)) {
+      flags.ops = static_cast<int>(v);
+    } else if (ParseInt(arg, "delay", &v)) {
+#ifndef CIRCUIT_HISTORY_FAULTS
+      std::fprintf(stderr, "history_soak: --delay needs history_soak_with_faults\n");
+      std::exit(2);
+#endif
+      flags.delay = v;
+    } else if (absl::StartsWith(arg, "--config=")) {
+      flags.config = std::string(arg.substr(9));
+    } else if (absl::StartsWith(arg, "--dump=")) {
+      flags.dump = std::string(arg.substr(7));
+    } else if (arg == "--verbose") {
+      flags.verbose = true;
+    } else if (arg == "--strict") {
+      flags.strict = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: history_soak [--seconds=N] [--rounds=N] [--threads=N] [--seed=N] "
+                   "[--ops=N] [--config=NAME] [--dump=PATH] [--delay=N] [--verbose] [--strict]\n");
+      std::exit(2);
+    }
+  }
+  return flags;
+}
+
+// Every event, the driver's clock marks and the violations, as text.
+void Dump(const std::string& path, const History& history, const CheckResult& result) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "history_soak: cannot write %s\n", path.c_str());
+    return;
+  }
+  std::fprintf(f, "config %s seed %llu threads %d\n%s\n", history.config.name.c_str(),
+               static_cast<unsigned long long>(history.seed), history.threads,
+               result.Summary().c_str());
+  size_t mark = 0;
+  for (const circuit::history::Event& e : history.events) {
+    while (mark < history.clock_marks.size() && history.clock_marks[mark].ticket < e.after) {
+      std::fprintf(f, "clock #%llu -> %lld\n",
+                   static_cast<unsigned long long>(history.clock_marks[mark].ticket),
+                   static_cast<long long>(history.clock_marks[mark].now));
+      ++mark;
+    }
+    std::fprintf(f, "%s\n", circuit::history::FormatEvent(e).c_str());
+  }
+  std::fclose(f);
+  std::printf("  (history written to %s)\n", path.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Flags flags = Parse(argc, argv);
+  std::vector<BreakerConfig> configs = circuit::history::StressConfigs();
+  if (!flags.config.empty()) {
+    configs = {circuit::history::StressConfig(flags.config)};
+    if (configs[0].name != flags.config) {
+      std::fprintf(stderr, "history_soak: no configuration named %s\n", flags.config.c_str());
+      return 2;
+    }
+  }
+#ifdef CIRCUIT_HISTORY_FAULTS
+  circuit::history::fault::SetRandomDelay(static_cast<int>(flags.delay), 20);
+#endif
+  CheckerOptions checker_options;
+  checker_options.strict_trial_admission = flags.strict;
+
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point last_report = start;
+  uint64_t histories = 0, events = 0, transitions = 0, causes = 0, deadline_checks = 0, opened = 0,
+           violations = 0, bad_histories = 0, over_trial_calls = 0;
+  std::map<std::string, uint64_t> kinds, violation_counts;
+  std::printf(
+      "history_soak: %lld s, %lld rounds max, %d threads, %d ops/thread, seed %llu%s, "
+      "injected delay %lld/1000\n",
+      static_cast<long long>(flags.seconds), static_cast<long long>(flags.rounds), flags.threads,
+      flags.ops, static_cast<unsigned long long>(flags.seed),
+      flags.strict ? ", strict trial admission" : "", static_cast<long long>(flags.delay));
+  for (uint64_t i = 0;; ++i) {
+    if (flags.rounds > 0 && static_cast<int64_t>(i) >= flags.rounds) break;
+    if (Clock::now() - start >= std::chrono::seconds(flags.seconds)) break;
+    const BreakerConfig& config = configs[i % configs.size()];
+    HarnessOptions options;
+    options.threads = flags.threads;
+    options.ops_per_thread = flags.ops;
+    options.seed = flags.seed + i;
+    absl::StatusOr<History> history = circuit::history::RunHistory(config, options);
+    if (!history.ok()) {
+      std::fprintf(stderr, "history_soak: %s\n", history.status().ToString().c_str());
+      return 2;
+    }
+    const CheckResult result = CheckHistory(*history, checker_options);
+    ++histories;
+    events += result.stats.events;
+    transitions += result.stats.transitions;
+    causes += result.stats.causes_checked;
+    deadline_checks += result.stats.deadline_checks;
+    over_trial_calls += result.stats.generations_over_trial_calls;
+    opened += history->final_metrics.opened;
+    for (const auto& [kind, n] : result.stats.transition_kinds) kinds[kind] += n;
+    if (flags.verbose && result.ok()) {
+      std::printf("history %llu (%s, seed %llu): %s\n", static_cast<unsigned long long>(i),
+                  config.name.c_str(), static_cast<unsigned long long>(options.seed),
+                  result.Summary().c_str());
+    }
+    if (!result.ok()) {
+      ++bad_histories;
+      violations += result.violation_count();
+      for (const auto& [check, n] : result.violation_counts) violation_counts[check] += n;
+      std::printf("VIOLATION in history %llu (config %s, seed %llu, %d threads):\n%s\n",
+                  static_cast<unsigned long long>(i), config.name.c_str(),
+                  static_cast<unsigned long long>(options.seed), flags.threads,
+                  result.Summary().c_str());
+      std::fflush(stdout);
+      if (!flags.dump.empty()) Dump(flags.dump + "." + std::to_string(i), *history, result);
+    }
+    if (Clock::now() - last_report >= std::chrono::seconds(15)) {
+      last_report = Clock::now();
+      std::printf("  ... %llu histories, %llu events, %llu transitions, %llu violations\n",
+                  static_cast<unsigned long long>(histories),
+                  static_cast<unsigned long long>(events),
+                  static_cast<unsigned long long>(transitions),
+                  static_cast<unsigned long long>(violations));
+      std::fflush(stdout);
+    }
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("history_soak: %.1f s\n", elapsed);
+  std::printf("  histories checked  %llu\n", static_cast<unsigned long long>(histories));
+  std::printf("  events             %llu\n", static_cast<unsigned long long>(events));
+  std::printf("  transitions seen   %llu\n", static_cast<unsigned long long>(transitions));
+  for (const auto& [kind, n] : kinds) {
+    std::printf("    %-28s %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+  }
+  std::printf("  causes found       %llu\n", static_cast<unsigned long long>(causes));
+  std::printf("  OPEN deadline checks %llu\n", static_cast<unsigned long long>(deadline_checks));
+  std::printf("  opened (Metrics)   %llu\n", static_cast<unsigned long long>(opened));
+  std::printf(
+      "  HALF_OPEN generations admitting > half_open_trial_calls trials (slots handed "
+      "back) %llu\n",
+      static_cast<unsigned long long>(over_trial_calls));
+  std::printf("  violations         %llu in %llu histories\n",
+              static_cast<unsigned long long>(violations),
+              static_cast<unsigned long long>(bad_histories));
+  for (const auto& [check, n] : violation_counts) {
+    std::printf("    %-28s %llu\n", check.c_str(), static_cast<unsigned long long>(n));
+  }
+  return violations == 0 ? 0 : 1;
+}
