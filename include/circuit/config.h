@@ -110,8 +110,9 @@ struct BreakerConfig {
 
   // Trial calls that decide: when half_open_judge_by_rate is false, this
   // many successful trials close the breaker and any failed trial (or slow
-  // one, when slow_call_rate_threshold is set) reopens it; when true, once this many trials have completed their failure and
-  // slow rates are compared with the thresholds above. Trials admitted
+  // one, when slow_call_rate_threshold is set) reopens it; when true, once
+  // this many trials have completed their failure and slow rates are
+  // compared with the thresholds above. Trials admitted
   // and not yet released never outnumber it minus the trials completed
   // (a released or ignored trial hands its slot back, so more than this
   // many may be admitted in one HALF_OPEN period, never more than this

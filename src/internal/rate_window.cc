@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "circuit/internal/cas_stats.h"
+#include "circuit/internal/state_word.h"
 
 namespace circuit {
 namespace internal {
@@ -28,11 +29,15 @@ uint64_t MakePending(uint32_t tag, uint64_t failures, uint64_t slow) {
   return (uint64_t{tag} << kTagShift) | (failures << kFailureShift) | (slow << kSlowShift);
 }
 
-// True if tag `a` is a later generation than tag `b` (14-bit serial numbers).
-bool TagIsNewer(uint32_t a, uint32_t b) {
-  const uint32_t diff = (a - b) & kPendingTagMask;
-  return diff != 0 && diff < (kPendingTagMask + 1) / 2;
+// True if `a` is later than `b` as `bits`-bit serial numbers (RFC 1982).
+bool SerialIsNewer(uint32_t a, uint32_t b, int bits) {
+  const uint64_t mask = (uint64_t{1} << bits) - 1;
+  const uint64_t diff = (uint64_t{a} - b) & mask;
+  return diff != 0 && diff < (mask + 1) / 2;
 }
+
+// True if tag `a` is a later generation than tag `b` (14-bit serial numbers).
+bool TagIsNewer(uint32_t a, uint32_t b) { return SerialIsNewer(a, b, kPendingTagBits); }
 
 }  // namespace
 
@@ -50,20 +55,60 @@ RateWindow::RateWindow(const BreakerConfig& config, const StripeSet* stripes)
   log_ = std::make_unique<Event[]>(static_cast<size_t>(capacity_));
 }
 
-void RateWindow::Rebase(uint32_t gen, int64_t coarse_now) noexcept {
+RateWindow::Base RateWindow::CurrentBase(int64_t coarse_now) const noexcept {
+  Base base;
   if (time_based_) {
     const uint64_t epoch = stripes_->EpochOf(coarse_now);
-    base_epoch_.store(static_cast<int64_t>(epoch), std::memory_order_relaxed);
-    base_calls_.store(static_cast<int64_t>(stripes_->SumBuckets(epoch, epoch)),
-                      std::memory_order_relaxed);
+    base.epoch = static_cast<int64_t>(epoch);
+    base.calls = static_cast<int64_t>(stripes_->SumBuckets(epoch, epoch));
   } else {
-    base_calls_.store(static_cast<int64_t>(stripes_->Sum(kWindowCalls)),
-                      std::memory_order_relaxed);
+    base.calls = static_cast<int64_t>(stripes_->Sum(kWindowCalls));
   }
-  // release: a folder that reads this generation with acquire sees the two
-  // values above (a Rebase racing for another generation may tear them;
-  // such a fold is for a generation being left, and its trip CAS fails).
+  return base;
+}
+
+void RateWindow::Rebase(uint32_t gen, int64_t coarse_now) noexcept {
+  const Base base = CurrentBase(coarse_now);
+  // base_gen_ is the sequence word of a seqlock over the two values: a
+  // writer swaps it to kWriting, writes, then stores the generation.
+  // relaxed: the CAS below validates it.
+  uint32_t seen = base_gen_.load(std::memory_order_relaxed);
+  for (;;) {
+    // Another writer is at work (a racing transition), or a later
+    // generation's start is already recorded (this thread was preempted
+    // between computing and publishing): give up rather than wait or
+    // overwrite. A fold that finds no base for its generation starts the
+    // window where the fold is (FoldLocked()).
+    if (seen == kWriting || SerialIsNewer(seen, gen, kGenBits)) return;
+    // relaxed: the release fence below orders the value stores after it.
+    if (base_gen_.compare_exchange_weak(seen, kWriting, std::memory_order_relaxed,
+                                        std::memory_order_relaxed)) {
+      break;
+    }
+    NoteCasFailure();
+  }
+  // release fence: a reader that sees a value stored below also sees
+  // kWriting (or later) when it re-reads base_gen_ after its acquire fence.
+  std::atomic_thread_fence(std::memory_order_release);
+  base_calls_.store(base.calls, std::memory_order_relaxed);
+  base_epoch_.store(base.epoch, std::memory_order_relaxed);
+  // release: a folder that reads this generation with acquire sees the
+  // values above.
   base_gen_.store(gen, std::memory_order_release);
+}
+
+bool RateWindow::ReadBase(uint32_t* gen, Base* base) const noexcept {
+  // acquire: pairs with the release store at the end of Rebase().
+  const uint32_t before = base_gen_.load(std::memory_order_acquire);
+  if (before == kWriting) return false;
+  base->calls = base_calls_.load(std::memory_order_relaxed);
+  base->epoch = base_epoch_.load(std::memory_order_relaxed);
+  // acquire fence: pairs with the release fence in Rebase(); if a writer's
+  // value was read above, its kWriting is seen below.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (base_gen_.load(std::memory_order_relaxed) != before) return false;
+  *gen = before;
+  return true;
 }
 
 bool RateWindow::Publish(uint32_t tag, bool failure, bool slow) noexcept {
@@ -113,16 +158,16 @@ int RateWindow::Record(uint32_t gen, bool failure, bool slow, int64_t coarse_now
   return verdict;
 }
 
-void RateWindow::ResetLog(uint32_t gen) noexcept {
+void RateWindow::ResetLog(uint32_t gen, bool rebased, const Base& base) noexcept {
   log_open_ = true;
   log_gen_ = gen;
+  log_rebased_ = rebased;
   head_ = 0;
   size_ = 0;
   failures_in_window_ = 0;
   slow_in_window_ = 0;
-  // relaxed: published by base_gen_, which the caller read with acquire.
-  log_base_calls_ = base_calls_.load(std::memory_order_relaxed);
-  log_base_epoch_ = base_epoch_.load(std::memory_order_relaxed);
+  log_base_calls_ = base.calls;
+  log_base_epoch_ = base.epoch;
 }
 
 void RateWindow::Evict(int64_t newest_dropped) noexcept {
@@ -172,11 +217,21 @@ int RateWindow::FoldLocked(int64_t coarse_now) noexcept {
                                            std::memory_order_acquire) &&
            (NoteCasFailure(), true));
   if (failures == 0 && slow == 0) return -1;
-  // acquire: pairs with the release in Rebase(), so the base values read by
-  // ResetLog() are this generation's.
-  const uint32_t base_gen = base_gen_.load(std::memory_order_acquire);
-  if ((base_gen & kPendingTagMask) != tag) return -1;  // the events' window is gone
-  if (!log_open_ || log_gen_ != base_gen) ResetLog(base_gen);
+  uint32_t base_gen;
+  Base base;
+  const bool have_base = ReadBase(&base_gen, &base);
+  if (have_base && (base_gen & kPendingTagMask) == tag) {
+    // The window recorded by Rebase() for the events' generation.
+    if (!log_open_ || !log_rebased_ || log_gen_ != base_gen) ResetLog(base_gen, true, base);
+  } else if (have_base && TagIsNewer(base_gen & kPendingTagMask, tag)) {
+    return -1;  // a later window has started: the events' window is gone
+  } else if (!log_open_ || log_rebased_ || (log_gen_ & kPendingTagMask) != tag) {
+    // No record for this generation (a Rebase() gave way to a racing one):
+    // the window starts here, with the calls of this fold.
+    Base here = CurrentBase(coarse_now);
+    here.calls -= static_cast<int64_t>(failures + slow);
+    ResetLog(tag, false, here);
+  }
 
   int64_t calls;
   if (!time_based_) {

@@ -76,7 +76,19 @@ class RateWindow {
 
   bool Publish(uint32_t tag, bool failure, bool slow) noexcept;
   int FoldLocked(int64_t coarse_now) noexcept;  // requires folding_
-  void ResetLog(uint32_t gen) noexcept;
+  // Where a window starts: the window calls recorded before it (count
+  // window), or its first epoch and the calls already in it (time window).
+  struct Base {
+    int64_t calls = 0;
+    int64_t epoch = 0;
+  };
+  static constexpr uint32_t kWriting = ~uint32_t{0};  // base_gen_ mid-write
+
+  Base CurrentBase(int64_t coarse_now) const noexcept;
+  // A consistent snapshot of the last Rebase(), or false if one is being
+  // written.
+  bool ReadBase(uint32_t* gen, Base* base) const noexcept;
+  void ResetLog(uint32_t gen, bool rebased, const Base& base) noexcept;
   void Evict(int64_t oldest_kept) noexcept;
   void Append(int64_t position, uint32_t failures, uint32_t slow) noexcept;
 
@@ -93,8 +105,10 @@ class RateWindow {
   std::atomic<uint64_t> fold_requests_{0};
   std::atomic<bool> folding_{false};
 
-  // Where the window of generation base_gen_ starts (see Rebase()).
-  // Generation 0 is never rebased: its window starts at zero.
+  // Where the window of generation base_gen_ starts (see Rebase()), under
+  // a seqlock whose sequence word is base_gen_ itself (kWriting while a
+  // Rebase() writes). Generation 0 is never rebased: its window starts at
+  // zero.
   alignas(128) std::atomic<uint32_t> base_gen_{0};
   std::atomic<int64_t> base_calls_{0};
   std::atomic<int64_t> base_epoch_{0};
@@ -103,6 +117,7 @@ class RateWindow {
   // with folding_'s acquire/release.
   alignas(128) bool log_open_ = false;  // false until the first fold
   uint32_t log_gen_ = 0;                // the generation the log is for
+  bool log_rebased_ = false;            // its start came from Rebase()
   int64_t log_base_calls_ = 0;
   int64_t log_base_epoch_ = 0;
   std::unique_ptr<Event[]> log_;
