@@ -80,18 +80,18 @@ void RateWindow::Rebase(uint32_t gen, int64_t coarse_now) noexcept {
     // overwrite. A fold that finds no base for its generation starts the
     // window where the fold is (FoldLocked()).
     if (seen == kWriting || SerialIsNewer(seen, gen, kGenBits)) return;
-    // relaxed: the release fence below orders the value stores after it.
+    // relaxed: the release value stores below are ordered after it.
     if (base_gen_.compare_exchange_weak(seen, kWriting, std::memory_order_relaxed,
                                         std::memory_order_relaxed)) {
       break;
     }
     NoteCasFailure();
   }
-  // release fence: a reader that sees a value stored below also sees
-  // kWriting (or later) when it re-reads base_gen_ after its acquire fence.
-  std::atomic_thread_fence(std::memory_order_release);
-  base_calls_.store(base.calls, std::memory_order_relaxed);
-  base_epoch_.store(base.epoch, std::memory_order_relaxed);
+  // release (rather than a fence, which ThreadSanitizer does not model): a
+  // reader whose acquire load sees one of these values also sees kWriting,
+  // or later, when it re-reads base_gen_.
+  base_calls_.store(base.calls, std::memory_order_release);
+  base_epoch_.store(base.epoch, std::memory_order_release);
   // release: a folder that reads this generation with acquire sees the
   // values above.
   base_gen_.store(gen, std::memory_order_release);
@@ -101,11 +101,11 @@ bool RateWindow::ReadBase(uint32_t* gen, Base* base) const noexcept {
   // acquire: pairs with the release store at the end of Rebase().
   const uint32_t before = base_gen_.load(std::memory_order_acquire);
   if (before == kWriting) return false;
-  base->calls = base_calls_.load(std::memory_order_relaxed);
-  base->epoch = base_epoch_.load(std::memory_order_relaxed);
-  // acquire fence: pairs with the release fence in Rebase(); if a writer's
-  // value was read above, its kWriting is seen below.
-  std::atomic_thread_fence(std::memory_order_acquire);
+  // acquire: pairs with the release value stores in Rebase(); if a later
+  // writer's value is read here, its kWriting is seen below.
+  base->calls = base_calls_.load(std::memory_order_acquire);
+  base->epoch = base_epoch_.load(std::memory_order_acquire);
+  // relaxed: ordered after the acquire loads above.
   if (base_gen_.load(std::memory_order_relaxed) != before) return false;
   *gen = before;
   return true;
