@@ -1,0 +1,668 @@
+/*
+ * docs/model/breaker.pml: the CAS protocol on circuit::Breaker's packed state
+ * word (src/breaker.cc, include/circuit/breaker.h), for spin.
+ *
+ * One shared `word` holds what the 64-bit state word holds (state,
+ * generation, trials in flight, trial successes, trial failures). It is
+ * changed only by compare-and-set, modelled as an atomic{} whose guard is
+ * `word == expected`; each thread's load and its CAS are separate steps, so
+ * spin explores every interleaving between them. Each step below is one
+ * shared access (a load, a CAS, the deadline store) followed by the local
+ * computation the C++ code does before its next shared access.
+ *
+ * docs/model/README.md maps every label to its C++ function and says what is
+ * abstracted away. docs/model/check.sh runs it.
+ *
+ * Compile-time knobs (spin -DNAME=value):
+ *   THREADS       threads calling the breaker (2 or 3)
+ *   K, T          half_open_max_concurrent, half_open_trial_calls
+ *   HO_LIMIT      1: half_open_max_duration > 0 (lost trials reopen); 0: off
+ *   RATE          1: half_open_judge_by_rate (the verdict is nondeterministic)
+ *   NOPS          operator actions (Reset/ForceOpen); 0 = unbounded
+ *   OPERATOR      0: no operator at all
+ *   FIX_DEADLINE  1 (default): the deadline store never overwrites a newer
+ *                 generation's deadline: modelled as a CAS loop that gives
+ *                 up once the state word has left the writer's generation
+ *                 (src/breaker.cc StoreDeadline() gives up when the stored
+ *                 tag is newer; README.md shows the two end alike);
+ *                 0: the code before the fix (a plain store after the
+ *                 transition's CAS), kept to show the bug is caught
+ *   CHECK_DEADLINE 1: check the deadline invariant (fails when FIX_DEADLINE=0)
+ *   MONITOR       0: no invariant monitor process (I1-I5); default 1
+ *   TRACE         1: printf the story (CASes with real generation numbers,
+ *                 deadline stores, the clock, rejections) for `spin -t`;
+ *                 pan prints nothing either way
+ *   MUTANT        0: none; 1: trial admission is a plain load + store;
+ *                 2: the OPEN->HALF_OPEN edge is a plain load + store;
+ *                 3: a trial outcome skips its generation check;
+ *                 4: trial admission checks K but forgets the T bound
+ */
+
+#ifndef THREADS
+#define THREADS 2
+#endif
+#ifndef K
+#define K 2
+#endif
+#ifndef T
+#define T 2
+#endif
+#ifndef HO_LIMIT
+#define HO_LIMIT 1
+#endif
+#ifndef RATE
+#define RATE 0
+#endif
+#ifndef NOPS
+#define NOPS 0
+#endif
+#ifndef OPERATOR
+#define OPERATOR 1
+#endif
+#ifndef FIX_DEADLINE
+#define FIX_DEADLINE 1
+#endif
+#ifndef CHECK_DEADLINE
+#define CHECK_DEADLINE FIX_DEADLINE
+#endif
+#ifndef MUTANT
+#define MUTANT 0
+#endif
+#ifndef MONITOR
+#define MONITOR 1
+#endif
+#ifndef TRACE
+#define TRACE 0
+#endif
+
+/* circuit::State (only the states the protocol under test reaches). */
+#define CLOSED      0
+#define OPEN        1
+#define HALF_OPEN   2
+#define FORCED_OPEN 3
+
+/* Permit::Kind */
+#define NONE   0
+#define NORMAL 1
+#define TRIAL  2
+
+/* Outcomes */
+#define SUCCESS 1
+#define FAILURE 2
+
+/*
+ * The word. Field order as in include/circuit/internal/state_word.h, widths
+ * shrunk: in flight 3 bits, trial successes 2, trial failures 2, state 2,
+ * generation 5 (trial slow is not modelled).
+ */
+#define IFL(w)  ((w) & 7)
+#define SUC(w)  (((w) >> 3) & 3)
+#define FAI(w)  (((w) >> 5) & 3)
+#define ST(w)   (((w) >> 7) & 3)
+#define GEN(w)  (((w) >> 9) & 31)
+#define MKW(s, g)           (((g) << 9) | ((s) << 7))            /* MakeWord() */
+#define MKTRIAL(g, i, s, f) (MKW(HALF_OPEN, g) | (i) | ((s) << 3) | ((f) << 5))
+#define ONE_IN_FLIGHT 1                                          /* kOneInFlight */
+
+/*
+ * Generations. The code's generation is a 29-bit counter compared only for
+ * equality on these paths (state word, permits, the deadline's tag). A
+ * counter modulo a small number would wrap within a few steps here and
+ * report the documented 2^29-wrap hazard as a violation; instead a new
+ * generation takes the lowest identity that nothing still refers to (the
+ * word, a thread's loaded word, a permit, a pending or stored deadline). So
+ * no two live generations are ever equal, exactly as with the real counter
+ * short of its wrap, and the state space stays finite.
+ */
+/* Enough identities for everything that can refer to one at once: the
+ * word, the deadline, and per process a loaded word, a permit, a pending
+ * deadline and (fix) a loaded deadline; plus the new one. */
+#define NGEN  (4 * NPROCS + 3)
+#define NOGEN 255
+#define NOWORD (-1)
+#define NPROCS (THREADS + 1)   /* the threads, then the operator */
+#define OPER   THREADS
+
+/* ---- Shared state ------------------------------------------------------- */
+
+int  word = MKW(CLOSED, 0);     /* Breaker::state_ */
+
+/* Breaker::deadline_: its generation tag; until == 0 (HALF_OPEN with no
+ * max duration); and whether the clock has reached `until`. The initial
+ * word 0 has tag 0 and until 0. */
+byte dl_gen = 0;
+bit  dl_zero = 1;
+bit  dl_due = 1;
+
+/* Per process (index t; OPER for the operator). Kept global so that a new
+ * generation can avoid every identity still in use. */
+int  lw[NPROCS];   /* the word this process loaded: `expected` (NOWORD: none) */
+byte pk[NPROCS];   /* the permit it holds: NONE, NORMAL, TRIAL */
+byte pg[NPROCS];   /* the permit's generation (ghost: which slot it owns) */
+byte ag[NPROCS];   /* pending AfterTransition(): the generation whose deadline it will store */
+bit  az[NPROCS];   /* ... and whether that deadline is 0 (never) */
+int  edged;        /* ghost, a bit per identity: OPEN generation g was left by an edge winner */
+#if FIX_DEADLINE
+byte dlt[NPROCS];  /* the deadline (its tag) loaded for the fix's CAS loop */
+#endif
+
+/* Scratch, not part of a state. pan does not restore hidden variables when
+ * it backtracks, so every use below is written before it is read within one
+ * step, and no nondeterministic choice follows a use within that step. */
+hidden int  used;          /* scratch for alloc_gen() */
+hidden byte gi, ng;
+#if TRACE
+/* For the story only: the generation number the code would have (0, 1,
+ * 2, ...) of each identity. Hidden, so it never splits a state. */
+hidden int  rgen;
+hidden int  real[NGEN];
+hidden int  rtmp[NGEN];
+#endif
+
+/* ng := a generation identity nothing refers to (NextWord()'s gen + 1). */
+inline alloc_gen() { d_step {
+  used = (1 << GEN(word)) | (1 << dl_gen);
+  gi = 0;
+  do
+  :: gi < NPROCS ->
+     if :: lw[gi] != NOWORD -> used = used | (1 << GEN(lw[gi])) :: else -> skip fi;
+     if :: pg[gi] != NOGEN -> used = used | (1 << pg[gi]) :: else -> skip fi;
+     if :: ag[gi] != NOGEN -> used = used | (1 << ag[gi]) :: else -> skip fi;
+#if FIX_DEADLINE
+     if :: dlt[gi] != NOGEN -> used = used | (1 << dlt[gi]) :: else -> skip fi;
+#endif
+     gi++
+  :: else -> break
+  od;
+  ng = 0;
+  do
+  :: ng < NGEN && ((used >> ng) & 1) -> ng++
+  :: else -> break
+  od;
+  assert(ng < NGEN);          /* enough identities for every live generation */
+  edged = edged & ~(1 << ng);
+#if TRACE
+  rgen++; real[ng] = rgen;
+#endif
+  used = 0; gi = 0
+} }
+
+/*
+ * canon(): rename the live generation identities 0, 1, 2, ... in order of
+ * first appearance (the word, the deadline, then each process's loaded
+ * word, permit, pending deadline). Every check compares generations only for
+ * equality, so a renaming is a symmetry of the model, and storing one
+ * representative per class keeps the state space small (4.9 million states
+ * for 2 threads without it, 73 thousand with it). Ghost state of dead
+ * identities is dropped. Runs at the end of every step that can change a
+ * reference.
+ */
+hidden byte map[NGEN];
+hidden byte nmap;
+hidden int  etmp;
+
+inline canon_ref(x) {
+  if
+  :: x != NOGEN && map[x] == NOGEN -> map[x] = nmap; nmap++
+  :: else -> skip
+  fi
+}
+
+#define REGEN(w) (((w) & 511) | (map[GEN(w)] << 9))
+
+inline canon() { d_step {
+  gi = 0;
+  do
+  :: gi < NGEN -> map[gi] = NOGEN; gi++
+  :: else -> break
+  od;
+  nmap = 0;
+  canon_ref(GEN(word));
+  canon_ref(dl_gen);
+  gi = 0;
+  do
+  :: gi < NPROCS ->
+     if :: lw[gi] != NOWORD -> canon_ref(GEN(lw[gi])) :: else -> skip fi;
+     canon_ref(pg[gi]);
+     canon_ref(ag[gi]);
+#if FIX_DEADLINE
+     canon_ref(dlt[gi]);
+#endif
+     gi++
+  :: else -> break
+  od;
+  word = REGEN(word);
+  dl_gen = map[dl_gen];
+  gi = 0;
+  do
+  :: gi < NPROCS ->
+     if :: lw[gi] != NOWORD -> lw[gi] = REGEN(lw[gi]) :: else -> skip fi;
+     if :: pg[gi] != NOGEN -> pg[gi] = map[pg[gi]] :: else -> skip fi;
+     if :: ag[gi] != NOGEN -> ag[gi] = map[ag[gi]] :: else -> skip fi;
+#if FIX_DEADLINE
+     if :: dlt[gi] != NOGEN -> dlt[gi] = map[dlt[gi]] :: else -> skip fi;
+#endif
+     gi++
+  :: else -> break
+  od;
+  /* edged follows its identities; dead ones' bits clear */
+  gi = 0;
+  do
+  :: gi < NGEN ->
+     if :: map[gi] != NOGEN && ((edged >> gi) & 1) -> etmp = etmp | (1 << map[gi]) :: else -> skip fi; gi++
+  :: else -> break
+  od;
+  edged = etmp; etmp = 0;
+#if TRACE
+  gi = 0;
+  do
+  :: gi < NGEN -> if :: map[gi] != NOGEN -> rtmp[map[gi]] = real[gi] :: else -> skip fi; gi++
+  :: else -> break
+  od;
+  gi = 0;
+  do
+  :: gi < NGEN -> real[gi] = rtmp[gi]; gi++
+  :: else -> break
+  od;
+#endif
+  gi = 0; nmap = 0
+} }
+
+/* ---- Invariants (checked in every reachable state by Monitor) ---------- */
+
+#define HOLDS(i)    ((pk[i] == TRIAL && pg[i] == GEN(word)) -> 1 : 0)
+#define PENDS(i, g) ((ag[i] == (g)) -> 1 : 0)
+#define IDLE(i)     (pk[i] == NONE && lw[i] == NOWORD && ag[i] == NOGEN)
+#if THREADS == 1
+#define HOLDERS      (HOLDS(0))
+#define PENDING(g)   (PENDS(0, g))
+#define QUIET        (IDLE(0) && lw[OPER] == NOWORD)
+#elif THREADS == 2
+#define HOLDERS      (HOLDS(0) + HOLDS(1))
+#define PENDING(g)   (PENDS(0, g) + PENDS(1, g))
+#define QUIET        (IDLE(0) && IDLE(1) && lw[OPER] == NOWORD)
+#elif THREADS == 3
+#define HOLDERS      (HOLDS(0) + HOLDS(1) + HOLDS(2))
+#define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g))
+#define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && lw[OPER] == NOWORD)
+#elif THREADS == 4
+#define HOLDERS      (HOLDS(0) + HOLDS(1) + HOLDS(2) + HOLDS(3))
+#define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g) + PENDS(3, g))
+#define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && IDLE(3) && lw[OPER] == NOWORD)
+#endif
+
+/* I1: trials in flight <= K, and in flight + successes + failures <= T. */
+#define INV_BOUNDS  (IFL(word) <= K && IFL(word) + SUC(word) + FAI(word) <= T)
+/* I2: the trial fields are 0 unless HALF_OPEN. */
+#define INV_FIELDS  (ST(word) == HALF_OPEN || (IFL(word) == 0 && SUC(word) == 0 && FAI(word) == 0))
+/* I3: no lost or phantom slot: in flight == threads holding a live trial
+ * permit of the word's generation. */
+#define INV_SLOTS   (IFL(word) == HOLDERS)
+/* I4: with every permit given back and nobody mid-operation, a HALF_OPEN
+ * breaker has a free slot and trials left: the next call is admitted. */
+#define INV_QUIET   (!QUIET || ST(word) != HALF_OPEN || (IFL(word) == 0 && SUC(word) + FAI(word) < T))
+/* I5: the deadline that moves the breaker on (OPEN: when trials may start;
+ * HALF_OPEN with a max duration: when lost trials reopen) is published for
+ * the word's generation, or its transition's winner is about to store it.
+ * Otherwise every reader takes it for "not yet published" forever. */
+#define INV_DEADLINE (!(ST(word) == OPEN || (ST(word) == HALF_OPEN && HO_LIMIT)) || \
+                      dl_gen == GEN(word) || PENDING(GEN(word)) > 0)
+
+/* Named flags, so that pan's "assertion violated" names the property. They
+ * are hidden (not part of a state): each is only ever cleared just before
+ * the assert that then fails and ends the search. */
+hidden byte I1_trial_counts_bounded = 1;
+hidden byte I2_trial_fields_zero_unless_half_open = 1;
+hidden byte I3_in_flight_equals_live_trial_permits = 1;
+hidden byte I4_released_half_open_admits_next = 1;
+hidden byte I5_deadline_published_for_current_gen = 1;
+hidden byte I6_stale_outcome_never_changes_word = 1;
+hidden byte I7_one_edge_winner_per_open_gen = 1;
+#define CHECK(flag, cond) if :: !(cond) -> flag = 0; assert(flag) :: else -> skip fi
+
+#if MONITOR
+active proctype Monitor() {
+end_monitor:
+  do
+  :: atomic { !(INV_BOUNDS) -> I1_trial_counts_bounded = 0; assert(I1_trial_counts_bounded) }
+  :: atomic { !(INV_FIELDS) -> I2_trial_fields_zero_unless_half_open = 0;
+                               assert(I2_trial_fields_zero_unless_half_open) }
+  :: atomic { !(INV_SLOTS) -> I3_in_flight_equals_live_trial_permits = 0;
+                              assert(I3_in_flight_equals_live_trial_permits) }
+  :: atomic { !(INV_QUIET) -> I4_released_half_open_admits_next = 0;
+                              assert(I4_released_half_open_admits_next) }
+#if CHECK_DEADLINE
+  :: atomic { !(INV_DEADLINE) -> I5_deadline_published_for_current_gen = 0;
+                                 assert(I5_deadline_published_for_current_gen) }
+#endif
+  od
+}
+#endif
+
+/* ---- The story (TRACE=1) ------------------------------------------------- */
+
+#if TRACE
+inline say(w) {
+  if
+  :: ST(w) == CLOSED -> printf("CLOSED")
+  :: ST(w) == OPEN -> printf("OPEN")
+  :: ST(w) == HALF_OPEN -> printf("HALF_OPEN")
+  :: ST(w) == FORCED_OPEN -> printf("FORCED_OPEN")
+  fi;
+  printf(",g%d,%d", real[GEN(w)], IFL(w));
+  if
+  :: SUC(w) + FAI(w) > 0 -> printf(" (trial successes %d, failures %d)", SUC(w), FAI(w))
+  :: else -> skip
+  fi
+}
+#define WHO(who) if :: who == OPER -> printf("operator: ") :: else -> printf("thread %d: ", who) fi
+#define TRACE_CAS(who, old, what) \
+  WHO(who); printf(what); printf(" CAS "); say(old); printf(" -> "); say(word); printf("\n")
+#define TRACE_DL(who) \
+  WHO(who); printf("deadline_.store(tag g%d)  while the word is ", real[dl_gen]); say(word); printf("\n")
+#define TRACE_CLOCK \
+  printf("clock: now >= the deadline tagged g%d\n", real[dl_gen])
+#define TRACE_REJECT(who, w) \
+  WHO(who); printf("TryAcquire() loads "); say(w); printf(", deadline tag g%d: Reject\n", real[dl_gen])
+#define TRACE_STALE(who) \
+  WHO(who); printf("its trial permit of g%d is stale: dropped\n", real[pg[who]])
+#else
+#define TRACE_CAS(who, old, what) skip
+#define TRACE_DL(who) skip
+#define TRACE_CLOCK skip
+#define TRACE_REJECT(who, w) skip
+#define TRACE_STALE(who) skip
+#endif
+
+/* ---- Time ---------------------------------------------------------------- */
+
+/* The clock reaches the stored deadline (an OPEN duration elapses, or
+ * half_open_max_duration does). Enabled once per stored deadline. */
+active proctype Clock() {
+end_clock:
+  do
+  :: atomic { !dl_due -> dl_due = 1; TRACE_CLOCK }
+  od
+}
+
+/* ---- AfterTransition(): the winner stores the new generation's deadline -- */
+
+#if FIX_DEADLINE
+/* Proposed fix (README.md): store the deadline only while the state word is
+ * still at the writer's generation, by a CAS against a value loaded before
+ * that check:
+ *   d = deadline_.load(acquire);
+ *   while (GenOf(state_.load(acquire)) == gen &&
+ *          !deadline_.compare_exchange_weak(d, desired, release, acquire)) {}
+ * (A cpp macro, not an inline: it jumps to the label `next`.) */
+#define AFTER_TRANSITION(next) \
+  atomic { dlt[t] = dl_gen; canon() };                            /* deadline_.load */ \
+  do \
+  :: atomic { GEN(word) != ag[t] ->                               /* state_.load: moved on */ \
+       ag[t] = NOGEN; az[t] = 0; dlt[t] = NOGEN; canon(); goto next } \
+  :: atomic { GEN(word) == ag[t] -> skip };                       /* state_.load: still ours */ \
+     if \
+     :: atomic { dl_gen == dlt[t] ->                               /* the CAS succeeds */ \
+          dl_gen = ag[t]; dl_zero = az[t]; dl_due = az[t]; TRACE_DL(t); \
+          ag[t] = NOGEN; az[t] = 0; dlt[t] = NOGEN; canon(); goto next } \
+     :: atomic { dl_gen != dlt[t] -> dlt[t] = dl_gen; canon() }    /* the CAS fails: d = current */ \
+     fi \
+  od
+#else
+/* As in the code: deadline_.store(DeadlineWord(gen, ...), release), one
+ * step after the CAS that won the transition. */
+#define AFTER_TRANSITION(next) \
+  atomic { \
+    dl_gen = ag[t]; dl_zero = az[t]; dl_due = az[t]; TRACE_DL(t); \
+    ag[t] = NOGEN; az[t] = 0; canon(); goto next \
+  }
+#endif
+
+/* ---- Threads ------------------------------------------------------------- */
+
+/* The switch at the top of TryAcquireLoop() (and TryAcquire()'s fast path),
+ * on the word in lw[t]. Local: runs in the step that loaded the word. */
+#if MUTANT == 4
+#define SLOT_FREE(w) (IFL(w) < K)                  /* MUTANT: forgets the T bound */
+#else
+#define SLOT_FREE(w) (IFL(w) < K && IFL(w) + SUC(w) + FAI(w) < T)
+#endif
+inline dispatch() {
+  if
+  :: ST(lw[t]) == CLOSED ->                       /* admit: Permit(kNormal, gen); the call */
+     pk[t] = NORMAL; pg[t] = GEN(lw[t]);          /* fails and reaches a trip threshold: */
+     lw[t] = MKW(CLOSED, pg[t]);                  /* TripIfCurrent(gen) (see README) */
+     canon(); goto trip_cas
+  :: ST(lw[t]) == FORCED_OPEN ->                  /* Reject(word, -1) */
+     lw[t] = NOWORD; canon(); goto end_idle
+  :: ST(lw[t]) == OPEN &&                         /* ReadDeadline(gen) && now >= until */
+     dl_gen == GEN(lw[t]) && dl_due -> canon(); goto acq_edge
+  :: ST(lw[t]) == OPEN &&                         /* not yet published, or now < until: Reject */
+     !(dl_gen == GEN(lw[t]) && dl_due) -> TRACE_REJECT(t, lw[t]); lw[t] = NOWORD; canon(); goto end_idle
+  :: ST(lw[t]) == HALF_OPEN && SLOT_FREE(lw[t]) -> canon(); goto acq_slot
+  :: ST(lw[t]) == HALF_OPEN && !SLOT_FREE(lw[t]) &&   /* every slot taken, trials too old */
+     dl_gen == GEN(lw[t]) && !dl_zero && dl_due -> canon(); goto acq_reopen
+  :: ST(lw[t]) == HALF_OPEN && !SLOT_FREE(lw[t]) &&   /* every slot taken: Reject(word, 0) */
+     !(dl_gen == GEN(lw[t]) && !dl_zero && dl_due) -> lw[t] = NOWORD; canon(); goto end_idle
+  fi
+}
+
+/* The loop head of OnTrialOutcome(): a permit of another generation, or a
+ * word that is no longer HALF_OPEN or has no trial in flight, is stale. */
+#if MUTANT == 3
+#define TRIAL_STALE(w) (ST(w) != HALF_OPEN || IFL(w) == 0)
+#else
+#define TRIAL_STALE(w) (GEN(w) != pg[t] || ST(w) != HALF_OPEN || IFL(w) == 0)
+#endif
+inline trial_head() {
+  if
+  :: TRIAL_STALE(lw[t]) ->                         /* stripe.Add(kStale); return */
+     TRACE_STALE(t);
+     pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; how = 0; canon(); goto end_idle
+  :: else -> canon(); goto trial_cas
+  fi
+}
+
+/* The loop condition of OnRelease(). */
+inline release_head() {
+  if
+  :: GEN(lw[t]) == pg[t] && ST(lw[t]) == HALF_OPEN && IFL(lw[t]) > 0 -> canon(); goto release_cas
+  :: else -> pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle
+  fi
+}
+
+proctype Thread(byte t) {
+  byte how;                                       /* the outcome being recorded */
+
+  /* ---- TryAcquire() / TryAcquireSlow() / TryAcquireLoop() -------------- */
+end_idle:
+  atomic { lw[t] = word; dispatch() }             /* state_.load(acquire) */
+
+acq_edge:                                         /* Publish(OPEN,g,0 -> HALF_OPEN,g+1,1) */
+  if
+#if MUTANT == 2
+#define EDGE_WHAT "TryAcquire(): the edge, MUTANT plain store instead of"
+  :: atomic { true ->                              /* MUTANT: a plain store, no CAS */
+#else
+#define EDGE_WHAT "TryAcquire(): the edge, first trial:"
+  :: atomic { word == lw[t] ->
+#endif
+       alloc_gen();
+       word = MKTRIAL(ng, ONE_IN_FLIGHT, 0, 0);
+       TRACE_CAS(t, lw[t], EDGE_WHAT);
+       CHECK(I7_one_edge_winner_per_open_gen, ((edged >> GEN(lw[t])) & 1) == 0);
+       edged = edged | (1 << GEN(lw[t]));
+       pk[t] = TRIAL; pg[t] = ng;                  /* the winner is the first trial */
+       ag[t] = ng; az[t] = (HO_LIMIT -> 0 : 1);
+       lw[t] = NOWORD; canon(); goto edge_after }
+#if MUTANT != 2
+  :: atomic { word != lw[t] -> lw[t] = word; dispatch() }   /* `word` holds what beat us */
+#endif
+  fi;
+edge_after:
+  AFTER_TRANSITION(holding);
+
+acq_slot:                                         /* HALF_OPEN,g,n -> HALF_OPEN,g,n+1 */
+  if
+#if MUTANT == 1
+#define SLOT_WHAT "TryAcquire(): a trial slot, MUTANT plain store instead of"
+  :: atomic { true ->                              /* MUTANT: state_.store(word + 1), no CAS */
+#else
+#define SLOT_WHAT "TryAcquire(): a trial slot:"
+  :: atomic { word == lw[t] ->                     /* compare_exchange_weak(acquire) */
+#endif
+       word = lw[t] + ONE_IN_FLIGHT;
+       TRACE_CAS(t, lw[t], SLOT_WHAT);
+       pk[t] = TRIAL; pg[t] = GEN(lw[t]); lw[t] = NOWORD; canon(); goto holding }
+#if MUTANT != 1
+  :: atomic { word != lw[t] -> lw[t] = word; dispatch() }
+#endif
+  fi;
+
+acq_reopen:                                       /* Publish(HALF_OPEN,g,n -> OPEN,g+1,0) */
+  if
+  :: atomic { word == lw[t] ->
+       alloc_gen(); word = MKW(OPEN, ng);
+       TRACE_CAS(t, lw[t], "TryAcquire(): trials too old, reopen:");
+       ag[t] = ng; az[t] = 0; lw[t] = NOWORD; canon(); goto reopen_after }
+  :: atomic { word != lw[t] -> lw[t] = NOWORD; canon(); goto end_idle }   /* reload, loop */
+  fi;
+reopen_after:
+  AFTER_TRANSITION(end_idle);                     /* then state_.load(acquire), loop */
+
+  /* ---- Holding a permit: resolve it ----------------------------------- */
+holding:
+progress_held:
+  if
+  :: atomic { pk[t] == TRIAL -> how = SUCCESS;     /* OnTrialOutcome(success): state_.load */
+       lw[t] = word; trial_head() }
+  :: atomic { pk[t] == TRIAL -> how = FAILURE;     /* OnTrialOutcome(failure): state_.load */
+       lw[t] = word; trial_head() }
+  :: atomic { pk[t] == TRIAL ->                    /* OnRelease(): Release(), Ignore(), ~Permit() */
+       lw[t] = word; release_head() }
+  fi;
+
+trip_cas:                                         /* Publish(CLOSED,g,0 -> OPEN,g+1,0) */
+progress_closed:
+  if
+  :: atomic { word == lw[t] ->
+       alloc_gen(); word = MKW(OPEN, ng);
+       TRACE_CAS(t, lw[t], "a failure, TripIfCurrent():");
+       CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
+       ag[t] = ng; az[t] = 0;
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto trip_after }
+  :: atomic { word != lw[t] ->                     /* not CLOSED,g any more: return */
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
+  fi;
+trip_after:
+  AFTER_TRANSITION(end_idle);
+
+trial_cas:                                        /* Publish(word, desired) in OnTrialOutcome() */
+  if
+  :: atomic { word == lw[t] ->
+#if RATE
+       if
+       :: SUC(lw[t]) + FAI(lw[t]) + 1 >= T ->      /* T trials done: judge the rates */
+          if                                       /* (choose before alloc_gen(): see there) */
+          :: alloc_gen(); word = MKW(OPEN, ng); ag[t] = ng; az[t] = 0
+          :: alloc_gen(); word = MKW(CLOSED, ng)
+          fi
+       :: else ->
+          word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + (how == SUCCESS -> 1 : 0),
+                         FAI(lw[t]) + (how == FAILURE -> 1 : 0))
+       fi;
+#else
+       if
+       :: how == FAILURE ->                        /* HALF_OPEN,g,n -> OPEN,g+1,0 */
+          alloc_gen(); word = MKW(OPEN, ng); ag[t] = ng; az[t] = 0
+       :: how == SUCCESS && SUC(lw[t]) + 1 >= T -> /* HALF_OPEN,g,n -> CLOSED,g+1,0 */
+          alloc_gen(); word = MKW(CLOSED, ng)
+       :: how == SUCCESS && SUC(lw[t]) + 1 < T ->  /* one more success, one fewer in flight */
+          word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + 1, FAI(lw[t]))
+       fi;
+#endif
+       TRACE_CAS(t, lw[t], "OnTrialOutcome():");
+       CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; how = 0;
+       canon();
+       if
+       :: ag[t] != NOGEN -> goto trial_after
+       :: else -> goto end_idle
+       fi }
+  :: atomic { word != lw[t] -> lw[t] = word; trial_head() }   /* retry with the word we got */
+  fi;
+trial_after:
+  AFTER_TRANSITION(end_idle);
+
+release_cas:                                      /* compare_exchange_weak(word - kOneInFlight) */
+  if
+  :: atomic { word == lw[t] ->
+       word = lw[t] - ONE_IN_FLIGHT;
+       TRACE_CAS(t, lw[t], "OnRelease():");
+       CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
+  :: atomic { word != lw[t] -> lw[t] = word; release_head() }
+  fi
+}
+
+/* ---- The operator: ForceTo(FORCED_OPEN) / ForceTo(CLOSED) ---------------- */
+
+proctype Operator() {
+  byte to;
+#if NOPS > 0
+  byte n;
+#define OPS_LEFT (n < NOPS)
+#define COUNT_OP n++
+#else
+#define OPS_LEFT true
+#define COUNT_OP skip
+#endif
+end_operator:
+  do
+  :: atomic { OPS_LEFT ->
+       COUNT_OP;
+       if :: to = FORCED_OPEN :: to = CLOSED fi;   /* ForceOpen() or Reset() */
+       lw[OPER] = word; canon() }                  /* state_.load(relaxed) */
+force_cas:
+     if
+     :: atomic { word == lw[OPER] ->               /* Publish(word, NextWord(word, to)) */
+          alloc_gen(); word = MKW(to, ng);
+          TRACE_CAS(OPER, lw[OPER], "ForceTo():");
+          lw[OPER] = NOWORD; to = 0; canon() }
+     :: atomic { word != lw[OPER] -> lw[OPER] = word; canon(); goto force_cas }
+     fi
+  :: !OPS_LEFT -> break
+  od;
+  /* Done. If the last action left the breaker FORCED_OPEN it stays there
+   * by design: rejecting forever is progress, not a livelock. */
+  if
+  :: ST(word) == FORCED_OPEN ->
+end_forced:
+progress_forced:
+     false
+  :: else -> skip
+  fi
+}
+
+init {
+  byte i = 0;
+  atomic {
+    do
+    :: i < NPROCS -> lw[i] = NOWORD; pg[i] = NOGEN; ag[i] = NOGEN;
+#if FIX_DEADLINE
+       dlt[i] = NOGEN;
+#endif
+       i++
+    :: else -> break
+    od;
+    i = 0;
+    do
+    :: i < THREADS -> run Thread(i); i++
+    :: else -> break
+    od;
+#if OPERATOR
+    run Operator();
+#endif
+    i = 0
+  }
+}

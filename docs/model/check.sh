@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# docs/model/check.sh: exhaustive spin runs of docs/model/breaker.pml.
+#
+#   docs/model/check.sh              the runs below (the test: about a minute
+#                                    on 2 idle cores)
+#   docs/model/check.sh --extended   and the configuration variants with 3
+#                                    threads too (about 45 s more)
+#   docs/model/check.sh --quick      2 threads only
+#   docs/model/check.sh --mutant     only the mutants (each must be caught)
+#   docs/model/check.sh --known-bug  only the reproduction of the deadline bug
+#
+# Each run is `spin -a`, gcc on pan.c, then pan; exhaustive (no BITSTATE, no
+# hash compaction; -DNOREDUCE because every step of the model touches shared
+# state, so partial-order reduction removes nothing). A run that must pass
+# needs "errors: 0", a full state-space search and no truncated depth; a run
+# that must fail (a mutant, the known bug) needs pan to report the named
+# property. Exits non-zero if any run does not do what it must.
+#
+# Environment: JOBS (pan runs at once; default: min(2, nproc)), MEMLIM (MB
+# per pan; default 6144), KEEP=1 keeps the work directory.
+set -euo pipefail
+
+mode="${1:---all}"
+case "$mode" in
+  --all | --extended | --quick | --mutant | --known-bug) ;;
+  -h | --help)
+    sed -n '2,21p' "$0"
+    exit 0
+    ;;
+  *)
+    echo "check.sh: unknown mode '$mode' (--all, --extended, --quick, --mutant, --known-bug)" >&2
+    exit 2
+    ;;
+esac
+
+here="$(cd "$(dirname "$0")" && pwd)"
+model="$here/breaker.pml"
+for tool in spin gcc; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "check.sh: '$tool' not found on PATH (apt-get install -y spin gcc)" >&2
+    exit 2
+  fi
+done
+[ -f "$model" ] || { echo "check.sh: $model not found" >&2; exit 2; }
+
+work="$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/spin_check.XXXXXX")"
+if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$work"' EXIT; fi
+
+ncpu="$(nproc 2>/dev/null || echo 1)"
+jobs="${JOBS:-$((ncpu < 2 ? ncpu : 2))}"
+export MEMLIM="${MEMLIM:-6144}"
+
+# The runs: name|expect|kind|threads|spin -D flags|story
+#   expect: pass, or the text pan must print (a violated property)
+#   kind:   safety (-DSAFETY: assertions, invariants, invalid end states)
+#           liveness (-DNP, pan -l -f: non-progress cycles under weak
+#           fairness, plus the assertions and invariants)
+#   story:  for a run that must fail, its counterexample to print (replayed
+#           with TRACE=1): "shortest" (pan -i), "short" (pan -I), or the
+#           last N events
+# Longest first, so that two workers finish together.
+runs=()
+add() { runs+=("$1"); }
+t3=1 x3=0
+[ "$mode" = --quick ] && t3=0
+[ "$mode" = --extended ] && x3=1
+if [ "$mode" = --all ] || [ "$mode" = --extended ] || [ "$mode" = --quick ]; then
+  # The proposed fix to the deadline store: every invariant, I5 included,
+  # and no non-progress cycle. One operator action, so it cannot mask one.
+  [ $t3 = 1 ] && add "fixed-liveness-3|pass|liveness|3|-DFIX_DEADLINE=1 -DNOPS=1"
+  # The code as it is (deadline fix included): every invariant, I5 too, and
+  # invalid end states, with an operator acting any number of times.
+  [ $t3 = 1 ] && add "code-safety-3|pass|safety|3|"
+  # Configuration variants: half_open_judge_by_rate, no
+  # half_open_max_duration, and the defaults K = T = 1.
+  [ $x3 = 1 ] && add "code-rate-safety-3|pass|safety|3|-DRATE=1"
+  [ $x3 = 1 ] && add "code-nomaxdur-safety-3|pass|safety|3|-DHO_LIMIT=0"
+  [ $x3 = 1 ] && add "code-k1t1-safety-3|pass|safety|3|-DK=1 -DT=1"
+  add "fixed-liveness-2|pass|liveness|2|-DFIX_DEADLINE=1 -DNOPS=1"
+  add "fixed-safety-2|pass|safety|2|-DFIX_DEADLINE=1"
+  add "code-safety-2|pass|safety|2|"
+  add "code-rate-safety-2|pass|safety|2|-DRATE=1"
+  add "code-nomaxdur-safety-2|pass|safety|2|-DHO_LIMIT=0"
+  add "code-k1t1-safety-2|pass|safety|2|-DK=1 -DT=1"
+fi
+if [ "$mode" != --mutant ]; then
+  # The code before the fix, with I5 on: the stale deadline store
+  # (README.md) must be found, and with it the breaker stuck OPEN for good.
+  add "known-bug-deadline-2|I5_deadline_published_for_current_gen|safety|2|-DFIX_DEADLINE=0 -DCHECK_DEADLINE=1 -DOPERATOR=0|shortest"
+  add "known-bug-stuck-open-2|non-progress cycle|liveness|2|-DFIX_DEADLINE=0 -DNOPS=1|14"
+fi
+if [ "$mode" != --known-bug ]; then
+  # Deliberately broken protocols: each must be caught.
+  add "mutant-1-slot-store|I3_in_flight_equals_live_trial_permits|safety|2|-DMUTANT=1 -DOPERATOR=0|short"
+  add "mutant-2-edge-store|I7_one_edge_winner_per_open_gen|safety|2|-DMUTANT=2 -DOPERATOR=0|short"
+  add "mutant-3-no-gen-check|I6_stale_outcome_never_changes_word|safety|2|-DMUTANT=3 -DOPERATOR=0|short"
+  add "mutant-4-no-T-bound|I1_trial_counts_bounded|safety|2|-DMUTANT=4 -DOPERATOR=0|short"
+fi
+
+# One run, in its own directory; writes $dir/result (a single line).
+run_one() {
+  local spec="$1" model="$2" work="$3"
+  local name expect kind threads defines tell
+  IFS='|' read -r name expect kind threads defines tell <<<"$spec"
+  local dir="$work/$name"
+  mkdir -p "$dir"
+  cp "$model" "$dir/breaker.pml"
+  cd "$dir"
+  # 2 threads: small state spaces, so compile fast; 3: run fast.
+  local depth=2000000 hash=22 opt=-O1
+  if [ "$threads" -ge 3 ]; then depth=10000000 hash=26 opt=-O2; fi
+  local cflags=("$opt" -w -DNOREDUCE "-DMEMLIM=$MEMLIM") panflags=("-m$depth" "-w$hash")
+  if [ "$kind" = liveness ]; then
+    cflags+=(-DNP -DNFAIR=3)
+    panflags+=(-l -f)
+  else
+    cflags+=(-DSAFETY)
+  fi
+  local extra=() sflags
+  read -r -a extra <<<"$defines"
+  sflags=("-DTHREADS=$threads" ${extra[@]+"${extra[@]}"})
+  if [ "$expect" != pass ]; then
+    sflags+=(-DTRACE=1)   # printfs for the replay; pan prints none
+  fi
+  case "$tell" in
+    shortest) cflags+=(-DREACH) panflags+=(-i) ;; # search on for the shortest counterexample
+    short) cflags+=(-DREACH) panflags+=(-I) ;;    # the same, approximately
+  esac
+  local start end
+  start=$(date +%s.%N)
+  if ! spin -a "${sflags[@]}" breaker.pml >spin.out 2>&1; then
+    echo "FAIL $name: spin -a failed: $(tr '\n' ' ' <spin.out)" >result
+    return
+  fi
+  if ! gcc "${cflags[@]}" -o pan pan.c >gcc.out 2>&1; then
+    echo "FAIL $name: gcc failed: $(head -c 600 gcc.out | tr '\n' ' ')" >result
+    return
+  fi
+  ./pan "${panflags[@]}" >pan.out 2>&1 || true
+  end=$(date +%s.%N)
+  local secs states trans depthr errors
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+  states=$(awk '/states, stored/ { print $1; exit }' pan.out)
+  trans=$(awk '/transitions \(= / { print $1; exit }' pan.out)
+  depthr=$(sed -n 's/.*depth reached \([0-9]*\).*/\1/p' pan.out | head -1)
+  errors=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' pan.out | head -1)
+  local figures="states stored=${states:-?} transitions=${trans:-?} depth=${depthr:-?} ${secs}s"
+  local what
+  what=$(grep -m1 -E '^pan:[0-9]+: (assertion violated|non-progress cycle|acceptance cycle|invalid end state)' pan.out |
+    sed -e 's/^pan:[0-9]*: *//' -e 's/ (at depth [0-9]*)//' || true)
+  if [ "$expect" = pass ]; then
+    if [ "$errors" = 0 ] && grep -q 'Full statespace search' pan.out &&
+      ! grep -qE 'max search depth too small|out of memory|aborted' pan.out; then
+      echo "ok   $name: errors: 0, $figures" >result
+    else
+      local why="${what:-see pan output}"
+      grep -q 'max search depth too small' pan.out && why="max search depth too small (search truncated)"
+      grep -qE 'out of memory' pan.out && why="out of memory (raise MEMLIM)"
+      echo "FAIL $name: expected errors: 0, got errors: ${errors:-?} ($why), $figures" >result
+    fi
+  else
+    if [ -n "$errors" ] && [ "$errors" -gt 0 ] && [[ "$what" == *"$expect"* ]]; then
+      echo "ok   $name: caught as expected ($what), $figures" >result
+      if [ -n "$tell" ] && [ -f breaker.pml.trail ]; then
+        spin -T -t "${sflags[@]}" breaker.pml 2>&1 |
+          grep -E '^(thread [0-9]|clock|operator|<<<<<START OF CYCLE)' >story.all || true
+        case "$tell" in
+          short*) cp story.all story ;;
+          *) tail -n "$tell" story.all >story ;;
+        esac
+      fi
+    else
+      echo "FAIL $name: expected pan to report '$expect', got errors: ${errors:-?} (${what:-nothing}), $figures" >result
+    fi
+  fi
+}
+export -f run_one
+
+echo "spin: $(spin -V 2>&1 | head -1); gcc: $(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)"
+echo "model: $model; ${#runs[@]} runs, $jobs at a time"
+t0=$(date +%s)
+# shellcheck disable=SC2016 # $1.. are bash -c's arguments
+printf '%s\0' "${runs[@]}" |
+  xargs -0 -P "$jobs" -I{} bash -c 'run_one "$1" "$2" "$3"' _ {} "$model" "$work"  || true
+
+# Report in the order of the table above.
+fail=0
+for spec in "${runs[@]}"; do
+  name="${spec%%|*}"
+  if [ -f "$work/$name/result" ]; then
+    line="$(cat "$work/$name/result")"
+  else
+    line="FAIL $name: no result"
+  fi
+  echo "$line"
+  if [ -s "$work/$name/story" ]; then
+    if [ "$(wc -l <"$work/$name/story")" -lt "$(wc -l <"$work/$name/story.all")" ]; then
+      echo "    | ... (the counterexample's last $(wc -l <"$work/$name/story") events)"
+    fi
+    sed 's/^/    | /' "$work/$name/story"
+  fi
+  case "$line" in FAIL*)
+    fail=1
+    [ -f "$work/$name/pan.out" ] && sed -n '1,40p' "$work/$name/pan.out" | sed 's/^/    | /'
+    ;;
+  esac
+done
+
+echo "total $(($(date +%s) - t0))s"
+if [ $fail != 0 ]; then
+  echo "check.sh: FAILED" >&2
+  exit 1
+fi
+echo "check.sh: all runs did what they must"
