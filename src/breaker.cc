@@ -69,7 +69,10 @@ Breaker::Breaker(BreakerConfig config)
       clock_(config_.clock != nullptr ? config_.clock : SystemClock()),
       system_clock_(config_.clock == nullptr),
       measure_duration_(config_.slow_call_rate_threshold > 0),
-      slow_nanos_(absl::ToInt64Nanoseconds(config_.slow_call_duration)),
+      // Rounded up: a call shorter than the configured duration (1.75 ns
+      // say) must not count as slow.
+      slow_nanos_(absl::ToInt64Nanoseconds(
+          absl::Ceil(config_.slow_call_duration, absl::Nanoseconds(1)))),
       consecutive_on_(config_.consecutive_failures_to_open > 0),
       window_mode_(config_.failure_rate_threshold > 0 || config_.slow_call_rate_threshold > 0
                        ? (config_.window_type == WindowType::kTimeBased ? WindowMode::kTime
@@ -117,8 +120,16 @@ void Breaker::StoreDeadline(uint32_t gen, int64_t nanos) noexcept {
     // The winner of an older generation may run this after a newer one's
     // winner (it was preempted between its CAS and here): it must not
     // overwrite the newer deadline, or the newer OPEN would never end.
+    // "Newer" is judged against the current generation, not by serial
+    // arithmetic on the 16-bit tags alone: a tag stored 2^15 generations
+    // ago (operators cycling the breaker) must not pass for a newer one.
+    // acquire: see TryAcquire().
+    const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
+                            static_cast<uint32_t>(internal::kGenMask);
+    if (passed > kDeadlineGenMask) return;  // hopelessly late: 2^16 generations on
     const uint32_t old_tag = static_cast<uint32_t>(old >> kDeadlineTimeBits);
-    if (SerialIsNewer(old_tag, tag, kDeadlineGenBits)) return;
+    const uint32_t old_ahead = (old_tag - tag) & kDeadlineGenMask;
+    if (old_ahead != 0 && old_ahead <= passed) return;  // a generation in (gen, now] stored
     // release: pairs with the acquire in ReadDeadline(). A reader that sees
     // OPEN before this store finds another generation's tag and keeps
     // rejecting, which is right: the breaker has just opened.
@@ -134,8 +145,13 @@ uint32_t Breaker::UpdateReopenCount(uint32_t gen, bool increment) noexcept {
   for (;;) {
     const uint32_t old_gen = static_cast<uint32_t>(old >> 32);
     const uint32_t old_count = static_cast<uint32_t>(old);
-    // As in StoreDeadline(): a late winner leaves a newer generation's count.
-    if (GenIsNewer(old_gen, gen)) return old_count;
+    // As in StoreDeadline(): a late winner leaves the count of a generation
+    // in (gen, current] alone.
+    // acquire: see TryAcquire().
+    const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
+                            static_cast<uint32_t>(internal::kGenMask);
+    const uint32_t old_ahead = (old_gen - gen) & static_cast<uint32_t>(internal::kGenMask);
+    if (old_ahead != 0 && old_ahead <= passed) return old_count;
     const uint32_t count = increment ? old_count + (old_count == UINT32_MAX ? 0 : 1) : 0;
     if (reopen_.compare_exchange_weak(old, (uint64_t{gen} << 32) | count,
                                       std::memory_order_relaxed, std::memory_order_relaxed)) {
