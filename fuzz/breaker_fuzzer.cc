@@ -1,0 +1,1265 @@
+// File: fuzz/breaker_fuzzer.cc
+// A differential fuzzer for circuit::Breaker: the real breaker on a
+// FakeClock against the sequential model of fuzz/breaker_model.h, one
+// operation at a time, compared after every operation. See fuzz/README.md.
+//
+// Input layout (every read past the end yields 0, so any input is valid):
+//
+//   header (kHeaderBytes): the config, field by field (see ReadConfig()),
+//     plus up to two "wild" overrides that put an arbitrary value (NaN,
+//     infinities, negative or huge durations, zero sizes, huge ints) into a
+//     field. Every config goes through ValidateConfig() and Create(), which
+//     must agree with the documented rules (circuit_fuzz::ModelBadFields())
+//     and, when they reject, name "BreakerConfig.<a bad field>".
+//   operations: for a valid config, one opcode byte and its arguments at a
+//     time (see RunOp()): acquire into one of 8 permit slots, resolve a slot
+//     (success, failure, ignore, release, record a status, drop, move),
+//     advance the clock (small, large, or onto the next deadline or bucket
+//     edge +-1 ns), the operator controls, bursts of operator transitions
+//     (generation wrap-arounds), and the Call()/CallOrThrow()/
+//     CallWithClassifier() wrappers with status, result and exception
+//     outcomes.
+//
+// After every operation: state(), generation() and every Metrics() counter
+// must equal the model's, and every permit slot's bool, rejected(),
+// is_trial(), generation(), rejected_state() and retry_after() too. A
+// difference prints both sides and traps (__builtin_trap()).
+//
+// FUZZ_TRACE=1 in the environment prints each operation as it runs, with
+// the model's view, to decode a crashing input.
+#include <array>
+#include <cinttypes>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "circuit/circuit.h"
+#include "circuit/fake_clock.h"
+#include "fuzz/breaker_model.h"
+
+namespace {
+
+using circuit::Breaker;
+using circuit::BreakerConfig;
+using circuit::BreakerMetrics;
+using circuit::FakeClock;
+using circuit::Outcome;
+using circuit::Permit;
+using circuit::State;
+using circuit::StateName;
+using circuit::WindowType;
+using circuit_fuzz::BreakerModel;
+using circuit_fuzz::ModelMetrics;
+using circuit_fuzz::ModelPermit;
+
+constexpr int kSlots = 8;
+constexpr int kMaxOps = 4096;
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kDay = 86'400 * kSecond;
+// The deadline word holds 48 bits of microseconds (8.9 years of clock,
+// docs/design.md section 3); keep the fake clock under 5 years so that
+// now + 365 days always fits.
+constexpr int64_t kMaxClock = 5 * 365 * kDay;
+// Bounds the work of the transition bursts in one input.
+constexpr int64_t kMaxBurstTransitions = 70'000;
+
+bool Tracing() {
+  static const bool on = [] {
+    const char* v = std::getenv("FUZZ_TRACE");
+    return v != nullptr && *v != '\0' && *v != '0';
+  }();
+  return on;
+}
+
+#define TRACE(...)                       \
+  do {                                   \
+    if (Tracing()) {                     \
+      std::fprintf(stderr, __VA_ARGS__); \
+    }                                    \
+  } while (0)
+
+// ---- Input bytes ----------------------------------------------------------------
+
+class Bytes {
+ public:
+  Bytes(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  bool empty() const { return pos_ >= size_; }
+  uint8_t U8() { return pos_ < size_ ? data_[pos_++] : 0; }
+  uint16_t U16() { return static_cast<uint16_t>(U8() | (U8() << 8)); }
+  uint32_t U32() { return U16() | (static_cast<uint32_t>(U16()) << 16); }
+  size_t pos() const { return pos_; }
+  // Starts the operations at `pos` whatever the header read.
+  void Seek(size_t pos) { pos_ = pos; }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+// ---- Exceptions the fuzzed callables throw ----------------------------------------
+
+struct TimeoutError : std::runtime_error {
+  TimeoutError() : std::runtime_error("timed out") {}
+};
+struct Cancelled : std::exception {
+  const char* what() const noexcept override { return "cancelled"; }
+};
+struct BusinessError : std::exception {
+  const char* what() const noexcept override { return "no such account"; }
+};
+enum class Thrown : uint8_t { kTimeout, kCancelled, kBusiness, kInt, kCount };
+
+[[noreturn]] void ThrowKind(Thrown kind) {
+  switch (kind) {
+    case Thrown::kTimeout:
+      throw TimeoutError();
+    case Thrown::kCancelled:
+      throw Cancelled();
+    case Thrown::kBusiness:
+      throw BusinessError();
+    default:
+      throw 42;
+  }
+}
+
+const char* ThrownName(Thrown kind) {
+  switch (kind) {
+    case Thrown::kTimeout:
+      return "TimeoutError";
+    case Thrown::kCancelled:
+      return "Cancelled";
+    case Thrown::kBusiness:
+      return "BusinessError";
+    default:
+      return "int";
+  }
+}
+
+// ---- Classifiers (the config's and the model's view of them) -----------------------
+
+// status_is_failure choices.
+enum class StatusRule : uint8_t { kDefault, kFailOnCodes, kFailExceptCodes, kThrowing };
+// exception_is_failure / exception_is_ignored choices.
+enum class ExceptionRule : uint8_t { kDefault, kTyped, kNoneFail, kThrowingIgnored };
+
+Outcome ModelClassifyStatus(StatusRule rule, absl::StatusCode code) {
+  // An OK status is a success whatever the classifier (Breaker::Classify()).
+  if (code == absl::StatusCode::kOk) return Outcome::kSuccess;
+  switch (rule) {
+    case StatusRule::kDefault:
+      return Outcome::kFailure;
+    case StatusRule::kFailOnCodes:
+      return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded
+                 ? Outcome::kFailure
+                 : Outcome::kSuccess;
+    case StatusRule::kFailExceptCodes:
+      return code == absl::StatusCode::kNotFound || code == absl::StatusCode::kInvalidArgument
+                 ? Outcome::kSuccess
+                 : Outcome::kFailure;
+    case StatusRule::kThrowing:
+      // Throws on kInternal: "a classifier that throws says failure".
+      if (code == absl::StatusCode::kInternal) return Outcome::kFailure;
+      return code == absl::StatusCode::kUnavailable ? Outcome::kFailure : Outcome::kSuccess;
+  }
+  return Outcome::kFailure;
+}
+
+Outcome ModelClassifyException(ExceptionRule rule, Thrown kind) {
+  switch (rule) {
+    case ExceptionRule::kDefault:
+      return Outcome::kFailure;  // every exception fails, none is ignored
+    case ExceptionRule::kTyped:
+      // ignored: Cancelled; failure: TimeoutError; the rest: success.
+      if (kind == Thrown::kCancelled) return Outcome::kIgnored;
+      return kind == Thrown::kTimeout ? Outcome::kFailure : Outcome::kSuccess;
+    case ExceptionRule::kNoneFail:
+      return Outcome::kSuccess;
+    case ExceptionRule::kThrowingIgnored:
+      // The ignored-classifier throws on int: failure. Else AnyException.
+      if (kind == Thrown::kCancelled) return Outcome::kIgnored;
+      return Outcome::kFailure;
+  }
+  return Outcome::kFailure;
+}
+
+void InstallClassifiers(BreakerConfig& config, StatusRule status_rule,
+                        ExceptionRule exception_rule) {
+  switch (status_rule) {
+    case StatusRule::kDefault:
+      break;
+    case StatusRule::kFailOnCodes:
+      config.status_is_failure = circuit::FailOnCodes(
+          {absl::StatusCode::kUnavailable, absl::StatusCode::kDeadlineExceeded});
+      break;
+    case StatusRule::kFailExceptCodes:
+      config.status_is_failure = circuit::FailExceptCodes(
+          {absl::StatusCode::kNotFound, absl::StatusCode::kInvalidArgument});
+      break;
+    case StatusRule::kThrowing:
+      config.status_is_failure = [](const absl::Status& s) -> bool {
+        if (s.code() == absl::StatusCode::kInternal) throw std::logic_error("classifier");
+        return s.code() == absl::StatusCode::kUnavailable;
+      };
+      break;
+  }
+  switch (exception_rule) {
+    case ExceptionRule::kDefault:
+      break;
+    case ExceptionRule::kTyped:
+      config.exception_is_ignored = circuit::ExceptionIsAnyOf<Cancelled>();
+      config.exception_is_failure = circuit::ExceptionIsAnyOf<TimeoutError>();
+      break;
+    case ExceptionRule::kNoneFail:
+      config.exception_is_failure = circuit::NoException();
+      break;
+    case ExceptionRule::kThrowingIgnored:
+      config.exception_is_ignored = [](const std::exception_ptr& e) -> bool {
+        try {
+          std::rethrow_exception(e);
+        } catch (const Cancelled&) {
+          return true;
+        } catch (int) {
+          throw std::logic_error("classifier");
+        } catch (...) {
+          return false;
+        }
+      };
+      config.exception_is_failure = circuit::AnyException();
+      break;
+  }
+}
+
+// ---- Config from bytes ---------------------------------------------------------------
+
+constexpr size_t kHeaderBytes = 32;
+
+// A positive (or, with allow_zero, non-negative) duration of whole
+// nanoseconds: a 12-bit magnitude times one of 16 units.
+absl::Duration SaneDuration(uint16_t v, bool allow_zero) {
+  static constexpr int64_t kUnits[16] = {
+      1,          7,           1'000,       999,          1'000'000,    1'001'000,
+      10'000'000, 100'000'000, kSecond,     10 * kSecond, 60 * kSecond, 3'600 * kSecond,
+      kDay,       1'000'003,   333'333'333, 2'500'000'000};
+  int64_t magnitude = v & 0xFFF;
+  if (!allow_zero) magnitude += 1;
+  return absl::Nanoseconds(magnitude * kUnits[v >> 12]);
+}
+
+absl::Duration Clamp(absl::Duration d, absl::Duration lo, absl::Duration hi) {
+  return d < lo ? lo : (d > hi ? hi : d);
+}
+
+double SanePercent(uint8_t b) {
+  static constexpr double kOdd[] = {33.3, 66.7, 0.5, 99.99, 12.5, 100, 50, 1e-9, 0.1, 1.0 / 3};
+  if (b <= 100) return b;
+  if (b < 160) return 0;  // off, more often
+  return kOdd[b % (sizeof(kOdd) / sizeof(kOdd[0]))];
+}
+
+// Wild values, most of them invalid somewhere.
+int WildInt(uint8_t b) {
+  static constexpr int kInts[] = {0,
+                                  -1,
+                                  1,
+                                  std::numeric_limits<int>::min(),
+                                  std::numeric_limits<int>::max(),
+                                  1'000'000,
+                                  1'000'001,
+                                  1'000'000'000,
+                                  1'000'000'001,
+                                  255,
+                                  256,
+                                  1000,
+                                  1001,
+                                  1024,
+                                  1025,
+                                  2,
+                                  100,
+                                  16,
+                                  -1'000'000'000};
+  return kInts[b % (sizeof(kInts) / sizeof(kInts[0]))];
+}
+
+double WildDouble(uint8_t b) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double kDoubles[] = {nan,
+                             -nan,
+                             inf,
+                             -inf,
+                             -0.0,
+                             0,
+                             100,
+                             std::nextafter(100.0, 200.0),
+                             -1e-300,
+                             1e308,
+                             50,
+                             1,
+                             std::nextafter(1.0, 0.0),
+                             1000,
+                             std::nextafter(1000.0, 2000.0),
+                             std::numeric_limits<double>::denorm_min(),
+                             0.5,
+                             std::nextafter(1.0, 2.0),
+                             std::numeric_limits<double>::signaling_NaN()};
+  return kDoubles[b % (sizeof(kDoubles) / sizeof(kDoubles[0]))];
+}
+
+absl::Duration WildDuration(uint8_t b) {
+  const absl::Duration year = absl::Hours(24 * 365);
+  const absl::Duration kDurations[] = {
+      absl::ZeroDuration(),
+      absl::Nanoseconds(-1),
+      absl::Nanoseconds(1),
+      absl::InfiniteDuration(),
+      -absl::InfiniteDuration(),
+      year,
+      year + absl::Nanoseconds(1),
+      absl::Hours(24 * 366),
+      absl::Nanoseconds(std::numeric_limits<int64_t>::max()),
+      absl::Nanoseconds(std::numeric_limits<int64_t>::min()),
+      absl::Hours(1e9),
+      absl::Nanoseconds(0.25),
+      absl::Milliseconds(1) - absl::Nanoseconds(1),
+      absl::Microseconds(999),
+      absl::Seconds(1),
+      absl::Milliseconds(1),
+      year - absl::Nanoseconds(1),
+      absl::Seconds(-30),
+      absl::Hours(-1e9),
+      absl::Nanoseconds(1.75),
+  };
+  return kDurations[b % (sizeof(kDurations) / sizeof(kDurations[0]))];
+}
+
+enum WildField : uint8_t {
+  kWildNone = 0,
+  kWildName,
+  kWildConsecutive,
+  kWildFailurePct,
+  kWildSlowPct,
+  kWildSlowDuration,
+  kWildWindowType,
+  kWildWindowSize,
+  kWildWindowDuration,
+  kWildWindowBuckets,
+  kWildMinimumCalls,
+  kWildOpenDuration,
+  kWildMultiplier,
+  kWildMaxOpen,
+  kWildJitter,
+  kWildMaxConcurrent,
+  kWildTrialCalls,
+  kWildJudge,
+  kWildHalfOpenMax,
+  kWildStripes,
+  kWildFieldCount,
+};
+
+const char* WildFieldName(uint8_t f) {
+  static const char* const kNames[] = {
+      "none",           "name",          "consecutive",   "failure_pct",       "slow_pct",
+      "slow_duration",  "window_type",   "window_size",   "window_dur",        "window_buckets",
+      "minimum_calls",  "open_duration", "multiplier",    "max_open",          "jitter",
+      "max_concurrent", "trial_calls",   "judge_by_rate", "half_open_max_dur", "stripes"};
+  return f < kWildFieldCount ? kNames[f] : "?";
+}
+
+void ApplyWild(BreakerConfig& c, uint8_t field, uint8_t v) {
+  switch (field % kWildFieldCount) {
+    case kWildNone:
+      break;
+    case kWildName:
+      c.name = (v & 1) ? "" : std::string(v, 'n');
+      break;
+    case kWildConsecutive:
+      c.consecutive_failures_to_open = WildInt(v);
+      break;
+    case kWildFailurePct:
+      c.failure_rate_threshold = WildDouble(v);
+      break;
+    case kWildSlowPct:
+      c.slow_call_rate_threshold = WildDouble(v);
+      break;
+    case kWildSlowDuration:
+      c.slow_call_duration = WildDuration(v);
+      break;
+    case kWildWindowType:
+      c.window_type = static_cast<WindowType>(v);
+      break;
+    case kWildWindowSize:
+      c.window_size = WildInt(v);
+      break;
+    case kWildWindowDuration:
+      c.window_duration = WildDuration(v);
+      break;
+    case kWildWindowBuckets:
+      c.window_buckets = WildInt(v);
+      break;
+    case kWildMinimumCalls:
+      c.minimum_calls = WildInt(v);
+      break;
+    case kWildOpenDuration:
+      c.open_duration = WildDuration(v);
+      break;
+    case kWildMultiplier:
+      c.open_backoff_multiplier = WildDouble(v);
+      break;
+    case kWildMaxOpen:
+      c.max_open_duration = WildDuration(v);
+      break;
+    case kWildJitter:
+      c.open_jitter = WildDouble(v);
+      break;
+    case kWildMaxConcurrent:
+      c.half_open_max_concurrent = WildInt(v);
+      break;
+    case kWildTrialCalls:
+      c.half_open_trial_calls = WildInt(v);
+      break;
+    case kWildJudge:
+      c.half_open_judge_by_rate = (v & 1) != 0;
+      break;
+    case kWildHalfOpenMax:
+      c.half_open_max_duration = WildDuration(v);
+      break;
+    case kWildStripes:
+      c.stripes = WildInt(v);
+      break;
+  }
+}
+
+struct FuzzConfig {
+  BreakerConfig config;
+  StatusRule status_rule = StatusRule::kDefault;
+  ExceptionRule exception_rule = ExceptionRule::kDefault;
+  int64_t clock_start = kSecond;
+  bool wild = false;
+};
+
+// Header layout (byte: meaning):
+//   0  flags: bit0 time window, bit1 judge_by_rate, bits2-3 status rule,
+//      bits4-5 exception rule, bit6 jitter on (byte 27), bit7 unused
+//   1  consecutive_failures_to_open: b % 8 (0 = off); b >= 248: b * 1000
+//   2  failure_rate_threshold (SanePercent)
+//   3  slow_call_rate_threshold (SanePercent)
+//   4-5 slow_call_duration (SaneDuration)
+//   6-7 window_size: b15 ? (v & 0x7FFF) + 1 : v % 32 + 1
+//   8-9 window_duration (SaneDuration, raised to 1 ms per bucket)
+//   10 window_buckets: b7 ? (b & 0x7F) * 8 + 1 : b % 16 + 1
+//   11-12 minimum_calls: b15 ? (v & 0x7FFF) + 1 : v % 32 + 1
+//   13-14 open_duration (SaneDuration, at most 365 days)
+//   15 open_backoff_multiplier: 0 -> 1, else a table or 1 + b / 16
+//   16 max_open_duration: open_duration * (1 + b % 16), at most 365 days;
+//      b >= 0xF0: 365 days
+//   17 half_open_trial_calls: b7 ? (b & 0x7F) * 2 + 1 : b % 8 + 1
+//   18 half_open_max_concurrent: 1 + b % trial_calls
+//   19-20 half_open_max_duration (SaneDuration, 0 allowed = off)
+//   21 stripes: b % 4 + 1; b == 255: 1024
+//   22-25 clock start: 1 s + this many ns
+//   26-29 two wild overrides: (field, value) x 2
+//   27 doubles as the jitter (b / 256 * 0.99) when flag bit6 is set
+FuzzConfig ReadConfig(Bytes& in) {
+  FuzzConfig f;
+  BreakerConfig& c = f.config;
+  const uint8_t flags = in.U8();
+  c.window_type = (flags & 1) ? WindowType::kTimeBased : WindowType::kCountBased;
+  f.status_rule = static_cast<StatusRule>((flags >> 2) & 3);
+  f.exception_rule = static_cast<ExceptionRule>((flags >> 4) & 3);
+
+  const uint8_t consecutive = in.U8();
+  c.consecutive_failures_to_open = consecutive >= 248 ? consecutive * 1000 : consecutive % 8;
+  c.failure_rate_threshold = SanePercent(in.U8());
+  c.slow_call_rate_threshold = SanePercent(in.U8());
+  c.slow_call_duration = SaneDuration(in.U16(), /*allow_zero=*/false);
+  const uint16_t window_size = in.U16();
+  c.window_size = (window_size & 0x8000) ? (window_size & 0x7FFF) + 1 : window_size % 32 + 1;
+  const absl::Duration window_duration = SaneDuration(in.U16(), /*allow_zero=*/false);
+  const uint8_t buckets = in.U8();
+  c.window_buckets = (buckets & 0x80) ? (buckets & 0x7F) * 8 + 1 : buckets % 16 + 1;
+  c.window_duration = std::max(window_duration, absl::Milliseconds(1) * c.window_buckets);
+  const uint16_t minimum_calls = in.U16();
+  c.minimum_calls =
+      (minimum_calls & 0x8000) ? (minimum_calls & 0x7FFF) + 1 : minimum_calls % 32 + 1;
+  const absl::Duration year = absl::Hours(24 * 365);
+  c.open_duration = Clamp(SaneDuration(in.U16(), false), absl::Nanoseconds(1), year);
+  const uint8_t multiplier = in.U8();
+  static constexpr double kMultipliers[] = {1, 1.5, 2, 3, 10, 1000, 1.0000001, 7.77};
+  c.open_backoff_multiplier = multiplier == 0     ? 1
+                              : multiplier < 0x80 ? kMultipliers[multiplier % 8]
+                                                  : 1 + (multiplier & 0x7F) / 16.0;
+  const uint8_t max_open = in.U8();
+  c.max_open_duration =
+      max_open >= 0xF0 ? year : std::min(year, c.open_duration * (1 + max_open % 16));
+  const uint8_t trials = in.U8();
+  c.half_open_trial_calls = (trials & 0x80) ? (trials & 0x7F) * 2 + 1 : trials % 8 + 1;
+  c.half_open_max_concurrent = 1 + in.U8() % c.half_open_trial_calls;
+  c.half_open_judge_by_rate = (flags & 2) != 0;
+  if (c.failure_rate_threshold == 0 && c.slow_call_rate_threshold == 0) {
+    c.half_open_judge_by_rate = false;
+  }
+  c.half_open_max_duration = std::min(SaneDuration(in.U16(), /*allow_zero=*/true), year);
+  const uint8_t stripes = in.U8();
+  c.stripes = stripes == 255 ? 1024 : stripes % 4 + 1;
+  f.clock_start = kSecond + static_cast<int64_t>(in.U32());
+  const uint8_t wild_field_1 = in.U8();
+  const uint8_t wild_value_1 = in.U8();
+  const uint8_t wild_field_2 = in.U8();
+  const uint8_t wild_value_2 = in.U8();
+  if (flags & 0x40) c.open_jitter = wild_value_1 / 256.0 * 0.99;
+  ApplyWild(c, wild_field_1, wild_value_1);
+  ApplyWild(c, wild_field_2, wild_value_2);
+  f.wild = (wild_field_1 % kWildFieldCount) != 0 || (wild_field_2 % kWildFieldCount) != 0;
+  TRACE("wild: %s=%u %s=%u\n", WildFieldName(wild_field_1 % kWildFieldCount), wild_value_1,
+        WildFieldName(wild_field_2 % kWildFieldCount), wild_value_2);
+  InstallClassifiers(c, f.status_rule, f.exception_rule);
+  in.Seek(kHeaderBytes);
+  return f;
+}
+
+std::string Describe(const BreakerConfig& c) {
+  return absl::StrCat(
+      "consecutive=", c.consecutive_failures_to_open, " failure%=", c.failure_rate_threshold,
+      " slow%=", c.slow_call_rate_threshold,
+      " slow_call=", absl::FormatDuration(c.slow_call_duration),
+      " window=", c.window_type == WindowType::kTimeBased ? "time" : "count",
+      " size=", c.window_size, " duration=", absl::FormatDuration(c.window_duration),
+      " buckets=", c.window_buckets, " min_calls=", c.minimum_calls,
+      " open=", absl::FormatDuration(c.open_duration), " x", c.open_backoff_multiplier,
+      " max_open=", absl::FormatDuration(c.max_open_duration), " jitter=", c.open_jitter,
+      " K=", c.half_open_max_concurrent, " T=", c.half_open_trial_calls,
+      " judge_by_rate=", c.half_open_judge_by_rate,
+      " half_open_max=", absl::FormatDuration(c.half_open_max_duration), " stripes=", c.stripes);
+}
+
+// ---- Validation ----------------------------------------------------------------------
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "\n==== breaker_fuzzer: MISMATCH ====\n%s\n", what.c_str());
+  std::fflush(stderr);
+  __builtin_trap();
+}
+
+// ValidateConfig() never crashes; it agrees with the documented rules; a
+// rejection is InvalidArgument naming "BreakerConfig.<a bad field> must be
+// ..., got ...". Create() says the same. Returns true if the config is valid.
+bool CheckValidation(const BreakerConfig& config) {
+  const absl::Status status = circuit::ValidateConfig(config);
+  const std::set<std::string> bad = circuit_fuzz::ModelBadFields(config);
+  std::string bad_list;
+  for (const std::string& b : bad) absl::StrAppend(&bad_list, b, " ");
+  if (status.ok() != bad.empty()) {
+    Die(absl::StrCat("ValidateConfig() says ", status.ToString(), "; the documented rules say ",
+                     bad.empty() ? "valid" : absl::StrCat("invalid: ", bad_list),
+                     "\nconfig: ", Describe(config)));
+  }
+  const absl::StatusOr<std::unique_ptr<Breaker>> created =
+      status.ok() ? absl::StatusOr<std::unique_ptr<Breaker>>(absl::UnknownError("skipped"))
+                  : Breaker::Create(config);
+  if (status.ok()) return true;
+  if (status.code() != absl::StatusCode::kInvalidArgument) {
+    Die(absl::StrCat("ValidateConfig() rejected with ", status.ToString(),
+                     ", not InvalidArgument"));
+  }
+  const absl::string_view message = status.message();
+  constexpr absl::string_view kPrefix = "BreakerConfig.";
+  if (!absl::StartsWith(message, kPrefix)) {
+    Die(absl::StrCat("message does not start with \"BreakerConfig.\": ", message));
+  }
+  const size_t end = message.find(' ');
+  const std::string field(message.substr(kPrefix.size(), end - kPrefix.size()));
+  if (bad.count(field) == 0) {
+    Die(absl::StrCat("message names ", field, ", which is valid; bad: ", bad_list,
+                     "\nmessage: ", message, "\nconfig: ", Describe(config)));
+  }
+  if (!absl::StrContains(message, " must be ") || !absl::StrContains(message, ", got ")) {
+    Die(absl::StrCat("message is not \"<field> must be <rule>, got <value>\": ", message));
+  }
+  if (created.ok() || created.status() != status) {
+    Die(absl::StrCat("Create() says ", created.status().ToString(), ", ValidateConfig() says ",
+                     status.ToString()));
+  }
+  return false;
+}
+
+// ---- The differential run ------------------------------------------------------------
+
+absl::StatusCode CodeOf(uint8_t b) {
+  return static_cast<absl::StatusCode>(b % 18 == 17 ? 0 : b % 18);
+}
+
+absl::Status StatusOfCode(absl::StatusCode code) {
+  return code == absl::StatusCode::kOk ? absl::OkStatus() : absl::Status(code, "fuzz");
+}
+
+std::string PermitString(const Permit& p) {
+  return absl::StrCat("{bool=", static_cast<bool>(p), " rejected=", p.rejected(),
+                      " trial=", p.is_trial(), " gen=", p.generation(),
+                      " rejected_state=", StateName(p.rejected_state()),
+                      " retry_after=", absl::FormatDuration(p.retry_after()), "}");
+}
+
+std::string ModelPermitString(const ModelPermit& p) {
+  return absl::StrCat("{admitted=", p.admitted, " rejected=", p.rejected(), " trial=", p.is_trial(),
+                      " gen=", p.generation, " kind=", static_cast<int>(p.kind),
+                      " rejected_state=", StateName(p.rejected_state),
+                      " retry_nanos=", p.retry_nanos, " [", p.retry_min, ", ", p.retry_max, "]}");
+}
+
+std::string MetricsString(const BreakerMetrics& m) {
+  return absl::StrCat(StateName(m.state), " gen=", m.generation, " permitted=", m.permitted,
+                      " rejected=", m.rejected, " successes=", m.successes,
+                      " failures=", m.failures, " ignored=", m.ignored, " released=", m.released,
+                      " slow=", m.slow, " stale=", m.stale, " opened=", m.opened);
+}
+
+std::string MetricsString(const ModelMetrics& m) {
+  BreakerMetrics b;
+  b.state = m.state;
+  b.generation = m.generation;
+  b.permitted = m.permitted;
+  b.rejected = m.rejected;
+  b.successes = m.successes;
+  b.failures = m.failures;
+  b.ignored = m.ignored;
+  b.released = m.released;
+  b.slow = m.slow;
+  b.stale = m.stale;
+  b.opened = m.opened;
+  return MetricsString(b);
+}
+
+class Run {
+ public:
+  explicit Run(FuzzConfig f)
+      : fuzz_(std::move(f)), clock_(fuzz_.clock_start), model_(WithClock(fuzz_.config)) {
+    BreakerConfig config = fuzz_.config;
+    config.clock = &clock_;
+    auto created = Breaker::Create(config);
+    if (!created.ok()) Die(absl::StrCat("Create() failed: ", created.status().ToString()));
+    breaker_ = std::move(created).value();
+    TRACE("config: %s\nclock starts at %" PRId64 " ns\n", Describe(config).c_str(),
+          clock_.NowNanos());
+  }
+
+  ~Run() {
+    // The permits go before the breaker (declared after it).
+  }
+
+  void Go(Bytes& in) {
+    Compare("at the start");
+    for (op_index_ = 0; op_index_ < kMaxOps && !in.empty(); ++op_index_) {
+      RunOp(in);
+      Compare("after the operation");
+    }
+    // Every permit back: the books must balance.
+    for (int i = 0; i < kSlots; ++i) {
+      real_[i] = Permit();
+      model_.Release(model_slots_[i]);
+      model_slots_[i] = ModelPermit();
+    }
+    op_code_ = -1;
+    last_op_ = "end: drop every slot";
+    Compare("after dropping every slot");
+    const BreakerMetrics m = breaker_->Metrics();
+    if (m.permitted != m.successes + m.failures + m.ignored + m.released) {
+      Die(
+          absl::StrCat("permitted != successes + failures + ignored + released with no permit "
+                       "outstanding: ",
+                       MetricsString(m)));
+    }
+  }
+
+ private:
+  static BreakerConfig WithClock(BreakerConfig c) { return c; }
+
+  int64_t Now() const { return clock_.NowNanos(); }
+
+  // Moves the fake clock forward, within kMaxClock.
+  void Advance(int64_t nanos) {
+    if (nanos <= 0) return;
+    if (Now() > kMaxClock - nanos) return;
+    clock_.Advance(absl::Nanoseconds(nanos));
+  }
+
+  [[noreturn]] void Mismatch(const std::string& what) {
+    std::string slots;
+    for (int i = 0; i < kSlots; ++i) {
+      absl::StrAppend(&slots, "  slot ", i, ": real ", PermitString(real_[i]),
+                      "\n           model ", ModelPermitString(model_slots_[i]), "\n");
+    }
+    const BreakerModel::WindowView w = model_.Window(Now());
+    const std::string op = !last_op_.empty()
+                               ? last_op_
+                               : absl::StrCat("opcode ", op_code_, " at byte ", op_offset_,
+                                              " (FUZZ_TRACE=1 describes every operation)");
+    Die(absl::StrCat(
+        what, "\nafter op #", op_index_, ": ", op, "\nconfig: ", Describe(fuzz_.config),
+        "\nnow: ", Now(), " ns\nreal:  ", MetricsString(breaker_->Metrics()),
+        "\nmodel: ", MetricsString(model_.Metrics()), "\nmodel window: calls=", w.calls,
+        " failures=", w.failures, " slow=", w.slow, " run=", model_.consecutive_failures(),
+        " reopens=", model_.reopen_count(), " open_until=", model_.open_until(),
+        " half_open_until=", model_.half_open_until(), "\n", slots));
+  }
+
+  void ComparePermit(const Permit& p, ModelPermit& m, const char* where,
+                     bool check_status = false) {
+    bool same = static_cast<bool>(p) == m.admitted && p.rejected() == m.rejected() &&
+                p.is_trial() == m.is_trial();
+    if (same && !m.empty()) same = p.generation() == m.generation;
+    if (same && m.rejected()) {
+      same = p.rejected_state() == m.rejected_state;
+      const absl::Duration retry = p.retry_after();
+      if (m.retry_nanos == -1) {
+        same = same && retry == absl::InfiniteDuration();
+      } else if (m.retry_nanos == -2) {
+        const int64_t nanos = absl::ToInt64Nanoseconds(retry);
+        same = same && nanos >= m.retry_min && nanos <= m.retry_max;
+        if (same) {
+          model_.LearnDeadline(Now(), nanos);
+          m.retry_nanos = nanos;
+        }
+      } else {
+        same = same && retry == absl::Nanoseconds(m.retry_nanos);
+      }
+      if (check_status) {  // builds a message: once per rejection, not per compare
+        const absl::Status why = p.RejectionStatus();
+        if (!circuit::IsRejection(why) || why.code() != absl::StatusCode::kUnavailable) {
+          Mismatch(absl::StrCat(where, ": RejectionStatus() is not a rejection: ", why.ToString()));
+        }
+      }
+    }
+    if (!same) {
+      Mismatch(absl::StrCat(where, ": permit differs\n  real  ", PermitString(p), "\n  model ",
+                            ModelPermitString(m)));
+    }
+  }
+
+  void Compare(const char* where, int slot = -1) {
+    const BreakerMetrics r = breaker_->Metrics();
+    const ModelMetrics m = model_.Metrics();
+    if (breaker_->state() != model_.state() || breaker_->generation() != model_.generation() ||
+        r.state != m.state || r.generation != m.generation || r.permitted != m.permitted ||
+        r.rejected != m.rejected || r.successes != m.successes || r.failures != m.failures ||
+        r.ignored != m.ignored || r.released != m.released || r.slow != m.slow ||
+        r.stale != m.stale || r.opened != m.opened) {
+      Mismatch(absl::StrCat("state or metrics differ (", where,
+                            slot >= 0 ? absl::StrCat(", at slot ", slot) : std::string(), ")"));
+    }
+    for (int i = 0; i < kSlots; ++i) ComparePermit(real_[i], model_slots_[i], "slot");
+    if (Tracing()) {
+      const BreakerModel::WindowView w = model_.Window(Now());
+      TRACE("  -> %s | window calls=%" PRIu64 " failures=%" PRIu64 " slow=%" PRIu64 " run=%" PRIu64
+            " trials_in_flight=%u\n",
+            MetricsString(m).c_str(), w.calls, w.failures, w.slow, model_.consecutive_failures(),
+            model_.trials_in_flight());
+    }
+  }
+
+  BreakerModel::AcquireHint HintFor(bool admitted) const {
+    return admitted ? BreakerModel::AcquireHint::kAdmitted : BreakerModel::AcquireHint::kRejected;
+  }
+
+  void Acquire(int slot) {
+    const int64_t now = Now();
+    Permit p = breaker_->TryAcquire();
+    ModelPermit m = model_.Acquire(now, HintFor(static_cast<bool>(p)));
+    ComparePermit(p, m, "TryAcquire()", /*check_status=*/true);
+    real_[slot] = std::move(p);  // releases what the slot held
+    model_.Move(m, model_slots_[slot]);
+  }
+
+  void Resolve(int slot, int how, uint8_t arg) {
+    Permit& p = real_[slot];
+    ModelPermit& m = model_slots_[slot];
+    const int64_t now = Now();
+    bool got = false;
+    bool want = false;
+    switch (how) {
+      case 0:
+        got = p.Success();
+        want = model_.Resolve(m, Outcome::kSuccess, now);
+        break;
+      case 1:
+        got = p.Failure();
+        want = model_.Resolve(m, Outcome::kFailure, now);
+        break;
+      case 2:
+        got = p.Ignore();
+        want = model_.Resolve(m, Outcome::kIgnored, now);
+        break;
+      case 3:
+        got = p.Release();
+        want = model_.Release(m);
+        break;
+      case 4: {
+        const absl::StatusCode code = CodeOf(arg);
+        got = p.Record(StatusOfCode(code));
+        want = model_.Resolve(m, ModelClassifyStatus(fuzz_.status_rule, code), now);
+        break;
+      }
+    }
+    if (got != want) {
+      Mismatch(absl::StrCat("resolving slot ", slot, " (how ", how, ") returned ", got,
+                            ", the model says ", want));
+    }
+  }
+
+  // Call(fn) where fn advances the clock by `nanos` and returns `code`.
+  void CallStatus(absl::StatusCode code, int64_t nanos, bool with_fallback) {
+    const int64_t now = Now();
+    const absl::Status status = StatusOfCode(code);
+    bool ran = false;
+    bool fell_back = false;
+    auto fn = [&]() -> absl::Status {
+      ran = true;
+      Advance(nanos);
+      return status;
+    };
+    absl::Status got;
+    if (with_fallback) {
+      got = breaker_->Call(fn, [&](const absl::Status&) -> absl::Status {
+        fell_back = true;
+        return absl::OkStatus();
+      });
+    } else {
+      got = breaker_->Call(fn);
+    }
+    ModelPermit m = model_.Acquire(now, HintFor(ran));
+    if (ran != m.admitted)
+      Mismatch(absl::StrCat("Call(): ran=", ran, ", model admitted=", m.admitted));
+    if (!ran) {
+      if (with_fallback ? !fell_back : !circuit::IsRejection(got)) {
+        Mismatch(absl::StrCat("Call() rejected without the rejection status or fallback: ",
+                              got.ToString()));
+      }
+      return;
+    }
+    const Outcome outcome = ModelClassifyStatus(fuzz_.status_rule, code);
+    model_.Resolve(m, outcome, Now());
+    const bool want_fallback = with_fallback && outcome == Outcome::kFailure;
+    if (fell_back != want_fallback || (!want_fallback && got != status)) {
+      Mismatch(absl::StrCat("Call() returned ", got.ToString(), " fell_back=", fell_back, " for ",
+                            status.ToString()));
+    }
+  }
+
+  // Call(fn) where fn advances the clock and throws.
+  void CallThrow(Thrown kind, int64_t nanos, bool with_fallback) {
+    const int64_t now = Now();
+    bool ran = false;
+    bool fell_back = false;
+    bool rethrown = false;
+    auto fn = [&]() -> absl::Status {
+      ran = true;
+      Advance(nanos);
+      ThrowKind(kind);
+    };
+    absl::Status got;
+    try {
+      if (with_fallback) {
+        got = breaker_->Call(fn, [&](const absl::Status&) -> absl::Status {
+          fell_back = true;
+          return absl::OkStatus();
+        });
+      } else {
+        got = breaker_->Call(fn);
+      }
+    } catch (const TimeoutError&) {
+      rethrown = true;
+    } catch (const Cancelled&) {
+      rethrown = true;
+    } catch (const BusinessError&) {
+      rethrown = true;
+    } catch (int) {
+      rethrown = true;
+    }
+    ModelPermit m = model_.Acquire(now, HintFor(ran));
+    if (ran != m.admitted)
+      Mismatch(absl::StrCat("Call(throw): ran=", ran, ", model admitted=", m.admitted));
+    if (!ran) return;
+    const Outcome outcome = ModelClassifyException(fuzz_.exception_rule, kind);
+    model_.Resolve(m, outcome, Now());
+    const bool want_fallback = with_fallback && outcome == Outcome::kFailure;
+    if (fell_back != want_fallback || rethrown == want_fallback) {
+      Mismatch(absl::StrCat("Call() with ", ThrownName(kind), ": fell_back=", fell_back,
+                            " rethrown=", rethrown, " (outcome ", static_cast<int>(outcome), ")"));
+    }
+  }
+
+  // CallWithClassifier(fn, odd_is_failure) with fn returning StatusOr<int>.
+  void CallResult(absl::StatusCode code, uint8_t value, int64_t nanos) {
+    const int64_t now = Now();
+    bool ran = false;
+    auto fn = [&]() -> absl::StatusOr<int> {
+      ran = true;
+      Advance(nanos);
+      if (code != absl::StatusCode::kOk) return absl::Status(code, "fuzz");
+      return static_cast<int>(value);
+    };
+    auto odd_is_failure = [](const absl::StatusOr<int>& r) -> bool {
+      if (!r.ok()) return false;
+      if (*r == 13) throw std::runtime_error("unlucky");  // a throwing classifier: failure
+      return (*r & 1) != 0;
+    };
+    const absl::StatusOr<int> got = breaker_->CallWithClassifier(fn, odd_is_failure);
+    ModelPermit m = model_.Acquire(now, HintFor(ran));
+    if (ran != m.admitted) Mismatch(absl::StrCat("CallWithClassifier(): ran=", ran));
+    if (!ran) {
+      if (!circuit::IsRejection(got.status())) Mismatch("CallWithClassifier(): no rejection");
+      return;
+    }
+    Outcome outcome = ModelClassifyStatus(fuzz_.status_rule, code);
+    if (outcome == Outcome::kSuccess && code == absl::StatusCode::kOk) {
+      outcome = (value == 13 || (value & 1)) ? Outcome::kFailure : Outcome::kSuccess;
+    }
+    model_.Resolve(m, outcome, Now());
+    if (code == absl::StatusCode::kOk ? (!got.ok() || *got != value)
+                                      : got.status().code() != code) {
+      Mismatch(absl::StrCat("CallWithClassifier() returned ", got.status().ToString()));
+    }
+  }
+
+  // CallOrThrow(fn): OpenError when rejected.
+  void CallOrThrow(absl::StatusCode code, int64_t nanos) {
+    const int64_t now = Now();
+    const absl::Status status = StatusOfCode(code);
+    bool ran = false;
+    bool open_error = false;
+    State open_state = State::kClosed;
+    absl::Duration open_retry;
+    absl::Status got;
+    try {
+      got = breaker_->CallOrThrow([&]() -> absl::Status {
+        ran = true;
+        Advance(nanos);
+        return status;
+      });
+    } catch (const circuit::OpenError& e) {
+      open_error = true;
+      open_state = e.state();
+      open_retry = e.retry_after();
+    }
+    ModelPermit m = model_.Acquire(now, HintFor(ran));
+    if (ran != m.admitted || open_error == ran) {
+      Mismatch(absl::StrCat("CallOrThrow(): ran=", ran, " OpenError=", open_error,
+                            ", model admitted=", m.admitted));
+    }
+    if (!ran) {
+      bool same = open_state == m.rejected_state;
+      if (m.retry_nanos == -1) same = same && open_retry == absl::InfiniteDuration();
+      if (m.retry_nanos >= 0) same = same && open_retry == absl::Nanoseconds(m.retry_nanos);
+      if (m.retry_nanos == -2) {
+        const int64_t nanos_left = absl::ToInt64Nanoseconds(open_retry);
+        same = same && nanos_left >= m.retry_min && nanos_left <= m.retry_max;
+        if (same) model_.LearnDeadline(now, nanos_left);
+      }
+      if (!same) {
+        Mismatch(absl::StrCat("OpenError says ", StateName(open_state), " retry ",
+                              absl::FormatDuration(open_retry), "; model ", ModelPermitString(m)));
+      }
+      return;
+    }
+    model_.Resolve(m, ModelClassifyStatus(fuzz_.status_rule, code), Now());
+    if (got != status) Mismatch(absl::StrCat("CallOrThrow() returned ", got.ToString()));
+  }
+
+  // Nanoseconds for the small and large advances.
+  static int64_t SmallAdvance(uint8_t kind, uint8_t amount) {
+    switch (kind % 4) {
+      case 0:
+        return amount;  // ns
+      case 1:
+        return int64_t{amount} * 1'000;  // us
+      case 2:
+        return int64_t{amount} * 1'000'000;  // ms
+      default:
+        return int64_t{amount} * 100'000'000;  // 100 ms
+    }
+  }
+
+  static int64_t LargeAdvance(uint16_t v) {
+    const int64_t amount = v & 0x3FFF;
+    switch (v >> 14) {
+      case 0:
+        return amount * kSecond;
+      case 1:
+        return amount * 60 * kSecond;
+      case 2:
+        return amount * 3'600 * kSecond;
+      default:
+        return amount * kDay / 16;
+    }
+  }
+
+  // The next interesting instant after now: a deadline, a bucket edge, a
+  // slot's slow-call threshold.
+  int64_t EdgeTarget(uint8_t which) {
+    const int64_t now = Now();
+    switch (which % 5) {
+      case 0:
+        return model_.open_until();
+      case 1:
+        return model_.half_open_until();
+      case 2: {
+        const int64_t width = model_.bucket_nanos();
+        if (width > kMaxClock) return 0;  // one bucket covers the clock's range
+        return (now / width + 1) * width;
+      }
+      case 3: {
+        const ModelPermit& m = model_slots_[(which / 5) % kSlots];
+        if (!m.admitted || !model_.measures_duration()) return 0;
+        if (model_.slow_nanos() > kMaxClock) return 0;  // beyond the clock's range
+        return m.start_nanos + model_.slow_nanos();
+      }
+      default:
+        return model_.open_until_max();
+    }
+  }
+
+  void Burst(uint8_t mode, uint8_t pattern, uint16_t raw) {
+    int64_t n;
+    if (mode & 0x80) {
+      // Near a power of two: generation tags wrap at 2^14 and 2^16.
+      n = (int64_t{1} << ((mode & 0x7F) % 18)) + static_cast<int8_t>(raw & 0xFF);
+    } else {
+      n = raw;
+    }
+    n = std::max<int64_t>(0, std::min(n, kMaxBurstTransitions - burst_total_));
+    burst_total_ += n;
+    const int64_t now = Now();
+    for (int64_t i = 0; i < n; ++i) {
+      switch ((pattern + i) % (pattern % 3 + 1)) {
+        case 0:
+          breaker_->Reset();
+          model_.Reset(now);
+          break;
+        case 1:
+          breaker_->ForceOpen();
+          model_.ForceOpen(now);
+          break;
+        default:
+          breaker_->MetricsOnly();
+          model_.MetricsOnly(now);
+          break;
+      }
+    }
+    if (Tracing()) {
+      last_op_ = absl::StrCat("burst of ", n, " operator transitions (pattern ", pattern % 3, ")");
+    }
+  }
+
+  // Describes the operation: formatted only when tracing (it costs more
+  // than the operation); a mismatch otherwise names the opcode and offset.
+#define NOTE_OP(...)                                                     \
+  do {                                                                   \
+    if (Tracing()) {                                                     \
+      last_op_ = absl::StrCat(__VA_ARGS__);                              \
+      TRACE("#%d t=%" PRId64 " %s\n", op_index_, now, last_op_.c_str()); \
+    }                                                                    \
+  } while (0)
+
+  void RunOp(Bytes& in) {
+    op_offset_ = in.pos();
+    const uint8_t op = in.U8();
+    op_code_ = op % 24;
+    const int64_t now = Now();
+    switch (op % 24) {
+      case 0:
+      case 1:
+      case 2: {  // the most common: acquire
+        const int slot = in.U8() % kSlots;
+        NOTE_OP("acquire -> slot ", slot);
+        Acquire(slot);
+        return;
+      }
+      case 3:
+      case 4:
+      case 5:
+      case 6:
+      case 7:
+      case 8: {
+        static const char* const kHow[] = {"success", "failure", "ignore", "release", "record"};
+        const int how = (op % 24 - 3) % 5;
+        const int slot = in.U8() % kSlots;
+        const uint8_t arg = how == 4 ? in.U8() : 0;
+        NOTE_OP(kHow[how], " slot ", slot,
+                how == 4 ? absl::StrCat(" status ", static_cast<int>(CodeOf(arg))) : std::string());
+        Resolve(slot, how, arg);
+        return;
+      }
+      case 9: {  // drop: destroy the permit
+        const uint8_t b = in.U8();
+        const int slot = b % kSlots;
+        NOTE_OP("drop slot ", slot, (b & 0x80) ? " (assign empty)" : " (destroy)");
+        if (b & 0x80) {
+          real_[slot] = Permit();
+        } else {
+          Permit doomed(std::move(real_[slot]));
+        }
+        model_.Release(model_slots_[slot]);
+        model_slots_[slot].kind = ModelPermit::Kind::kNone;
+        return;
+      }
+      case 10: {  // move
+        const int from = in.U8() % kSlots;
+        const int to = in.U8() % kSlots;
+        NOTE_OP("move slot ", from, " -> slot ", to);
+        Permit& source = real_[from];
+        real_[to] = std::move(source);
+        model_.Move(model_slots_[from], model_slots_[to]);
+        return;
+      }
+      case 11:
+      case 12: {
+        const uint8_t kind = in.U8();
+        const uint8_t amount = in.U8();
+        const int64_t nanos = SmallAdvance(kind, amount);
+        NOTE_OP("advance ", nanos, " ns");
+        Advance(nanos);
+        return;
+      }
+      case 13: {
+        const int64_t nanos = LargeAdvance(in.U16());
+        NOTE_OP("advance ", absl::FormatDuration(absl::Nanoseconds(nanos)));
+        Advance(nanos);
+        return;
+      }
+      case 14: {
+        const uint8_t which = in.U8();
+        const int offset = static_cast<int>(in.U8() % 3) - 1;
+        const int64_t target = EdgeTarget(which);
+        NOTE_OP("advance to edge ", which % 5, " (", target, ") ", offset >= 0 ? "+" : "", offset,
+                " ns");
+        if (target > 0) Advance(target + offset - now);
+        return;
+      }
+      case 15: {
+        const uint8_t which = in.U8() % 4;
+        static const char* const kNames[] = {"ForceOpen", "Disable", "MetricsOnly", "Reset"};
+        NOTE_OP(kNames[which]);
+        switch (which) {
+          case 0:
+            breaker_->ForceOpen();
+            model_.ForceOpen(now);
+            break;
+          case 1:
+            breaker_->Disable();
+            model_.Disable(now);
+            break;
+          case 2:
+            breaker_->MetricsOnly();
+            model_.MetricsOnly(now);
+            break;
+          default:
+            breaker_->Reset();
+            model_.Reset(now);
+            break;
+        }
+        return;
+      }
+      case 16: {
+        const uint8_t mode = in.U8();
+        const uint8_t pattern = in.U8();
+        const uint16_t raw = in.U16();
+        Burst(mode, pattern, raw);
+        TRACE("#%d t=%" PRId64 " %s\n", op_index_, now, last_op_.c_str());
+        return;
+      }
+      case 17:
+      case 18: {
+        const uint8_t b = in.U8();
+        const absl::StatusCode code = CodeOf(in.U8());
+        const int64_t nanos = SmallAdvance(b, in.U8());
+        NOTE_OP("Call(", (b & 0x80) ? "with fallback, " : "", "status ", static_cast<int>(code),
+                ", taking ", nanos, " ns)");
+        CallStatus(code, nanos, (b & 0x80) != 0);
+        return;
+      }
+      case 19: {
+        const uint8_t b = in.U8();
+        const Thrown kind = static_cast<Thrown>((b >> 2) % static_cast<int>(Thrown::kCount));
+        const int64_t nanos = SmallAdvance(b, in.U8());
+        NOTE_OP("Call(", (b & 0x80) ? "with fallback, " : "", "throws ", ThrownName(kind),
+                ", taking ", nanos, " ns)");
+        CallThrow(kind, nanos, (b & 0x80) != 0);
+        return;
+      }
+      case 20: {
+        const uint8_t b = in.U8();
+        const absl::StatusCode code = CodeOf(in.U8());
+        const uint8_t value = in.U8();
+        const int64_t nanos = SmallAdvance(b, in.U8());
+        NOTE_OP("CallWithClassifier(status ", static_cast<int>(code), ", value ", value,
+                ", taking ", nanos, " ns)");
+        CallResult(code, value, nanos);
+        return;
+      }
+      case 21: {
+        const uint8_t b = in.U8();
+        const absl::StatusCode code = CodeOf(in.U8());
+        const int64_t nanos = SmallAdvance(b, in.U8());
+        NOTE_OP("CallOrThrow(status ", static_cast<int>(code), ", taking ", nanos, " ns)");
+        CallOrThrow(code, nanos);
+        return;
+      }
+      case 22: {  // acquire into every slot
+        NOTE_OP("acquire into every slot");
+        for (int i = 0; i < kSlots; ++i) {
+          Acquire(i);
+          Compare("within the operation", i);
+        }
+        return;
+      }
+      default: {  // resolve every slot the same way
+        const uint8_t b = in.U8();
+        const int how = b % 5;
+        NOTE_OP("resolve every slot, how ", how);
+        for (int i = 0; i < kSlots; ++i) {
+          Resolve(i, how, b);
+          Compare("within the operation", i);
+        }
+        return;
+      }
+    }
+  }
+
+  FuzzConfig fuzz_;
+  FakeClock clock_;
+  BreakerModel model_;
+  std::unique_ptr<Breaker> breaker_;
+  // After breaker_: destroyed first, since permits must not outlive it.
+  std::array<Permit, kSlots> real_;
+  std::array<ModelPermit, kSlots> model_slots_;
+  int op_index_ = 0;
+  int64_t burst_total_ = 0;
+  std::string last_op_;  // with FUZZ_TRACE only
+  size_t op_offset_ = 0;
+  int op_code_ = -1;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Bytes in(data, size);
+  FuzzConfig config = ReadConfig(in);
+  if (!CheckValidation(config.config)) return 0;
+  Run run(std::move(config));
+  run.Go(in);
+  return 0;
+}

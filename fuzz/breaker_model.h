@@ -1,0 +1,596 @@
+// File: fuzz/breaker_model.h
+// A sequential reference model of circuit::Breaker, written from the
+// documentation (include/circuit/*.h and docs/design.md), for the
+// differential fuzzer in fuzz/breaker_fuzzer.cc.
+//
+// The model is single-threaded plain C++: no atomics, no packed words, no
+// stripes, no event log. It keeps what the docs describe directly:
+//
+//   - the state (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED,
+//     METRICS_ONLY) and a 29-bit generation that moves by one on every
+//     transition and only then;
+//   - the run of consecutive failures of the current generation;
+//   - the rate window of the current generation, literally: the last N calls
+//     (count window) or the calls of the last window_buckets epochs
+//     (epoch = now / (window_duration / window_buckets)), each with its
+//     failure and slow flags;
+//   - the open deadline (open_duration * multiplier^k, capped at
+//     max_open_duration, rounded up to a microsecond), k counting reopens
+//     from HALF_OPEN since the last trip from CLOSED or close;
+//   - the half-open trials (in flight, successes, failures, slow) and the
+//     half_open_max_duration deadline, set when HALF_OPEN is entered;
+//   - the lifetime counters of BreakerMetrics.
+//
+// Time comes from the caller (the fuzzer passes the FakeClock's reading), so
+// the model and the breaker see the same instants. The model does not model
+// open_jitter exactly: with jitter, the open deadline is a range, and the
+// caller resolves the ambiguity with what the breaker did (see
+// AcquireHint). Everything else is exact: with calls made one at a time the
+// breaker documents itself as exact (circuit/breaker.h, "Exactness under
+// concurrency").
+//
+// Readings of the docs that needed the code (noted in fuzz/README.md):
+//   - Rates are judged only when a failure or a slow call is recorded
+//     (docs/design.md section 6), never on a success or the passing of time.
+//   - An OK status is a success whatever status_is_failure says (Classify()
+//     does not ask the classifier about OK; FailOnCodes() says the same).
+//   - A released or ignored trial hands its slot back, so more than
+//     half_open_trial_calls trials can be admitted in one HALF_OPEN period
+//     when some are released (config.h says "never more than this many
+//     trials are admitted"; permit.h and design.md say the slot goes back).
+//   - half_open_max_duration counts from the start of HALF_OPEN (the
+//     deadline is set by the transition, design.md section 3), not from each
+//     trial's admission, and only a caller that finds no free slot acts on
+//     it.
+//   - The open, half-open and bucket durations are taken in whole
+//     nanoseconds, truncated, as the breaker keeps them
+//     (absl::ToInt64Nanoseconds()). The slow-call test is not: "a call that
+//     takes at least slow_call_duration is slow" compares the call's
+//     duration with the configured one exactly (fuzz/README.md, bug 5).
+#ifndef CIRCUIT_FUZZ_BREAKER_MODEL_H_
+#define CIRCUIT_FUZZ_BREAKER_MODEL_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "circuit/classify.h"
+#include "circuit/config.h"
+#include "circuit/state.h"
+
+namespace circuit_fuzz {
+
+using circuit::Outcome;
+using circuit::State;
+
+inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 29) - 1;
+
+// The same fields as circuit::BreakerMetrics.
+struct ModelMetrics {
+  State state = State::kClosed;
+  uint32_t generation = 0;
+  uint64_t permitted = 0;
+  uint64_t rejected = 0;
+  uint64_t successes = 0;
+  uint64_t failures = 0;
+  uint64_t ignored = 0;
+  uint64_t released = 0;
+  uint64_t slow = 0;
+  uint64_t stale = 0;
+  uint64_t opened = 0;
+};
+
+// What the model knows of one permit.
+struct ModelPermit {
+  enum class Kind : uint8_t { kNone, kNormal, kTrial, kUntracked, kRejected };
+  Kind kind = Kind::kNone;
+  bool admitted = false;    // admitted and not yet resolved
+  uint32_t generation = 0;  // issued in (or rejected by)
+  int64_t start_nanos = 0;  // admitted: when the call started
+  State rejected_state = State::kClosed;
+  int64_t retry_nanos = 0;  // rejected: nanoseconds until a trial; -1: until reset
+  // With open_jitter, a rejection while OPEN knows the retry delay only
+  // within [retry_min, retry_max].
+  int64_t retry_min = 0;
+  int64_t retry_max = 0;
+
+  bool rejected() const { return kind == Kind::kRejected; }
+  bool is_trial() const { return kind == Kind::kTrial; }
+  bool empty() const { return kind == Kind::kNone; }
+};
+
+// ---- The documented validation rules ----------------------------------------
+
+// ModelBadFields()
+// Every field of `c` that breaks a rule written in circuit/config.h
+// (durations: ">= 1 ns"; half_open_max_duration: "0 or in 1 ns..365 days").
+// Where the header is silent the rule is the code's: the positive durations
+// must also be finite (ValidateConfig() says ">= 1ns and finite").
+inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
+  std::set<std::string> bad;
+  const absl::Duration inf = absl::InfiniteDuration();
+  const absl::Duration zero = absl::ZeroDuration();
+  const absl::Duration year = absl::Hours(24 * 365);
+  auto positive_finite = [&](absl::Duration d) { return d >= absl::Nanoseconds(1) && d != inf; };
+  auto percent = [](double v) { return v >= 0 && v <= 100; };  // NaN fails
+  if (c.name.empty()) bad.insert("name");
+  if (c.consecutive_failures_to_open < 0 || c.consecutive_failures_to_open > 1'000'000'000) {
+    bad.insert("consecutive_failures_to_open");
+  }
+  if (!percent(c.failure_rate_threshold)) bad.insert("failure_rate_threshold");
+  if (!percent(c.slow_call_rate_threshold)) bad.insert("slow_call_rate_threshold");
+  if (!positive_finite(c.slow_call_duration)) bad.insert("slow_call_duration");
+  if (c.window_type != circuit::WindowType::kCountBased &&
+      c.window_type != circuit::WindowType::kTimeBased) {
+    bad.insert("window_type");
+  }
+  if (c.window_size < 1 || c.window_size > 1'000'000) bad.insert("window_size");
+  if (!positive_finite(c.window_duration)) bad.insert("window_duration");
+  if (c.window_buckets < 1 || c.window_buckets > 1000) {
+    bad.insert("window_buckets");
+  } else if (positive_finite(c.window_duration) &&
+             c.window_duration / c.window_buckets < absl::Milliseconds(1)) {
+    bad.insert("window_duration");  // the per-bucket rule names window_duration
+  }
+  if (c.minimum_calls < 1) bad.insert("minimum_calls");
+  if (!positive_finite(c.open_duration)) bad.insert("open_duration");
+  if (!(c.open_backoff_multiplier >= 1 && c.open_backoff_multiplier <= 1000)) {
+    bad.insert("open_backoff_multiplier");
+  }
+  if (!positive_finite(c.max_open_duration) || c.max_open_duration < c.open_duration ||
+      c.max_open_duration > year) {
+    bad.insert("max_open_duration");
+  }
+  if (!(c.open_jitter >= 0 && c.open_jitter < 1)) bad.insert("open_jitter");
+  const bool trials_ok = c.half_open_trial_calls >= 1 && c.half_open_trial_calls <= 255;
+  if (!trials_ok) bad.insert("half_open_trial_calls");
+  if (c.half_open_max_concurrent < 1 || c.half_open_max_concurrent > 255 ||
+      (trials_ok && c.half_open_max_concurrent > c.half_open_trial_calls)) {
+    bad.insert("half_open_max_concurrent");
+  }
+  if (c.half_open_judge_by_rate && c.failure_rate_threshold == 0 &&
+      c.slow_call_rate_threshold == 0) {
+    bad.insert("half_open_judge_by_rate");
+  }
+  if (c.half_open_max_duration < zero ||
+      (c.half_open_max_duration > zero && c.half_open_max_duration < absl::Nanoseconds(1)) ||
+      c.half_open_max_duration > year) {
+    bad.insert("half_open_max_duration");
+  }
+  if (c.stripes < 1 || c.stripes > 1024) bad.insert("stripes");
+  return bad;
+}
+
+// ---- The state machine --------------------------------------------------------
+
+class BreakerModel {
+ public:
+  explicit BreakerModel(const circuit::BreakerConfig& c)
+      : consecutive_to_open_(c.consecutive_failures_to_open),
+        failure_pct_(c.failure_rate_threshold),
+        slow_pct_(c.slow_call_rate_threshold),
+        slow_duration_(c.slow_call_duration),
+        measure_(c.slow_call_rate_threshold > 0),
+        window_on_(c.failure_rate_threshold > 0 || c.slow_call_rate_threshold > 0),
+        time_window_(c.window_type == circuit::WindowType::kTimeBased),
+        window_size_(c.window_size),
+        buckets_(c.window_buckets),
+        bucket_nanos_(
+            std::max<int64_t>(1, absl::ToInt64Nanoseconds(c.window_duration / c.window_buckets))),
+        minimum_calls_(time_window_ ? c.minimum_calls : std::min(c.minimum_calls, c.window_size)),
+        open_nanos_(absl::ToInt64Nanoseconds(c.open_duration)),
+        max_open_nanos_(absl::ToInt64Nanoseconds(c.max_open_duration)),
+        multiplier_(c.open_backoff_multiplier),
+        jitter_(c.open_jitter),
+        max_concurrent_(static_cast<uint32_t>(c.half_open_max_concurrent)),
+        trial_calls_(static_cast<uint32_t>(c.half_open_trial_calls)),
+        judge_by_rate_(c.half_open_judge_by_rate),
+        half_open_max_nanos_(absl::ToInt64Nanoseconds(c.half_open_max_duration)) {}
+
+  State state() const { return state_; }
+  uint32_t generation() const { return gen_; }
+  bool measures_duration() const { return measure_; }
+  bool jitter_on() const { return jitter_ > 0; }
+
+  ModelMetrics Metrics() const {
+    ModelMetrics m = metrics_;
+    m.state = state_;
+    m.generation = gen_;
+    return m;
+  }
+
+  // Times the fuzzer may want to land on exactly (0: none).
+  int64_t open_until() const { return state_ == State::kOpen ? open_until_lo_ : 0; }
+  int64_t open_until_max() const { return state_ == State::kOpen ? open_until_hi_ : 0; }
+  int64_t half_open_until() const { return state_ == State::kHalfOpen ? half_open_until_ : 0; }
+  int64_t bucket_nanos() const { return bucket_nanos_; }
+  int64_t slow_nanos() const { return absl::ToInt64Nanoseconds(slow_duration_); }
+  uint32_t trials_in_flight() const { return in_flight_; }
+
+  // What the breaker did, for the one decision the model cannot make alone:
+  // whether an OPEN breaker with jitter has reached its deadline.
+  enum class AcquireHint { kNone, kAdmitted, kRejected };
+
+  // BreakerModel::Acquire()
+  // Breaker::TryAcquire() at time `now`.
+  ModelPermit Acquire(int64_t now, AcquireHint hint = AcquireHint::kNone) {
+    for (;;) {
+      switch (state_) {
+        case State::kClosed:
+        case State::kMetricsOnly:
+          ++metrics_.permitted;
+          return Admit(ModelPermit::Kind::kNormal, now);
+        case State::kDisabled: {
+          ModelPermit p = Admit(ModelPermit::Kind::kUntracked, now);
+          p.start_nanos = 0;
+          return p;
+        }
+        case State::kForcedOpen:
+          return Reject(-1, -1, -1);
+        case State::kOpen: {
+          bool wait_over;
+          if (now < open_until_lo_) {
+            wait_over = false;
+          } else if (now >= open_until_hi_) {
+            wait_over = true;
+          } else {
+            // Jitter: the deadline is in [lo, hi]; follow the breaker.
+            wait_over = hint == AcquireHint::kAdmitted;
+            if (wait_over) {
+              open_until_hi_ = now;
+            } else {
+              open_until_lo_ = now + 1;
+            }
+          }
+          if (!wait_over) {
+            return Reject(open_until_lo_ == open_until_hi_ ? open_until_lo_ - now : -2,
+                          open_until_lo_ - now, open_until_hi_ - now);
+          }
+          // OPEN,g,0 -> HALF_OPEN,g+1,1: this call is the first trial.
+          NewGeneration(State::kHalfOpen, now);
+          in_flight_ = 1;
+          ++metrics_.permitted;
+          return Admit(ModelPermit::Kind::kTrial, now);
+        }
+        case State::kHalfOpen: {
+          if (in_flight_ < max_concurrent_ &&
+              in_flight_ + trial_successes_ + trial_failures_ < trial_calls_) {
+            ++in_flight_;
+            ++metrics_.permitted;
+            return Admit(ModelPermit::Kind::kTrial, now);
+          }
+          // No free slot: trials older than half_open_max_duration are lost.
+          if (half_open_until_ > 0 && now >= half_open_until_) {
+            Open(now, /*reopen=*/true);
+            continue;  // now OPEN: rejected with the new deadline
+          }
+          return Reject(0, 0, 0);
+        }
+      }
+      return Reject(-1, -1, -1);
+    }
+  }
+
+  // If the breaker rejected with a retry delay the model only knew as a
+  // range (jitter), learn the exact deadline from it.
+  void LearnDeadline(int64_t now, int64_t retry_nanos) {
+    if (state_ == State::kOpen && open_until_lo_ != open_until_hi_) {
+      open_until_lo_ = open_until_hi_ = now + retry_nanos;
+    }
+  }
+
+  // BreakerModel::Resolve()
+  // Success(), Failure(), Ignore(), Record() at time `now`: the permit's
+  // outcome. Returns what the permit's method returns.
+  bool Resolve(ModelPermit& p, Outcome outcome, int64_t now) {
+    if (!p.admitted) return false;
+    p.admitted = false;
+    if (p.kind == ModelPermit::Kind::kUntracked) return true;  // DISABLED: nothing
+    if (outcome == Outcome::kIgnored) {
+      ++metrics_.ignored;
+      GiveBackTrialSlot(p);
+      return true;
+    }
+    const bool failure = outcome == Outcome::kFailure;
+    const bool slow = measure_ && absl::Nanoseconds(now - p.start_nanos) >= slow_duration_;
+    ++(failure ? metrics_.failures : metrics_.successes);
+    if (slow) ++metrics_.slow;
+    if (p.kind == ModelPermit::Kind::kTrial) {
+      TrialOutcome(p, failure, slow, now);
+    } else {
+      NormalOutcome(p, failure, slow, now);
+    }
+    return true;
+  }
+
+  // Release(), or the destruction of an unresolved permit.
+  bool Release(ModelPermit& p) {
+    if (!p.admitted) return false;
+    p.admitted = false;
+    if (p.kind == ModelPermit::Kind::kUntracked) return true;
+    ++metrics_.released;
+    GiveBackTrialSlot(p);
+    return true;
+  }
+
+  // `to = std::move(from)`: `to` is released first, `from` becomes empty.
+  void Move(ModelPermit& from, ModelPermit& to) {
+    if (&from == &to) return;
+    Release(to);
+    to = from;
+    from.kind = ModelPermit::Kind::kNone;
+    from.admitted = false;
+  }
+
+  // Operator controls: each a new generation.
+  void ForceOpen(int64_t now) { NewGeneration(State::kForcedOpen, now); }
+  void Disable(int64_t now) { NewGeneration(State::kDisabled, now); }
+  void MetricsOnly(int64_t now) { NewGeneration(State::kMetricsOnly, now); }
+  void Reset(int64_t now) {
+    NewGeneration(State::kClosed, now);
+    reopen_count_ = 0;  // "no open-duration backoff"
+  }
+
+  // The open duration after `k` reopens from HALF_OPEN, in nanoseconds:
+  // open_duration * multiplier^k capped at max_open_duration. For k > 0 the
+  // product is taken in double, as a double multiplier makes it inexact
+  // anyway; for k == 0 it is exact.
+  int64_t OpenDurationNanos(uint32_t k) const {
+    if (k == 0 || multiplier_ == 1.0) return std::min(open_nanos_, max_open_nanos_);
+    const double nanos = static_cast<double>(open_nanos_) * std::pow(multiplier_, k);
+    if (!(nanos < static_cast<double>(max_open_nanos_))) return max_open_nanos_;
+    return static_cast<int64_t>(nanos);
+  }
+
+  // Rounded up to a microsecond: "a breaker never reopens early".
+  static int64_t CeilMicros(int64_t nanos) { return nanos <= 0 ? 0 : (nanos + 999) / 1000 * 1000; }
+
+  // The window's calls, failures and slow calls as of `now` (for traces).
+  struct WindowView {
+    uint64_t calls = 0;
+    uint64_t failures = 0;
+    uint64_t slow = 0;
+  };
+  WindowView Window(int64_t now) {
+    WindowView v;
+    if (!window_on_) return v;
+    if (!time_window_) {
+      v.calls = count_window_.size();
+      for (const CallFlags& f : count_window_) {
+        v.failures += f.failure;
+        v.slow += f.slow;
+      }
+      return v;
+    }
+    PruneBuckets(EpochOf(now));
+    for (const Bucket& b : time_window_buckets_) {
+      v.calls += b.calls;
+      v.failures += b.failures;
+      v.slow += b.slow;
+    }
+    return v;
+  }
+  uint64_t consecutive_failures() const { return run_; }
+  uint32_t reopen_count() const { return reopen_count_; }
+
+ private:
+  struct CallFlags {
+    bool failure;
+    bool slow;
+  };
+  struct Bucket {
+    int64_t epoch;
+    uint64_t calls;
+    uint64_t failures;
+    uint64_t slow;
+  };
+
+  ModelPermit Admit(ModelPermit::Kind kind, int64_t now) {
+    ModelPermit p;
+    p.kind = kind;
+    p.admitted = true;
+    p.generation = gen_;
+    p.start_nanos = now;
+    return p;
+  }
+
+  // retry: exact delay (-1: until reset, -2: known only as [lo, hi]).
+  ModelPermit Reject(int64_t retry, int64_t lo, int64_t hi) {
+    ++metrics_.rejected;
+    ModelPermit p;
+    p.kind = ModelPermit::Kind::kRejected;
+    p.generation = gen_;
+    p.rejected_state = state_;
+    p.retry_nanos = retry;
+    p.retry_min = lo;
+    p.retry_max = hi;
+    return p;
+  }
+
+  // Every transition: the next generation, with the trial counts, the
+  // consecutive run and the rate window of the old one gone.
+  void NewGeneration(State to, int64_t now) {
+    gen_ = (gen_ + 1) & kModelGenMask;
+    state_ = to;
+    in_flight_ = trial_successes_ = trial_failures_ = trial_slow_ = 0;
+    run_ = 0;
+    count_window_.clear();
+    time_window_buckets_.clear();
+    half_open_until_ = 0;
+    if (to == State::kHalfOpen && half_open_max_nanos_ > 0) {
+      half_open_until_ = CeilMicros(now + half_open_max_nanos_);
+    }
+  }
+
+  // CLOSED -> OPEN (a trip) or HALF_OPEN -> OPEN (a reopen).
+  void Open(int64_t now, bool reopen) {
+    NewGeneration(State::kOpen, now);
+    reopen_count_ = reopen ? reopen_count_ + 1 : 0;
+    const int64_t nanos = OpenDurationNanos(reopen_count_);
+    if (jitter_ > 0) {
+      // Up to open_jitter either way; a little slack for the rounding.
+      const double lo = static_cast<double>(nanos) * (1.0 - jitter_);
+      const double hi = static_cast<double>(nanos) * (1.0 + jitter_);
+      open_until_lo_ = CeilMicros(now + static_cast<int64_t>(lo)) - 1000;
+      open_until_hi_ = CeilMicros(now + static_cast<int64_t>(hi)) + 1000;
+      open_until_lo_ = std::max(open_until_lo_, now);
+    } else {
+      open_until_lo_ = open_until_hi_ = CeilMicros(now + nanos);
+    }
+    ++metrics_.opened;
+  }
+
+  void Close(int64_t now) {
+    NewGeneration(State::kClosed, now);
+    reopen_count_ = 0;  // "closing resets it"
+  }
+
+  void GiveBackTrialSlot(const ModelPermit& p) {
+    if (p.kind == ModelPermit::Kind::kTrial && p.generation == gen_ && state_ == State::kHalfOpen &&
+        in_flight_ > 0) {
+      --in_flight_;
+    }
+  }
+
+  int64_t EpochOf(int64_t now) const { return now / bucket_nanos_; }
+
+  void PruneBuckets(int64_t epoch) {
+    while (!time_window_buckets_.empty() &&
+           time_window_buckets_.front().epoch <= epoch - buckets_) {
+      time_window_buckets_.pop_front();
+    }
+  }
+
+  // A CLOSED or METRICS_ONLY permit's success or failure.
+  void NormalOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now) {
+    if (p.generation != gen_) {
+      ++metrics_.stale;
+      return;
+    }
+    if (window_on_) AddToWindow(failure, slow, now);
+    if (consecutive_to_open_ > 0) {
+      if (failure) {
+        ++run_;
+        if (run_ >= static_cast<uint64_t>(consecutive_to_open_) && state_ == State::kClosed) {
+          Open(now, /*reopen=*/false);
+          return;
+        }
+      } else {
+        run_ = 0;
+      }
+    }
+    if (window_on_ && (failure || slow) && state_ == State::kClosed && RatesTrip(now)) {
+      Open(now, /*reopen=*/false);
+    }
+  }
+
+  void AddToWindow(bool failure, bool slow, int64_t now) {
+    if (!time_window_) {
+      count_window_.push_back(CallFlags{failure, slow});
+      if (count_window_.size() > static_cast<size_t>(window_size_)) count_window_.pop_front();
+      return;
+    }
+    const int64_t epoch = EpochOf(now);
+    if (time_window_buckets_.empty() || time_window_buckets_.back().epoch != epoch) {
+      time_window_buckets_.push_back(Bucket{epoch, 0, 0, 0});
+    }
+    Bucket& b = time_window_buckets_.back();
+    ++b.calls;
+    b.failures += failure;
+    b.slow += slow;
+    PruneBuckets(epoch);
+  }
+
+  // The window's rates against the thresholds, once it holds minimum_calls.
+  bool RatesTrip(int64_t now) {
+    const WindowView v = Window(now);
+    if (v.calls == 0 || v.calls < static_cast<uint64_t>(minimum_calls_)) return false;
+    const double calls = static_cast<double>(v.calls);
+    const bool failure_trip =
+        failure_pct_ > 0 && static_cast<double>(v.failures) * 100.0 >= failure_pct_ * calls;
+    const bool slow_trip =
+        slow_pct_ > 0 && static_cast<double>(v.slow) * 100.0 >= slow_pct_ * calls;
+    return failure_trip || slow_trip;
+  }
+
+  void TrialOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now) {
+    if (p.generation != gen_ || state_ != State::kHalfOpen || in_flight_ == 0) {
+      ++metrics_.stale;  // the trials of its generation are over
+      return;
+    }
+    --in_flight_;
+    if (failure) {
+      ++trial_failures_;
+    } else {
+      ++trial_successes_;
+    }
+    if (slow) ++trial_slow_;
+    if (!judge_by_rate_) {
+      if (failure || (slow && slow_pct_ > 0)) {
+        Open(now, /*reopen=*/true);
+      } else if (trial_successes_ >= trial_calls_) {
+        Close(now);
+      }
+      return;
+    }
+    const uint32_t done = trial_successes_ + trial_failures_;
+    if (done < trial_calls_) return;
+    const double d = static_cast<double>(done);
+    const bool failure_trip =
+        failure_pct_ > 0 && static_cast<double>(trial_failures_) * 100.0 >= failure_pct_ * d;
+    const bool slow_trip =
+        slow_pct_ > 0 && static_cast<double>(trial_slow_) * 100.0 >= slow_pct_ * d;
+    if (failure_trip || slow_trip) {
+      Open(now, /*reopen=*/true);
+    } else {
+      Close(now);
+    }
+  }
+
+  // Configuration.
+  const int consecutive_to_open_;
+  const double failure_pct_;
+  const double slow_pct_;
+  const absl::Duration slow_duration_;
+  const bool measure_;
+  const bool window_on_;
+  const bool time_window_;
+  const int window_size_;
+  const int64_t buckets_;
+  const int64_t bucket_nanos_;
+  const int64_t minimum_calls_;
+  const int64_t open_nanos_;
+  const int64_t max_open_nanos_;
+  const double multiplier_;
+  const double jitter_;
+  const uint32_t max_concurrent_;
+  const uint32_t trial_calls_;
+  const bool judge_by_rate_;
+  const int64_t half_open_max_nanos_;
+
+  // State.
+  State state_ = State::kClosed;
+  uint32_t gen_ = 0;
+  int64_t open_until_lo_ = 0;  // OPEN: trials from then (a range with jitter)
+  int64_t open_until_hi_ = 0;
+  int64_t half_open_until_ = 0;  // HALF_OPEN: lost trials reopen from then; 0 never
+  uint32_t in_flight_ = 0;
+  uint32_t trial_successes_ = 0;
+  uint32_t trial_failures_ = 0;
+  uint32_t trial_slow_ = 0;
+  uint32_t reopen_count_ = 0;
+  uint64_t run_ = 0;                        // consecutive failures of the current generation
+  std::deque<CallFlags> count_window_;      // the last window_size calls
+  std::deque<Bucket> time_window_buckets_;  // calls by epoch, oldest first
+  ModelMetrics metrics_;
+};
+
+}  // namespace circuit_fuzz
+
+#endif  // CIRCUIT_FUZZ_BREAKER_MODEL_H_

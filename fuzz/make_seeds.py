@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of fuzz/breaker_fuzzer.cc into fuzz/corpus/.
+
+Each seed is a 32-byte config header followed by operations, in the layout
+documented at ReadConfig() and RunOp() in breaker_fuzzer.cc. The seeds are
+small scenarios that reach each part of the state machine, so that the
+fuzzer starts from inputs that already trip, probe and close the breaker.
+
+    python3 fuzz/make_seeds.py            # rewrites fuzz/corpus/seed_*
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# SaneDuration units (index -> nanoseconds).
+UNITS = [1, 7, 1000, 999, 10**6, 1001000, 10**7, 10**8, 10**9, 10 * 10**9,
+         60 * 10**9, 3600 * 10**9, 86400 * 10**9, 1000003, 333333333, 2500000000]
+NS, US, MS, S, MIN, HOUR, DAY = 1, 1000, 10**6, 10**9, 60 * 10**9, 3600 * 10**9, 86400 * 10**9
+
+
+def dur(nanos, allow_zero=False):
+    """The u16 of a SaneDuration equal to `nanos`."""
+    if allow_zero and nanos == 0:
+        return 0
+    for unit_index in (12, 11, 10, 9, 8, 7, 6, 4, 2, 0):
+        unit = UNITS[unit_index]
+        if nanos % unit == 0:
+            mag = nanos // unit - (0 if allow_zero else 1)
+            if 0 <= mag < 4096:
+                return (unit_index << 12) | mag
+    raise ValueError(nanos)
+
+
+def small_int(n):
+    """The u16 of window_size or minimum_calls equal to `n`."""
+    return n - 1 if n <= 32 else 0x8000 | (n - 1)
+
+
+def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule=0,
+           jitter=None, consecutive=5, failure_pct=0, slow_pct=0, slow_call=60 * S,
+           window_size=100, window_duration=60 * S, buckets=10, minimum_calls=100,
+           open_duration=30 * S, multiplier=0, max_open_factor=0, trials=1, concurrent=1,
+           half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0))):
+    flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
+        exception_rule << 4) | (0x40 if jitter is not None else 0)
+    assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
+    assert 1 <= buckets <= 16 and 1 <= trials <= 8 and 1 <= concurrent <= trials
+    (wf1, wv1), (wf2, wv2) = wild
+    if jitter is not None:
+        wv1 = jitter
+    h = struct.pack("<BBBBHHHBHHBBBBHBIBBBB",
+                    flags, consecutive, failure_pct, slow_pct, dur(slow_call),
+                    small_int(window_size), dur(window_duration), buckets - 1,
+                    small_int(minimum_calls),
+                    dur(open_duration), multiplier, max_open_factor - 1 if max_open_factor else 0,
+                    trials - 1, concurrent - 1, dur(half_open_max, allow_zero=True), stripes,
+                    clock, wf1, wv1, wf2, wv2)
+    assert len(h) == 30, len(h)
+    return h + b"\0\0"
+
+
+# Operations (opcode % 24 picks the operation).
+def acquire(slot): return bytes([0, slot])
+def success(slot): return bytes([3, slot])
+def failure(slot): return bytes([4, slot])
+def ignore(slot): return bytes([5, slot])
+def release(slot): return bytes([6, slot])
+def record(slot, code): return bytes([7, slot, code])
+def drop(slot, assign=False): return bytes([9, slot | (0x80 if assign else 0)])
+def move(a, b): return bytes([10, a, b])
+def advance_ns(n): return bytes([11, 0, n])
+def advance_us(n): return bytes([11, 1, n])
+def advance_ms(n): return bytes([11, 2, n])
+def advance_s(n): return bytes([13]) + struct.pack("<H", n)
+def advance_min(n): return bytes([13]) + struct.pack("<H", (1 << 14) | n)
+def to_edge(which, offset): return bytes([14, which, offset + 1])
+def operator(which): return bytes([15, which])  # 0 ForceOpen 1 Disable 2 MetricsOnly 3 Reset
+def burst(mode, pattern, raw): return bytes([16, mode, pattern]) + struct.pack("<H", raw)
+def call(code, ms=0, fallback=False): return bytes([17, 2 | (0x80 if fallback else 0), code, ms])
+def call_throw(kind, ms=0, fallback=False):
+    return bytes([19, (kind << 2) | 2 | (0x80 if fallback else 0), ms])
+def call_result(code, value, ms=0): return bytes([20, 2, code, value, ms])
+def call_or_throw(code, ms=0): return bytes([21, 2, code, ms])
+def acquire_all(): return bytes([22])
+def resolve_all(how): return bytes([23, how])
+
+
+def ok_fail(slot, fail):
+    return acquire(slot) + (failure(slot) if fail else success(slot))
+
+
+SEEDS = {
+    # pybreaker defaults: 5 failures in a row open it; 30 s later a trial
+    # closes it; a second round reopens from the trial and backs off.
+    "seed_consecutive": header(multiplier=2, max_open_factor=4) +
+    b"".join(ok_fail(0, True) for _ in range(5)) + acquire(1) + advance_s(29) + acquire(1) +
+    to_edge(0, -1) + acquire(2) + advance_ns(1) + acquire(2) + success(2) +
+    b"".join(ok_fail(0, True) for _ in range(5)) + to_edge(0, 0) + acquire(3) + failure(3) +
+    to_edge(0, 0) + acquire(3) + success(3),
+    # Failure rate over the last 10 calls, at least 10: trips at 50 %.
+    "seed_failure_rate": header(consecutive=0, failure_pct=50, window_size=10,
+                                minimum_calls=10) +
+    b"".join(ok_fail(i % 8, i % 2 == 0) for i in range(12)) + to_edge(0, 0) + acquire(0) +
+    success(0),
+    # Slow calls over a time window of 1 s in 10 buckets, through Call().
+    "seed_slow_time_window": header(time_window=True, consecutive=0, slow_pct=50,
+                                    slow_call=100 * MS, window_duration=1 * S, buckets=10,
+                                    minimum_calls=4) +
+    call(0, 10) + call(0, 150) + advance_ms(200) + call(0, 120) + call(14, 1) + call(0, 200) +
+    to_edge(0, 0) + call_or_throw(0, 5) + call_or_throw(0, 5),
+    # Half-open with 3 concurrent of 5 trials, judged by rate, lost trials
+    # reopening after 2 s, backoff x2.
+    "seed_half_open_rate": header(consecutive=3, failure_pct=40, judge_by_rate=True,
+                                  trials=5, concurrent=3, half_open_max=2 * S, multiplier=2,
+                                  max_open_factor=8, open_duration=1 * S) +
+    b"".join(ok_fail(0, True) for _ in range(3)) + to_edge(0, 0) + acquire_all() +
+    success(0) + failure(1) + release(2) + acquire(3) + acquire(4) + to_edge(1, 0) +
+    acquire(5) + to_edge(0, 0) + acquire(6) + success(6) + acquire(6) + success(6) +
+    acquire(6) + success(6) + acquire(6) + success(6) + acquire(6) + success(6),
+    # Operators, moves, drops, permits resolved across generations.
+    "seed_operators": header(consecutive=2) + acquire(0) + acquire(1) + operator(2) +
+    failure(0) + acquire(2) + move(2, 3) + operator(1) + acquire(4) + success(4) +
+    failure(3) + operator(0) + acquire(5) + operator(3) + drop(1) + drop(2, assign=True) +
+    acquire(6) + record(6, 14) + acquire(6) + record(6, 14) + acquire(7) + ignore(7),
+    # Exceptions and classifiers: typed exceptions, FailOnCodes.
+    "seed_classifiers": header(status_rule=1, exception_rule=1, consecutive=2) +
+    call_throw(0) + call_throw(1) + call_throw(2, fallback=True) + call_throw(3) +
+    call(5) + call(14, fallback=True) + call_result(0, 3) + call_result(0, 13) +
+    call_or_throw(4) + call_or_throw(4),
+    # Generation bursts around the 14-bit window tag.
+    "seed_bursts": header(consecutive=0, failure_pct=50, window_size=4, minimum_calls=4) +
+    ok_fail(0, True) + burst(0x80 | 13, 0, 0xFF) + b"".join(ok_fail(0, True) for _ in range(4)) +
+    to_edge(0, 0) + acquire(0) + success(0) + burst(0x80 | 12, 1, 0) +
+    b"".join(ok_fail(0, True) for _ in range(4)),
+    # Jitter: the model follows the breaker within the documented range.
+    "seed_jitter": header(consecutive=1, jitter=128) + ok_fail(0, True) + advance_s(20) +
+    acquire(1) + advance_s(10) + acquire(1) + advance_s(10) + acquire(1) + failure(1) +
+    advance_s(45) + acquire(2),
+    # A wild config: NaN failure threshold (invalid) and a zero window size.
+    "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
+    # A wild but valid config: window_size 1'000'000, half-open max 365 days.
+    "seed_wild_valid": header(failure_pct=50, wild=((7, 5), (18, 5))) +
+    b"".join(ok_fail(0, True) for _ in range(6)),
+}
+
+
+def main():
+    out = os.path.join(HERE, "corpus")
+    if len(sys.argv) > 1:
+        out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    for name, data in sorted(SEEDS.items()):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+        print(f"{name}: {len(data)} bytes")
+
+
+if __name__ == "__main__":
+    main()
