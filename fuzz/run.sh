@@ -55,7 +55,7 @@ echo "fuzz: building $out/breaker_fuzzer with $cxx" >&2
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I include -I . "${sources[@]}" $absl_libs -o "$out/breaker_fuzzer"
 
-run="$(mktemp -d "$out/run.XXXXXX")"
+run="$(mktemp -d -p "$out")"
 mkdir -p "$run/corpus" "$run/artifacts"
 cp fuzz/corpus/* "$run/corpus/"
 echo "fuzz: fuzzing for ${seconds} s in $run" >&2

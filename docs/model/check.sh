@@ -43,7 +43,7 @@ for tool in spin gcc; do
 done
 [ -f "$model" ] || { echo "check.sh: $model not found" >&2; exit 2; }
 
-work="$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/spin_check.XXXXXX")"
+work="$(mktemp -d -p "${TEST_TMPDIR:-${TMPDIR:-/tmp}}")"
 if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$work"' EXIT; fi
 
 ncpu="$(nproc 2>/dev/null || echo 1)"
