@@ -1032,6 +1032,29 @@ class Run {
     }
   }
 
+  // The operator controls, applied to the breaker and the model alike.
+  enum class Operator : uint8_t { kForceOpen = 0, kDisable = 1, kMetricsOnly = 2, kReset = 3 };
+  void ApplyOperator(Operator op, int64_t now) {
+    switch (op) {
+      case Operator::kForceOpen:
+        breaker_->ForceOpen();
+        model_.ForceOpen(now);
+        break;
+      case Operator::kDisable:
+        breaker_->Disable();
+        model_.Disable(now);
+        break;
+      case Operator::kMetricsOnly:
+        breaker_->MetricsOnly();
+        model_.MetricsOnly(now);
+        break;
+      case Operator::kReset:
+        breaker_->Reset();
+        model_.Reset(now);
+        break;
+    }
+  }
+
   void Burst(uint8_t mode, uint8_t pattern, uint16_t raw) {
     int64_t n;
     if (mode & 0x80) {
@@ -1044,20 +1067,9 @@ class Run {
     burst_total_ += n;
     const int64_t now = Now();
     for (int64_t i = 0; i < n; ++i) {
-      switch ((pattern + i) % (pattern % 3 + 1)) {
-        case 0:
-          breaker_->Reset();
-          model_.Reset(now);
-          break;
-        case 1:
-          breaker_->ForceOpen();
-          model_.ForceOpen(now);
-          break;
-        default:
-          breaker_->MetricsOnly();
-          model_.MetricsOnly(now);
-          break;
-      }
+      static constexpr Operator kBurstOps[] = {Operator::kReset, Operator::kForceOpen,
+                                               Operator::kMetricsOnly};
+      ApplyOperator(kBurstOps[(pattern + i) % (pattern % 3 + 1)], now);
     }
     if (Tracing()) {
       last_op_ = absl::StrCat("burst of ", n, " operator transitions (pattern ", pattern % 3, ")");
@@ -1153,24 +1165,7 @@ class Run {
         const uint8_t which = in.U8() % 4;
         static const char* const kNames[] = {"ForceOpen", "Disable", "MetricsOnly", "Reset"};
         NOTE_OP(kNames[which]);
-        switch (which) {
-          case 0:
-            breaker_->ForceOpen();
-            model_.ForceOpen(now);
-            break;
-          case 1:
-            breaker_->Disable();
-            model_.Disable(now);
-            break;
-          case 2:
-            breaker_->MetricsOnly();
-            model_.MetricsOnly(now);
-            break;
-          default:
-            breaker_->Reset();
-            model_.Reset(now);
-            break;
-        }
+        ApplyOperator(static_cast<Operator>(which), now);
         return;
       }
       case 16: {
