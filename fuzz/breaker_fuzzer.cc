@@ -831,15 +831,7 @@ class Run {
       Advance(nanos);
       return status;
     };
-    absl::Status got;
-    if (with_fallback) {
-      got = breaker_->Call(fn, [&](const absl::Status&) -> absl::Status {
-        fell_back = true;
-        return absl::OkStatus();
-      });
-    } else {
-      got = breaker_->Call(fn);
-    }
+    const absl::Status got = CallWithOptionalFallback(fn, with_fallback, &fell_back);
     ModelPermit m = model_.Acquire(now, HintFor(ran));
     if (ran != m.admitted)
       Mismatch(absl::StrCat("Call(): ran=", ran, ", model admitted=", m.admitted));
@@ -859,6 +851,17 @@ class Run {
     }
   }
 
+  // breaker_->Call(fn), or Call(fn, fallback) with a fallback that records
+  // it ran and returns OK.
+  template <typename F>
+  absl::Status CallWithOptionalFallback(F& fn, bool with_fallback, bool* fell_back) {
+    if (!with_fallback) return breaker_->Call(fn);
+    return breaker_->Call(fn, [fell_back](const absl::Status&) -> absl::Status {
+      *fell_back = true;
+      return absl::OkStatus();
+    });
+  }
+
   // Call(fn) where fn advances the clock and throws.
   void CallThrow(Thrown kind, int64_t nanos, bool with_fallback) {
     const int64_t now = Now();
@@ -872,14 +875,7 @@ class Run {
     };
     absl::Status got;
     try {
-      if (with_fallback) {
-        got = breaker_->Call(fn, [&](const absl::Status&) -> absl::Status {
-          fell_back = true;
-          return absl::OkStatus();
-        });
-      } else {
-        got = breaker_->Call(fn);
-      }
+      got = CallWithOptionalFallback(fn, with_fallback, &fell_back);
     } catch (const TimeoutError&) {
       rethrown = true;
     } catch (const Cancelled&) {
