@@ -70,10 +70,17 @@ constexpr int kSlots = 8;
 constexpr int kMaxOps = 4096;
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kDay = 86'400 * kSecond;
-// The deadline word holds 48 bits of microseconds (8.9 years of clock,
-// docs/design.md section 3); keep the fake clock under 5 years so that
-// now + 365 days always fits.
+// The deadline word holds 50 bits of microseconds from the breaker's
+// creation (35 years, docs/design.md section 3); keep the fake clock within
+// 5 years of its start so that now + 365 days always fits.
 constexpr int64_t kMaxClock = 5 * 365 * kDay;
+// Clock origins (flags bit 7): the breaker must work whatever the origin.
+constexpr int64_t kOrigins[] = {
+    1'764'000'000 * kSecond,               // a Unix-epoch clock (late 2025)
+    -(int64_t{1} << 62),                   // far negative
+    10 * 365 * kDay,                       // a fake clock ten years in
+    std::numeric_limits<int64_t>::max() - 6 * 365 * kDay,  // near the top
+};
 // Bounds the work of the transition bursts in one input.
 constexpr int64_t kMaxBurstTransitions = 70'000;
 
@@ -454,7 +461,8 @@ struct FuzzConfig {
 
 // Header layout (byte: meaning):
 //   0  flags: bit0 time window, bit1 judge_by_rate, bits2-3 status rule,
-//      bits4-5 exception rule, bit6 jitter on (byte 27), bit7 unused
+//      bits4-5 exception rule, bit6 jitter on (byte 27), bit7 clock origin
+//      from kOrigins (bytes 22-25: low 2 bits pick it, the rest add ns)
 //   1  consecutive_failures_to_open: b % 8 (0 = off); b >= 248: b * 1000
 //   2  failure_rate_threshold (SanePercent)
 //   3  slow_call_rate_threshold (SanePercent)
@@ -516,7 +524,9 @@ FuzzConfig ReadConfig(Bytes& in) {
   c.half_open_max_duration = std::min(SaneDuration(in.U16(), /*allow_zero=*/true), year);
   const uint8_t stripes = in.U8();
   c.stripes = stripes == 255 ? 1024 : stripes % 4 + 1;
-  f.clock_start = kSecond + static_cast<int64_t>(in.U32());
+  const uint32_t clock_bytes = in.U32();
+  f.clock_start = (flags & 0x80) ? kOrigins[clock_bytes & 3] + (clock_bytes >> 2)
+                                 : kSecond + static_cast<int64_t>(clock_bytes);
   const uint8_t wild_field_1 = in.U8();
   const uint8_t wild_value_1 = in.U8();
   const uint8_t wild_field_2 = in.U8();
@@ -647,7 +657,7 @@ std::string MetricsString(const ModelMetrics& m) {
 class Run {
  public:
   explicit Run(FuzzConfig f)
-      : fuzz_(std::move(f)), clock_(fuzz_.clock_start), model_(WithClock(fuzz_.config)) {
+      : fuzz_(std::move(f)), clock_(fuzz_.clock_start), model_(WithClock(fuzz_.config), fuzz_.clock_start) {
     BreakerConfig config = fuzz_.config;
     config.clock = &clock_;
     auto created = Breaker::Create(config);
@@ -693,7 +703,7 @@ class Run {
   // Moves the fake clock forward, within kMaxClock.
   void Advance(int64_t nanos) {
     if (nanos <= 0) return;
-    if (Now() > kMaxClock - nanos) return;
+    if (Now() - fuzz_.clock_start > kMaxClock - nanos) return;
     clock_.Advance(absl::Nanoseconds(nanos));
   }
 
@@ -1015,7 +1025,8 @@ class Run {
       case 2: {
         const int64_t width = model_.bucket_nanos();
         if (width > kMaxClock) return 0;  // one bucket covers the clock's range
-        return (now / width + 1) * width;
+        const int64_t base = model_.created_at();
+        return base + ((now - base) / width + 1) * width;
       }
       case 3: {
         const ModelPermit& m = model_slots_[(which / 5) % kSlots];

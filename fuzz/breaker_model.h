@@ -7,7 +7,7 @@
 // stripes, no event log. It keeps what the docs describe directly:
 //
 //   - the state (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED,
-//     METRICS_ONLY) and a 29-bit generation that moves by one on every
+//     METRICS_ONLY) and a 28-bit generation that moves by one on every
 //     transition and only then;
 //   - the run of consecutive failures of the current generation;
 //   - the rate window of the current generation, literally: the last N calls
@@ -69,7 +69,7 @@ namespace circuit_fuzz {
 using circuit::Outcome;
 using circuit::State;
 
-inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 29) - 1;
+inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 28) - 1;
 
 // The same fields as circuit::BreakerMetrics.
 struct ModelMetrics {
@@ -171,8 +171,12 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
 
 class BreakerModel {
  public:
-  explicit BreakerModel(const circuit::BreakerConfig& c)
-      : consecutive_to_open_(c.consecutive_failures_to_open),
+  // `created_at`: the clock's reading when the breaker was created; the
+  // breaker keeps deadlines (rounded up to a microsecond) and time buckets
+  // from there, whatever the clock's origin.
+  explicit BreakerModel(const circuit::BreakerConfig& c, int64_t created_at = 0)
+      : base_(created_at),
+        consecutive_to_open_(c.consecutive_failures_to_open),
         failure_pct_(c.failure_rate_threshold),
         slow_pct_(c.slow_call_rate_threshold),
         slow_duration_(c.slow_call_duration),
@@ -210,6 +214,7 @@ class BreakerModel {
   int64_t open_until_max() const { return state_ == State::kOpen ? open_until_hi_ : 0; }
   int64_t half_open_until() const { return state_ == State::kHalfOpen ? half_open_until_ : 0; }
   int64_t bucket_nanos() const { return bucket_nanos_; }
+  int64_t created_at() const { return base_; }
   int64_t slow_nanos() const { return absl::ToInt64Nanoseconds(slow_duration_); }
   uint32_t trials_in_flight() const { return in_flight_; }
 
@@ -348,8 +353,12 @@ class BreakerModel {
     return static_cast<int64_t>(nanos);
   }
 
-  // Rounded up to a microsecond: "a breaker never reopens early".
-  static int64_t CeilMicros(int64_t nanos) { return nanos <= 0 ? 0 : (nanos + 999) / 1000 * 1000; }
+  // Rounded up to a microsecond from the breaker's creation: "a breaker
+  // never reopens early".
+  int64_t CeilMicros(int64_t nanos) const {
+    const int64_t since = nanos - base_;
+    return base_ + (since <= 0 ? 0 : (since + 999) / 1000 * 1000);
+  }
 
   // The window's calls, failures and slow calls as of `now` (for traces).
   struct WindowView {
@@ -436,7 +445,9 @@ class BreakerModel {
     if (jitter_ > 0) {
       // Up to open_jitter either way; a little slack for the rounding.
       const double lo = static_cast<double>(nanos) * (1.0 - jitter_);
-      const double hi = static_cast<double>(nanos) * (1.0 + jitter_);
+      // The cap is applied after the jitter: never past max_open_duration.
+      const double hi = std::min(static_cast<double>(nanos) * (1.0 + jitter_),
+                                 static_cast<double>(max_open_nanos_));
       open_until_lo_ = CeilMicros(now + static_cast<int64_t>(lo)) - 1000;
       open_until_hi_ = CeilMicros(now + static_cast<int64_t>(hi)) + 1000;
       open_until_lo_ = std::max(open_until_lo_, now);
@@ -458,7 +469,7 @@ class BreakerModel {
     }
   }
 
-  int64_t EpochOf(int64_t now) const { return now / bucket_nanos_; }
+  int64_t EpochOf(int64_t now) const { return (now - base_) / bucket_nanos_; }
 
   void PruneBuckets(int64_t epoch) {
     while (!time_window_buckets_.empty() &&
@@ -554,6 +565,7 @@ class BreakerModel {
   }
 
   // Configuration.
+  const int64_t base_;  // the clock when the breaker was created
   const int consecutive_to_open_;
   const double failure_pct_;
   const double slow_pct_;

@@ -35,17 +35,6 @@ using internal::TrialSuccessesOf;
 
 namespace {
 
-
-// True if `a` is later than `b` as `bits`-bit serial numbers (RFC 1982).
-bool SerialIsNewer(uint32_t a, uint32_t b, int bits) {
-  const uint64_t mask = (uint64_t{1} << bits) - 1;
-  const uint64_t diff = (uint64_t{a} - b) & mask;
-  return diff != 0 && diff < (mask + 1) / 2;
-}
-
-// True if generation `a` is later than `b` (29-bit serial numbers).
-bool GenIsNewer(uint32_t a, uint32_t b) { return SerialIsNewer(a, b, internal::kGenBits); }
-
 // splitmix64: a well-mixed 64-bit value from a counter; picks the jitter.
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -68,6 +57,7 @@ Breaker::Breaker(BreakerConfig config)
     : config_(std::move(config)),
       clock_(config_.clock != nullptr ? config_.clock : SystemClock()),
       system_clock_(config_.clock == nullptr),
+      time_base_(clock_->CoarseNowNanos()),
       measure_duration_(config_.slow_call_rate_threshold > 0),
       // Rounded up: a call shorter than the configured duration (1.75 ns
       // say) must not count as slow.
@@ -82,7 +72,7 @@ Breaker::Breaker(BreakerConfig config)
       stripes_(config_.stripes, window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
                absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets)) {
   if (window_mode_ != WindowMode::kNone) {
-    window_ = std::make_unique<internal::RateWindow>(config_, &stripes_);
+    window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_);
   }
 }
 
@@ -103,16 +93,18 @@ Breaker::~Breaker() {
 
 // ---- Deadlines ---------------------------------------------------------------
 
-uint64_t Breaker::DeadlineWord(uint32_t gen, int64_t nanos) {
+uint64_t Breaker::DeadlineWord(uint32_t gen, int64_t elapsed_nanos) {
   // Rounded up to a microsecond: a deadline is never earlier than asked.
-  const uint64_t micros = nanos <= 0 ? 0 : (static_cast<uint64_t>(nanos) + 999) / 1000;
+  // Saturated at the field's 35 years rather than wrapped.
+  const uint64_t micros =
+      elapsed_nanos <= 0 ? 0 : (static_cast<uint64_t>(elapsed_nanos) + 999) / 1000;
   static_assert(kDeadlineGenBits + kDeadlineTimeBits == 64, "deadline fields fill the word");
   return (uint64_t{gen & kDeadlineGenMask} << kDeadlineTimeBits) |
          std::min(micros, kDeadlineTimeMask);
 }
 
-void Breaker::StoreDeadline(uint32_t gen, int64_t nanos) noexcept {
-  const uint64_t desired = DeadlineWord(gen, nanos);
+void Breaker::StoreDeadline(uint32_t gen, int64_t elapsed_nanos) noexcept {
+  const uint64_t desired = DeadlineWord(gen, elapsed_nanos);
   const uint32_t tag = gen & kDeadlineGenMask;
   // relaxed: the CAS below validates it.
   uint64_t old = deadline_.load(std::memory_order_relaxed);
@@ -120,13 +112,13 @@ void Breaker::StoreDeadline(uint32_t gen, int64_t nanos) noexcept {
     // The winner of an older generation may run this after a newer one's
     // winner (it was preempted between its CAS and here): it must not
     // overwrite the newer deadline, or the newer OPEN would never end.
-    // "Newer" is judged against the current generation, not by serial
-    // arithmetic on the 16-bit tags alone: a tag stored 2^15 generations
-    // ago (operators cycling the breaker) must not pass for a newer one.
+    // "Newer" is judged by distance from the current generation, never by
+    // serial arithmetic on the tags alone: `passed` generations have begun
+    // since ours, and a tag within that many ahead of ours is one of them.
     // acquire: see TryAcquire().
     const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
                             static_cast<uint32_t>(internal::kGenMask);
-    if (passed > kDeadlineGenMask) return;  // hopelessly late: 2^16 generations on
+    if (passed > kDeadlineGenMask) return;  // hopelessly late: 2^14 generations on
     const uint32_t old_tag = static_cast<uint32_t>(old >> kDeadlineTimeBits);
     const uint32_t old_ahead = (old_tag - tag) & kDeadlineGenMask;
     if (old_ahead != 0 && old_ahead <= passed) return;  // a generation in (gen, now] stored
@@ -170,6 +162,9 @@ int64_t Breaker::OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const {
     const uint64_t bits = Mix(uint64_t{gen} ^ reinterpret_cast<uintptr_t>(this));
     const double unit = static_cast<double>(bits >> 11) * 0x1.0p-53;  // [0, 1)
     nanos *= 1.0 + config_.open_jitter * (2.0 * unit - 1.0);
+    // The cap is applied last: jitter never takes a period past it (at the
+    // cap, jitter can only shorten).
+    nanos = std::min(nanos, cap);
   }
   return static_cast<int64_t>(nanos);
 }
@@ -183,7 +178,7 @@ bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) 
   if (new_generation && (to == State::kClosed || to == State::kMetricsOnly) && window_) {
     // Before the CAS: calls of the new generation may be recorded the
     // moment it is published, and their window must already start here.
-    window_->Rebase(GenOf(desired), coarse_now);
+    window_->Rebase(GenOf(expected), GenOf(desired), ElapsedNanos(coarse_now));
   }
   // acq_rel: release publishes what precedes the transition (the window's
   // base) to every caller that loads the new word with acquire; acquire
@@ -200,36 +195,79 @@ bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) 
 
 void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept {
   const uint32_t gen = GenOf(word);
+  const int64_t now = ElapsedNanos(coarse_now);
+  // Every transition stores a deadline word (0 where the state has none), so
+  // that the word's 14-bit tag never lags far behind the generation.
   switch (StateOf(word)) {
     case State::kOpen: {
       const uint32_t reopen_count = UpdateReopenCount(gen, from == State::kHalfOpen);
-      StoreDeadline(gen, coarse_now + OpenDurationNanos(reopen_count, gen));
+      StoreDeadline(gen, now + OpenDurationNanos(reopen_count, gen));
       // relaxed: a statistic.
       opened_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
     case State::kHalfOpen: {
       const int64_t limit = absl::ToInt64Nanoseconds(config_.half_open_max_duration);
-      StoreDeadline(gen, limit > 0 ? coarse_now + limit : 0);  // 0: no limit
+      StoreDeadline(gen, limit > 0 ? now + limit : 0);  // 0: no limit
       break;
     }
     case State::kClosed:
       UpdateReopenCount(gen, /*increment=*/false);
+      StoreDeadline(gen, 0);
       break;
     case State::kForcedOpen:
     case State::kDisabled:
     case State::kMetricsOnly:
+      StoreDeadline(gen, 0);
       break;
   }
 }
 
-void Breaker::TripIfCurrent(uint32_t gen, uint32_t gen_mask) noexcept {
+void Breaker::TripIfCurrent(uint32_t gen) noexcept {
   // acquire: see TryAcquire().
   uint64_t word = state_.load(std::memory_order_acquire);
-  if (StateOf(word) != State::kClosed || (GenOf(word) & gen_mask) != (gen & gen_mask)) return;
   // CLOSED,g,0 -> OPEN,g+1,0. Only one tripping thread wins; the others'
-  // CAS fails and they return: the breaker is already open.
-  Publish(word, NextWord(word, State::kOpen), CoarseNowNanos());
+  // CAS fails and they return: the breaker is already open. A CAS that
+  // fails only because the window bit changed is retried.
+  while (StateOf(word) == State::kClosed && GenOf(word) == gen) {
+    if (Publish(word, NextWord(word, State::kOpen), CoarseNowNanos())) return;
+  }
+}
+
+void Breaker::SetWindowBit() noexcept {
+  // acquire: see TryAcquire(). Failure: re-examine the word.
+  uint64_t word = state_.load(std::memory_order_acquire);
+  while ((StateOf(word) == State::kClosed || StateOf(word) == State::kMetricsOnly) &&
+         (word & internal::kWindowBit) == 0) {
+    // relaxed would do for the bit itself (the owed events are in the rate
+    // window's seq_cst words); release keeps the rule "every CAS of this
+    // word publishes what preceded it" without exception.
+    if (state_.compare_exchange_weak(word, word | internal::kWindowBit, std::memory_order_release,
+                                     std::memory_order_acquire)) {
+      return;
+    }
+    internal::NoteCasFailure();
+  }
+}
+
+void Breaker::ServeOwedFold(uint64_t word) noexcept {
+  // Clear the bit first, then fold: a folder that stops owing again after
+  // this sets it again, so no request falls between the two.
+  while ((word & internal::kWindowBit) != 0) {
+    // acq_rel: as SetWindowBit(); acquire orders the fold after it.
+    if (state_.compare_exchange_weak(word, word & ~internal::kWindowBit,
+                                     std::memory_order_acq_rel, std::memory_order_acquire)) {
+      ApplyFold(window_->Fold(ElapsedNanos(CoarseNowNanos())));
+      return;
+    }
+    internal::NoteCasFailure();
+  }
+  // Another thread cleared it: that thread folds.
+}
+
+void Breaker::ApplyFold(internal::FoldResult result) noexcept {
+  if (result.trip_gen >= 0) TripIfCurrent(static_cast<uint32_t>(result.trip_gen));
+  if (result.owed) SetWindowBit();
 }
 
 void Breaker::ForceTo(State to) {
@@ -251,6 +289,12 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
   const int trial_limit = config_.half_open_trial_calls;
   const int concurrent_limit = config_.half_open_max_concurrent;
   for (;;) {
+    if (ABSL_PREDICT_FALSE((word & internal::kWindowBit) != 0)) {
+      // A fold is owed: serve it before admitting, since it may trip.
+      ServeOwedFold(word);
+      word = state_.load(std::memory_order_acquire);  // acquire: see TryAcquire()
+      continue;
+    }
     const uint32_t gen = GenOf(word);
     switch (StateOf(word)) {
       case State::kClosed:
@@ -262,7 +306,8 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
       case State::kForcedOpen:
         return Reject(word, -1);
       case State::kOpen: {
-        const int64_t now = CoarseNowNanos();
+        const int64_t coarse_now = CoarseNowNanos();
+        const int64_t now = ElapsedNanos(coarse_now);
         int64_t until;
         if (!ReadDeadline(gen, &until)) {
           // The transition's winner has not published the deadline yet:
@@ -272,7 +317,7 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
         if (now < until) return Reject(word, until - now);
         // OPEN,g,0 -> HALF_OPEN,g+1,1: exactly one caller wins and becomes
         // the first trial; the losers see HALF_OPEN and queue for a slot.
-        if (Publish(word, NextWord(word, State::kHalfOpen) + kOneInFlight, now)) {
+        if (Publish(word, NextWord(word, State::kHalfOpen) + kOneInFlight, coarse_now)) {
           stripes_.ForThisThread().Add(internal::kPermitted);
           // On success the CAS left `word` as it was: the trial's generation
           // is the next one.
@@ -299,10 +344,10 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
         }
         // Every slot is taken. If the trials have outlived
         // half_open_max_duration, they are presumed lost: reopen.
-        const int64_t now = CoarseNowNanos();
+        const int64_t coarse_now = CoarseNowNanos();
         int64_t until;
-        if (ReadDeadline(gen, &until) && until > 0 && now >= until) {
-          Publish(word, NextWord(word, State::kOpen), now);
+        if (ReadDeadline(gen, &until) && until > 0 && ElapsedNanos(coarse_now) >= until) {
+          Publish(word, NextWord(word, State::kOpen), coarse_now);
           word = state_.load(std::memory_order_acquire);  // acquire: see TryAcquire()
           continue;
         }
@@ -350,10 +395,13 @@ uint32_t Breaker::AddConsecutiveFailure(uint32_t gen) noexcept {
     const uint32_t run_gen = static_cast<uint32_t>(run >> 32);
     if (run_gen == gen) {
       desired = run + (static_cast<uint32_t>(run) == UINT32_MAX ? 0 : 1);
-    } else if (GenIsNewer(run_gen, gen)) {
-      return 0;  // our generation has passed: stale
-    } else {
+    } else if (GenOf(state_.load(std::memory_order_acquire)) == gen) {
+      // The run is another generation's and ours is current: that run has
+      // ended (equality with the current generation; age cannot flip it).
+      // acquire: see TryAcquire().
       desired = (uint64_t{gen} << 32) | 1;  // the first failure of this generation
+    } else {
+      return 0;  // our generation has passed: stale
     }
     // relaxed: the run is judged by its own value; the trip that may follow
     // is a CAS on the state word with its own ordering.
@@ -394,29 +442,27 @@ void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
     stripe.Add(internal::kStale);
     return;
   }
-  // Only a time window places calls by the clock.
-  const int64_t coarse_now = window_mode_ == WindowMode::kTime ? CoarseNowNanos() : 0;
+  // Only a time window places calls by the clock (on the ElapsedNanos()
+  // scale, so that buckets do not depend on the clock's origin).
+  const int64_t elapsed = window_mode_ == WindowMode::kTime ? ElapsedNanos(CoarseNowNanos()) : 0;
   // The call takes its place in the window before its event is folded, so
   // the fold counts it among the window's calls.
   if (window_mode_ == WindowMode::kCount) {
     stripe.Add(internal::kWindowCalls);
   } else if (window_mode_ == WindowMode::kTime) {
-    stripes_.AddToBucket(stripe, coarse_now);
+    stripes_.AddToBucket(stripe, elapsed, [this] { return ElapsedNanos(CoarseNowNanos()); });
   }
   if (consecutive_on_) {
     if (failure) {
       if (AddConsecutiveFailure(gen) >=
           static_cast<uint32_t>(config_.consecutive_failures_to_open)) {
-        TripIfCurrent(gen, static_cast<uint32_t>(internal::kGenMask));
+        TripIfCurrent(gen);
       }
     } else {
       ClearConsecutiveFailures(gen);
     }
   }
-  if (window_ && (failure || slow)) {
-    const int tag = window_->Record(gen, failure, slow, coarse_now);
-    if (tag >= 0) TripIfCurrent(static_cast<uint32_t>(tag), internal::kPendingTagMask);
-  }
+  if (window_ && (failure || slow)) ApplyFold(window_->Record(gen, failure, slow, elapsed));
 }
 
 void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,

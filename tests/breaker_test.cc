@@ -746,6 +746,30 @@ TEST(BreakerTest, OpenJitterKeepsTheOpenDurationWithinItsFraction) {
   EXPECT_GT(distinct.size(), 1u) << "open_jitter did not vary the open duration";
 }
 
+TEST(BreakerTest, OpenJitterNeverTakesAnOpenPeriodPastMaxOpenDuration) {
+  FakeClock clock;
+  BreakerConfig config = ConfigWith(&clock);
+  config.open_duration = absl::Seconds(10);
+  config.max_open_duration = absl::Seconds(10);  // the first period is at the cap
+  config.open_jitter = 0.5;
+  auto breaker = Make(config);
+  std::set<int64_t> distinct;
+  for (int i = 0; i < 64; ++i) {
+    Trip(*breaker);
+    Permit rejected = breaker->TryAcquire();
+    ASSERT_FALSE(rejected);
+    // Rejected at once, so retry_after is the whole period.
+    EXPECT_LE(rejected.retry_after(), absl::Seconds(10)) << "trip " << i;
+    EXPECT_GE(rejected.retry_after(), absl::Seconds(5)) << "trip " << i;
+    distinct.insert(absl::ToInt64Milliseconds(rejected.retry_after()));
+    // A trial is admitted no later than the cap.
+    Permit trial = AcquireTrialAfter(*breaker, clock, absl::Seconds(10));
+    ASSERT_TRUE(trial.Success());
+    ASSERT_EQ(breaker->state(), State::kClosed);
+  }
+  EXPECT_GT(distinct.size(), 1u) << "open_jitter did not shorten any period under the cap";
+}
+
 // ---- HALF_OPEN with several trials ---------------------------------------------------------
 
 TEST(BreakerTest, ThreeTrialCallsNeedThreeSuccessesToClose) {

@@ -511,6 +511,53 @@ TEST(ConcurrencyTest, ConcurrentFailuresOneShortOfTheThresholdNeverOpenTheBreake
   RaceFailures(kWorkers + 1, /*expect_open=*/false);
 }
 
+// Each round: every worker fails kStormFailures calls as fast as it can, so
+// that a folder of the rate window serves the others for many rounds. The
+// window then holds nothing but failures, at least minimum_calls of them:
+// the breaker must be OPEN by the time the next call arrives, whatever the
+// folder's round cap left owed (tests/history/fold_cap_test.cc replays
+// that interleaving exactly; this is the same storm, unscripted).
+TEST(ConcurrencyTest, AStormOfFailuresThatFillsTheWindowOpensItBeforeTheNextCall) {
+  constexpr int kStormFailures = 32;
+  constexpr int kRounds = 300;
+  FakeClock clock;
+  BreakerConfig config;
+  config.clock = &clock;
+  config.consecutive_failures_to_open = 0;
+  config.failure_rate_threshold = 100;
+  config.window_size = kWorkers * kStormFailures;
+  config.minimum_calls = kWorkers * kStormFailures;
+  auto breaker = Breaker::Create(config).value();
+  SpinBarrier barrier(kWorkers + 1);
+  std::vector<std::thread> workers;
+  for (int id = 0; id < kWorkers; ++id) {
+    workers.emplace_back([&] {
+      for (int round = 0; round < kRounds; ++round) {
+        barrier.Wait();  // CLOSED, an empty window
+        for (int i = 0; i < kStormFailures; ++i) {
+          Permit permit = breaker->TryAcquire();
+          if (permit) permit.Failure();
+        }
+        barrier.Wait();  // the storm is over
+        barrier.Wait();  // the main thread has checked and reset
+      }
+    });
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    barrier.Wait();
+    barrier.Wait();
+    const BreakerMetrics m = breaker->Metrics();
+    Permit next = breaker->TryAcquire();
+    EXPECT_FALSE(next) << "round " << round << ": CLOSED after a storm of failures ("
+                       << m.failures << " failures, " << m.permitted << " permits so far)";
+    breaker->Reset();
+    barrier.Wait();
+  }
+  for (std::thread& worker : workers) worker.join();
+  const BreakerMetrics m = breaker->Metrics();
+  EXPECT_EQ(m.permitted, m.successes + m.failures + m.ignored + m.released);
+}
+
 TEST(ConcurrencyTest, ConcurrentSuccessesAreCountedExactly) {
   FakeClock clock;
   BreakerConfig config;

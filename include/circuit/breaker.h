@@ -62,8 +62,13 @@
 //   counted in the neighbouring bucket, so the window's edge is fuzzy by the
 //   coarse clock's resolution.
 // - Outcomes racing with a transition into CLOSED (checked against the old
-//   generation just before it changed) may be folded into the new window;
+//   generation just before it changed) may be counted among the new
+//   window's calls (as calls only: the failures among them are dropped);
 //   their number is bounded by the calls in flight at that instant.
+// - No failure or slow call waits for a later failure to be judged: the
+//   fold it asks for judges it, or, when the thread folding for everyone
+//   stops at its bound (a storm on many threads), the next call that loads
+//   the state word (an admission or a success) folds before going on.
 #ifndef CIRCUIT_BREAKER_H_
 #define CIRCUIT_BREAKER_H_
 
@@ -72,6 +77,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -92,7 +98,9 @@
 namespace circuit {
 
 namespace internal {
+class BreakerTestPeer;  // tests only: tests/breaker_test_peer.h
 class RateWindow;
+struct FoldResult;
 }  // namespace internal
 
 // A snapshot of a breaker's lifetime counters. Each counter is exact once
@@ -216,6 +224,7 @@ class Breaker {
 
  private:
   friend class Permit;
+  friend class internal::BreakerTestPeer;
   explicit Breaker(BreakerConfig config);
 
   enum class WindowMode : uint8_t { kNone, kCount, kTime };
@@ -225,6 +234,14 @@ class Breaker {
   }
   int64_t CoarseNowNanos() const {
     return system_clock_ ? internal::MonotonicCoarseNanos() : clock_->CoarseNowNanos();
+  }
+  // Nanoseconds from the breaker's creation to `coarse_now` (a coarse
+  // reading): deadlines are kept on this scale, so any clock origin works
+  // (an epoch-based clock, a negative one). Computed modulo 2^64, which is
+  // exact for a monotonic clock whatever its origin.
+  int64_t ElapsedNanos(int64_t coarse_now) const {
+    return static_cast<int64_t>(static_cast<uint64_t>(coarse_now) -
+                                static_cast<uint64_t>(time_base_));
   }
 
   // Everything TryAcquire() does not settle inline: the end of OPEN,
@@ -257,6 +274,14 @@ class Breaker {
   void ClearConsecutiveFailures(uint32_t gen) noexcept;
   uint32_t AddConsecutiveFailure(uint32_t gen) noexcept;
 
+  // The window bit (circuit/internal/state_word.h). SetWindowBit() marks a
+  // fold owed if the word is CLOSED or METRICS_ONLY; ServeOwedFold(), given
+  // a word with the bit, clears it and, if this thread cleared it, folds
+  // (and trips if the fold says so).
+  void SetWindowBit() noexcept;
+  void ServeOwedFold(uint64_t word) noexcept;
+  void ApplyFold(internal::FoldResult result) noexcept;
+
   // Publish()
   // CAS of the state word from `expected` to `desired`. Returns false, with
   // `expected` updated, if the word had moved. A new generation of CLOSED
@@ -265,39 +290,48 @@ class Breaker {
   // (deadline, backoff, counters).
   bool Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) noexcept;
   void AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept;
-  // CLOSED,g,0 -> OPEN,g+1,0 if the word is still CLOSED at the generation
-  // whose bits under `gen_mask` are `gen`.
-  void TripIfCurrent(uint32_t gen, uint32_t gen_mask) noexcept;
+  // CLOSED,g,0 -> OPEN,g+1,0 if the word is still CLOSED at generation
+  // `gen`.
+  void TripIfCurrent(uint32_t gen) noexcept;
   void ForceTo(State to);
   int64_t OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const;
   absl::Status MakeRejectionStatus(const Permit& permit) const;
 
   // Deadline word:
-  //  63          48 47                                0
-  // +--------------+-----------------------------------+
-  // | gen (16 b)   |   deadline, microseconds (48 b)   |
-  // +--------------+-----------------------------------+
+  //  63        50 49                                                0
+  // +------------+---------------------------------------------------+
+  // | gen (14 b) | deadline, microseconds since creation (50 bits)   |
+  // +------------+---------------------------------------------------+
   // In OPEN: when trials may start. In HALF_OPEN: when trials that never
-  // came back reopen the breaker (0: never). Written only by the winner of
-  // the transition into generation `gen`, after its CAS; a reader that finds
-  // another generation's tag treats the deadline as not yet published.
-  static constexpr int kDeadlineGenBits = 16;
-  static constexpr int kDeadlineTimeBits = 48;
+  // came back reopen the breaker (0: never). Every other state stores 0.
+  // Written by the winner of every transition into generation `gen`, after
+  // its CAS (StoreDeadline()); a reader that finds another generation's tag
+  // treats the deadline as not yet published. Because every transition
+  // stores, the tag trails the state word's generation by at most the
+  // number of winners that have not stored yet: a stale tag could pass for
+  // the current one only with 2^14 winners preempted at once.
+  // Time is kept from the breaker's creation (time_base_), so the clock's
+  // origin does not matter; 2^50 us is 35 years of a breaker's life.
+  static constexpr int kDeadlineGenBits = 14;
+  static constexpr int kDeadlineTimeBits = 50;
   static constexpr uint64_t kDeadlineTimeMask = (uint64_t{1} << kDeadlineTimeBits) - 1;
   static constexpr uint32_t kDeadlineGenMask = (1u << kDeadlineGenBits) - 1;
-  static uint64_t DeadlineWord(uint32_t gen, int64_t nanos);
+  // `elapsed_nanos`: a deadline on the ElapsedNanos() scale (0: none).
+  static uint64_t DeadlineWord(uint32_t gen, int64_t elapsed_nanos);
   // Publishes generation `gen`'s deadline unless a newer generation's is
   // already there.
-  void StoreDeadline(uint32_t gen, int64_t nanos) noexcept;
+  void StoreDeadline(uint32_t gen, int64_t elapsed_nanos) noexcept;
   // The winner of a transition into OPEN (`increment`: from HALF_OPEN) or
   // CLOSED updates the re-open count for `gen`, unless a newer generation
   // already did; returns the count for `gen`.
   uint32_t UpdateReopenCount(uint32_t gen, bool increment) noexcept;
-  bool ReadDeadline(uint32_t gen, int64_t* nanos) const noexcept {
-    // acquire: pairs with the release store in AfterTransition().
+  // Generation `gen`'s deadline on the ElapsedNanos() scale, or false if
+  // not yet published.
+  bool ReadDeadline(uint32_t gen, int64_t* elapsed_nanos) const noexcept {
+    // acquire: pairs with the release store in StoreDeadline().
     const uint64_t word = deadline_.load(std::memory_order_acquire);
     if ((word >> kDeadlineTimeBits) != (gen & kDeadlineGenMask)) return false;
-    *nanos = static_cast<int64_t>(word & kDeadlineTimeMask) * 1000;
+    *elapsed_nanos = static_cast<int64_t>(word & kDeadlineTimeMask) * 1000;
     return true;
   }
 
@@ -319,6 +353,7 @@ class Breaker {
   const BreakerConfig config_;
   const Clock* const clock_;
   const bool system_clock_;
+  const int64_t time_base_;  // the coarse clock at creation (ElapsedNanos())
   const bool measure_duration_;  // slow-call detection on
   const int64_t slow_nanos_;
   const bool consecutive_on_;
@@ -347,15 +382,18 @@ inline Permit Breaker::TryAcquire() noexcept {
   // caller sees what the transition published (the deadline, the window
   // base) before its generation.
   const uint64_t word = state_.load(std::memory_order_acquire);
-  const State state = internal::StateOf(word);
-  if (ABSL_PREDICT_TRUE(state == State::kClosed || state == State::kMetricsOnly)) {
+  // The state with the window bit: CLOSED or METRICS_ONLY only if no fold
+  // is owed (TryAcquireSlow() serves it first).
+  const uint32_t state = internal::StateAndWindowOf(word);
+  if (ABSL_PREDICT_TRUE(state == static_cast<uint32_t>(State::kClosed) ||
+                        state == static_cast<uint32_t>(State::kMetricsOnly))) {
     stripes_.ForThisThread().Add(internal::kPermitted);
     return Permit(this, Permit::Kind::kNormal, internal::GenOf(word),
                   measure_duration_ ? NowNanos() : 0);
   }
-  if (state == State::kOpen) {
+  if (state == static_cast<uint32_t>(State::kOpen)) {
     // OPEN before its deadline: one clock read, one load, the rejection.
-    const int64_t now = CoarseNowNanos();
+    const int64_t now = ElapsedNanos(CoarseNowNanos());
     int64_t until;
     if (ReadDeadline(internal::GenOf(word), &until) && now < until) {
       return Reject(word, until - now);
@@ -378,7 +416,11 @@ inline void Breaker::RecordClosedSuccess(const Permit& permit,
   stripe.Add(internal::kSuccesses);
   // acquire: see TryAcquire(); we must judge the generation as of now.
   const uint64_t word = state_.load(std::memory_order_acquire);
-  if (ABSL_PREDICT_FALSE(internal::GenOf(word) != permit.generation_)) {
+  // One compare tests both: the permit's generation is current and the
+  // window owes no fold.
+  const bool fold_owed =
+      internal::GenAndWindowOf(word) != internal::GenAndWindow(permit.generation_);
+  if (ABSL_PREDICT_FALSE(fold_owed) && internal::GenOf(word) != permit.generation_) {
     stripe.Add(internal::kStale);
     return;
   }
@@ -394,8 +436,10 @@ inline void Breaker::RecordClosedSuccess(const Permit& permit,
   if (window_mode_ == WindowMode::kCount) {
     stripe.Add(internal::kWindowCalls);
   } else if (window_mode_ == WindowMode::kTime) {
-    stripes_.AddToBucket(stripe, CoarseNowNanos());
+    stripes_.AddToBucket(stripe, ElapsedNanos(CoarseNowNanos()),
+                         [this] { return ElapsedNanos(CoarseNowNanos()); });
   }
+  if (ABSL_PREDICT_FALSE(fold_owed)) ServeOwedFold(word);
 }
 
 inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos) noexcept {
@@ -471,8 +515,9 @@ auto Breaker::Run(F& fn, IsFailure& result_is_failure, Fallback* fallback, Args&
       return Result(std::move(reason));
     }
   }
-  // The callable runs inside the try; the fallback runs outside it, so an
-  // exception from the fallback is not taken for the call's.
+  // Only the callable runs inside a try; classification (noexcept), the
+  // outcome and the fallback run outside it, so the fallback runs at most
+  // once and what it throws reaches the caller, never taken for the call's.
   std::exception_ptr error;
   if constexpr (std::is_void_v<R>) {
     try {
@@ -485,21 +530,24 @@ auto Breaker::Run(F& fn, IsFailure& result_is_failure, Fallback* fallback, Args&
       return absl::OkStatus();
     }
   } else {
+    std::optional<std::decay_t<R>> result;
     try {
-      R result = std::invoke(fn, args...);
-      const Outcome outcome = ClassifyResult(result, result_is_failure);
+      result.emplace(std::invoke(fn, args...));
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (!error) {
+      const Outcome outcome = ClassifyResult(*result, result_is_failure);
       ResolveAs(permit, outcome);
       if constexpr (kHasFallback) {
         if (outcome == Outcome::kFailure) {
-          absl::Status reason = internal::StatusOf(result).ok()
+          absl::Status reason = internal::StatusOf(*result).ok()
                                     ? absl::UnknownError("result classified as a failure")
-                                    : internal::StatusOf(result);
+                                    : internal::StatusOf(*result);
           return Result(internal::InvokeFallback(*fallback, reason, args...));
         }
       }
-      return Result(std::move(result));
-    } catch (...) {
-      error = std::current_exception();
+      return Result(std::move(*result));
     }
   }
   const Outcome outcome = Classify(error);

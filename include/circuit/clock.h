@@ -31,7 +31,8 @@ class Clock {
  public:
   virtual ~Clock() = default;
 
-  // Monotonic nanoseconds from an arbitrary origin. Never decreases.
+  // Monotonic nanoseconds from an arbitrary origin (any int64_t value: a
+  // breaker keeps time from its own creation). Never decreases.
   virtual int64_t NowNanos() const = 0;
 
   // Monotonic nanoseconds, possibly a few milliseconds behind NowNanos().

@@ -93,13 +93,14 @@ struct BreakerConfig {
   // Must be in 1..1000.
   double open_backoff_multiplier = 1;
 
-  // Cap of the backed-off open duration. Default: 10 min. Must be >=
-  // open_duration and <= 365 days.
+  // Cap of every open period, backoff and jitter included. Default: 10 min.
+  // Must be >= open_duration and <= 365 days.
   absl::Duration max_open_duration = absl::Minutes(10);
 
   // Randomizes each open duration by up to this fraction either way, so
-  // that many clients do not probe in lockstep. Default: 0. Must be in
-  // 0..1 (exclusive of 1).
+  // that many clients do not probe in lockstep; the result is then capped at
+  // max_open_duration (so at the cap, jitter only shortens). Default: 0.
+  // Must be in 0..1 (exclusive of 1).
   double open_jitter = 0;
 
   // ---- Behaviour: HALF_OPEN ----------------------------------------------

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 
 #include "absl/time/time.h"
 #include "circuit/clock.h"
@@ -37,12 +38,22 @@ class FakeClock : public Clock {
     return now_.load(std::memory_order_acquire);
   }
 
-  // Moves time forward by `d`. A negative `d` is ignored: clocks are monotonic.
+  // Moves time forward by `d`. A negative `d` is ignored and time saturates
+  // at the largest int64_t (an infinite or centuries-long `d` stops there):
+  // clocks are monotonic.
   void Advance(absl::Duration d) {
-    const int64_t nanos = absl::ToInt64Nanoseconds(d);
+    const int64_t nanos = absl::ToInt64Nanoseconds(d);  // saturates, too
     if (nanos <= 0) return;
-    // release: pairs with the acquire in NowNanos().
-    now_.fetch_add(nanos, std::memory_order_release);
+    // relaxed: the CAS below validates it.
+    int64_t now = now_.load(std::memory_order_relaxed);
+    int64_t later;
+    do {
+      later = now > std::numeric_limits<int64_t>::max() - nanos
+                  ? std::numeric_limits<int64_t>::max()
+                  : now + nanos;
+      // release: pairs with the acquire in NowNanos().
+    } while (!now_.compare_exchange_weak(now, later, std::memory_order_release,
+                                         std::memory_order_relaxed));
   }
 
  private:

@@ -12,36 +12,21 @@ namespace circuit {
 namespace internal {
 namespace {
 
-constexpr int kSlowShift = 0;
-constexpr int kFailureShift = kPendingCountBits;
-constexpr int kTagShift = 2 * kPendingCountBits;
+constexpr int kGenShiftInPending = kPendingCountBits;
 constexpr uint64_t kCountMask = (uint64_t{1} << kPendingCountBits) - 1;
 
-// A fold serves every request that arrived while it ran, up to this many
-// rounds; past it (a storm of failures on many threads) the leftover events
-// stay in pending_ for the next failure's fold, which the storm supplies.
-constexpr int kMaxFoldRounds = 16;
-
-uint32_t TagOf(uint64_t pending) { return static_cast<uint32_t>(pending >> kTagShift); }
-uint64_t FailuresOf(uint64_t pending) { return (pending >> kFailureShift) & kCountMask; }
-uint64_t SlowOf(uint64_t pending) { return (pending >> kSlowShift) & kCountMask; }
-uint64_t MakePending(uint32_t tag, uint64_t failures, uint64_t slow) {
-  return (uint64_t{tag} << kTagShift) | (failures << kFailureShift) | (slow << kSlowShift);
+uint32_t GenOfPending(uint64_t pending) {
+  return static_cast<uint32_t>(pending >> kGenShiftInPending);
 }
-
-// True if `a` is later than `b` as `bits`-bit serial numbers (RFC 1982).
-bool SerialIsNewer(uint32_t a, uint32_t b, int bits) {
-  const uint64_t mask = (uint64_t{1} << bits) - 1;
-  const uint64_t diff = (uint64_t{a} - b) & mask;
-  return diff != 0 && diff < (mask + 1) / 2;
+uint64_t CountOf(uint64_t pending) { return pending & kCountMask; }
+uint64_t MakePending(uint32_t gen, uint64_t count) {
+  return (uint64_t{gen} << kGenShiftInPending) | count;
 }
-
-// True if tag `a` is a later generation than tag `b` (14-bit serial numbers).
-bool TagIsNewer(uint32_t a, uint32_t b) { return SerialIsNewer(a, b, kPendingTagBits); }
 
 }  // namespace
 
-RateWindow::RateWindow(const BreakerConfig& config, const StripeSet* stripes)
+RateWindow::RateWindow(const BreakerConfig& config, const StripeSet* stripes,
+                       const std::atomic<uint64_t>* state)
     : time_based_(config.window_type == WindowType::kTimeBased),
       window_size_(config.window_size),
       buckets_(config.window_buckets),
@@ -51,14 +36,21 @@ RateWindow::RateWindow(const BreakerConfig& config, const StripeSet* stripes)
       failure_threshold_(config.failure_rate_threshold),
       slow_threshold_(config.slow_call_rate_threshold),
       stripes_(stripes),
+      state_(state),
       capacity_(time_based_ ? buckets_ + 1 : window_size_ + 1) {
   log_ = std::make_unique<Event[]>(static_cast<size_t>(capacity_));
 }
 
-RateWindow::Base RateWindow::CurrentBase(int64_t coarse_now) const noexcept {
+uint32_t RateWindow::CurrentGen() const noexcept {
+  // acquire: pairs with the release of the transition's CAS (see
+  // Breaker::TryAcquire()).
+  return GenOf(state_->load(std::memory_order_acquire));
+}
+
+RateWindow::Base RateWindow::CurrentBase(int64_t now) const noexcept {
   Base base;
   if (time_based_) {
-    const uint64_t epoch = stripes_->EpochOf(coarse_now);
+    const uint64_t epoch = stripes_->EpochOf(now);
     base.epoch = static_cast<int64_t>(epoch);
     base.calls = static_cast<int64_t>(stripes_->SumBuckets(epoch, epoch));
   } else {
@@ -67,25 +59,38 @@ RateWindow::Base RateWindow::CurrentBase(int64_t coarse_now) const noexcept {
   return base;
 }
 
-void RateWindow::Rebase(uint32_t gen, int64_t coarse_now) noexcept {
-  const Base base = CurrentBase(coarse_now);
+void RateWindow::Rebase(uint32_t from_gen, uint32_t gen, int64_t now) noexcept {
+  const Base base = CurrentBase(now);
   // base_gen_ is the sequence word of a seqlock over the two values: a
   // writer swaps it to kWriting, writes, then stores the generation.
   // relaxed: the CAS below validates it.
   uint32_t seen = base_gen_.load(std::memory_order_relaxed);
   for (;;) {
-    // Another writer is at work (a racing transition), or a later
-    // generation's start is already recorded (this thread was preempted
-    // between computing and publishing): give up rather than wait or
-    // overwrite. A fold that finds no base for its generation starts the
-    // window where the fold is (FoldLocked()).
-    if (seen == kWriting || SerialIsNewer(seen, gen, kGenBits)) return;
-    // relaxed: the release value stores below are ordered after it.
-    if (base_gen_.compare_exchange_weak(seen, kWriting, std::memory_order_relaxed,
+    // Another writer is at work (a racing transition): give up rather than
+    // wait. A fold that finds no base for its generation starts the window
+    // where the fold is (FoldLocked()).
+    if (seen == kWriting) return;
+    // acquire: pairs with the release store of the previous writer, so the
+    // state word read below is at least as new as the one it read.
+    if (base_gen_.compare_exchange_weak(seen, kWriting, std::memory_order_acquire,
                                         std::memory_order_relaxed)) {
       break;
     }
     NoteCasFailure();
+  }
+  // Holding the seqlock, check that the transition this base is for can
+  // still happen: the state word must still be at `from_gen`. If it has
+  // moved, this thread was preempted between reading the word and here, its
+  // CAS will fail, and a later generation's start may already be recorded:
+  // put the old sequence back, untouched. Once the check passes, no later
+  // generation's Rebase() has written (its writer saw the word past
+  // `from_gen`, and the acquire above orders our load after its).
+  // Generations compared for equality only: age cannot flip the answer.
+  // acquire: see CurrentGen().
+  if (GenOf(state_->load(std::memory_order_acquire)) != from_gen) {
+    // release: readers that saw kWriting retry; the values are unchanged.
+    base_gen_.store(seen, std::memory_order_release);
+    return;
   }
   // release (rather than a fence, which ThreadSanitizer does not model): a
   // reader whose acquire load sees one of these values also sees kWriting,
@@ -111,57 +116,64 @@ bool RateWindow::ReadBase(uint32_t* gen, Base* base) const noexcept {
   return true;
 }
 
-bool RateWindow::Publish(uint32_t tag, bool failure, bool slow) noexcept {
-  const uint64_t add_failures = failure ? 1 : 0;
-  const uint64_t add_slow = slow ? 1 : 0;
+bool RateWindow::Publish(std::atomic<uint64_t>& word, uint32_t gen) noexcept {
   // relaxed: the CAS below re-reads on failure.
-  uint64_t old = pending_.load(std::memory_order_relaxed);
+  uint64_t old = word.load(std::memory_order_relaxed);
   uint64_t desired;
   do {
-    const uint32_t old_tag = TagOf(old);
-    const bool empty = FailuresOf(old) == 0 && SlowOf(old) == 0;
-    if (old_tag == tag) {
-      const uint64_t failures = std::min(FailuresOf(old) + add_failures, kCountMask);
-      const uint64_t slow_calls = std::min(SlowOf(old) + add_slow, kCountMask);
-      desired = MakePending(tag, failures, slow_calls);
-    } else if (empty || TagIsNewer(tag, old_tag)) {
-      // An empty word holds nothing to keep, whatever its tag's age (the
-      // 14-bit tags are only compared while events wait, i.e. within a few
-      // generations); otherwise the older events' window is gone.
-      desired = MakePending(tag, add_failures, add_slow);
+    if (GenOfPending(old) == gen) {
+      // 2^36 events between two folds cannot happen; never carry into the
+      // generation bits all the same.
+      desired = CountOf(old) == kCountMask ? old : old + 1;
+    } else if (CountOf(old) == 0 || CurrentGen() == gen) {
+      // An empty word holds nothing to keep. A non-empty word of another
+      // generation while ours is current: that window is gone.
+      desired = MakePending(gen, 1);
     } else {
       return false;  // our generation has passed
     }
     // seq_cst: ordered before our fold request in the single total order, so
-    // a folder that sees the request sees the event (see Record()).
-  } while (!pending_.compare_exchange_weak(old, desired, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed) &&
+    // a folder that sees the request sees the event (see RequestFold()).
+  } while (!word.compare_exchange_weak(old, desired, std::memory_order_seq_cst,
+                                       std::memory_order_relaxed) &&
            (NoteCasFailure(), true));
   return true;
 }
 
-int RateWindow::Record(uint32_t gen, bool failure, bool slow, int64_t coarse_now) noexcept {
-  if (!Publish(gen & kPendingTagMask, failure, slow)) return -1;
+FoldResult RateWindow::Record(uint32_t gen, bool failure, bool slow,
+                              int64_t now) noexcept {
+  bool published = false;
+  if (failure) published |= Publish(pending_failures_, gen);
+  if (slow) published |= Publish(pending_slow_, gen);
+  if (!published) return FoldResult{};
+  return RequestFold(now);
+}
+
+FoldResult RateWindow::Fold(int64_t now) noexcept { return RequestFold(now); }
+
+FoldResult RateWindow::RequestFold(int64_t now) noexcept {
   // seq_cst (both the request and folding_): a folder that releases
   // folding_ and then finds no new request must be sure that every
   // requester that failed to take folding_ had its request counted before.
   fold_requests_.fetch_add(1, std::memory_order_seq_cst);
-  int verdict = -1;
+  FoldResult result;
   for (int round = 0; round < kMaxFoldRounds; ++round) {
-    if (folding_.exchange(true, std::memory_order_seq_cst)) return verdict;
+    if (folding_.exchange(true, std::memory_order_seq_cst)) return result;
     const uint64_t seen = fold_requests_.load(std::memory_order_seq_cst);
-    const int tag = FoldLocked(coarse_now);
-    if (tag >= 0) verdict = tag;
+    const int64_t trip_gen = FoldLocked(now);
+    if (trip_gen >= 0) result.trip_gen = trip_gen;
     folding_.store(false, std::memory_order_seq_cst);
-    if (fold_requests_.load(std::memory_order_seq_cst) == seen) break;
+    if (fold_requests_.load(std::memory_order_seq_cst) == seen) return result;
   }
-  return verdict;
+  // Requests arrived during the last round, and their requesters may have
+  // returned because this thread held folding_: hand them to the next call.
+  result.owed = true;
+  return result;
 }
 
-void RateWindow::ResetLog(uint32_t gen, bool rebased, const Base& base) noexcept {
+void RateWindow::ResetLog(uint32_t gen, const Base& base) noexcept {
   log_open_ = true;
   log_gen_ = gen;
-  log_rebased_ = rebased;
   head_ = 0;
   size_ = 0;
   failures_in_window_ = 0;
@@ -200,37 +212,38 @@ void RateWindow::Append(int64_t position, uint32_t failures, uint32_t slow) noex
   ++size_;
 }
 
-int RateWindow::FoldLocked(int64_t coarse_now) noexcept {
+uint64_t RateWindow::Drain(std::atomic<uint64_t>& word, uint32_t gen) noexcept {
   // acquire: pairs with the seq_cst publish, so the drained counts are this
   // fold's to place.
-  uint64_t pending = pending_.load(std::memory_order_acquire);
-  uint32_t tag;
-  uint64_t failures;
-  uint64_t slow;
-  do {
-    tag = TagOf(pending);
-    failures = FailuresOf(pending);
-    slow = SlowOf(pending);
-    if (failures == 0 && slow == 0) break;
-  } while (!pending_.compare_exchange_weak(pending, MakePending(tag, 0, 0),
-                                           std::memory_order_acq_rel,
-                                           std::memory_order_acquire) &&
-           (NoteCasFailure(), true));
+  uint64_t old = word.load(std::memory_order_acquire);
+  while (CountOf(old) != 0 &&
+         !word.compare_exchange_weak(old, MakePending(GenOfPending(old), 0),
+                                     std::memory_order_acq_rel, std::memory_order_acquire)) {
+    NoteCasFailure();
+  }
+  // Events of another generation are from a window that is gone.
+  return GenOfPending(old) == gen ? CountOf(old) : 0;
+}
+
+int64_t RateWindow::FoldLocked(int64_t now) noexcept {
+  // Only the current generation's window can trip, and only its events are
+  // kept: the drained events of any other generation are dropped.
+  const uint32_t gen = CurrentGen();
+  const uint64_t failures = Drain(pending_failures_, gen);
+  const uint64_t slow = Drain(pending_slow_, gen);
   if (failures == 0 && slow == 0) return -1;
-  uint32_t base_gen;
-  Base base;
-  const bool have_base = ReadBase(&base_gen, &base);
-  if (have_base && (base_gen & kPendingTagMask) == tag) {
-    // The window recorded by Rebase() for the events' generation.
-    if (!log_open_ || !log_rebased_ || log_gen_ != base_gen) ResetLog(base_gen, true, base);
-  } else if (have_base && TagIsNewer(base_gen & kPendingTagMask, tag)) {
-    return -1;  // a later window has started: the events' window is gone
-  } else if (!log_open_ || log_rebased_ || (log_gen_ & kPendingTagMask) != tag) {
-    // No record for this generation (a Rebase() gave way to a racing one):
-    // the window starts here, with the calls of this fold.
-    Base here = CurrentBase(coarse_now);
-    here.calls -= static_cast<int64_t>(failures + slow);
-    ResetLog(tag, false, here);
+  if (!log_open_ || log_gen_ != gen) {
+    uint32_t base_gen;
+    Base base;
+    if (ReadBase(&base_gen, &base) && base_gen == gen) {
+      ResetLog(gen, base);  // the window recorded by Rebase() for gen
+    } else {
+      // No record for this generation (its Rebase() gave way to a racing
+      // one): the window starts here, with this fold's calls.
+      Base here = CurrentBase(now);
+      here.calls -= static_cast<int64_t>(std::max(failures, slow));
+      ResetLog(gen, here);
+    }
   }
 
   int64_t calls;
@@ -240,7 +253,7 @@ int RateWindow::FoldLocked(int64_t coarse_now) noexcept {
     Append(recorded, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
     calls = std::min(window_size_, recorded - log_base_calls_);
   } else {
-    const int64_t epoch = static_cast<int64_t>(stripes_->EpochOf(coarse_now));
+    const int64_t epoch = static_cast<int64_t>(stripes_->EpochOf(now));
     Evict(epoch - buckets_);
     Append(epoch, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
     const int64_t first = std::max(epoch - buckets_ + 1, log_base_epoch_);
@@ -256,7 +269,7 @@ int RateWindow::FoldLocked(int64_t coarse_now) noexcept {
   const bool slow_trip =
       slow_threshold_ > 0 &&
       static_cast<double>(slow_in_window_) * 100.0 >= slow_threshold_ * denominator;
-  return (failure_trip || slow_trip) ? static_cast<int>(tag) : -1;
+  return (failure_trip || slow_trip) ? int64_t{gen} : -1;
 }
 
 }  // namespace internal

@@ -3,12 +3,21 @@
 //
 // Successes never come here: they only advance the caller's own stripe
 // (a count of window calls, or a time bucket). A failure or a slow call
-// publishes itself in `pending_` and then asks for a fold: one thread at a
-// time (whoever wins `folding_`) drains `pending_` into an event log, sums
-// the stripes to learn how many calls the window holds, and judges the two
-// rates. A thread that finds another folding leaves its request behind and
-// returns at once; the folder loops until no request is left unserved, so
-// no event waits for a later failure and no caller ever waits for another.
+// publishes itself in a pending word and then asks for a fold: one thread at
+// a time (whoever wins `folding_`) drains the pending words into an event
+// log, sums the stripes to learn how many calls the window holds, and judges
+// the two rates. A thread that finds another folding leaves its request
+// behind and returns at once; the folder loops until no request is left
+// unserved, so no caller ever waits for another. A folder serves at most
+// kMaxFoldRounds rounds: if requests are still arriving then (a storm of
+// failures on many threads), it stops and says so (FoldResult::owed), and the
+// breaker sets the state word's window bit, so that the next call of any kind
+// (an admission or a success) serves the rest with Fold(). Every event is
+// folded by the first fold that starts after it is published, and no folder
+// works for ever.
+//
+// Times (`now`) are coarse-clock nanoseconds since the breaker's creation
+// (Breaker::ElapsedNanos()), never negative whatever the clock's origin.
 //
 // The event log holds (position, failures, slow calls):
 //   count window: position = calls recorded when the event was folded (the
@@ -21,15 +30,18 @@
 // exactly its call's position, so the window is exact; concurrency blurs
 // positions by the calls in flight (see circuit/breaker.h).
 //
-// pending_:
-//  63        50 49                    25 24                     0
-// +------------+------------------------+------------------------+
-// | gen tag    |  failures (25 b)       |  slow calls (25 b)     |
-// | (14 b)     |                        |                        |
-// +------------+------------------------+------------------------+
-// Invariant: counts belong to the generation whose low 14 bits are the tag;
-// an event of a newer generation replaces them (the older window is gone),
-// an event of an older generation is dropped.
+// pending_failures_ and pending_slow_, one word each:
+//  63                       36 35                                        0
+// +---------------------------+-------------------------------------------+
+// |   generation (28 bits)    |            events (36 bits)               |
+// +---------------------------+-------------------------------------------+
+// Invariant: the events belong to the full generation in the top bits.
+// Generations are only compared for equality with the state word's current
+// one: an event of the current generation replaces a non-empty word of any
+// other (whose window is gone), an event of any other generation is dropped,
+// and a fold keeps only the events of the current generation. So no number
+// of transitions can make an old event pass for a new one (up to the state
+// word's own 2^28 wrap).
 #ifndef CIRCUIT_SRC_INTERNAL_RATE_WINDOW_H_
 #define CIRCUIT_SRC_INTERNAL_RATE_WINDOW_H_
 
@@ -38,34 +50,55 @@
 #include <memory>
 
 #include "circuit/config.h"
+#include "circuit/internal/state_word.h"
 #include "circuit/internal/stripes.h"
 
 namespace circuit {
 namespace internal {
 
-inline constexpr int kPendingTagBits = 14;
-inline constexpr int kPendingCountBits = 25;
-inline constexpr uint32_t kPendingTagMask = (1u << kPendingTagBits) - 1;
-static_assert(kPendingTagBits + 2 * kPendingCountBits == 64, "pending fields fill the word");
+inline constexpr int kPendingCountBits = 36;
+static_assert(kPendingCountBits + kGenBits == 64, "pending fields fill the word");
+
+// What a fold found. `trip_gen`: the generation (always the current one)
+// whose window crossed a threshold, or -1. `owed`: the folder stopped after
+// kMaxFoldRounds with requests unserved; the caller must make sure a later
+// call runs Fold() (the state word's window bit).
+struct FoldResult {
+  int64_t trip_gen = -1;
+  bool owed = false;
+};
 
 class RateWindow {
  public:
-  // `stripes` must outlive the window.
-  RateWindow(const BreakerConfig& config, const StripeSet* stripes);
+  // `stripes` and `state` (the breaker's state word, read to learn the
+  // current generation) must outlive the window.
+  RateWindow(const BreakerConfig& config, const StripeSet* stripes,
+             const std::atomic<uint64_t>* state);
   RateWindow(const RateWindow&) = delete;
   RateWindow& operator=(const RateWindow&) = delete;
 
   // RateWindow::Rebase()
   // Marks where the window of generation `gen` starts. Called before the CAS
-  // that moves the breaker into CLOSED or METRICS_ONLY at `gen`. Events of
-  // any other generation are from a window that is gone and are dropped.
-  void Rebase(uint32_t gen, int64_t coarse_now) noexcept;
+  // that moves the breaker from generation `from_gen` into CLOSED or
+  // METRICS_ONLY at `gen`; does nothing once the state word has left
+  // `from_gen` (that CAS is bound to fail, and a later generation's start
+  // may already be recorded). Events of any other generation are from a
+  // window that is gone and are dropped.
+  void Rebase(uint32_t from_gen, uint32_t gen, int64_t now) noexcept;
 
   // RateWindow::Record()
   // Publishes one event of generation `gen` (a call already counted in the
-  // caller's stripe) and folds. Returns the low 14 bits of a generation whose
-  // window crossed a threshold during the fold, or -1. Never blocks.
-  int Record(uint32_t gen, bool failure, bool slow, int64_t coarse_now) noexcept;
+  // caller's stripe) and folds. Never blocks.
+  FoldResult Record(uint32_t gen, bool failure, bool slow, int64_t now) noexcept;
+
+  // RateWindow::Fold()
+  // Asks for a fold without an event: serves what an earlier folder left
+  // owed. Never blocks.
+  FoldResult Fold(int64_t now) noexcept;
+
+  // A folder serves at most this many rounds (see above). 16: a round sums
+  // the stripes, so a folder's caller pays at most 16 sums for the others.
+  static constexpr int kMaxFoldRounds = 16;
 
  private:
   struct Event {
@@ -74,8 +107,13 @@ class RateWindow {
     uint32_t slow;
   };
 
-  bool Publish(uint32_t tag, bool failure, bool slow) noexcept;
-  int FoldLocked(int64_t coarse_now) noexcept;  // requires folding_
+  // Adds one event of generation `gen` to `word`; false if `gen` has passed.
+  bool Publish(std::atomic<uint64_t>& word, uint32_t gen) noexcept;
+  // Drains `word`; the events it held if they are of generation `gen`.
+  uint64_t Drain(std::atomic<uint64_t>& word, uint32_t gen) noexcept;
+  uint32_t CurrentGen() const noexcept;
+  FoldResult RequestFold(int64_t now) noexcept;
+  int64_t FoldLocked(int64_t now) noexcept;  // requires folding_
   // Where a window starts: the window calls recorded before it (count
   // window), or its first epoch and the calls already in it (time window).
   struct Base {
@@ -84,11 +122,11 @@ class RateWindow {
   };
   static constexpr uint32_t kWriting = ~uint32_t{0};  // base_gen_ mid-write
 
-  Base CurrentBase(int64_t coarse_now) const noexcept;
+  Base CurrentBase(int64_t now) const noexcept;
   // A consistent snapshot of the last Rebase(), or false if one is being
   // written.
   bool ReadBase(uint32_t* gen, Base* base) const noexcept;
-  void ResetLog(uint32_t gen, bool rebased, const Base& base) noexcept;
+  void ResetLog(uint32_t gen, const Base& base) noexcept;
   void Evict(int64_t oldest_kept) noexcept;
   void Append(int64_t position, uint32_t failures, uint32_t slow) noexcept;
 
@@ -99,9 +137,11 @@ class RateWindow {
   const double failure_threshold_;
   const double slow_threshold_;
   const StripeSet* const stripes_;
+  const std::atomic<uint64_t>* const state_;
 
   // Written by failing and slow callers (shared, off the success path).
-  alignas(128) std::atomic<uint64_t> pending_{0};
+  alignas(128) std::atomic<uint64_t> pending_failures_{0};
+  std::atomic<uint64_t> pending_slow_{0};
   std::atomic<uint64_t> fold_requests_{0};
   std::atomic<bool> folding_{false};
 
@@ -117,7 +157,6 @@ class RateWindow {
   // with folding_'s acquire/release.
   alignas(128) bool log_open_ = false;  // false until the first fold
   uint32_t log_gen_ = 0;                // the generation the log is for
-  bool log_rebased_ = false;            // its start came from Rebase()
   int64_t log_base_calls_ = 0;
   int64_t log_base_epoch_ = 0;
   std::unique_ptr<Event[]> log_;

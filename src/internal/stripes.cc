@@ -47,8 +47,14 @@ void ReleaseSlot(int slot) {
 struct SlotOwner {
   int slot = -1;
   ~SlotOwner() {
+    // Stop using the number first, then give it back: a handler that runs
+    // in between counts into the shared stripes, never into a stripe that
+    // the number's next owner may already be writing without a lock.
+    // relaxed: only this thread (and its handlers) reads the word.
+    tls_thread_slot.store(kOverflowSlot, std::memory_order_relaxed);
+    // Keeps the compiler from sinking the store below the release.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     if (slot >= 0 && slot != kOverflowSlot) ReleaseSlot(slot);
-    tls_thread_slot = kOverflowSlot;
   }
 };
 
@@ -56,10 +62,28 @@ thread_local SlotOwner t_slot_owner;
 
 }  // namespace
 
+// The number goes -1 -> kOverflowSlot -> n: a handler that interrupts the
+// registration reads kOverflowSlot and uses the shared stripes (correct:
+// fetch_add) instead of registering a second time, which would claim a
+// second number and leak one of them.
 int RegisterThisThread() {
+  int unregistered = -1;
+  // One instruction, so there is no gap between the test and the mark: a
+  // handler that registered the thread before it makes it fail, and we use
+  // the handler's number. relaxed: only this thread (and its handlers)
+  // reads or writes the word.
+  if (!tls_thread_slot.compare_exchange_strong(unregistered, kOverflowSlot,
+                                               std::memory_order_relaxed)) {
+    return unregistered;
+  }
+  // The mark must be in place before the compiler lets anything below run.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   const int slot = ClaimSlot();
+  // The first use of t_slot_owner registers its destructor: may allocate.
   t_slot_owner.slot = slot;
-  tls_thread_slot = slot;
+  // The owner holds the number before anyone uses it.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  tls_thread_slot.store(slot, std::memory_order_relaxed);
   return slot;
 }
 
@@ -68,6 +92,13 @@ int RegisterThisThread() {
 namespace {
 constexpr size_t kStripeAlign = 128;
 constexpr size_t kWordsPerLine = kStripeAlign / sizeof(uint64_t);
+
+// Bits to hold a bucket index in [0, buckets): b in kCachedBucket.
+int IndexBits(int buckets) {
+  int bits = 0;
+  while (bits < 31 && (int64_t{1} << bits) < buckets) ++bits;
+  return bits;
+}
 
 size_t StrideWords(int buckets) {
   const size_t words = kNumHeaderWords + static_cast<size_t>(buckets);
@@ -80,6 +111,8 @@ StripeSet::StripeSet(int exclusive, int buckets, int64_t bucket_nanos)
       buckets_(buckets),
       bucket_nanos_(bucket_nanos > 0 ? bucket_nanos : 1),
       stripe_count_(exclusive + kSharedStripes),
+      index_bits_(IndexBits(buckets)),
+      index_mask_((uint64_t{1} << index_bits_) - 1),
       stride_words_(StrideWords(buckets)) {
   const size_t words = stride_words_ * static_cast<size_t>(stripe_count_);
   void* memory = ::operator new(words * sizeof(std::atomic<uint64_t>),
@@ -101,40 +134,112 @@ uint64_t StripeSet::Sum(int c) const {
   return sum;
 }
 
-void StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now) const {
+void StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
+                            absl::FunctionRef<int64_t()> read_coarse_now) const {
   std::atomic<uint64_t>* const words = stripe.words;
+  const uint64_t buckets = static_cast<uint64_t>(buckets_);
   uint64_t epoch;
   uint64_t index;
   if (stripe.exclusive) {
     // The owner caches its current bucket, so the division runs once a
-    // bucket. relaxed: only this thread reads or writes these three words.
-    if (static_cast<uint64_t>(coarse_now) < words[kEpochEnd].load(std::memory_order_relaxed)) {
-      epoch = words[kEpoch].load(std::memory_order_relaxed);
-      index = words[kBucketIndex].load(std::memory_order_relaxed);
-    } else {
+    // bucket. The cache is one word: a handler that updates it between our
+    // load and our store leaves a whole (epoch, index) pair, its own or
+    // ours, never its epoch with our index. A cached epoch newer than
+    // `coarse_now` (a handler read the clock after us) is still at most
+    // now: the call lands in that later bucket. relaxed: only this thread
+    // (and its handlers) reads or writes the cache.
+    const uint64_t cached = words[kCachedBucket].load(std::memory_order_relaxed);
+    epoch = cached >> index_bits_;
+    index = cached & index_mask_;
+    if (static_cast<uint64_t>(coarse_now) >=
+        (epoch + 1) * static_cast<uint64_t>(bucket_nanos_)) {
       epoch = EpochOf(coarse_now);
-      index = epoch % static_cast<uint64_t>(buckets_);
-      words[kEpoch].store(epoch, std::memory_order_relaxed);
-      words[kBucketIndex].store(index, std::memory_order_relaxed);
-      words[kEpochEnd].store((epoch + 1) * static_cast<uint64_t>(bucket_nanos_),
-                             std::memory_order_relaxed);
+      index = epoch % buckets;
+      words[kCachedBucket].store((epoch << index_bits_) | index, std::memory_order_relaxed);
     }
     std::atomic<uint64_t>& bucket = words[kNumHeaderWords + index];
-    // relaxed: only this thread writes this bucket; readers sum it loosely.
-    const uint64_t old = bucket.load(std::memory_order_relaxed);
-    bucket.store(BucketHoldsEpoch(old, epoch) ? old + 1 : BucketWord(epoch, 1),
-                 std::memory_order_relaxed);
-    return;
+    // relaxed: only this thread (and its handlers) writes the bucket;
+    // readers sum it loosely.
+    if (ABSL_PREDICT_TRUE(BucketHoldsEpoch(bucket.load(std::memory_order_relaxed), epoch))) {
+      // One instruction. A handler that resets the bucket between the load
+      // and the add resets it to a newer epoch (see CountAtFreshEpoch());
+      // the add then counts this call in that later bucket: nothing lost.
+      SignalSafeIncrement(bucket);
+      return;
+    }
+  } else {
+    epoch = EpochOf(coarse_now);
+    index = epoch % buckets;
+    std::atomic<uint64_t>& bucket = words[kNumHeaderWords + index];
+    // relaxed: a statistic. Another thread that resets the bucket between
+    // the load and the add resets it to a newer epoch, where the add then
+    // counts this call, as above.
+    if (ABSL_PREDICT_TRUE(BucketHoldsEpoch(bucket.load(std::memory_order_relaxed), epoch))) {
+      bucket.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
   }
-  epoch = EpochOf(coarse_now);
-  index = epoch % static_cast<uint64_t>(buckets_);
-  std::atomic<uint64_t>& bucket = words[kNumHeaderWords + index];
-  uint64_t old = bucket.load(std::memory_order_relaxed);
-  // A shared stripe: a CAS, because the reset of a bucket to a new epoch and
-  // the increment must be one step. relaxed: a statistic.
-  while (!bucket.compare_exchange_weak(
-      old, BucketHoldsEpoch(old, epoch) ? old + 1 : BucketWord(epoch, 1),
-      std::memory_order_relaxed, std::memory_order_relaxed)) {
+  CountAtFreshEpoch(stripe, epoch, read_coarse_now);
+}
+
+// The bucket of `epoch` held another epoch: an older one, which this call
+// resets, or, if the caller is late, a newer one, which must be kept.
+// Telling them apart by comparing the 24-bit tags would be wrong (a tag's
+// age can wrap), so the clock decides: the bucket is loaded, then the clock
+// read. Every tag was read from the same monotonic clock before the reset
+// that wrote it, and that reset happens-before our load (release/acquire
+// below; on an own stripe the writer is this thread or a handler that ran
+// on it before the load). So the tag is at most the fresh epoch:
+//   tag == fresh  -> count into it (the call lands in the newer bucket);
+//   tag != fresh  -> the bucket is older than the window ending now, in
+//                    which fresh's bucket holds no other epoch: resetting
+//                    it to (fresh, 1) erases nothing current;
+//   fresh's bucket is another one -> choose again, in that bucket.
+// The reset is a compare-exchange: if the word changed since the load
+// (another thread, a handler), the loop loads and judges again.
+void StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
+                                  absl::FunctionRef<int64_t()> read_coarse_now) const {
+  const uint64_t buckets = static_cast<uint64_t>(buckets_);
+  for (;;) {
+    std::atomic<uint64_t>& bucket = stripe.words[kNumHeaderWords + epoch % buckets];
+    // acquire: pairs with the release of the reset that wrote the tag (the
+    // fetch_adds since continue its release sequence), so the clock reading
+    // below is no earlier than the one that produced the tag. It also keeps
+    // the compiler from reading the clock before the load, which is what
+    // matters against a handler on this thread.
+    const uint64_t old = bucket.load(std::memory_order_acquire);
+    if (BucketHoldsEpoch(old, epoch)) {
+      // relaxed: see AddToBucket().
+      if (stripe.exclusive) {
+        SignalSafeIncrement(bucket);
+      } else {
+        bucket.fetch_add(1, std::memory_order_relaxed);
+      }
+      return;
+    }
+    const uint64_t fresh = EpochOf(read_coarse_now());
+    if (fresh != epoch) {
+      // Time has moved on since the caller's reading (or since our last
+      // try): count at the fresh epoch, whose bucket must be loaded again
+      // (and, if it holds another epoch, the clock read after that load).
+      epoch = fresh;
+      continue;
+    }
+    // The tag is older than `epoch` (see above): reset.
+    const uint64_t reset = BucketWord(epoch, 1);
+    if (stripe.exclusive) {
+      // One non-locked instruction: fails if a handler changed the word.
+      if (SignalSafeCompareExchange(bucket, old, reset)) return;
+    } else {
+      uint64_t expected = old;
+      // release: publishes the clock reading behind the tag to the acquire
+      // above in any thread that later judges this bucket. failure
+      // relaxed: the loop loads again with acquire.
+      if (bucket.compare_exchange_strong(expected, reset, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+        return;
+      }
+    }
     NoteCasFailure();
   }
 }

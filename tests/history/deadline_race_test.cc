@@ -26,6 +26,7 @@
 #include "circuit/breaker.h"
 #include "circuit/fake_clock.h"
 #include "gtest/gtest.h"
+#include "tests/breaker_test_peer.h"
 #include "tests/history/checker.h"
 #include "tests/history/fault_injection.h"
 #include "tests/history/history.h"
@@ -39,6 +40,45 @@ std::string Describe(const Breaker& breaker, const Permit& permit) {
          std::to_string(breaker.generation()) + ", rejected by " +
          std::string(StateName(permit.rejected_state())) + ", retry after " +
          absl::FormatDuration(permit.retry_after());
+}
+
+// A stale tag (the deadline word's generation tag is 14 bits):
+//   main: trips it                        OPEN g1, stores g1's deadline
+//   main: 2^16 - 1 generations pass       CLOSED g 2^16 (skipped to)
+//   W:    a failure trips it              OPEN g 2^16+1 (CAS) ... preempted
+//         before storing its deadline; g 2^16+1 has g1's tag
+//   main: 31 s after g1 opened, TryAcquire() must see "just opened" and
+//         reject: g1's deadline must not pass for the new generation's.
+// Fails when the deadline word is written only on the way into OPEN and
+// HALF_OPEN (g1's tag survives the skip); every transition now stores one.
+TEST(DeadlineRaceTest, AnOldGenerationsDeadlineNeverPassesForAnOpenerThatHasNotStoredYet) {
+  FakeClock clock;
+  BreakerConfig config;
+  config.clock = &clock;
+  config.consecutive_failures_to_open = 1;
+  auto breaker = Breaker::Create(config).value();
+  EXPECT_TRUE(breaker->TryAcquire().Failure());
+  ASSERT_EQ(breaker->generation(), 1u);
+  internal::BreakerTestPeer::SkipGenerations(*breaker, State::kClosed, (1u << 16) - 1);
+  ASSERT_EQ(breaker->generation(), 1u << 16);
+  clock.Advance(absl::Seconds(31));
+  fault::ResetHolds();
+  std::thread opener([&] {
+    fault::HoldNextPowOnThisThread();  // pow() is in OpenDurationNanos()
+    EXPECT_TRUE(breaker->TryAcquire().Failure());
+  });
+  while (!fault::SomeoneIsHeld()) std::this_thread::yield();
+  ASSERT_EQ(breaker->state(), State::kOpen);
+  ASSERT_EQ(breaker->generation(), (1u << 16) + 1);
+  Permit permit = breaker->TryAcquire();
+  EXPECT_FALSE(permit) << "a breaker that has just opened admitted a call: "
+                       << Describe(*breaker, permit);
+  EXPECT_EQ(permit.retry_after(), absl::Seconds(30));
+  fault::Release();
+  opener.join();
+  EXPECT_FALSE(breaker->TryAcquire());
+  clock.Advance(absl::Seconds(30));
+  EXPECT_TRUE(breaker->TryAcquire().is_trial());
 }
 
 // Interleaving 1 (an operator control while the opener is preempted):
