@@ -2,8 +2,8 @@
  * docs/model/breaker.pml: the CAS protocol on circuit::Breaker's packed state
  * word (src/breaker.cc, include/circuit/breaker.h), for spin.
  *
- * One shared `word` holds what the 64-bit state word holds (state,
- * generation, trials in flight, trial successes, trial failures). It is
+ * One shared `word` holds what the 64-bit state word holds (state, window
+ * bit, generation, trials in flight, trial successes, trial failures). It is
  * changed only by compare-and-set, modelled as an atomic{} whose guard is
  * `word == expected`; each thread's load and its CAS are separate steps, so
  * spin explores every interleaving between them. Each step below is one
@@ -26,16 +26,25 @@
  *                 (src/breaker.cc StoreDeadline() gives up when the stored
  *                 tag is newer; README.md shows the two end alike);
  *                 0: the code before the fix (a plain store after the
- *                 transition's CAS), kept to show the bug is caught
+ *                 transition's CAS, by the transitions into OPEN and
+ *                 HALF_OPEN only), kept to show the bug is caught
  *   CHECK_DEADLINE 1: check the deadline invariant (fails when FIX_DEADLINE=0)
- *   MONITOR       0: no invariant monitor process (I1-I5); default 1
+ *   WINDOW        1 (default): the window bit ("the rate window owes a
+ *                 fold"): a failing CLOSED call may set it (SetWindowBit()),
+ *                 an admission that sees it clears it and may trip
+ *                 (ServeOwedFold()); 0: never set
+ *   MONITOR       0: no invariant monitor process (I1-I5, I8); default 1
  *   TRACE         1: printf the story (CASes with real generation numbers,
  *                 deadline stores, the clock, rejections) for `spin -t`;
  *                 pan prints nothing either way
  *   MUTANT        0: none; 1: trial admission is a plain load + store;
  *                 2: the OPEN->HALF_OPEN edge is a plain load + store;
  *                 3: a trial outcome skips its generation check;
- *                 4: trial admission checks K but forgets the T bound
+ *                 4: trial admission checks K but forgets the T bound;
+ *                 5: a transition keeps the window bit (NextWord() copies
+ *                    it instead of clearing it);
+ *                 6: SetWindowBit() forgets its state check (sets the bit
+ *                    in any state)
  */
 
 #ifndef THREADS
@@ -68,6 +77,9 @@
 #ifndef MUTANT
 #define MUTANT 0
 #endif
+#ifndef WINDOW
+#define WINDOW 1
+#endif
 #ifndef MONITOR
 #define MONITOR 1
 #endif
@@ -93,22 +105,32 @@
 /*
  * The word. Field order as in include/circuit/internal/state_word.h, widths
  * shrunk: in flight 3 bits, trial successes 2, trial failures 2, state 2,
- * generation 5 (trial slow is not modelled).
+ * window 1, generation 5 (trial slow is not modelled).
  */
 #define IFL(w)  ((w) & 7)
 #define SUC(w)  (((w) >> 3) & 3)
 #define FAI(w)  (((w) >> 5) & 3)
 #define ST(w)   (((w) >> 7) & 3)
-#define GEN(w)  (((w) >> 9) & 31)
-#define MKW(s, g)           (((g) << 9) | ((s) << 7))            /* MakeWord() */
+#define WIN(w)  (((w) >> 9) & 1)
+#define GEN(w)  (((w) >> 10) & 31)
+#define WBIT    512                                              /* kWindowBit */
+#define MKW(s, g)           (((g) << 10) | ((s) << 7))           /* MakeWord() */
 #define MKTRIAL(g, i, s, f) (MKW(HALF_OPEN, g) | (i) | ((s) << 3) | ((f) << 5))
 #define ONE_IN_FLIGHT 1                                          /* kOneInFlight */
+/* NextWord(w, s): state s at the new generation ng (from alloc_gen()),
+ * trial fields 0 and the window bit clear: a new generation's window owes
+ * nothing. */
+#if MUTANT == 5
+#define NEXTW(w, s) (MKW(s, ng) | ((w) & WBIT))                  /* MUTANT: keeps the bit */
+#else
+#define NEXTW(w, s) MKW(s, ng)
+#endif
 
 /*
- * Generations. The code's generation is a 29-bit counter compared only for
+ * Generations. The code's generation is a 28-bit counter compared only for
  * equality on these paths (state word, permits, the deadline's tag). A
  * counter modulo a small number would wrap within a few steps here and
- * report the documented 2^29-wrap hazard as a violation; instead a new
+ * report the documented 2^28-wrap hazard as a violation; instead a new
  * generation takes the lowest identity that nothing still refers to (the
  * word, a thread's loaded word, a permit, a pending or stored deadline). So
  * no two live generations are ever equal, exactly as with the real counter
@@ -116,9 +138,12 @@
  */
 /* Enough identities for everything that can refer to one at once: the
  * word, the deadline, and per process a loaded word, a permit, a pending
- * deadline and (fix) a loaded deadline; plus the new one. */
+ * deadline and (fix) a loaded deadline; plus the new one. (At most 23 with
+ * 4 threads: below 31, which STALEW's generation field holds.) */
 #define NGEN  (4 * NPROCS + 3)
 #define NOGEN 255
+#define STALEW (31 << 10)  /* lw[]: a loaded word whose generation has ended (canon()) */
+#define OLDDL  254         /* dlt[]: a loaded deadline tag since replaced (canon()) */
 #define NOWORD (-1)
 #define NPROCS (THREADS + 1)   /* the threads, then the operator */
 #define OPER   THREADS
@@ -128,8 +153,8 @@
 int  word = MKW(CLOSED, 0);     /* Breaker::state_ */
 
 /* Breaker::deadline_: its generation tag; until == 0 (HALF_OPEN with no
- * max duration); and whether the clock has reached `until`. The initial
- * word 0 has tag 0 and until 0. */
+ * max duration, or a state without a deadline); and whether the clock has
+ * reached `until`. The initial word 0 has tag 0 and until 0. */
 byte dl_gen = 0;
 bit  dl_zero = 1;
 bit  dl_due = 1;
@@ -165,11 +190,11 @@ inline alloc_gen() { d_step {
   gi = 0;
   do
   :: gi < NPROCS ->
-     if :: lw[gi] != NOWORD -> used = used | (1 << GEN(lw[gi])) :: else -> skip fi;
+     if :: lw[gi] != NOWORD && GEN(lw[gi]) < NGEN -> used = used | (1 << GEN(lw[gi])) :: else -> skip fi;
      if :: pg[gi] != NOGEN -> used = used | (1 << pg[gi]) :: else -> skip fi;
      if :: ag[gi] != NOGEN -> used = used | (1 << ag[gi]) :: else -> skip fi;
 #if FIX_DEADLINE
-     if :: dlt[gi] != NOGEN -> used = used | (1 << dlt[gi]) :: else -> skip fi;
+     if :: dlt[gi] < NGEN -> used = used | (1 << dlt[gi]) :: else -> skip fi;
 #endif
      gi++
   :: else -> break
@@ -192,10 +217,28 @@ inline alloc_gen() { d_step {
  * first appearance (the word, the deadline, then each process's loaded
  * word, permit, pending deadline). Every check compares generations only for
  * equality, so a renaming is a symmetry of the model, and storing one
- * representative per class keeps the state space small (4.9 million states
- * for 2 threads without it, 73 thousand with it). Ghost state of dead
- * identities is dropped. Runs at the end of every step that can change a
- * reference.
+ * representative per class keeps the state space small: for 2 threads
+ * (code-safety-2), over 94 million states without it (a search that did
+ * not finish), 329 thousand with the renaming alone, 70 thousand with the
+ * dead values below forgotten too.
+ * Ghost state of dead identities is dropped. Runs at the end of every step
+ * that can change a reference.
+ *
+ * It first forgets three kinds of dead value, each of which can no longer
+ * change what any process does (a generation, once ended, never comes back,
+ * and the deadline's tag never takes an old value again: each generation
+ * has one winner, which stores once):
+ *  - a loaded word (lw[]) of a generation that has ended becomes STALEW:
+ *    the CAS that expects it can only fail, and a failure branch reads
+ *    the current word, of the expected one only its generation, to find
+ *    it differs (the plain stores of mutants 1 and 2 use theirs: there it
+ *    is kept);
+ *  - a loaded deadline tag (dlt[]) that the stored tag has replaced
+ *    becomes OLDDL: it is only compared with the stored tag, and can only
+ *    fail that comparison;
+ *  - `until` (dl_zero, dl_due) of a deadline whose tag is not the word's
+ *    generation: every reader compares the tag with the generation of the
+ *    word it loaded in the same step first.
  */
 hidden byte map[NGEN];
 hidden byte nmap;
@@ -203,14 +246,15 @@ hidden int  etmp;
 
 inline canon_ref(x) {
   if
-  :: x != NOGEN && map[x] == NOGEN -> map[x] = nmap; nmap++
+  :: x < NGEN && map[x] == NOGEN -> map[x] = nmap; nmap++
   :: else -> skip
   fi
 }
 
-#define REGEN(w) (((w) & 511) | (map[GEN(w)] << 9))
+#define REGEN(w) (((w) & 1023) | (map[GEN(w)] << 10))
 
 inline canon() { d_step {
+  if :: dl_gen != GEN(word) -> dl_zero = 1; dl_due = 1 :: else -> skip fi;   /* dead */
   gi = 0;
   do
   :: gi < NGEN -> map[gi] = NOGEN; gi++
@@ -222,6 +266,12 @@ inline canon() { d_step {
   gi = 0;
   do
   :: gi < NPROCS ->
+#if MUTANT != 1 && MUTANT != 2
+     if :: lw[gi] != NOWORD && GEN(lw[gi]) != GEN(word) -> lw[gi] = STALEW :: else -> skip fi;  /* dead */
+#endif
+#if FIX_DEADLINE
+     if :: dlt[gi] < NGEN && dlt[gi] != dl_gen -> dlt[gi] = OLDDL :: else -> skip fi;  /* dead */
+#endif
      if :: lw[gi] != NOWORD -> canon_ref(GEN(lw[gi])) :: else -> skip fi;
      canon_ref(pg[gi]);
      canon_ref(ag[gi]);
@@ -236,11 +286,11 @@ inline canon() { d_step {
   gi = 0;
   do
   :: gi < NPROCS ->
-     if :: lw[gi] != NOWORD -> lw[gi] = REGEN(lw[gi]) :: else -> skip fi;
+     if :: lw[gi] != NOWORD && GEN(lw[gi]) < NGEN -> lw[gi] = REGEN(lw[gi]) :: else -> skip fi;
      if :: pg[gi] != NOGEN -> pg[gi] = map[pg[gi]] :: else -> skip fi;
      if :: ag[gi] != NOGEN -> ag[gi] = map[ag[gi]] :: else -> skip fi;
 #if FIX_DEADLINE
-     if :: dlt[gi] != NOGEN -> dlt[gi] = map[dlt[gi]] :: else -> skip fi;
+     if :: dlt[gi] < NGEN -> dlt[gi] = map[dlt[gi]] :: else -> skip fi;
 #endif
      gi++
   :: else -> break
@@ -273,22 +323,23 @@ inline canon() { d_step {
 #define HOLDS(i)    ((pk[i] == TRIAL && pg[i] == GEN(word)) -> 1 : 0)
 #define PENDS(i, g) ((ag[i] == (g)) -> 1 : 0)
 #define IDLE(i)     (pk[i] == NONE && lw[i] == NOWORD && ag[i] == NOGEN)
+#define OPER_IDLE   (lw[OPER] == NOWORD && ag[OPER] == NOGEN)
 #if THREADS == 1
 #define HOLDERS      (HOLDS(0))
 #define PENDING(g)   (PENDS(0, g))
-#define QUIET        (IDLE(0) && lw[OPER] == NOWORD)
+#define QUIET        (IDLE(0) && OPER_IDLE)
 #elif THREADS == 2
 #define HOLDERS      (HOLDS(0) + HOLDS(1))
 #define PENDING(g)   (PENDS(0, g) + PENDS(1, g))
-#define QUIET        (IDLE(0) && IDLE(1) && lw[OPER] == NOWORD)
+#define QUIET        (IDLE(0) && IDLE(1) && OPER_IDLE)
 #elif THREADS == 3
 #define HOLDERS      (HOLDS(0) + HOLDS(1) + HOLDS(2))
 #define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g))
-#define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && lw[OPER] == NOWORD)
+#define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && OPER_IDLE)
 #elif THREADS == 4
 #define HOLDERS      (HOLDS(0) + HOLDS(1) + HOLDS(2) + HOLDS(3))
 #define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g) + PENDS(3, g))
-#define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && IDLE(3) && lw[OPER] == NOWORD)
+#define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && IDLE(3) && OPER_IDLE)
 #endif
 
 /* I1: trials in flight <= K, and in flight + successes + failures <= T. */
@@ -307,6 +358,10 @@ inline canon() { d_step {
  * Otherwise every reader takes it for "not yet published" forever. */
 #define INV_DEADLINE (!(ST(word) == OPEN || (ST(word) == HALF_OPEN && HO_LIMIT)) || \
                       dl_gen == GEN(word) || PENDING(GEN(word)) > 0)
+/* I8: the window bit is 0 unless CLOSED (the model has no METRICS_ONLY).
+ * Set in OPEN, HALF_OPEN or FORCED_OPEN it would send every admission of
+ * that generation to serve a fold of a window that is gone. */
+#define INV_WINDOW  (WIN(word) == 0 || ST(word) == CLOSED)
 
 /* Named flags, so that pan's "assertion violated" names the property. They
  * are hidden (not part of a state): each is only ever cleared just before
@@ -318,6 +373,7 @@ hidden byte I4_released_half_open_admits_next = 1;
 hidden byte I5_deadline_published_for_current_gen = 1;
 hidden byte I6_stale_outcome_never_changes_word = 1;
 hidden byte I7_one_edge_winner_per_open_gen = 1;
+hidden byte I8_window_bit_only_in_closed = 1;
 #define CHECK(flag, cond) if :: !(cond) -> flag = 0; assert(flag) :: else -> skip fi
 
 #if MONITOR
@@ -331,6 +387,8 @@ end_monitor:
                               assert(I3_in_flight_equals_live_trial_permits) }
   :: atomic { !(INV_QUIET) -> I4_released_half_open_admits_next = 0;
                               assert(I4_released_half_open_admits_next) }
+  :: atomic { !(INV_WINDOW) -> I8_window_bit_only_in_closed = 0;
+                               assert(I8_window_bit_only_in_closed) }
 #if CHECK_DEADLINE
   :: atomic { !(INV_DEADLINE) -> I5_deadline_published_for_current_gen = 0;
                                  assert(I5_deadline_published_for_current_gen) }
@@ -352,6 +410,10 @@ inline say(w) {
   printf(",g%d,%d", real[GEN(w)], IFL(w));
   if
   :: SUC(w) + FAI(w) > 0 -> printf(" (trial successes %d, failures %d)", SUC(w), FAI(w))
+  :: else -> skip
+  fi;
+  if
+  :: WIN(w) -> printf(" +window")
   :: else -> skip
   fi
 }
@@ -387,6 +449,17 @@ end_clock:
 
 /* ---- AfterTransition(): the winner stores the new generation's deadline -- */
 
+/* Every transition's winner stores a deadline word (0 where the new state has
+ * none: CLOSED, FORCED_OPEN), as src/breaker.cc AfterTransition() does. The
+ * winner is process `me` (a thread's t, or OPER); ag[me] is the generation it
+ * stores and az[me] whether the deadline is 0. Before the fix only the
+ * transitions into OPEN and HALF_OPEN stored (STORE_ZERO). */
+#if FIX_DEADLINE
+#define STORE_ZERO(me) ag[me] = ng; az[me] = 1
+#else
+#define STORE_ZERO(me) skip
+#endif
+
 #if FIX_DEADLINE
 /* Proposed fix (README.md): store the deadline only while the state word is
  * still at the writer's generation, by a CAS against a value loaded before
@@ -395,33 +468,33 @@ end_clock:
  *   while (GenOf(state_.load(acquire)) == gen &&
  *          !deadline_.compare_exchange_weak(d, desired, release, acquire)) {}
  * (A cpp macro, not an inline: it jumps to the label `next`.) */
-#define AFTER_TRANSITION(next) \
-  atomic { dlt[t] = dl_gen; canon() };                            /* deadline_.load */ \
+#define AFTER_TRANSITION(me, next) \
+  atomic { dlt[me] = dl_gen; canon() };                            /* deadline_.load */ \
   do \
-  :: atomic { GEN(word) != ag[t] ->                               /* state_.load: moved on */ \
-       ag[t] = NOGEN; az[t] = 0; dlt[t] = NOGEN; canon(); goto next } \
-  :: atomic { GEN(word) == ag[t] -> skip };                       /* state_.load: still ours */ \
+  :: atomic { GEN(word) != ag[me] ->                               /* state_.load: moved on */ \
+       ag[me] = NOGEN; az[me] = 0; dlt[me] = NOGEN; canon(); goto next } \
+  :: atomic { GEN(word) == ag[me] -> skip };                       /* state_.load: still ours */ \
      if \
-     :: atomic { dl_gen == dlt[t] ->                               /* the CAS succeeds */ \
-          dl_gen = ag[t]; dl_zero = az[t]; dl_due = az[t]; TRACE_DL(t); \
-          ag[t] = NOGEN; az[t] = 0; dlt[t] = NOGEN; canon(); goto next } \
-     :: atomic { dl_gen != dlt[t] -> dlt[t] = dl_gen; canon() }    /* the CAS fails: d = current */ \
+     :: atomic { dl_gen == dlt[me] ->                               /* the CAS succeeds */ \
+          dl_gen = ag[me]; dl_zero = az[me]; dl_due = az[me]; TRACE_DL(me); \
+          ag[me] = NOGEN; az[me] = 0; dlt[me] = NOGEN; canon(); goto next } \
+     :: atomic { dl_gen != dlt[me] -> dlt[me] = dl_gen; canon() }    /* the CAS fails: d = current */ \
      fi \
   od
 #else
 /* As in the code: deadline_.store(DeadlineWord(gen, ...), release), one
  * step after the CAS that won the transition. */
-#define AFTER_TRANSITION(next) \
+#define AFTER_TRANSITION(me, next) \
   atomic { \
-    dl_gen = ag[t]; dl_zero = az[t]; dl_due = az[t]; TRACE_DL(t); \
-    ag[t] = NOGEN; az[t] = 0; canon(); goto next \
+    dl_gen = ag[me]; dl_zero = az[me]; dl_due = az[me]; TRACE_DL(me); \
+    ag[me] = NOGEN; az[me] = 0; canon(); goto next \
   }
 #endif
 
 /* ---- Threads ------------------------------------------------------------- */
 
-/* The switch at the top of TryAcquireLoop() (and TryAcquire()'s fast path),
- * on the word in lw[t]. Local: runs in the step that loaded the word. */
+/* The switch at the top of TryAcquireSlow()'s loop (and TryAcquire()'s fast
+ * path), on the word in lw[t]. Local: runs in the step that loaded the word. */
 #if MUTANT == 4
 #define SLOT_FREE(w) (IFL(w) < K)                  /* MUTANT: forgets the T bound */
 #else
@@ -429,10 +502,18 @@ end_clock:
 #endif
 inline dispatch() {
   if
+  :: WIN(lw[t]) -> canon(); goto serve_cas        /* a fold is owed: ServeOwedFold(word) first */
+  :: else -> skip                                 /* (the fast path admits only without it) */
+  fi;
+  if
   :: ST(lw[t]) == CLOSED ->                       /* admit: Permit(kNormal, gen); the call */
      pk[t] = NORMAL; pg[t] = GEN(lw[t]);          /* fails and reaches a trip threshold: */
      lw[t] = MKW(CLOSED, pg[t]);                  /* TripIfCurrent(gen) (see README) */
      canon(); goto trip_cas
+#if WINDOW
+  :: ST(lw[t]) == CLOSED ->                       /* admit; the call fails and its fold stops */
+     canon(); goto set_cas                        /* at the round cap, owing: SetWindowBit() */
+#endif
   :: ST(lw[t]) == FORCED_OPEN ->                  /* Reject(word, -1) */
      lw[t] = NOWORD; canon(); goto end_idle
   :: ST(lw[t]) == OPEN &&                         /* ReadDeadline(gen) && now >= until */
@@ -471,10 +552,56 @@ inline release_head() {
   fi
 }
 
+/* One turn of TripIfCurrent(g)'s loop, `expected` in lw[t]:
+ * Publish(CLOSED,g -> OPEN,g+1,0). While the word is still CLOSED at g (the
+ * CAS failed only because the window bit changed) it tries again with the
+ * word it got; otherwise it returns. A cpp macro: it is used twice, at the
+ * first try after a failure (a progress state) and at trip_retry. */
+#if TRACE
+#define TRACE_TRIP \
+  if \
+  :: pk[t] == NORMAL -> WHO(t); printf("a failure, ") \
+  :: else -> WHO(t); printf("the owed fold trips, ") \
+  fi; \
+  printf("TripIfCurrent(): CAS "); say(lw[t]); printf(" -> "); say(word); printf("\n")
+#else
+#define TRACE_TRIP skip
+#endif
+#define TRIP_STEP \
+  if \
+  :: atomic { word == lw[t] -> \
+       alloc_gen(); word = NEXTW(lw[t], OPEN); \
+       TRACE_TRIP; \
+       CHECK(I6_stale_outcome_never_changes_word, pk[t] != NORMAL || GEN(lw[t]) == pg[t]); \
+       ag[t] = ng; az[t] = 0; \
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto trip_after } \
+  :: atomic { word != lw[t] && ST(word) == CLOSED && GEN(word) == GEN(lw[t]) -> \
+       lw[t] = word; goto trip_retry }             /* only the window bit changed */ \
+  :: atomic { word != lw[t] && !(ST(word) == CLOSED && GEN(word) == GEN(lw[t])) -> \
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle } \
+  fi
+
+/* One turn of SetWindowBit()'s loop, `expected` in lw[t]: while the word is
+ * CLOSED (or METRICS_ONLY) without the bit, CAS word -> word | kWindowBit. */
+#if MUTANT == 6
+#define SET_OK(w) (WIN(w) == 0)                    /* MUTANT: no state check */
+#else
+#define SET_OK(w) (ST(w) == CLOSED && WIN(w) == 0)
+#endif
+#define SET_STEP \
+  if \
+  :: atomic { word == lw[t] -> \
+       word = lw[t] | WBIT; \
+       TRACE_CAS(t, lw[t], "its fold owes, SetWindowBit():"); \
+       lw[t] = NOWORD; canon(); goto end_idle } \
+  :: atomic { word != lw[t] && SET_OK(word) -> lw[t] = word; canon(); goto set_retry } \
+  :: atomic { word != lw[t] && !SET_OK(word) -> lw[t] = NOWORD; canon(); goto end_idle } \
+  fi
+
 proctype Thread(byte t) {
   byte how;                                       /* the outcome being recorded */
 
-  /* ---- TryAcquire() / TryAcquireSlow() / TryAcquireLoop() -------------- */
+  /* ---- TryAcquire() / TryAcquireSlow() --------------------------------- */
 end_idle:
   atomic { lw[t] = word; dispatch() }             /* state_.load(acquire) */
 
@@ -488,7 +615,7 @@ acq_edge:                                         /* Publish(OPEN,g,0 -> HALF_OP
   :: atomic { word == lw[t] ->
 #endif
        alloc_gen();
-       word = MKTRIAL(ng, ONE_IN_FLIGHT, 0, 0);
+       word = NEXTW(lw[t], HALF_OPEN) + ONE_IN_FLIGHT;
        TRACE_CAS(t, lw[t], EDGE_WHAT);
        CHECK(I7_one_edge_winner_per_open_gen, ((edged >> GEN(lw[t])) & 1) == 0);
        edged = edged | (1 << GEN(lw[t]));
@@ -500,7 +627,7 @@ acq_edge:                                         /* Publish(OPEN,g,0 -> HALF_OP
 #endif
   fi;
 edge_after:
-  AFTER_TRANSITION(holding);
+  AFTER_TRANSITION(t, holding);
 
 acq_slot:                                         /* HALF_OPEN,g,n -> HALF_OPEN,g,n+1 */
   if
@@ -522,13 +649,29 @@ acq_slot:                                         /* HALF_OPEN,g,n -> HALF_OPEN,
 acq_reopen:                                       /* Publish(HALF_OPEN,g,n -> OPEN,g+1,0) */
   if
   :: atomic { word == lw[t] ->
-       alloc_gen(); word = MKW(OPEN, ng);
+       alloc_gen(); word = NEXTW(lw[t], OPEN);
        TRACE_CAS(t, lw[t], "TryAcquire(): trials too old, reopen:");
        ag[t] = ng; az[t] = 0; lw[t] = NOWORD; canon(); goto reopen_after }
   :: atomic { word != lw[t] -> lw[t] = NOWORD; canon(); goto end_idle }   /* reload, loop */
   fi;
 reopen_after:
-  AFTER_TRANSITION(end_idle);                     /* then state_.load(acquire), loop */
+  AFTER_TRANSITION(t, end_idle);                  /* then state_.load(acquire), loop */
+
+  /* ---- The window bit: serve the owed fold ---------------------------- */
+serve_cas:                                        /* ServeOwedFold(word): CAS word -> word & ~kWindowBit */
+  if
+  :: atomic { word == lw[t] ->                     /* cleared it; its fold does not trip */
+       word = lw[t] - WBIT;
+       TRACE_CAS(t, lw[t], "TryAcquire(): ServeOwedFold(), the fold does not trip:");
+       lw[t] = NOWORD; canon(); goto end_idle }   /* then state_.load(acquire): admission goes on */
+  :: atomic { word == lw[t] ->                     /* cleared it; its fold trips: TripIfCurrent(g), */
+       word = lw[t] - WBIT;                        /* its load folded into its first CAS */
+       TRACE_CAS(t, lw[t], "TryAcquire(): ServeOwedFold(), the fold trips:");
+       lw[t] = word; goto trip_retry }
+  :: atomic { word != lw[t] && WIN(word) -> lw[t] = word; canon(); goto serve_cas }
+  :: atomic { word != lw[t] && !WIN(word) ->       /* cleared by another thread (it folds) */
+       lw[t] = NOWORD; canon(); goto end_idle }   /* or by a transition: reload */
+  fi;
 
   /* ---- Holding a permit: resolve it ----------------------------------- */
 holding:
@@ -542,20 +685,20 @@ progress_held:
        lw[t] = word; release_head() }
   fi;
 
-trip_cas:                                         /* Publish(CLOSED,g,0 -> OPEN,g+1,0) */
+  /* ---- A failure in CLOSED --------------------------------------------- */
+trip_cas:                                         /* TripIfCurrent(g), first try after the failure */
 progress_closed:
-  if
-  :: atomic { word == lw[t] ->
-       alloc_gen(); word = MKW(OPEN, ng);
-       TRACE_CAS(t, lw[t], "a failure, TripIfCurrent():");
-       CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
-       ag[t] = ng; az[t] = 0;
-       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto trip_after }
-  :: atomic { word != lw[t] ->                     /* not CLOSED,g any more: return */
-       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
-  fi;
+  TRIP_STEP;
+trip_retry:                                       /* TripIfCurrent(g), again (not a new admission) */
+  TRIP_STEP;
 trip_after:
-  AFTER_TRANSITION(end_idle);
+  AFTER_TRANSITION(t, end_idle);
+
+set_cas:                                          /* SetWindowBit(), first try after the failure */
+progress_owed:
+  SET_STEP;
+set_retry:
+  SET_STEP;
 
 trial_cas:                                        /* Publish(word, desired) in OnTrialOutcome() */
   if
@@ -564,8 +707,8 @@ trial_cas:                                        /* Publish(word, desired) in O
        if
        :: SUC(lw[t]) + FAI(lw[t]) + 1 >= T ->      /* T trials done: judge the rates */
           if                                       /* (choose before alloc_gen(): see there) */
-          :: alloc_gen(); word = MKW(OPEN, ng); ag[t] = ng; az[t] = 0
-          :: alloc_gen(); word = MKW(CLOSED, ng)
+          :: alloc_gen(); word = NEXTW(lw[t], OPEN); ag[t] = ng; az[t] = 0
+          :: alloc_gen(); word = NEXTW(lw[t], CLOSED); STORE_ZERO(t)
           fi
        :: else ->
           word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + (how == SUCCESS -> 1 : 0),
@@ -574,9 +717,9 @@ trial_cas:                                        /* Publish(word, desired) in O
 #else
        if
        :: how == FAILURE ->                        /* HALF_OPEN,g,n -> OPEN,g+1,0 */
-          alloc_gen(); word = MKW(OPEN, ng); ag[t] = ng; az[t] = 0
+          alloc_gen(); word = NEXTW(lw[t], OPEN); ag[t] = ng; az[t] = 0
        :: how == SUCCESS && SUC(lw[t]) + 1 >= T -> /* HALF_OPEN,g,n -> CLOSED,g+1,0 */
-          alloc_gen(); word = MKW(CLOSED, ng)
+          alloc_gen(); word = NEXTW(lw[t], CLOSED); STORE_ZERO(t)
        :: how == SUCCESS && SUC(lw[t]) + 1 < T ->  /* one more success, one fewer in flight */
           word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + 1, FAI(lw[t]))
        fi;
@@ -592,7 +735,7 @@ trial_cas:                                        /* Publish(word, desired) in O
   :: atomic { word != lw[t] -> lw[t] = word; trial_head() }   /* retry with the word we got */
   fi;
 trial_after:
-  AFTER_TRANSITION(end_idle);
+  AFTER_TRANSITION(t, end_idle);
 
 release_cas:                                      /* compare_exchange_weak(word - kOneInFlight) */
   if
@@ -618,23 +761,31 @@ proctype Operator() {
 #define COUNT_OP skip
 #endif
 end_operator:
-  do
+  if
   :: atomic { OPS_LEFT ->
        COUNT_OP;
        if :: to = FORCED_OPEN :: to = CLOSED fi;   /* ForceOpen() or Reset() */
        lw[OPER] = word; canon() }                  /* state_.load(relaxed) */
+  :: !OPS_LEFT -> goto op_done
+  fi;
 force_cas:
-     if
-     :: atomic { word == lw[OPER] ->               /* Publish(word, NextWord(word, to)) */
-          alloc_gen(); word = MKW(to, ng);
-          TRACE_CAS(OPER, lw[OPER], "ForceTo():");
-          lw[OPER] = NOWORD; to = 0; canon() }
-     :: atomic { word != lw[OPER] -> lw[OPER] = word; canon(); goto force_cas }
-     fi
-  :: !OPS_LEFT -> break
-  od;
-  /* Done. If the last action left the breaker FORCED_OPEN it stays there
-   * by design: rejecting forever is progress, not a livelock. */
+  if
+  :: atomic { word == lw[OPER] ->                  /* Publish(word, NextWord(word, to)) */
+       alloc_gen(); word = NEXTW(lw[OPER], to);
+       TRACE_CAS(OPER, lw[OPER], "ForceTo():");
+       STORE_ZERO(OPER);                           /* CLOSED, FORCED_OPEN: deadline 0 */
+       lw[OPER] = NOWORD; to = 0; canon();
+       if
+       :: ag[OPER] != NOGEN -> goto force_after
+       :: else -> goto end_operator
+       fi }
+  :: atomic { word != lw[OPER] -> lw[OPER] = word; canon(); goto force_cas }
+  fi;
+force_after:
+  AFTER_TRANSITION(OPER, end_operator);
+op_done:
+  /* If the last action left the breaker FORCED_OPEN it stays there by
+   * design: rejecting forever is progress, not a livelock. */
   if
   :: ST(word) == FORCED_OPEN ->
 end_forced:
