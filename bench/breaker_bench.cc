@@ -304,6 +304,7 @@ circuit::Breaker* MakeBreaker(circuit::BreakerConfig config) {
 circuit::BreakerConfig CountWindowConfig() {
   circuit::BreakerConfig config;
   config.name = "bench_count_window";
+  config.consecutive_failures_to_open = 5;  // as before the default followed the rates
   config.failure_rate_threshold = 50;
   config.window_type = circuit::WindowType::kCountBased;
   return config;
@@ -312,16 +313,41 @@ circuit::BreakerConfig CountWindowConfig() {
 circuit::BreakerConfig TimeWindowConfig() {
   circuit::BreakerConfig config;
   config.name = "bench_time_window";
+  config.consecutive_failures_to_open = 5;  // as before the default followed the rates
   config.failure_rate_threshold = 50;
   config.window_type = circuit::WindowType::kTimeBased;
   return config;
 }
 
+// Slow-call detection timed with the precise clock (CLOCK_MONOTONIC).
 circuit::BreakerConfig SlowCallConfig() {
   circuit::BreakerConfig config;
   config.name = "bench_slow_call";
+  config.slow_call_clock = circuit::SlowCallClock::kPrecise;
+  config.consecutive_failures_to_open = 5;  // as before the default followed the rates
   config.slow_call_rate_threshold = 50;
   config.slow_call_duration = absl::Seconds(1);
+  return config;
+}
+
+// Slow-call detection at 100 ms: kAuto picks the coarse clock.
+circuit::BreakerConfig SlowCallCoarseConfig() {
+  circuit::BreakerConfig config;
+  config.name = "bench_slow_call_coarse";
+  config.consecutive_failures_to_open = 5;
+  config.slow_call_rate_threshold = 50;
+  config.slow_call_duration = absl::Milliseconds(100);
+  return config;
+}
+
+// Slow-call detection from durations the caller measured: no clock read.
+circuit::BreakerConfig SlowCallCallerConfig() {
+  circuit::BreakerConfig config;
+  config.name = "bench_slow_call_caller";
+  config.consecutive_failures_to_open = 5;
+  config.slow_call_rate_threshold = 50;
+  config.slow_call_duration = absl::Milliseconds(100);
+  config.slow_call_clock = circuit::SlowCallClock::kCaller;
   return config;
 }
 
@@ -381,6 +407,32 @@ void BM_Circuit_Closed_SlowCallDetection(benchmark::State& state) {
   RunClosed(state, breaker);
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_SlowCallDetection);
+
+void BM_Circuit_Closed_SlowCallCoarse(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(SlowCallCoarseConfig());
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_SlowCallCoarse);
+
+// TryAcquire() + Success(duration): the caller timed the call itself.
+void BM_Circuit_Closed_SlowCallCallerMeasured(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(SlowCallCallerConfig());
+  {
+    circuit::Permit warm_up = breaker->TryAcquire();
+    warm_up.Success(absl::Milliseconds(1));
+  }
+  AllocCounter allocs;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    if (ABSL_PREDICT_TRUE(permit)) permit.Success(absl::Milliseconds(1));
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit::State::kClosed) {
+    state.SkipWithError("the breaker left CLOSED");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_SlowCallCallerMeasured);
 
 void BM_Circuit_Closed_DefaultConfig(benchmark::State& state) {
   static circuit::Breaker* const breaker = MakeBreaker(circuit::BreakerConfig());

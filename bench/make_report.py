@@ -43,6 +43,8 @@ BREAKERS = [
     "BM_Circuit_Closed_CountWindow",
     "BM_Circuit_Closed_TimeWindow",
     "BM_Circuit_Closed_SlowCallDetection",
+    "BM_Circuit_Closed_SlowCallCoarse",
+    "BM_Circuit_Closed_SlowCallCallerMeasured",
     "BM_Circuit_Closed_DefaultConfig",
     "BM_Circuit_FailureBelowThreshold",
     "BM_Circuit_RejectedWhileOpen",
@@ -55,6 +57,7 @@ MUTEX_BREAKER = "BM_MutexBreaker_Closed"
 CLOSED_COUNT = "BM_Circuit_Closed_CountWindow"
 CLOSED_TIME = "BM_Circuit_Closed_TimeWindow"
 CLOSED_SLOW = "BM_Circuit_Closed_SlowCallDetection"
+CLOSED_SLOW_COARSE = "BM_Circuit_Closed_SlowCallCoarse"
 STEADY_CLOCK = "BM_Ref_SteadyClockNow"
 REJECTED = "BM_Circuit_RejectedWhileOpen"
 RELAXED_LOAD = "BM_Ref_RelaxedLoadShared"
@@ -266,6 +269,32 @@ def targets(results):
         out.append((desc, sl1 <= cc1 + 2 * st1,
                     "%s ns vs %s + 2 x %s = %s ns" % (fmt_ns(sl1), fmt_ns(cc1), fmt_ns(st1),
                                                       fmt_ns(cc1 + 2 * st1))))
+    else:
+        out.append((desc, None, "missing data"))
+
+    sc1 = ns(CLOSED_SLOW_COARSE, 1)
+    desc = ("closed with slow-call detection, coarse clock (100 ms), 1 thread <= 3x closed "
+            "count-window (1 thread)")
+    if sc1 and cc1:
+        out.append((desc, sc1 <= 3 * cc1,
+                    "%s ns vs 3 x %s = %s ns (%.2fx)" % (fmt_ns(sc1), fmt_ns(cc1), fmt_ns(3 * cc1),
+                                                         sc1 / cc1)))
+    else:
+        out.append((desc, None, "missing data"))
+
+    rj1 = ns(REJECTED, 1)
+    desc = "rejected while OPEN, 1 thread <= 2 ns"
+    if rj1:
+        out.append((desc, rj1 <= 2.0, "%s ns" % fmt_ns(rj1)))
+    else:
+        out.append((desc, None, "missing data"))
+
+    s_rej = scaling(results, REJECTED, 2)
+    p2 = scaling(results, PADDED, 2)
+    desc = "rejected while OPEN scaling 1->2 >= 0.9x the padded counter's"
+    if s_rej is not None and p2 is not None:
+        out.append((desc, s_rej >= 0.9 * p2, "%.2fx vs 0.9 x %.2fx = %.2fx" % (s_rej, p2,
+                                                                             0.9 * p2)))
     else:
         out.append((desc, None, "missing data"))
 

@@ -16,14 +16,17 @@
 //     (success, failure, ignore, release, record a status, drop, move),
 //     advance the clock (small, large, or onto the next deadline or bucket
 //     edge +-1 ns), the operator controls, bursts of operator transitions
-//     (generation wrap-arounds), and the Call()/CallOrThrow()/
+//     (generation wrap-arounds), the Call()/CallOrThrow()/
 //     CallWithClassifier() wrappers with status, result and exception
-//     outcomes.
+//     outcomes, and Success(took)/Failure(took)/Record(status, took) with
+//     durations the caller measured.
 //
-// After every operation: state(), generation() and every Metrics() counter
-// must equal the model's, and every permit slot's bool, rejected(),
-// is_trial(), generation(), rejected_state() and retry_after() too. A
-// difference prints both sides and traps (__builtin_trap()).
+// After every operation: every Metrics() field (read first: it applies no
+// due transition), then, as header byte 31 says, state() and generation()
+// (which apply a due HALF_OPEN deadline) must equal the model's, and every
+// permit slot's bool, rejected(), is_trial(), generation(),
+// rejected_state() and retry_after() too. A difference prints both sides
+// and traps (__builtin_trap()).
 //
 // FUZZ_TRACE=1 in the environment prints each operation as it runs, with
 // the model's view, to decode a crashing input.
@@ -59,6 +62,7 @@ using circuit::BreakerMetrics;
 using circuit::FakeClock;
 using circuit::Outcome;
 using circuit::Permit;
+using circuit::SlowCallClock;
 using circuit::State;
 using circuit::StateName;
 using circuit::WindowType;
@@ -67,6 +71,8 @@ using circuit_fuzz::ModelMetrics;
 using circuit_fuzz::ModelPermit;
 
 constexpr int kSlots = 8;
+// Operations: the opcode byte modulo this (see RunOp()).
+constexpr int kOpCodes = 26;
 constexpr int kMaxOps = 4096;
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kDay = 86'400 * kSecond;
@@ -91,6 +97,7 @@ bool Tracing() {
   }();
   return on;
 }
+
 
 #define TRACE(...)                       \
   do {                                   \
@@ -375,6 +382,8 @@ enum WildField : uint8_t {
   kWildJudge,
   kWildHalfOpenMax,
   kWildStripes,
+  kWildSuccessesToClose,
+  kWildSlowCallClock,
   kWildFieldCount,
 };
 
@@ -383,7 +392,8 @@ const char* WildFieldName(uint8_t f) {
       "none",           "name",          "consecutive",   "failure_pct",       "slow_pct",
       "slow_duration",  "window_type",   "window_size",   "window_dur",        "window_buckets",
       "minimum_calls",  "open_duration", "multiplier",    "max_open",          "jitter",
-      "max_concurrent", "trial_calls",   "judge_by_rate", "half_open_max_dur", "stripes"};
+      "max_concurrent", "trial_calls",   "judge_by_rate", "half_open_max_dur", "stripes",
+      "successes_to_close", "slow_call_clock"};
   return f < kWildFieldCount ? kNames[f] : "?";
 }
 
@@ -448,6 +458,12 @@ void ApplyWild(BreakerConfig& c, uint8_t field, uint8_t v) {
     case kWildStripes:
       c.stripes = WildInt(v);
       break;
+    case kWildSuccessesToClose:
+      c.half_open_successes_to_close = WildInt(v);
+      break;
+    case kWildSlowCallClock:
+      c.slow_call_clock = static_cast<SlowCallClock>(v);
+      break;
   }
 }
 
@@ -457,13 +473,21 @@ struct FuzzConfig {
   ExceptionRule exception_rule = ExceptionRule::kDefault;
   int64_t clock_start = kSecond;
   bool wild = false;
+  // Which of Breaker::state() and generation() Compare() calls after an
+  // operation (both apply a due HALF_OPEN deadline; Metrics() does not):
+  // 0 both, after every operation; 1 neither (a deadline is then applied
+  // only by a call, a trial's outcome or release); 2 both, after every
+  // other operation; 3 generation() first, then state().
+  uint8_t observe = 0;
 };
 
 // Header layout (byte: meaning):
 //   0  flags: bit0 time window, bit1 judge_by_rate, bits2-3 status rule,
 //      bits4-5 exception rule, bit6 jitter on (byte 27), bit7 clock origin
 //      from kOrigins (bytes 22-25: low 2 bits pick it, the rest add ns)
-//   1  consecutive_failures_to_open: b % 8 (0 = off); b >= 248: b * 1000
+//   1  consecutive_failures_to_open: b % 8, 0 = unset (5 without a rate
+//      threshold, else off; an explicit 0 comes from a wild override);
+//      b >= 248: b * 1000
 //   2  failure_rate_threshold (SanePercent)
 //   3  slow_call_rate_threshold (SanePercent)
 //   4-5 slow_call_duration (SaneDuration)
@@ -482,6 +506,13 @@ struct FuzzConfig {
 //   22-25 clock start: 1 s + this many ns
 //   26-29 two wild overrides: (field, value) x 2
 //   27 doubles as the jitter (b / 256 * 0.99) when flag bit6 is set
+//   30 half_open_successes_to_close (S): b % (half_open_trial_calls + 1),
+//      0 with judge_by_rate (0 = every trial must succeed)
+//   31 bits0-1 slow_call_clock (kAuto, kPrecise, kCoarse, kCaller);
+//      bits2-3 which of state() and generation() Compare() calls
+//      (FuzzConfig::observe)
+// Inputs written before bytes 30-31 were read have zeros there: S = 0,
+// kAuto, both observed after every operation, as then.
 FuzzConfig ReadConfig(Bytes& in) {
   FuzzConfig f;
   BreakerConfig& c = f.config;
@@ -491,7 +522,11 @@ FuzzConfig ReadConfig(Bytes& in) {
   f.exception_rule = static_cast<ExceptionRule>((flags >> 4) & 3);
 
   const uint8_t consecutive = in.U8();
-  c.consecutive_failures_to_open = consecutive >= 248 ? consecutive * 1000 : consecutive % 8;
+  if (consecutive >= 248) {
+    c.consecutive_failures_to_open = consecutive * 1000;
+  } else if (consecutive % 8 != 0) {
+    c.consecutive_failures_to_open = consecutive % 8;
+  }
   c.failure_rate_threshold = SanePercent(in.U8());
   c.slow_call_rate_threshold = SanePercent(in.U8());
   c.slow_call_duration = SaneDuration(in.U16(), /*allow_zero=*/false);
@@ -532,6 +567,12 @@ FuzzConfig ReadConfig(Bytes& in) {
   const uint8_t wild_field_2 = in.U8();
   const uint8_t wild_value_2 = in.U8();
   if (flags & 0x40) c.open_jitter = wild_value_1 / 256.0 * 0.99;
+  const uint8_t successes_to_close = in.U8();
+  c.half_open_successes_to_close =
+      c.half_open_judge_by_rate ? 0 : successes_to_close % (c.half_open_trial_calls + 1);
+  const uint8_t byte31 = in.U8();
+  c.slow_call_clock = static_cast<SlowCallClock>(byte31 & 3);
+  f.observe = (byte31 >> 2) & 3;
   ApplyWild(c, wild_field_1, wild_value_1);
   ApplyWild(c, wild_field_2, wild_value_2);
   f.wild = (wild_field_1 % kWildFieldCount) != 0 || (wild_field_2 % kWildFieldCount) != 0;
@@ -544,7 +585,9 @@ FuzzConfig ReadConfig(Bytes& in) {
 
 std::string Describe(const BreakerConfig& c) {
   return absl::StrCat(
-      "consecutive=", c.consecutive_failures_to_open, " failure%=", c.failure_rate_threshold,
+      "consecutive=",
+      c.consecutive_failures_to_open ? absl::StrCat(*c.consecutive_failures_to_open) : "unset",
+      " failure%=", c.failure_rate_threshold,
       " slow%=", c.slow_call_rate_threshold,
       " slow_call=", absl::FormatDuration(c.slow_call_duration),
       " window=", c.window_type == WindowType::kTimeBased ? "time" : "count",
@@ -552,8 +595,9 @@ std::string Describe(const BreakerConfig& c) {
       " buckets=", c.window_buckets, " min_calls=", c.minimum_calls,
       " open=", absl::FormatDuration(c.open_duration), " x", c.open_backoff_multiplier,
       " max_open=", absl::FormatDuration(c.max_open_duration), " jitter=", c.open_jitter,
-      " K=", c.half_open_max_concurrent, " T=", c.half_open_trial_calls,
-      " judge_by_rate=", c.half_open_judge_by_rate,
+      " concurrent=", c.half_open_max_concurrent, " trials(K)=", c.half_open_trial_calls,
+      " S=", c.half_open_successes_to_close, " judge_by_rate=", c.half_open_judge_by_rate,
+      " slow_clock=", static_cast<int>(c.slow_call_clock),
       " half_open_max=", absl::FormatDuration(c.half_open_max_duration), " stripes=", c.stripes);
 }
 
@@ -680,7 +724,7 @@ class Run {
     // Every permit back: the books must balance.
     for (int i = 0; i < kSlots; ++i) {
       real_[i] = Permit();
-      model_.Release(model_slots_[i]);
+      model_.Release(model_slots_[i], Now());
       model_slots_[i] = ModelPermit();
     }
     op_code_ = -1;
@@ -761,10 +805,26 @@ class Run {
   }
 
   void Compare(const char* where, int slot = -1) {
+    // Metrics() first: it reads the state word as it is, a due HALF_OPEN
+    // deadline not applied; state() and generation() then apply it, as the
+    // model's Observe*() do.
     const BreakerMetrics r = breaker_->Metrics();
     const ModelMetrics m = model_.Metrics();
-    if (breaker_->state() != model_.state() || breaker_->generation() != model_.generation() ||
-        r.state != m.state || r.generation != m.generation || r.permitted != m.permitted ||
+    bool same_state = true;
+    const bool observe = fuzz_.observe == 0 || (fuzz_.observe == 2 && (op_index_ & 1) != 0) ||
+                         fuzz_.observe == 3;
+    if (observe) {
+      const int64_t now = Now();
+      if (fuzz_.observe == 3) {
+        same_state = breaker_->generation() == model_.ObserveGeneration(now);
+        same_state = breaker_->state() == model_.ObserveState(now) && same_state;
+      } else {
+        same_state = breaker_->state() == model_.ObserveState(now);
+        same_state = breaker_->generation() == model_.ObserveGeneration(now) && same_state;
+      }
+    }
+    if (!same_state || r.state != m.state || r.generation != m.generation ||
+        r.permitted != m.permitted ||
         r.rejected != m.rejected || r.successes != m.successes || r.failures != m.failures ||
         r.ignored != m.ignored || r.released != m.released || r.slow != m.slow ||
         r.stale != m.stale || r.opened != m.opened) {
@@ -791,7 +851,7 @@ class Run {
     ModelPermit m = model_.Acquire(now, HintFor(static_cast<bool>(p)));
     ComparePermit(p, m, "TryAcquire()", /*check_status=*/true);
     real_[slot] = std::move(p);  // releases what the slot held
-    model_.Move(m, model_slots_[slot]);
+    model_.Move(m, model_slots_[slot], now);
   }
 
   void Resolve(int slot, int how, uint8_t arg) {
@@ -815,7 +875,7 @@ class Run {
         break;
       case 3:
         got = p.Release();
-        want = model_.Release(m);
+        want = model_.Release(m, now);
         break;
       case 4: {
         const absl::StatusCode code = CodeOf(arg);
@@ -1096,9 +1156,9 @@ class Run {
   void RunOp(Bytes& in) {
     op_offset_ = in.pos();
     const uint8_t op = in.U8();
-    op_code_ = op % 24;
+    op_code_ = op % kOpCodes;
     const int64_t now = Now();
-    switch (op % 24) {
+    switch (op % kOpCodes) {
       case 0:
       case 1:
       case 2: {  // the most common: acquire
@@ -1131,7 +1191,7 @@ class Run {
         } else {
           Permit doomed(std::move(real_[slot]));
         }
-        model_.Release(model_slots_[slot]);
+        model_.Release(model_slots_[slot], now);
         model_slots_[slot].kind = ModelPermit::Kind::kNone;
         return;
       }
@@ -1141,7 +1201,7 @@ class Run {
         NOTE_OP("move slot ", from, " -> slot ", to);
         Permit& source = real_[from];
         real_[to] = std::move(source);
-        model_.Move(model_slots_[from], model_slots_[to]);
+        model_.Move(model_slots_[from], model_slots_[to], now);
         return;
       }
       case 11:
@@ -1228,7 +1288,7 @@ class Run {
         }
         return;
       }
-      default: {  // resolve every slot the same way
+      case 23: {  // resolve every slot the same way
         const uint8_t b = in.U8();
         const int how = b % 5;
         NOTE_OP("resolve every slot, how ", how);
@@ -1238,6 +1298,72 @@ class Run {
         }
         return;
       }
+      case 24: {  // Success(took) / Failure(took) / Record(status, took):
+                  // b bits0-1 how, bits2-3 unit (SmallAdvance), bit7 negative
+        const int slot = in.U8() % kSlots;
+        const uint8_t b = in.U8();
+        const int how = (b & 3) % 3;
+        int64_t took = SmallAdvance((b >> 2) & 3, in.U8());
+        if (b & 0x80) took = -took;  // "a negative took counts as zero"
+        const uint8_t code = how == 2 ? in.U8() : 0;
+        NOTE_OP(kTookHow[how], " slot ", slot, " took ", took, " ns",
+                StatusNote(how, code));
+        ResolveTook(slot, how, absl::Nanoseconds(took), code);
+        return;
+      }
+      default: {  // the same, took = slow_call_duration -1, +0 or +1 ns:
+                  // b bits0-1 how, bits2-3 the offset
+        const int slot = in.U8() % kSlots;
+        const uint8_t b = in.U8();
+        const int how = (b & 3) % 3;
+        const int64_t offset = static_cast<int64_t>(((b >> 2) & 3) % 3) - 1;
+        const uint8_t code = how == 2 ? in.U8() : 0;
+        const absl::Duration slow = fuzz_.config.slow_call_duration;
+        // Past a million hours the breaker's nanoseconds saturate: no edge.
+        const absl::Duration took =
+            slow > absl::Hours(1'000'000)
+                ? slow
+                : absl::Ceil(slow, absl::Nanoseconds(1)) + absl::Nanoseconds(offset);
+        NOTE_OP(kTookHow[how], " slot ", slot, " took ", absl::FormatDuration(took),
+                " (slow_call_duration ", offset >= 0 ? "+" : "", offset, " ns)",
+                StatusNote(how, code));
+        ResolveTook(slot, how, took, code);
+        return;
+      }
+    }
+  }
+
+  static constexpr const char* kTookHow[] = {"Success(took)", "Failure(took)", "Record(took)"};
+  static std::string StatusNote(int how, uint8_t code) {
+    return how == 2 ? absl::StrCat(" status ", static_cast<int>(CodeOf(code))) : std::string();
+  }
+
+  // Resolves a slot with a duration measured by the caller.
+  void ResolveTook(int slot, int how, absl::Duration took, uint8_t code_byte) {
+    Permit& p = real_[slot];
+    ModelPermit& m = model_slots_[slot];
+    const int64_t now = Now();
+    bool got = false;
+    bool want = false;
+    switch (how) {
+      case 0:
+        got = p.Success(took);
+        want = model_.Resolve(m, Outcome::kSuccess, now, took);
+        break;
+      case 1:
+        got = p.Failure(took);
+        want = model_.Resolve(m, Outcome::kFailure, now, took);
+        break;
+      default: {
+        const absl::StatusCode code = CodeOf(code_byte);
+        got = p.Record(StatusOfCode(code), took);
+        want = model_.Resolve(m, ModelClassifyStatus(fuzz_.status_rule, code), now, took);
+        break;
+      }
+    }
+    if (got != want) {
+      Mismatch(absl::StrCat("resolving slot ", slot, " with took ", absl::FormatDuration(took),
+                            " (how ", how, ") returned ", got, ", the model says ", want));
     }
   }
 

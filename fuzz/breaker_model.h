@@ -7,7 +7,7 @@
 // stripes, no event log. It keeps what the docs describe directly:
 //
 //   - the state (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED,
-//     METRICS_ONLY) and a 28-bit generation that moves by one on every
+//     METRICS_ONLY) and a 27-bit generation that moves by one on every
 //     transition and only then;
 //   - the run of consecutive failures of the current generation;
 //   - the rate window of the current generation, literally: the last N calls
@@ -17,7 +17,8 @@
 //   - the open deadline (open_duration * multiplier^k, capped at
 //     max_open_duration, rounded up to a microsecond), k counting reopens
 //     from HALF_OPEN since the last trip from CLOSED or close;
-//   - the half-open trials (in flight, successes, failures, slow) and the
+//   - the half-open trials (in flight, successes, failures, slow), judged
+//     S of K (half_open_successes_to_close) or by rate, and the
 //     half_open_max_duration deadline, set when HALF_OPEN is entered;
 //   - the lifetime counters of BreakerMetrics.
 //
@@ -30,8 +31,11 @@
 // concurrency").
 //
 // Readings of the docs that needed the code (noted in fuzz/README.md):
-//   - Rates are judged only when a failure or a slow call is recorded
-//     (docs/design.md section 6), never on a success or the passing of time.
+//   - Rates are judged on every outcome of a CLOSED (or METRICS_ONLY)
+//     permit of the current generation, a success included (config.h,
+//     circuit/internal/state_word.h), never on the mere passing of time.
+//     (The breaker skips successes that cannot change the verdict: see
+//     fuzz/README.md, bug 6, for the one case it first got wrong.)
 //   - An OK status is a success whatever status_is_failure says (Classify()
 //     does not ask the classifier about OK; FailOnCodes() says the same).
 //   - A released or ignored trial hands its slot back, so more than
@@ -40,13 +44,29 @@
 //     trials are admitted"; permit.h and design.md say the slot goes back).
 //   - half_open_max_duration counts from the start of HALF_OPEN (the
 //     deadline is set by the transition, design.md section 3), not from each
-//     trial's admission, and only a caller that finds no free slot acts on
-//     it.
-//   - The open, half-open and bucket durations are taken in whole
-//     nanoseconds, truncated, as the breaker keeps them
-//     (absl::ToInt64Nanoseconds()). The slow-call test is not: "a call that
-//     takes at least slow_call_duration is slow" compares the call's
-//     duration with the configured one exactly (fuzz/README.md, bug 5).
+//     trial's admission. Past it the breaker is OPEN again, with the new
+//     open period (a reopen: backoff) starting at the deadline; but the
+//     transition is made by whatever looks first (config.h): TryAcquire(),
+//     a trial's outcome, release or ignore, state() and generation(), not
+//     Metrics(), which reads the word as it is. The model applies it at
+//     exactly those points (ApplyHalfOpenDeadline(); ObserveState() and
+//     ObserveGeneration() for state() and generation()), so Metrics() can
+//     be compared before them.
+//   - slow_call_clock: the fake clock's coarse reading is its precise one,
+//     so kAuto, kPrecise and kCoarse judge alike; kCaller judges only the
+//     durations passed to Success(took), Failure(took), Record(s, took).
+//     A negative `took` counts as 0 (permit.h); otherwise the model compares
+//     `took` with slow_call_duration exactly. The breaker rounds a
+//     fractional `took` up to a nanosecond (internal::MeasuredNanos()), so a
+//     1.5 ns call is slow at 2 ns (fuzz/README.md): the fuzzer passes whole
+//     nanoseconds only.
+//   - The half-open and bucket durations are taken in whole nanoseconds,
+//     truncated, as the breaker keeps them (absl::ToInt64Nanoseconds()); an
+//     open period is open_duration * multiplier^k in double nanoseconds,
+//     then truncated (OpenDurationNanos()). The slow-call test is not: "a
+//     call that takes at least slow_call_duration is slow" compares the
+//     call's duration with the configured one exactly (fuzz/README.md,
+//     bug 5).
 #ifndef CIRCUIT_FUZZ_BREAKER_MODEL_H_
 #define CIRCUIT_FUZZ_BREAKER_MODEL_H_
 
@@ -55,6 +75,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -69,7 +90,7 @@ namespace circuit_fuzz {
 using circuit::Outcome;
 using circuit::State;
 
-inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 28) - 1;
+inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 27) - 1;
 
 // The same fields as circuit::BreakerMetrics.
 struct ModelMetrics {
@@ -107,6 +128,14 @@ struct ModelPermit {
 
 // ---- The documented validation rules ----------------------------------------
 
+// ModelConsecutiveToOpen()
+// The consecutive trip as circuit/config.h documents it: the field if set;
+// unset, 5 when neither rate threshold is set, else 0 (off).
+inline int ModelConsecutiveToOpen(const circuit::BreakerConfig& c) {
+  if (c.consecutive_failures_to_open.has_value()) return *c.consecutive_failures_to_open;
+  return c.failure_rate_threshold > 0 || c.slow_call_rate_threshold > 0 ? 0 : 5;
+}
+
 // ModelBadFields()
 // Every field of `c` that breaks a rule written in circuit/config.h
 // (durations: ">= 1 ns"; half_open_max_duration: "0 or in 1 ns..365 days").
@@ -120,12 +149,25 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
   auto positive_finite = [&](absl::Duration d) { return d >= absl::Nanoseconds(1) && d != inf; };
   auto percent = [](double v) { return v >= 0 && v <= 100; };  // NaN fails
   if (c.name.empty()) bad.insert("name");
-  if (c.consecutive_failures_to_open < 0 || c.consecutive_failures_to_open > 1'000'000'000) {
+  if (c.consecutive_failures_to_open.has_value() &&
+      (*c.consecutive_failures_to_open < 0 || *c.consecutive_failures_to_open > 1'000'000'000)) {
     bad.insert("consecutive_failures_to_open");
   }
   if (!percent(c.failure_rate_threshold)) bad.insert("failure_rate_threshold");
   if (!percent(c.slow_call_rate_threshold)) bad.insert("slow_call_rate_threshold");
+  // Nothing could open it (config.h: "0 turns it off, and then a rate
+  // threshold must be set").
+  if (ModelConsecutiveToOpen(c) == 0 && c.failure_rate_threshold == 0 &&
+      c.slow_call_rate_threshold == 0) {
+    bad.insert("consecutive_failures_to_open");
+  }
   if (!positive_finite(c.slow_call_duration)) bad.insert("slow_call_duration");
+  if (c.slow_call_clock != circuit::SlowCallClock::kAuto &&
+      c.slow_call_clock != circuit::SlowCallClock::kPrecise &&
+      c.slow_call_clock != circuit::SlowCallClock::kCoarse &&
+      c.slow_call_clock != circuit::SlowCallClock::kCaller) {
+    bad.insert("slow_call_clock");
+  }
   if (c.window_type != circuit::WindowType::kCountBased &&
       c.window_type != circuit::WindowType::kTimeBased) {
     bad.insert("window_type");
@@ -154,6 +196,13 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
       (trials_ok && c.half_open_max_concurrent > c.half_open_trial_calls)) {
     bad.insert("half_open_max_concurrent");
   }
+  // "Must be 0 or 1..half_open_trial_calls; with half_open_judge_by_rate it
+  // must be 0 (the rates decide)."
+  if (c.half_open_successes_to_close < 0 ||
+      (trials_ok && c.half_open_successes_to_close > c.half_open_trial_calls) ||
+      (c.half_open_judge_by_rate && c.half_open_successes_to_close != 0)) {
+    bad.insert("half_open_successes_to_close");
+  }
   if (c.half_open_judge_by_rate && c.failure_rate_threshold == 0 &&
       c.slow_call_rate_threshold == 0) {
     bad.insert("half_open_judge_by_rate");
@@ -176,11 +225,12 @@ class BreakerModel {
   // from there, whatever the clock's origin.
   explicit BreakerModel(const circuit::BreakerConfig& c, int64_t created_at = 0)
       : base_(created_at),
-        consecutive_to_open_(c.consecutive_failures_to_open),
+        consecutive_to_open_(ModelConsecutiveToOpen(c)),
         failure_pct_(c.failure_rate_threshold),
         slow_pct_(c.slow_call_rate_threshold),
         slow_duration_(c.slow_call_duration),
         measure_(c.slow_call_rate_threshold > 0),
+        caller_clock_(c.slow_call_clock == circuit::SlowCallClock::kCaller),
         window_on_(c.failure_rate_threshold > 0 || c.slow_call_rate_threshold > 0),
         time_window_(c.window_type == circuit::WindowType::kTimeBased),
         window_size_(c.window_size),
@@ -188,17 +238,35 @@ class BreakerModel {
         bucket_nanos_(
             std::max<int64_t>(1, absl::ToInt64Nanoseconds(c.window_duration / c.window_buckets))),
         minimum_calls_(time_window_ ? c.minimum_calls : std::min(c.minimum_calls, c.window_size)),
-        open_nanos_(absl::ToInt64Nanoseconds(c.open_duration)),
+        open_nanos_d_(absl::ToDoubleNanoseconds(c.open_duration)),
+        max_open_nanos_d_(absl::ToDoubleNanoseconds(c.max_open_duration)),
         max_open_nanos_(absl::ToInt64Nanoseconds(c.max_open_duration)),
         multiplier_(c.open_backoff_multiplier),
         jitter_(c.open_jitter),
         max_concurrent_(static_cast<uint32_t>(c.half_open_max_concurrent)),
         trial_calls_(static_cast<uint32_t>(c.half_open_trial_calls)),
+        // S of K; 0 means K (every trial must succeed).
+        to_close_(c.half_open_successes_to_close > 0
+                      ? static_cast<uint32_t>(c.half_open_successes_to_close)
+                      : trial_calls_),
         judge_by_rate_(c.half_open_judge_by_rate),
         half_open_max_nanos_(absl::ToInt64Nanoseconds(c.half_open_max_duration)) {}
 
+  // The state and generation as the model holds them: what Metrics()
+  // reports (a due HALF_OPEN deadline not yet applied).
   State state() const { return state_; }
   uint32_t generation() const { return gen_; }
+
+  // Breaker::state() and Breaker::generation() at time `now`: they apply a
+  // due HALF_OPEN deadline first.
+  State ObserveState(int64_t now) {
+    ApplyHalfOpenDeadline(now);
+    return state_;
+  }
+  uint32_t ObserveGeneration(int64_t now) {
+    ApplyHalfOpenDeadline(now);
+    return gen_;
+  }
   bool measures_duration() const { return measure_; }
   bool jitter_on() const { return jitter_ > 0; }
 
@@ -264,16 +332,15 @@ class BreakerModel {
           return Admit(ModelPermit::Kind::kTrial, now);
         }
         case State::kHalfOpen: {
+          // Past half_open_max_duration: OPEN again, free slots or not,
+          // with the open period starting at the deadline; then judged as
+          // any call in OPEN (it may already be over: the first trial).
+          if (ApplyHalfOpenDeadline(now)) continue;
           if (in_flight_ < max_concurrent_ &&
               in_flight_ + trial_successes_ + trial_failures_ < trial_calls_) {
             ++in_flight_;
             ++metrics_.permitted;
             return Admit(ModelPermit::Kind::kTrial, now);
-          }
-          // No free slot: trials older than half_open_max_duration are lost.
-          if (half_open_until_ > 0 && now >= half_open_until_) {
-            Open(now, /*reopen=*/true);
-            continue;  // now OPEN: rejected with the new deadline
           }
           return Reject(0, 0, 0);
         }
@@ -292,18 +359,26 @@ class BreakerModel {
 
   // BreakerModel::Resolve()
   // Success(), Failure(), Ignore(), Record() at time `now`: the permit's
-  // outcome. Returns what the permit's method returns.
-  bool Resolve(ModelPermit& p, Outcome outcome, int64_t now) {
+  // outcome. With `took` (Success(took) and friends) the call's duration is
+  // the caller's, not the clock's: negative counts as 0. Returns what the
+  // permit's method returns.
+  bool Resolve(ModelPermit& p, Outcome outcome, int64_t now,
+               std::optional<absl::Duration> took = std::nullopt) {
     if (!p.admitted) return false;
     p.admitted = false;
     if (p.kind == ModelPermit::Kind::kUntracked) return true;  // DISABLED: nothing
     if (outcome == Outcome::kIgnored) {
       ++metrics_.ignored;
-      GiveBackTrialSlot(p);
+      GiveBackTrialSlot(p, now);
       return true;
     }
     const bool failure = outcome == Outcome::kFailure;
-    const bool slow = measure_ && absl::Nanoseconds(now - p.start_nanos) >= slow_duration_;
+    bool slow = false;
+    if (measure_ && took.has_value()) {
+      slow = std::max(*took, absl::ZeroDuration()) >= slow_duration_;
+    } else if (measure_ && !caller_clock_) {
+      slow = absl::Nanoseconds(now - p.start_nanos) >= slow_duration_;
+    }
     ++(failure ? metrics_.failures : metrics_.successes);
     if (slow) ++metrics_.slow;
     if (p.kind == ModelPermit::Kind::kTrial) {
@@ -314,20 +389,20 @@ class BreakerModel {
     return true;
   }
 
-  // Release(), or the destruction of an unresolved permit.
-  bool Release(ModelPermit& p) {
+  // Release(), or the destruction of an unresolved permit, at time `now`.
+  bool Release(ModelPermit& p, int64_t now) {
     if (!p.admitted) return false;
     p.admitted = false;
     if (p.kind == ModelPermit::Kind::kUntracked) return true;
     ++metrics_.released;
-    GiveBackTrialSlot(p);
+    GiveBackTrialSlot(p, now);
     return true;
   }
 
   // `to = std::move(from)`: `to` is released first, `from` becomes empty.
-  void Move(ModelPermit& from, ModelPermit& to) {
+  void Move(ModelPermit& from, ModelPermit& to, int64_t now) {
     if (&from == &to) return;
-    Release(to);
+    Release(to, now);
     to = from;
     from.kind = ModelPermit::Kind::kNone;
     from.admitted = false;
@@ -343,13 +418,14 @@ class BreakerModel {
   }
 
   // The open duration after `k` reopens from HALF_OPEN, in nanoseconds:
-  // open_duration * multiplier^k capped at max_open_duration. For k > 0 the
-  // product is taken in double, as a double multiplier makes it inexact
-  // anyway; for k == 0 it is exact.
+  // open_duration * multiplier^k capped at max_open_duration, taken in
+  // double nanoseconds (the fraction of a fractional open_duration kept:
+  // 1.75 ns * 10^3 is 1750 ns, not 1000) and then truncated, as the breaker
+  // does (Breaker::OpenDurationNanos()); past 2^53 ns (104 days) the double
+  // rounds, for k == 0 too.
   int64_t OpenDurationNanos(uint32_t k) const {
-    if (k == 0 || multiplier_ == 1.0) return std::min(open_nanos_, max_open_nanos_);
-    const double nanos = static_cast<double>(open_nanos_) * std::pow(multiplier_, k);
-    if (!(nanos < static_cast<double>(max_open_nanos_))) return max_open_nanos_;
+    double nanos = open_nanos_d_ * std::pow(multiplier_, k);
+    if (!(nanos <= max_open_nanos_d_)) nanos = max_open_nanos_d_;  // also inf
     return static_cast<int64_t>(nanos);
   }
 
@@ -386,6 +462,7 @@ class BreakerModel {
     return v;
   }
   uint64_t consecutive_failures() const { return run_; }
+
   uint32_t reopen_count() const { return reopen_count_; }
 
  private:
@@ -462,11 +539,27 @@ class BreakerModel {
     reopen_count_ = 0;  // "closing resets it"
   }
 
-  void GiveBackTrialSlot(const ModelPermit& p) {
-    if (p.kind == ModelPermit::Kind::kTrial && p.generation == gen_ && state_ == State::kHalfOpen &&
-        in_flight_ > 0) {
+  // A trial released or ignored: a HALF_OPEN period past its deadline
+  // reopens first (whatever the trial's generation); else the slot goes back
+  // if the trial is of the current period.
+  void GiveBackTrialSlot(const ModelPermit& p, int64_t now) {
+    if (p.kind != ModelPermit::Kind::kTrial) return;
+    ApplyHalfOpenDeadline(now);
+    if (p.generation == gen_ && state_ == State::kHalfOpen && in_flight_ > 0) {
       --in_flight_;
     }
+  }
+
+  // BreakerModel::ApplyHalfOpenDeadline()
+  // HALF_OPEN past half_open_max_duration at `now` -> OPEN, the new open
+  // period (a reopen, with backoff) starting at the deadline. Returns true
+  // if it made the transition.
+  bool ApplyHalfOpenDeadline(int64_t now) {
+    if (state_ != State::kHalfOpen || half_open_until_ == 0 || now < half_open_until_) {
+      return false;
+    }
+    Open(half_open_until_, /*reopen=*/true);
+    return true;
   }
 
   int64_t EpochOf(int64_t now) const { return (now - base_) / bucket_nanos_; }
@@ -496,7 +589,9 @@ class BreakerModel {
         run_ = 0;
       }
     }
-    if (window_on_ && (failure || slow) && state_ == State::kClosed && RatesTrip(now)) {
+    if (!window_on_) return;
+    // Rates are judged on every outcome, a success included.
+    if (state_ == State::kClosed && RatesTrip(now)) {
       Open(now, /*reopen=*/false);
     }
   }
@@ -531,25 +626,28 @@ class BreakerModel {
   }
 
   void TrialOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now) {
+    // A HALF_OPEN period past its deadline reopens first: the outcome is
+    // then late, and stale.
+    ApplyHalfOpenDeadline(now);
     if (p.generation != gen_ || state_ != State::kHalfOpen || in_flight_ == 0) {
       ++metrics_.stale;  // the trials of its generation are over
       return;
     }
     --in_flight_;
-    if (failure) {
-      ++trial_failures_;
-    } else {
-      ++trial_successes_;
-    }
     if (slow) ++trial_slow_;
     if (!judge_by_rate_) {
-      if (failure || (slow && slow_pct_ > 0)) {
-        Open(now, /*reopen=*/true);
-      } else if (trial_successes_ >= trial_calls_) {
+      // S of K: a trial failed if it failed, or if it was slow while slow
+      // calls count. S successes close; more than K - S failures reopen.
+      const bool failed_trial = failure || (slow && slow_pct_ > 0);
+      ++(failed_trial ? trial_failures_ : trial_successes_);
+      if (trial_successes_ >= to_close_) {
         Close(now);
+      } else if (trial_failures_ > trial_calls_ - to_close_) {
+        Open(now, /*reopen=*/true);
       }
       return;
     }
+    ++(failure ? trial_failures_ : trial_successes_);
     const uint32_t done = trial_successes_ + trial_failures_;
     if (done < trial_calls_) return;
     const double d = static_cast<double>(done);
@@ -571,18 +669,21 @@ class BreakerModel {
   const double slow_pct_;
   const absl::Duration slow_duration_;
   const bool measure_;
+  const bool caller_clock_;  // SlowCallClock::kCaller: only measured durations
   const bool window_on_;
   const bool time_window_;
   const int window_size_;
   const int64_t buckets_;
   const int64_t bucket_nanos_;
   const int64_t minimum_calls_;
-  const int64_t open_nanos_;
+  const double open_nanos_d_;  // open_duration in nanoseconds, fraction kept
+  const double max_open_nanos_d_;
   const int64_t max_open_nanos_;
   const double multiplier_;
   const double jitter_;
   const uint32_t max_concurrent_;
   const uint32_t trial_calls_;
+  const uint32_t to_close_;
   const bool judge_by_rate_;
   const int64_t half_open_max_nanos_;
 

@@ -42,7 +42,13 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
            jitter=None, consecutive=5, failure_pct=0, slow_pct=0, slow_call=60 * S,
            window_size=100, window_duration=60 * S, buckets=10, minimum_calls=100,
            open_duration=30 * S, multiplier=0, max_open_factor=0, trials=1, concurrent=1,
-           half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0))):
+           half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
+           slow_clock=0, observe=0):
+    """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
+    threshold, else off). successes_to_close: S of the `trials` (0: all).
+    slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
+    state() and generation() the fuzzer calls after an operation (0 both,
+    1 neither, 2 every other operation, 3 generation() first)."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -58,7 +64,9 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
                     trials - 1, concurrent - 1, dur(half_open_max, allow_zero=True), stripes,
                     clock, wf1, wv1, wf2, wv2)
     assert len(h) == 30, len(h)
-    return h + b"\0\0"
+    assert 0 <= successes_to_close <= trials and not (judge_by_rate and successes_to_close)
+    assert 0 <= slow_clock <= 3 and 0 <= observe <= 3
+    return h + bytes([successes_to_close, slow_clock | (observe << 2)])
 
 
 # Operations (opcode % 24 picks the operation).
@@ -85,6 +93,13 @@ def call_result(code, value, ms=0): return bytes([20, 2, code, value, ms])
 def call_or_throw(code, ms=0): return bytes([21, 2, code, ms])
 def acquire_all(): return bytes([22])
 def resolve_all(how): return bytes([23, how])
+# Success(took) (how 0), Failure(took) (1), Record(status, took) (2); took in
+# ms (negative: counts as 0), or slow_call_duration + offset ns (-1, 0, 1).
+def resolve_took(slot, how, ms, code=0):
+    b = how | (2 << 2) | (0x80 if ms < 0 else 0)
+    return bytes([24, slot, b, abs(ms)]) + (bytes([code]) if how == 2 else b"")
+def resolve_at_slow(slot, how, offset, code=0):
+    return bytes([25, slot, how | ((offset + 1) << 2)]) + (bytes([code]) if how == 2 else b"")
 
 
 def ok_fail(slot, fail):
@@ -138,6 +153,61 @@ SEEDS = {
     "seed_jitter": header(consecutive=1, jitter=128) + ok_fail(0, True) + advance_s(20) +
     acquire(1) + advance_s(10) + acquire(1) + advance_s(10) + acquire(1) + failure(1) +
     advance_s(45) + acquire(2),
+    # Rates are judged on every outcome: 3 failures, then the success that
+    # brings the window to its minimum of 5 opens it at 60 % (3 of 5); the
+    # same in a time window, where a slow success (Success(took)) decides.
+    "seed_success_at_minimum": header(consecutive=0, failure_pct=60, window_size=10,
+                                      minimum_calls=5) +
+    b"".join(ok_fail(i % 8, i < 3) for i in range(5)) + to_edge(0, 0) + acquire(0) +
+    success(0) + b"".join(ok_fail(1, i % 2 == 1) for i in range(6)),
+    "seed_success_at_minimum_time": header(time_window=True, consecutive=0, failure_pct=50,
+                                           slow_pct=25, slow_call=100 * MS,
+                                           window_duration=10 * S, buckets=10,
+                                           minimum_calls=4) +
+    ok_fail(0, True) + advance_ms(250) + ok_fail(0, False) + acquire(1) + resolve_took(1, 0, 120) +
+    ok_fail(0, False) + to_edge(0, 0) + acquire(0) + success(0) + to_edge(2, 0) +
+    ok_fail(0, True) + ok_fail(0, False) + ok_fail(0, True) + ok_fail(0, False),
+    # S of K: 3 successes of 5 trials close it, 3 failed trials reopen it; a
+    # slow trial (by the caller's measure) is a failed one; backoff x2.
+    "seed_s_of_k": header(consecutive=1, slow_pct=50, slow_call=100 * MS, trials=5,
+                          concurrent=2, successes_to_close=3, open_duration=1 * S,
+                          multiplier=2, max_open_factor=8, observe=2) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + acquire(2) + failure(0) +
+    success(1) + acquire(0) + acquire(1) + resolve_took(0, 0, 200) + success(1) + acquire(0) +
+    success(0) + ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + failure(0) +
+    success(1) + acquire(0) + failure(0) + acquire(1) + resolve_at_slow(1, 0, 0) +
+    to_edge(0, 0) + acquire(3) + acquire(4) + release(3) + success(4) + acquire(3) +
+    success(3) + acquire(3) + ignore(3) + acquire(3) + success(3),
+    # HALF_OPEN's hard limit of 10 s: a trial's late outcome applies it (and
+    # is stale), the new open period starts at the deadline (backoff x2), a
+    # call past the deadline with free slots reopens it, a release past it
+    # too. Nobody calls state() here (observe=1): the transitions are the
+    # calls' and the trials'.
+    "seed_half_open_deadline": header(consecutive=1, trials=3, concurrent=3,
+                                      half_open_max=10 * S, multiplier=2, max_open_factor=8,
+                                      observe=1) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + to_edge(1, -1) + acquire(1) +
+    to_edge(1, 0) + success(0) + acquire(2) + advance_s(100) + release(1) + acquire(3) +
+    to_edge(1, 1) + acquire(4) + to_edge(0, 0) + acquire(5) + acquire(6) + to_edge(1, 0) +
+    release(5) + acquire(7) + to_edge(0, 0) + acquire(0) + success(0) + acquire(1) +
+    failure(1),
+    # The same limit seen by state()/generation() (observe=3: generation()
+    # first), through Call(): a trial whose call outlasts the deadline.
+    "seed_half_open_deadline_observed": header(consecutive=1, trials=2, concurrent=2,
+                                               half_open_max=200 * MS, open_duration=1 * S,
+                                               observe=3) +
+    call(14) + to_edge(0, 0) + call(0, 250) + to_edge(0, 0) + acquire(0) + advance_ms(199) +
+    call(0, 1) + advance_ms(1) + acquire(1) + to_edge(0, 0) + call_or_throw(0, 5) +
+    call_or_throw(0, 5),
+    # SlowCallClock::kCaller: the clock never makes a call slow, the
+    # caller's durations do (negative counts as 0); at slow_call_duration
+    # -1, +0, +1 ns.
+    "seed_caller_clock": header(slow_pct=50, slow_call=100 * MS, window_size=8,
+                                minimum_calls=8, slow_clock=3) +
+    call(0, 200) + acquire(0) + resolve_took(0, 0, 200) + acquire(0) +
+    resolve_took(0, 1, -200) + acquire(0) + resolve_at_slow(0, 0, -1) + acquire(0) +
+    resolve_at_slow(0, 2, 0, 14) + acquire(0) + resolve_at_slow(0, 1, 1) + acquire(0) +
+    resolve_took(0, 2, 50, 0) + acquire(0) + success(0) + acquire(1) + resolve_took(1, 0, 101),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

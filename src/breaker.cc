@@ -33,6 +33,24 @@ using internal::TrialFailuresOf;
 using internal::TrialSlowOf;
 using internal::TrialSuccessesOf;
 
+// Which clock times a permit's call for slow-call detection (see
+// SlowCallClock in circuit/config.h).
+Breaker::DurationClock Breaker::ChooseDurationClock(const BreakerConfig& config) {
+  if (config.slow_call_rate_threshold <= 0) return Breaker::DurationClock::kOff;
+  switch (config.slow_call_clock) {
+    case SlowCallClock::kPrecise:
+      return Breaker::DurationClock::kPrecise;
+    case SlowCallClock::kCoarse:
+      return Breaker::DurationClock::kCoarse;
+    case SlowCallClock::kCaller:
+      return Breaker::DurationClock::kCaller;
+    case SlowCallClock::kAuto:
+      break;
+  }
+  return config.slow_call_duration >= kCoarseSlowCallMinimum ? Breaker::DurationClock::kCoarse
+                                                             : Breaker::DurationClock::kPrecise;
+}
+
 namespace {
 
 // splitmix64: a well-mixed 64-bit value from a counter; picks the jitter.
@@ -58,12 +76,15 @@ Breaker::Breaker(BreakerConfig config)
       clock_(config_.clock != nullptr ? config_.clock : SystemClock()),
       system_clock_(config_.clock == nullptr),
       time_base_(clock_->CoarseNowNanos()),
-      measure_duration_(config_.slow_call_rate_threshold > 0),
+      duration_clock_(ChooseDurationClock(config_)),
       // Rounded up: a call shorter than the configured duration (1.75 ns
       // say) must not count as slow.
       slow_nanos_(absl::ToInt64Nanoseconds(
           absl::Ceil(config_.slow_call_duration, absl::Nanoseconds(1)))),
-      consecutive_on_(config_.consecutive_failures_to_open > 0),
+      consecutive_to_open_(
+          static_cast<uint32_t>(EffectiveConsecutiveFailuresToOpen(config_))),
+      consecutive_on_(consecutive_to_open_ > 0),
+      half_open_limited_(config_.half_open_max_duration > absl::ZeroDuration()),
       window_mode_(config_.failure_rate_threshold > 0 || config_.slow_call_rate_threshold > 0
                        ? (config_.window_type == WindowType::kTimeBased ? WindowMode::kTime
                                                                         : WindowMode::kCount)
@@ -72,7 +93,8 @@ Breaker::Breaker(BreakerConfig config)
       stripes_(config_.stripes, window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
                absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets)) {
   if (window_mode_ != WindowMode::kNone) {
-    window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_);
+    window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_,
+                                                     &window_judged_);
   }
 }
 
@@ -153,12 +175,17 @@ uint32_t Breaker::UpdateReopenCount(uint32_t gen, bool increment) noexcept {
   }
 }
 
-int64_t Breaker::OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const {
+double Breaker::BackedOffNanos(uint32_t reopen_count) const {
   const double base = absl::ToDoubleNanoseconds(config_.open_duration);
   const double cap = absl::ToDoubleNanoseconds(config_.max_open_duration);
-  double nanos = base * std::pow(config_.open_backoff_multiplier, reopen_count);
-  if (!(nanos <= cap)) nanos = cap;  // also catches inf from pow
+  const double nanos = base * std::pow(config_.open_backoff_multiplier, reopen_count);
+  return nanos <= cap ? nanos : cap;  // also catches inf from pow
+}
+
+int64_t Breaker::OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const {
+  double nanos = BackedOffNanos(reopen_count);
   if (config_.open_jitter > 0) {
+    const double cap = absl::ToDoubleNanoseconds(config_.max_open_duration);
     const uint64_t bits = Mix(uint64_t{gen} ^ reinterpret_cast<uintptr_t>(this));
     const double unit = static_cast<double>(bits >> 11) * 0x1.0p-53;  // [0, 1)
     nanos *= 1.0 + config_.open_jitter * (2.0 * unit - 1.0);
@@ -201,7 +228,10 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noe
   switch (StateOf(word)) {
     case State::kOpen: {
       const uint32_t reopen_count = UpdateReopenCount(gen, from == State::kHalfOpen);
-      StoreDeadline(gen, now + OpenDurationNanos(reopen_count, gen));
+      const int64_t period = OpenDurationNanos(reopen_count, gen);
+      // relaxed: published by the deadline's release store just below.
+      open_period_nanos_.store(period, std::memory_order_relaxed);
+      StoreDeadline(gen, now + period);
       // relaxed: a statistic.
       opened_.fetch_add(1, std::memory_order_relaxed);
       break;
@@ -223,26 +253,132 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noe
   }
 }
 
-void Breaker::TripIfCurrent(uint32_t gen) noexcept {
+void Breaker::TripIfCurrent(uint32_t gen, TripCause cause, double value,
+                            double threshold) noexcept {
   // acquire: see TryAcquire().
   uint64_t word = state_.load(std::memory_order_acquire);
   // CLOSED,g,0 -> OPEN,g+1,0. Only one tripping thread wins; the others'
   // CAS fails and they return: the breaker is already open. A CAS that
-  // fails only because the window bit changed is retried.
+  // fails only because a window bit changed is retried.
   while (StateOf(word) == State::kClosed && GenOf(word) == gen) {
-    if (Publish(word, NextWord(word, State::kOpen), CoarseNowNanos())) return;
+    if (Publish(word, NextWord(word, State::kOpen), CoarseNowNanos())) {
+      RecordTrip(GenOf(NextWord(word, State::kOpen)), cause, value, threshold);
+      return;
+    }
   }
 }
 
-void Breaker::SetWindowBit() noexcept {
+void Breaker::RecordTrip(uint32_t gen, TripCause cause, double value, double threshold) noexcept {
+  // A seqlock whose sequence word is the record's tag (as the rate window's
+  // base): claim it, check that no later trip is recorded, write, publish.
+  // relaxed: the CAS below validates it.
+  uint64_t seen = trip_tag_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (seen == kTripWriting) return;  // a racing recorder: a later trip's, or ours
+    const uint32_t seen_gen = static_cast<uint32_t>(seen >> 8);
+    // As StoreDeadline(): a record of a generation in (gen, current] stays.
+    // acquire: see TryAcquire().
+    const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
+                            static_cast<uint32_t>(internal::kGenMask);
+    const uint32_t ahead = (seen_gen - gen) & static_cast<uint32_t>(internal::kGenMask);
+    if (seen != 0 && ahead != 0 && ahead <= passed) return;
+    // acquire: orders our writes after the previous writer's.
+    if (trip_tag_.compare_exchange_weak(seen, kTripWriting, std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
+      break;
+    }
+    internal::NoteCasFailure();
+  }
+  // release: a reader that sees these values sees kTripWriting or later
+  // when it re-reads the tag (see ReadTrip()).
+  trip_value_.store(value, std::memory_order_release);
+  trip_threshold_.store(threshold, std::memory_order_release);
+  // release: publishes the values with the tag.
+  trip_tag_.store((uint64_t{gen} << 8) | static_cast<uint8_t>(cause), std::memory_order_release);
+}
+
+TripReason Breaker::ReadTrip() const noexcept {
+  TripReason reason;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    // acquire: pairs with the release store of the tag in RecordTrip().
+    const uint64_t tag = trip_tag_.load(std::memory_order_acquire);
+    if (tag == kTripWriting) continue;
+    reason.cause = static_cast<TripCause>(tag & 0xFF);
+    reason.generation = static_cast<uint32_t>(tag >> 8);
+    // acquire: see RecordTrip().
+    reason.value = trip_value_.load(std::memory_order_acquire);
+    reason.threshold = trip_threshold_.load(std::memory_order_acquire);
+    // relaxed: ordered after the acquire loads above.
+    if (trip_tag_.load(std::memory_order_relaxed) == tag) return reason;
+  }
+  return reason;  // a recorder kept writing: the last read, approximate
+}
+
+uint64_t Breaker::ApplyHalfOpenDeadline(uint64_t word) const noexcept {
+  Breaker* const self = const_cast<Breaker*>(this);  // see the declaration
+  while (StateOf(word) == State::kHalfOpen) {
+    int64_t until;
+    // Not yet published (its winner is storing it): not due either.
+    if (!ReadDeadline(GenOf(word), &until) || until == 0) return word;
+    if (ElapsedNanos(CoarseNowNanos()) < until) return word;
+    // HALF_OPEN,g,n -> OPEN,g+1,0: the new open period (and its backoff)
+    // starts at the deadline, not at whoever noticed it. The trials still
+    // out are stale from here on.
+    const int64_t deadline = static_cast<int64_t>(static_cast<uint64_t>(time_base_) +
+                                                  static_cast<uint64_t>(until));
+    if (self->Publish(word, NextWord(word, State::kOpen), deadline)) {
+      // relaxed: read by snapshots only, as a statistic.
+      self->last_trials_.store(word, std::memory_order_relaxed);
+      self->RecordTrip(GenOf(NextWord(word, State::kOpen)), TripCause::kHalfOpenTimeout,
+                       absl::ToDoubleSeconds(config_.half_open_max_duration),
+                       absl::ToDoubleSeconds(config_.half_open_max_duration));
+      return NextWord(word, State::kOpen);
+    }
+    // `word` holds what beat us: another trial's count (retry), or another
+    // generation (the loop ends unless it is a HALF_OPEN one).
+  }
+  return word;
+}
+
+void Breaker::ServeWindow(uint64_t word, uint64_t bits) noexcept {
+  // Clear the bits first, then fold: a fold that still owes, or still wants
+  // successes, sets its bit again, so no request falls between the two.
+  while ((word & bits) != 0) {
+    // acq_rel: release as every CAS of this word (it publishes what came
+    // before); acquire orders the fold after the bit's setter. Failure:
+    // re-examine the word.
+    if (state_.compare_exchange_weak(word, word & ~bits, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      ApplyFold(window_->Fold(ElapsedNanos(CoarseNowNanos())));
+      return;
+    }
+    internal::NoteCasFailure();
+  }
+  // Another thread cleared them: that thread folds.
+}
+
+void Breaker::JudgeAgedWindow(int64_t now) noexcept { ApplyFold(window_->Fold(now)); }
+
+void Breaker::ApplyFold(internal::FoldResult result) noexcept {
+  if (result.trip_gen >= 0) {
+    TripIfCurrent(static_cast<uint32_t>(result.trip_gen),
+                  result.slow_rate_tripped ? TripCause::kSlowCallRate : TripCause::kFailureRate,
+                  result.rate,
+                  result.slow_rate_tripped ? config_.slow_call_rate_threshold
+                                           : config_.failure_rate_threshold);
+  }
+  const uint64_t bits = (result.owed ? internal::kFoldOwedBit : 0) |
+                        (result.wants_successes ? internal::kSuccessesWantedBit : 0);
+  if (bits == 0) return;
+  // Only into the generation the fold judged: a new generation's window
+  // owes nothing and wants nothing.
   // acquire: see TryAcquire(). Failure: re-examine the word.
   uint64_t word = state_.load(std::memory_order_acquire);
   while ((StateOf(word) == State::kClosed || StateOf(word) == State::kMetricsOnly) &&
-         (word & internal::kWindowBit) == 0) {
-    // relaxed would do for the bit itself (the owed events are in the rate
-    // window's seq_cst words); release keeps the rule "every CAS of this
-    // word publishes what preceded it" without exception.
-    if (state_.compare_exchange_weak(word, word | internal::kWindowBit, std::memory_order_release,
+         static_cast<int64_t>(GenOf(word)) == result.gen && (word & bits) != bits) {
+    // release: as every CAS of this word. The owed events themselves are in
+    // the rate window's seq_cst words, the wanted window in its log.
+    if (state_.compare_exchange_weak(word, word | bits, std::memory_order_release,
                                      std::memory_order_acquire)) {
       return;
     }
@@ -250,48 +386,52 @@ void Breaker::SetWindowBit() noexcept {
   }
 }
 
-void Breaker::ServeOwedFold(uint64_t word) noexcept {
-  // Clear the bit first, then fold: a folder that stops owing again after
-  // this sets it again, so no request falls between the two.
-  while ((word & internal::kWindowBit) != 0) {
-    // acq_rel: as SetWindowBit(); acquire orders the fold after it.
-    if (state_.compare_exchange_weak(word, word & ~internal::kWindowBit,
-                                     std::memory_order_acq_rel, std::memory_order_acquire)) {
-      ApplyFold(window_->Fold(ElapsedNanos(CoarseNowNanos())));
-      return;
-    }
-    internal::NoteCasFailure();
-  }
-  // Another thread cleared it: that thread folds.
-}
-
-void Breaker::ApplyFold(internal::FoldResult result) noexcept {
-  if (result.trip_gen >= 0) TripIfCurrent(static_cast<uint32_t>(result.trip_gen));
-  if (result.owed) SetWindowBit();
-}
-
-void Breaker::ForceTo(State to) {
+uint32_t Breaker::ForceTo(State to) {
   const int64_t now = CoarseNowNanos();
   // relaxed: the CAS in Publish() validates it.
   uint64_t word = state_.load(std::memory_order_relaxed);
   while (!Publish(word, NextWord(word, to), now)) {
   }
+  return GenOf(NextWord(word, to));  // on success `word` is what it replaced
 }
 
-void Breaker::ForceOpen() { ForceTo(State::kForcedOpen); }
+void Breaker::ForceOpen() {
+  RecordTrip(ForceTo(State::kForcedOpen), TripCause::kOperator, 0, 0);
+}
 void Breaker::Disable() { ForceTo(State::kDisabled); }
 void Breaker::MetricsOnly() { ForceTo(State::kMetricsOnly); }
 void Breaker::Reset() { ForceTo(State::kClosed); }
 
 // ---- Admission ---------------------------------------------------------------
 
+Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
+  if (StateOf(word) == State::kOpen) {
+    // OPEN before its deadline: the deadline's load, a coarse reading (with
+    // the system clock, a fresh one every kRejectionsPerClockRead
+    // rejections of this thread: see circuit/clock.h), the rejection. A
+    // reading at or past the deadline goes on to TryAcquireSlow(), which
+    // reads the clock afresh: a reused reading never ends OPEN early.
+    int64_t until;
+    if (ReadDeadline(GenOf(word), &until)) {
+      const int64_t now = ElapsedNanos(system_clock_ ? internal::MonotonicCoarseNanosForRejection()
+                                                     : clock_->CoarseNowNanos());
+      if (ABSL_PREDICT_TRUE(now < until)) return Reject(word, until - now);
+    }
+  }
+  return TryAcquireSlow(word);
+}
+
 Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
   const int trial_limit = config_.half_open_trial_calls;
   const int concurrent_limit = config_.half_open_max_concurrent;
+  bool served = false;
   for (;;) {
-    if (ABSL_PREDICT_FALSE((word & internal::kWindowBit) != 0)) {
-      // A fold is owed: serve it before admitting, since it may trip.
-      ServeOwedFold(word);
+    if (ABSL_PREDICT_FALSE((word & internal::kFoldOwedBit) != 0) && !served) {
+      // A fold is owed: serve it before admitting, since it may trip. Once
+      // per admission: a fold that owes again has set the bit for the next
+      // call, and this one pays at most one folder's bounded rounds.
+      ServeWindow(word, internal::kFoldOwedBit);
+      served = true;
       word = state_.load(std::memory_order_acquire);  // acquire: see TryAcquire()
       continue;
     }
@@ -300,7 +440,7 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
       case State::kClosed:
       case State::kMetricsOnly:
         stripes_.ForThisThread().Add(internal::kPermitted);
-        return Permit(this, Permit::Kind::kNormal, gen, measure_duration_ ? NowNanos() : 0);
+        return Permit(this, Permit::Kind::kNormal, gen, DurationNowNanos());
       case State::kDisabled:
         return Permit(this, Permit::Kind::kUntracked, gen, 0);
       case State::kForcedOpen:
@@ -322,11 +462,18 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
           // On success the CAS left `word` as it was: the trial's generation
           // is the next one.
           return Permit(this, Permit::Kind::kTrial, GenOf(NextWord(word, State::kHalfOpen)),
-                        measure_duration_ ? NowNanos() : 0);
+                        DurationNowNanos());
         }
         continue;  // `word` holds what beat us
       }
       case State::kHalfOpen: {
+        if (half_open_limited_) {
+          const uint64_t after = ApplyHalfOpenDeadline(word);
+          if (after != word) {
+            word = after;
+            continue;
+          }
+        }
         const uint32_t in_flight = InFlightOf(word);
         const uint32_t done = TrialSuccessesOf(word) + TrialFailuresOf(word);
         if (in_flight < static_cast<uint32_t>(concurrent_limit) &&
@@ -337,18 +484,9 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
           if (state_.compare_exchange_weak(word, word + kOneInFlight, std::memory_order_acquire,
                                            std::memory_order_acquire)) {
             stripes_.ForThisThread().Add(internal::kPermitted);
-            return Permit(this, Permit::Kind::kTrial, gen, measure_duration_ ? NowNanos() : 0);
+            return Permit(this, Permit::Kind::kTrial, gen, DurationNowNanos());
           }
           internal::NoteCasFailure();
-          continue;
-        }
-        // Every slot is taken. If the trials have outlived
-        // half_open_max_duration, they are presumed lost: reopen.
-        const int64_t coarse_now = CoarseNowNanos();
-        int64_t until;
-        if (ReadDeadline(gen, &until) && until > 0 && ElapsedNanos(coarse_now) >= until) {
-          Publish(word, NextWord(word, State::kOpen), coarse_now);
-          word = state_.load(std::memory_order_acquire);  // acquire: see TryAcquire()
           continue;
         }
         return Reject(word, 0);  // a trial slot may free up any moment
@@ -360,15 +498,16 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
 
 // ---- Outcomes ------------------------------------------------------------------
 
-void Breaker::ResolveAs(Permit& permit, Outcome outcome) noexcept {
+void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured) noexcept {
   if (!permit.Claim()) return;
   switch (outcome) {
     case Outcome::kSuccess:
-      OnSuccess(permit);
+      OnSuccess(permit, measured);
       return;
     case Outcome::kFailure:
       if (permit.kind_ == Permit::Kind::kUntracked) return;
-      OnOutcomeSlow(permit, Outcome::kFailure, IsSlow(permit), stripes_.ForThisThread());
+      OnOutcomeSlow(permit, Outcome::kFailure, IsSlow(permit, measured),
+                    stripes_.ForThisThread());
       return;
     case Outcome::kIgnored:
       OnRelease(permit, /*ignored=*/true);
@@ -376,10 +515,10 @@ void Breaker::ResolveAs(Permit& permit, Outcome outcome) noexcept {
   }
 }
 
-void Breaker::OnSuccessSlow(const Permit& permit) noexcept {
+void Breaker::OnSuccessSlow(const Permit& permit, int64_t measured) noexcept {
   if (permit.kind_ == Permit::Kind::kUntracked) return;  // DISABLED: nothing
   const StripeRef stripe = stripes_.ForThisThread();
-  const bool slow = IsSlow(permit);
+  const bool slow = IsSlow(permit, measured);
   if (permit.kind_ != Permit::Kind::kNormal || slow) {
     OnOutcomeSlow(permit, Outcome::kSuccess, slow, stripe);
     return;
@@ -454,9 +593,9 @@ void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
   }
   if (consecutive_on_) {
     if (failure) {
-      if (AddConsecutiveFailure(gen) >=
-          static_cast<uint32_t>(config_.consecutive_failures_to_open)) {
-        TripIfCurrent(gen);
+      const uint32_t run = AddConsecutiveFailure(gen);
+      if (run >= consecutive_to_open_) {
+        TripIfCurrent(gen, TripCause::kConsecutiveFailures, run, consecutive_to_open_);
       }
     } else {
       ClearConsecutiveFailures(gen);
@@ -470,26 +609,42 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
   const uint32_t gen = permit.generation_;
   const bool failure = outcome == Outcome::kFailure;
   const uint32_t trials = static_cast<uint32_t>(config_.half_open_trial_calls);
+  // S of the K trials close it; more than K - S failed trials reopen it.
+  const uint32_t to_close = config_.half_open_successes_to_close > 0
+                                ? static_cast<uint32_t>(config_.half_open_successes_to_close)
+                                : trials;
   const bool slow_counts = config_.slow_call_rate_threshold > 0;
-  // acquire: see TryAcquire().
+  // Judged by S of K, a slow trial is a failed one (when slow calls count).
+  const bool failed_trial = failure || (slow && slow_counts);
+  // acquire: see TryAcquire(). A HALF_OPEN period past its limit reopens
+  // first: this outcome is then late, and stale.
   uint64_t word = state_.load(std::memory_order_acquire);
+  if (half_open_limited_) word = ApplyHalfOpenDeadline(word);
   for (;;) {
     if (GenOf(word) != gen || StateOf(word) != State::kHalfOpen || InFlightOf(word) == 0) {
       stripe.Add(internal::kStale);  // the trials of this generation are over
       return;
     }
     const uint32_t in_flight = InFlightOf(word) - 1;
-    const uint32_t successes = TrialSuccessesOf(word) + (failure ? 0 : 1);
-    const uint32_t failures = TrialFailuresOf(word) + (failure ? 1 : 0);
     const uint32_t slow_calls = TrialSlowOf(word) + (slow ? 1 : 0);
-    uint64_t desired;
+    // Judged by S of K, successes and failures count trials (a slow trial
+    // fails); judged by rate, they count outcomes and slow ones apart.
+    const bool counted_failure = config_.half_open_judge_by_rate ? failure : failed_trial;
+    const uint32_t successes = TrialSuccessesOf(word) + (counted_failure ? 0 : 1);
+    const uint32_t failures = TrialFailuresOf(word) + (counted_failure ? 1 : 0);
+    const uint64_t trials_now = MakeTrialWord(gen, in_flight, successes, failures, slow_calls);
+    uint64_t desired = trials_now;
+    TripCause cause = TripCause::kNone;
+    double value = 0;
+    double threshold = 0;
     if (!config_.half_open_judge_by_rate) {
-      if (failure || (slow && slow_counts)) {
-        desired = NextWord(word, State::kOpen);  // HALF_OPEN,g,n -> OPEN,g+1,0
-      } else if (successes >= trials) {
+      if (successes >= to_close) {
         desired = NextWord(word, State::kClosed);  // HALF_OPEN,g,n -> CLOSED,g+1,0
-      } else {
-        desired = MakeTrialWord(gen, in_flight, successes, failures, slow_calls);
+      } else if (failures > trials - to_close) {
+        desired = NextWord(word, State::kOpen);  // HALF_OPEN,g,n -> OPEN,g+1,0
+        cause = TripCause::kTrialFailures;
+        value = failures;
+        threshold = trials - to_close + 1;
       }
     } else if (successes + failures >= trials) {
       const double done = static_cast<double>(successes + failures);
@@ -498,11 +653,22 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
       const bool slow_trip = config_.slow_call_rate_threshold > 0 &&
                              slow_calls * 100.0 >= config_.slow_call_rate_threshold * done;
       desired = NextWord(word, failure_trip || slow_trip ? State::kOpen : State::kClosed);
-    } else {
-      desired = MakeTrialWord(gen, in_flight, successes, failures, slow_calls);
+      if (failure_trip || slow_trip) {
+        cause = failure_trip ? TripCause::kTrialFailureRate : TripCause::kTrialSlowCallRate;
+        value = (failure_trip ? failures : slow_calls) * 100.0 / done;
+        threshold = failure_trip ? config_.failure_rate_threshold
+                                 : config_.slow_call_rate_threshold;
+      }
     }
     const int64_t now = StateOf(desired) == State::kHalfOpen ? 0 : CoarseNowNanos();
-    if (Publish(word, desired, now)) return;
+    if (Publish(word, desired, now)) {
+      if (StateOf(desired) == State::kOpen) {
+        // relaxed: read by snapshots only, as a statistic.
+        last_trials_.store(trials_now, std::memory_order_relaxed);
+        RecordTrip(GenOf(desired), cause, value, threshold);
+      }
+      return;
+    }
   }
 }
 
@@ -510,9 +676,11 @@ void Breaker::OnRelease(const Permit& permit, bool ignored) noexcept {
   if (permit.kind_ == Permit::Kind::kUntracked) return;
   stripes_.ForThisThread().Add(ignored ? internal::kIgnored : internal::kReleased);
   if (permit.kind_ != Permit::Kind::kTrial) return;
-  // HALF_OPEN,g,n -> HALF_OPEN,g,n-1: the slot goes back, no outcome counts.
+  // HALF_OPEN,g,n -> HALF_OPEN,g,n-1: the slot goes back, no outcome counts
+  // (unless the period is past its limit: then it reopens).
   // acquire: see TryAcquire().
   uint64_t word = state_.load(std::memory_order_acquire);
+  if (half_open_limited_) word = ApplyHalfOpenDeadline(word);
   while (GenOf(word) == permit.generation_ && StateOf(word) == State::kHalfOpen &&
          InFlightOf(word) > 0) {
     // release: the slot we hand back is taken by a CAS that acquires it.

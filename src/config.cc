@@ -1,5 +1,6 @@
 // File: src/config.cc
-// ValidateConfig(): one rule per field, each message naming the field.
+// ValidateConfig(): one rule per field, each message naming the field; and
+// EffectiveConsecutiveFailuresToOpen(), the consecutive trip's default.
 #include <cmath>
 #include <string>
 
@@ -10,6 +11,9 @@
 
 namespace circuit {
 namespace {
+
+// pybreaker's default, for a config with no rate threshold (config.h).
+constexpr int kDefaultConsecutiveFailuresToOpen = 5;
 
 absl::Status Invalid(absl::string_view field, absl::string_view rule, absl::string_view got) {
   return absl::InvalidArgumentError(
@@ -44,14 +48,29 @@ absl::Status CheckPositiveFinite(absl::string_view field, absl::Duration value) 
 absl::Status ValidateConfig(const BreakerConfig& c) {
   absl::Status s;
   if (c.name.empty()) return Invalid("name", "non-empty", "\"\"");
-  if (!(s = CheckInt("consecutive_failures_to_open", c.consecutive_failures_to_open, 0,
+  if (c.consecutive_failures_to_open.has_value() &&
+      !(s = CheckInt("consecutive_failures_to_open", *c.consecutive_failures_to_open, 0,
                      1'000'000'000))
            .ok()) {
     return s;
   }
   if (!(s = CheckPercent("failure_rate_threshold", c.failure_rate_threshold)).ok()) return s;
   if (!(s = CheckPercent("slow_call_rate_threshold", c.slow_call_rate_threshold)).ok()) return s;
+  // Something must be able to open the breaker.
+  if (EffectiveConsecutiveFailuresToOpen(c) == 0 && c.failure_rate_threshold == 0 &&
+      c.slow_call_rate_threshold == 0) {
+    return Invalid("consecutive_failures_to_open",
+                   ">= 1, or unset (5), when failure_rate_threshold and "
+                   "slow_call_rate_threshold are 0: otherwise nothing opens the breaker (to "
+                   "record calls without ever tripping, call Breaker::MetricsOnly())",
+                   "0");
+  }
   if (!(s = CheckPositiveFinite("slow_call_duration", c.slow_call_duration)).ok()) return s;
+  if (c.slow_call_clock != SlowCallClock::kAuto && c.slow_call_clock != SlowCallClock::kPrecise &&
+      c.slow_call_clock != SlowCallClock::kCoarse && c.slow_call_clock != SlowCallClock::kCaller) {
+    return Invalid("slow_call_clock", "kAuto, kPrecise, kCoarse or kCaller",
+                   absl::StrCat(static_cast<int>(c.slow_call_clock)));
+  }
   if (c.window_type != WindowType::kCountBased && c.window_type != WindowType::kTimeBased) {
     return Invalid("window_type", "kCountBased or kTimeBased",
                    absl::StrCat(static_cast<int>(c.window_type)));
@@ -90,6 +109,18 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
                    absl::StrCat("in 1..half_open_trial_calls (", c.half_open_trial_calls, ")"),
                    absl::StrCat(c.half_open_max_concurrent));
   }
+  if (c.half_open_successes_to_close < 0 ||
+      c.half_open_successes_to_close > c.half_open_trial_calls) {
+    return Invalid("half_open_successes_to_close",
+                   absl::StrCat("0 (all trials) or in 1..half_open_trial_calls (",
+                                c.half_open_trial_calls, ")"),
+                   absl::StrCat(c.half_open_successes_to_close));
+  }
+  if (c.half_open_judge_by_rate && c.half_open_successes_to_close != 0) {
+    return Invalid("half_open_successes_to_close",
+                   "0 when half_open_judge_by_rate is true (the rates decide)",
+                   absl::StrCat(c.half_open_successes_to_close));
+  }
   if (c.half_open_judge_by_rate && c.failure_rate_threshold == 0 &&
       c.slow_call_rate_threshold == 0) {
     return Invalid("half_open_judge_by_rate",
@@ -105,6 +136,12 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
   }
   if (!(s = CheckInt("stripes", c.stripes, 1, 1024)).ok()) return s;
   return absl::OkStatus();
+}
+
+int EffectiveConsecutiveFailuresToOpen(const BreakerConfig& c) {
+  if (c.consecutive_failures_to_open.has_value()) return *c.consecutive_failures_to_open;
+  const bool rate_set = c.failure_rate_threshold > 0 || c.slow_call_rate_threshold > 0;
+  return rate_set ? 0 : kDefaultConsecutiveFailuresToOpen;
 }
 
 }  // namespace circuit

@@ -2,6 +2,9 @@
 // What a rejected permit says about its rejection.
 #include "circuit/permit.h"
 
+#include <algorithm>
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
@@ -10,9 +13,23 @@
 
 namespace circuit {
 namespace {
-// The payload that marks a breaker's rejection: its value is the state
-// name and the retry delay in milliseconds (-1: until reset).
+// The payload that marks a breaker's rejection: its value is the state name
+// and the exact retry delay, "<STATE> <nanoseconds>ns" ("OPEN 200000963ns",
+// "HALF_OPEN 0ns"), or "<STATE> inf" until an operator resets it; both
+// parse with absl::ParseDuration().
 constexpr absl::string_view kRejectionPayload = "circuit.dev/rejection";
+
+// RetryDelayForPeople()
+// The retry delay as the message prints it, rounded to what a person reads
+// (the payload keeps it exact): to the nearest second from 10 s ("30s",
+// "1m30s"), to the nearest millisecond below ("200ms", "1.5s"), and never
+// below 1 ms, so a delay a few microseconds long does not read "0s".
+std::string RetryDelayForPeople(absl::Duration delay) {
+  const absl::Duration unit =
+      delay >= absl::Seconds(10) ? absl::Seconds(1) : absl::Milliseconds(1);
+  const absl::Duration rounded = absl::Floor(delay + unit / 2, unit);
+  return absl::FormatDuration(std::max(rounded, absl::Milliseconds(1)));
+}
 }  // namespace
 
 absl::Duration Permit::retry_after() const {
@@ -30,7 +47,7 @@ absl::Status Permit::RejectionStatus() const {
   switch (rejected_state_) {
     case State::kOpen:
       message = absl::StrCat("circuit breaker '", breaker_->name(), "' is OPEN; retry in ",
-                             absl::FormatDuration(retry_after()));
+                             RetryDelayForPeople(retry_after()));
       break;
     case State::kHalfOpen:
       message = absl::StrCat("circuit breaker '", breaker_->name(),
@@ -42,9 +59,10 @@ absl::Status Permit::RejectionStatus() const {
       break;
   }
   absl::Status status = absl::UnavailableError(message);
-  const int64_t retry_ms = time_nanos_ < 0 ? -1 : time_nanos_ / 1'000'000;
   status.SetPayload(kRejectionPayload,
-                    absl::Cord(absl::StrCat(StateName(rejected_state_), " ", retry_ms)));
+                    absl::Cord(absl::StrCat(StateName(rejected_state_), " ",
+                                            time_nanos_ < 0 ? std::string("inf")
+                                                            : absl::StrCat(time_nanos_, "ns"))));
   return status;
 }
 

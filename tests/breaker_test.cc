@@ -203,6 +203,7 @@ TEST(BreakerTest, ZeroConsecutiveFailuresDisablesThatTrip) {
   FakeClock clock;
   BreakerConfig config = ConfigWith(&clock);
   config.consecutive_failures_to_open = 0;
+  config.slow_call_rate_threshold = 50;  // a trip condition no call meets
   auto breaker = Make(config);
   Fail(*breaker, 200);
   EXPECT_EQ(breaker->state(), State::kClosed);
@@ -510,8 +511,7 @@ TEST(BreakerTest, TimeWindowKeepsFailuresYoungerThanWindowDuration) {
   Fail(*breaker, 3);  // 3 calls: not judged yet
   ASSERT_EQ(breaker->state(), State::kClosed);
   clock.Advance(absl::Seconds(9));
-  Succeed(*breaker, 3);
-  Fail(*breaker, 1);  // 4 F of 7 only if the old failures are still in
+  Succeed(*breaker, 1);  // 3 F of 4, judged on this success, only if the old failures are in
   EXPECT_EQ(breaker->state(), State::kOpen);
 }
 
@@ -550,8 +550,9 @@ TEST(BreakerTest, TimeWindowKeepsAWholeBucketUntilItLeavesTheWindow) {
   clock.Advance(absl::Milliseconds(800));
   Fail(*breaker, 1);
   clock.Advance(absl::Milliseconds(9050));  // now 10.95 s
-  Succeed(*breaker, 3);
-  Fail(*breaker, 1);  // 3 F of 6 only if both old failures count
+  Succeed(*breaker, 1);
+  EXPECT_EQ(breaker->state(), State::kClosed);  // 3 calls: not judged yet
+  Succeed(*breaker, 1);  // 2 F of 4, judged on this success, only if both old failures count
   EXPECT_EQ(breaker->state(), State::kOpen);
 }
 
@@ -877,6 +878,7 @@ TEST(BreakerTest, TheRemainingTrialsAreStaleOnceAFailedTrialReopened) {
 
 BreakerConfig JudgeByRateConfig(FakeClock* clock) {
   BreakerConfig config = ConfigWith(clock);
+  config.consecutive_failures_to_open = 5;  // Trip() opens it this way
   config.failure_rate_threshold = 50;
   config.half_open_trial_calls = 4;
   config.half_open_max_concurrent = 4;
@@ -1533,6 +1535,7 @@ TEST(BreakerTest, AClassifierThatThrowsDoesNotLeakTheHalfOpenSlot) {
   config.exception_is_failure = [](const std::exception_ptr&) -> bool {
     throw std::logic_error("classifier bug");
   };
+  config.consecutive_failures_to_open = 5;  // Trip() opens it this way
   config.failure_rate_threshold = 100;
   config.half_open_trial_calls = 2;
   config.half_open_max_concurrent = 1;

@@ -1,16 +1,20 @@
 // Tests of ValidateConfig() (circuit/config.h): the defaults and every
 // boundary value are accepted; each field with a rule rejects a bad value
 // with kInvalidArgument and a message "BreakerConfig.<field> must be <rule>,
-// got <value>"; Breaker::Create() returns the same error.
+// got <value>"; Breaker::Create() returns the same error. And the default of
+// consecutive_failures_to_open, which applies only without a rate threshold
+// (EffectiveConsecutiveFailuresToOpen()).
 #include "circuit/config.h"
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -66,7 +70,8 @@ TEST(ConfigTest, DefaultsAreValid) {
 TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   BreakerConfig config;
   EXPECT_EQ(config.name, "breaker");
-  EXPECT_EQ(config.consecutive_failures_to_open, 5);
+  EXPECT_FALSE(config.consecutive_failures_to_open.has_value());
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 5);
   EXPECT_EQ(config.failure_rate_threshold, 0);
   EXPECT_EQ(config.slow_call_rate_threshold, 0);
   EXPECT_EQ(config.slow_call_duration, absl::Seconds(60));
@@ -114,7 +119,15 @@ TEST(ConfigTest, AcceptsEveryBoundaryValue) {
     mutate(config);
     return config;
   };
-  ExpectAccepted(with([](BreakerConfig& c) { c.consecutive_failures_to_open = 0; }));
+  ExpectAccepted(with([](BreakerConfig& c) {
+    c.consecutive_failures_to_open = 0;
+    c.failure_rate_threshold = 50;
+  }));
+  ExpectAccepted(with([](BreakerConfig& c) {
+    c.consecutive_failures_to_open = 0;
+    c.slow_call_rate_threshold = 0.5;
+  }));
+  ExpectAccepted(with([](BreakerConfig& c) { c.consecutive_failures_to_open = 1; }));
   ExpectAccepted(with([](BreakerConfig& c) { c.consecutive_failures_to_open = 1'000'000'000; }));
   ExpectAccepted(with([](BreakerConfig& c) { c.failure_rate_threshold = 100; }));
   ExpectAccepted(with([](BreakerConfig& c) { c.failure_rate_threshold = 0.5; }));
@@ -168,6 +181,114 @@ TEST(ConfigTest, RejectsConsecutiveFailuresOutOfRange) {
   ExpectRejected(config, "consecutive_failures_to_open");
   config.consecutive_failures_to_open = 1'000'000'001;
   ExpectRejected(config, "consecutive_failures_to_open");
+}
+
+// ---- The consecutive trip's default, and a config that nothing can trip -------
+
+TEST(ConfigTest, UnsetConsecutiveFailuresMeanFiveWithoutARateThresholdAndOffWithOne) {
+  BreakerConfig config;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 5);
+  config.failure_rate_threshold = 50;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
+  config.failure_rate_threshold = 0;
+  config.slow_call_rate_threshold = 0.5;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
+  config.failure_rate_threshold = 100;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
+}
+
+TEST(ConfigTest, ASetConsecutiveFailuresAppliesWhateverElseIsSet) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 3;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 3);
+  config.failure_rate_threshold = 50;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 3);
+  config.slow_call_rate_threshold = 50;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 3);
+  config.consecutive_failures_to_open = 5;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 5);
+  config.consecutive_failures_to_open = 0;
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
+  config.consecutive_failures_to_open.reset();
+  EXPECT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
+}
+
+TEST(ConfigTest, RejectsAConfigThatNothingCanTripPointingAtMetricsOnly) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 0;
+  ExpectRejected(config, "consecutive_failures_to_open");
+  const std::string message(ValidateConfig(config).message());
+  EXPECT_THAT(message, HasSubstr("failure_rate_threshold"));
+  EXPECT_THAT(message, HasSubstr("slow_call_rate_threshold"));
+  EXPECT_THAT(message, HasSubstr("Breaker::MetricsOnly()"));
+  EXPECT_THAT(message, HasSubstr("got 0"));
+  // Any trip condition makes it valid.
+  config.failure_rate_threshold = 1;
+  ExpectAccepted(config);
+  config.failure_rate_threshold = 0;
+  config.slow_call_rate_threshold = 1;
+  ExpectAccepted(config);
+  config.slow_call_rate_threshold = 0;
+  config.consecutive_failures_to_open = 1;
+  ExpectAccepted(config);
+  config.consecutive_failures_to_open.reset();
+  ExpectAccepted(config);
+}
+
+TEST(ConfigTest, RecordingWithoutTrippingIsMetricsOnly) {
+  // What the rejection above points at: any valid config, then
+  // MetricsOnly(): every call is permitted and recorded, none trips it.
+  FakeClock clock;
+  BreakerConfig config;
+  config.clock = &clock;
+  std::unique_ptr<Breaker> breaker = Breaker::Create(config).value();
+  breaker->MetricsOnly();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(breaker->TryAcquire().Failure());
+  EXPECT_EQ(breaker->state(), State::kMetricsOnly);
+  EXPECT_EQ(breaker->Metrics().failures, 50u);
+}
+
+// `failures` failures in a row through `breaker`; returns the state after.
+State FailInARow(Breaker& breaker, int failures) {
+  for (int i = 0; i < failures; ++i) {
+    Permit permit = breaker.TryAcquire();
+    if (!permit) break;
+    permit.Failure();
+  }
+  return breaker.state();
+}
+
+TEST(ConfigTest, ABreakerWithARateThresholdOpensOnTheRateNotOnFiveFailuresInARow) {
+  FakeClock clock;
+  BreakerConfig config;
+  config.clock = &clock;
+  config.failure_rate_threshold = 50;
+  config.window_size = 100;
+  config.minimum_calls = 20;
+  std::unique_ptr<Breaker> breaker = Breaker::Create(config).value();
+  EXPECT_EQ(FailInARow(*breaker, 19), State::kClosed) << "19 failures: under minimum_calls";
+  EXPECT_EQ(FailInARow(*breaker, 1), State::kOpen) << "the 20th: 100 % >= 50 %";
+}
+
+TEST(ConfigTest, ABreakerWithoutARateThresholdOpensOnFiveFailuresInARow) {
+  FakeClock clock;
+  BreakerConfig config;
+  config.clock = &clock;
+  std::unique_ptr<Breaker> breaker = Breaker::Create(config).value();
+  EXPECT_EQ(FailInARow(*breaker, 4), State::kClosed);
+  EXPECT_EQ(FailInARow(*breaker, 1), State::kOpen);
+}
+
+TEST(ConfigTest, AnExplicitConsecutiveTripOpensBesideARateThreshold) {
+  FakeClock clock;
+  BreakerConfig config;
+  config.clock = &clock;
+  config.failure_rate_threshold = 50;
+  config.minimum_calls = 20;
+  config.consecutive_failures_to_open = 5;
+  std::unique_ptr<Breaker> breaker = Breaker::Create(config).value();
+  EXPECT_EQ(FailInARow(*breaker, 4), State::kClosed);
+  EXPECT_EQ(FailInARow(*breaker, 1), State::kOpen) << "5 in a row, under minimum_calls";
 }
 
 TEST(ConfigTest, RejectsFailureRateThresholdBelowZeroAboveHundredOrNaN) {

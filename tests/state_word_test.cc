@@ -1,7 +1,7 @@
 // Tests of the packed state word (circuit/internal/state_word.h): every
 // field round-trips, fields do not bleed into each other, NextWord() moves to
 // the next generation with the trial fields cleared, and the generation
-// wraps at 2^28; the window bit is tested with the state and the generation.
+// wraps at 2^27; the window bits are tested with the state and the generation.
 #include "circuit/internal/state_word.h"
 
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace circuit {
 namespace internal {
 namespace {
 
-constexpr uint32_t kLastGen = (uint32_t{1} << 28) - 1;
+constexpr uint32_t kLastGen = (uint32_t{1} << 27) - 1;
 
 const std::vector<State>& AllStates() {
   static const std::vector<State> kStates = {State::kClosed,     State::kOpen,
@@ -26,7 +26,7 @@ const std::vector<State>& AllStates() {
 const std::vector<uint32_t>& SomeGenerations() {
   static const std::vector<uint32_t> kGens = {0,          1,          2,          255,
                                               256,        65535,      65536,      12345678,
-                                              1u << 27,   kLastGen - 1, kLastGen};
+                                              1u << 26,   kLastGen - 1, kLastGen};
   return kGens;
 }
 
@@ -37,9 +37,10 @@ TEST(StateWordTest, LayoutMatchesTheDocumentedDiagram) {
   EXPECT_EQ(kTrialSlowShift, 24);
   EXPECT_EQ(kStateShift, 32);
   EXPECT_EQ(kStateBits, 3);
-  EXPECT_EQ(kWindowBitShift, 35);
-  EXPECT_EQ(kGenShift, 36);
-  EXPECT_EQ(kGenBits, 28);
+  EXPECT_EQ(kFoldOwedShift, 35);
+  EXPECT_EQ(kSuccessesWantedShift, 36);
+  EXPECT_EQ(kGenShift, 37);
+  EXPECT_EQ(kGenBits, 27);
   EXPECT_EQ(kGenMask, uint64_t{kLastGen});
   EXPECT_EQ(kMaxTrials, 255u);
   EXPECT_EQ(kOneInFlight, uint64_t{1});
@@ -50,8 +51,9 @@ TEST(StateWordTest, LayoutMatchesTheDocumentedDiagram) {
   EXPECT_EQ(MakeTrialWord(0, 0, 0, 1, 0) & 0xFFFFFFFFu, uint64_t{1} << 16);
   EXPECT_EQ(MakeTrialWord(0, 0, 0, 0, 1) & 0xFFFFFFFFu, uint64_t{1} << 24);
   EXPECT_EQ(MakeWord(State::kOpen, 0), uint64_t{1} << 32);
-  EXPECT_EQ(MakeWord(State::kClosed, 1), uint64_t{1} << 36);
-  EXPECT_EQ(kWindowBit, uint64_t{1} << 35);
+  EXPECT_EQ(MakeWord(State::kClosed, 1), uint64_t{1} << 37);
+  EXPECT_EQ(kFoldOwedBit, uint64_t{1} << 35);
+  EXPECT_EQ(kSuccessesWantedBit, uint64_t{1} << 36);
   EXPECT_EQ(MakeWord(State::kClosed, 0), uint64_t{0});
 }
 
@@ -111,7 +113,7 @@ TEST(StateWordTest, AllFieldsRoundTripTogether) {
   const Case cases[] = {
       {0, 0, 0, 0, 0},           {1, 1, 1, 1, 1},        {kLastGen, 255, 255, 255, 255},
       {kLastGen, 0, 255, 0, 255}, {7, 255, 0, 255, 0},    {123456, 3, 17, 42, 200},
-      {1u << 27, 128, 127, 1, 254},
+      {1u << 26, 128, 127, 1, 254},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "gen " << c.gen << " in_flight " << c.in_flight
@@ -175,7 +177,7 @@ TEST(StateWordTest, NextWordZeroesEveryTrialField) {
   EXPECT_EQ(next & 0xFFFFFFFFu, 0u);
 }
 
-TEST(StateWordTest, GenerationWrapsToZeroAfterTwoToTheTwentyEight) {
+TEST(StateWordTest, GenerationWrapsToZeroAfterTwoToTheTwentySeven) {
   const uint64_t last = MakeWord(State::kHalfOpen, kLastGen);
   ASSERT_EQ(GenOf(last), kLastGen);
   const uint64_t wrapped = NextWord(last, State::kClosed);
@@ -189,9 +191,9 @@ TEST(StateWordTest, GenerationWrapsToZeroAfterTwoToTheTwentyEight) {
   EXPECT_EQ(NextWord(trial, State::kOpen), MakeWord(State::kOpen, 0));
 }
 
-TEST(StateWordTest, GenerationsBeyondTwentyEightBitsAreTakenModuloTwoToTheTwentyEight) {
-  EXPECT_EQ(GenOf(MakeWord(State::kOpen, 1u << 28)), 0u);
-  EXPECT_EQ(GenOf(MakeWord(State::kOpen, (1u << 28) + 5)), 5u);
+TEST(StateWordTest, GenerationsBeyondTwentySevenBitsAreTakenModuloTwoToTheTwentySeven) {
+  EXPECT_EQ(GenOf(MakeWord(State::kOpen, 1u << 27)), 0u);
+  EXPECT_EQ(GenOf(MakeWord(State::kOpen, (1u << 27) + 5)), 5u);
   EXPECT_EQ(GenOf(MakeWord(State::kOpen, 0xFFFFFFFFu)), kLastGen);
   // Masking the generation never corrupts the state field.
   EXPECT_EQ(StateOf(MakeWord(State::kOpen, 0xFFFFFFFFu)), State::kOpen);
@@ -208,25 +210,31 @@ TEST(StateWordTest, RepeatedTransitionsCountUpThroughTheWrap) {
   EXPECT_EQ(StateOf(word), State::kHalfOpen);
 }
 
-TEST(StateWordTest, TheWindowBitHidesClosedFromBothFastPathCompares) {
+TEST(StateWordTest, TheWindowBitsSendClosedCallsOffBothFastPaths) {
   for (uint32_t gen : SomeGenerations()) {
     SCOPED_TRACE(testing::Message() << "gen " << gen);
     for (State state : {State::kClosed, State::kMetricsOnly}) {
       const uint64_t word = MakeWord(state, gen);
-      const uint64_t owed = word | kWindowBit;
-      // Without the bit the combined fields read as the plain values.
-      EXPECT_EQ(StateAndWindowOf(word), static_cast<uint32_t>(state));
-      EXPECT_EQ(GenAndWindowOf(word), GenAndWindow(GenOf(word)));
-      // With it, neither compare matches any plain state or generation, and
-      // the state and generation themselves are untouched.
-      for (State other : AllStates()) {
-        EXPECT_NE(StateAndWindowOf(owed), static_cast<uint32_t>(other));
+      // Without the bits the combined fields read as the plain values.
+      EXPECT_EQ(StateAndFoldOwedOf(word), static_cast<uint32_t>(state));
+      EXPECT_EQ(GenAndWindowBitsOf(word), GenAndWindowBits(GenOf(word)));
+      for (uint64_t bits : {kFoldOwedBit, kSuccessesWantedBit, kWindowBits}) {
+        const uint64_t marked = word | bits;
+        // An owed fold stops admissions at the inline compare; wanted
+        // successes do not concern admissions.
+        bool admitted_inline = false;
+        for (State other : {State::kClosed, State::kMetricsOnly}) {
+          admitted_inline |= StateAndFoldOwedOf(marked) == static_cast<uint32_t>(other);
+        }
+        EXPECT_EQ(admitted_inline, (bits & kFoldOwedBit) == 0);
+        // Either bit sends a success off the inline path.
+        EXPECT_NE(GenAndWindowBitsOf(marked), GenAndWindowBits(GenOf(word)));
+        // The state and the generation themselves are untouched.
+        EXPECT_EQ(StateOf(marked), state);
+        EXPECT_EQ(GenOf(marked), GenOf(word));
+        // A transition clears them.
+        EXPECT_EQ(NextWord(marked, State::kOpen) & kWindowBits, 0u);
       }
-      EXPECT_NE(GenAndWindowOf(owed), GenAndWindow(GenOf(word)));
-      EXPECT_EQ(StateOf(owed), state);
-      EXPECT_EQ(GenOf(owed), GenOf(word));
-      // A transition clears it.
-      EXPECT_EQ(NextWord(owed, State::kOpen) & kWindowBit, 0u);
     }
   }
 }

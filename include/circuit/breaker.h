@@ -19,20 +19,22 @@
 //   //    its result or what it threw (recorded, then rethrown).
 //   absl::StatusOr<Quote> quote = breaker->Call([&] { return GetQuote(id); });
 //   Quote q = breaker->Call([](const std::string& id) { return GetQuote(id); },
-//                           [](const absl::Status& why, const std::string& id) {
+//                           [](const absl::Status& /*why*/, const std::string& id) {
 //                             return CachedQuote(id);   // the fallback
 //                           },
 //                           id).value();
 //
 // Transitions (state, generation, trials in flight):
-//   CLOSED,g,0    -> OPEN,g+1,0       a trip condition holds
+//   CLOSED,g,0    -> OPEN,g+1,0       a trip condition holds, judged after
+//                                     every outcome (a success that brings
+//                                     the window to minimum_calls included)
 //   OPEN,g,0      -> HALF_OPEN,g+1,1  the first call after the open duration
 //                                     (exactly one caller wins the CAS)
 //   HALF_OPEN,g,n -> HALF_OPEN,g,n+1  a trial admitted (n < max concurrent)
-//   HALF_OPEN,g,n -> CLOSED,g+1,0     enough trials succeeded
-//   HALF_OPEN,g,n -> OPEN,g+1,0       a trial failed (or the trial rates
-//                                     crossed a threshold, or trials did not
-//                                     come back within half_open_max_duration)
+//   HALF_OPEN,g,n -> CLOSED,g+1,0     S of the T trials succeeded
+//   HALF_OPEN,g,n -> OPEN,g+1,0       more than T - S trials failed (or the
+//                                     trial rates crossed a threshold, or the
+//                                     period outlived half_open_max_duration)
 //   any,g         -> FORCED_OPEN / DISABLED / METRICS_ONLY, g+1   by operator
 //   any,g         -> CLOSED,g+1,0     Reset()
 //
@@ -93,6 +95,7 @@
 #include "circuit/internal/stripes.h"
 #include "circuit/open_error.h"
 #include "circuit/permit.h"
+#include "circuit/snapshot.h"
 #include "circuit/state.h"
 
 namespace circuit {
@@ -148,16 +151,29 @@ class Breaker {
   [[nodiscard]] Permit TryAcquire() noexcept;
 
   // Breaker::state()
-  // One acquire load. OPEN is reported until a call arrives after the open
-  // duration (the transition to HALF_OPEN is made by that call).
+  // The state as of now: one acquire load, and, in HALF_OPEN with
+  // half_open_max_duration set, a clock read: a HALF_OPEN period past its
+  // limit is moved to OPEN here (there is no background thread; whatever
+  // looks first after the deadline makes the transition). OPEN is reported
+  // until a call arrives after the open duration (the transition to
+  // HALF_OPEN is made by that call, which becomes the first trial).
   State state() const noexcept {
     // acquire: pairs with the release of the CAS that made the transition.
-    return internal::StateOf(state_.load(std::memory_order_acquire));
+    const uint64_t word = state_.load(std::memory_order_acquire);
+    if (ABSL_PREDICT_FALSE(internal::StateOf(word) == State::kHalfOpen) && half_open_limited_) {
+      return internal::StateOf(ApplyHalfOpenDeadline(word));
+    }
+    return internal::StateOf(word);
   }
 
-  // The generation: changes on every transition.
+  // The generation: changes on every transition. Applies a due HALF_OPEN
+  // deadline as state() does.
   uint32_t generation() const noexcept {
-    return internal::GenOf(state_.load(std::memory_order_acquire));
+    const uint64_t word = state_.load(std::memory_order_acquire);
+    if (ABSL_PREDICT_FALSE(internal::StateOf(word) == State::kHalfOpen) && half_open_limited_) {
+      return internal::GenOf(ApplyHalfOpenDeadline(word));
+    }
+    return internal::GenOf(word);
   }
 
   absl::string_view name() const { return config_.name; }
@@ -167,6 +183,13 @@ class Breaker {
   // Sums the stripes: O(stripes). Thread-safe; the snapshot may be
   // outdated as soon as it returns.
   BreakerMetrics Metrics() const;
+
+  // Breaker::Snapshot()
+  // The window as it is now (circuit/snapshot.h): state with time-due
+  // transitions applied, rates, counts, trials, open time, the last trip's
+  // cause. O(stripes + events in the window). Thread-safe; takes no lock
+  // the call path takes and allocates nothing; exact once calls stop.
+  BreakerSnapshot Snapshot() const;
 
   // ---- Operator controls ------------------------------------------------
   // Each moves to a new generation, so outcomes of permits issued before it
@@ -185,10 +208,16 @@ class Breaker {
 
   // Breaker::Call(fn)
   // Runs `fn()` if admitted. Returns the rejection status if not, else fn's
-  // result as a status (see internal::CallResult: Status stays Status, T
-  // becomes StatusOr<T>, void becomes Status). A status is classified by
-  // config.status_is_failure; an exception by config.exception_is_ignored
-  // and config.exception_is_failure, recorded, then rethrown.
+  // result as a status (see internal::CallResult):
+  //   fn returns          Call() returns
+  //   void                absl::Status (OK when fn returns)
+  //   absl::Status        absl::Status
+  //   T                   absl::StatusOr<T> (T may be move-only)
+  //   absl::StatusOr<T>   absl::StatusOr<T>
+  // A status is classified by config.status_is_failure; an exception by
+  // config.exception_is_ignored and config.exception_is_failure, recorded,
+  // then rethrown. Without a fallback there are no arguments (they could not
+  // be told from a fallback): capture them in fn.
   template <typename F>
   auto Call(F&& fn) -> internal::CallResultT<std::invoke_result_t<F&>>;
 
@@ -196,18 +225,50 @@ class Breaker {
   // Runs `fn(args...)` if admitted. When the call is rejected or fails (a
   // failing status, or an exception classified as a failure, which is then
   // not rethrown) returns `fallback(reason, args...)`, or
-  // `fallback(args...)` if that is what it accepts. Ignored exceptions are
-  // rethrown. fn and fallback return the same type (or convertible).
+  // `fallback(args...)` if that is what it accepts; `reason` is the
+  // rejection status, the failing status, or kUnknown naming what fn threw.
+  // Ignored and expected exceptions are rethrown, without the fallback. The
+  // fallback runs at most once, outside the call's try: what it throws
+  // reaches the caller and is not recorded.
+  //
+  // The fallback returns what fn returns, or anything that converts to
+  // what Call() returns (T or absl::StatusOr<T> for a T; absl::Status for
+  // void and absl::Status). It may return void when Call() returns
+  // absl::Status: it handled the failure, and Call() returns OK.
+  //
+  // Arguments are passed by reference, never copied by the breaker. fn and
+  // the fallback each get every argument as an lvalue, the object the caller
+  // passed, when they accept lvalues (a `const T&` or `T&` parameter, or a
+  // copyable `T` by value, which then gets a copy); one that does not (a
+  // move-only argument taken by value, a `T&&` parameter) gets them as they
+  // were passed, so an argument passed as an rvalue (`std::move(p)`, a
+  // temporary) is moved into it. The fallback runs after fn only when fn
+  // failed (on a rejection fn never ran): an argument that fn moved from is
+  // then moved-from in the fallback (a std::unique_ptr is null), so pass
+  // such a fallback nothing it needs from an argument that fn consumes.
   template <typename F, typename Fallback, typename... Args>
   auto Call(F&& fn, Fallback&& fallback, Args&&... args)
-      -> internal::CallResultT<std::invoke_result_t<F&, Args&...>>;
+      -> internal::CallResultT<internal::ArgsResultT<F, Args...>>;
 
   // Breaker::CallWithClassifier(fn, result_is_failure)
   // As Call(fn), and a result for which `result_is_failure(result)` is true
-  // counts as a failure (it is still returned).
+  // counts as a failure (it is still returned). result_is_failure gets the
+  // result by const reference (the whole absl::Status or absl::StatusOr<T>
+  // for those, asked only when config.status_is_failure calls the status a
+  // success); if it throws, the result is a failure. fn may not return void.
   template <typename F, typename IsFailure>
   auto CallWithClassifier(F&& fn, IsFailure&& result_is_failure)
       -> internal::CallResultT<std::invoke_result_t<F&>>;
+
+  // Breaker::CallWithClassifier(fn, result_is_failure, fallback, args...)
+  // As Call(fn, fallback, args...), with the result classified as in
+  // CallWithClassifier(fn, result_is_failure). A result classified as a
+  // failure goes to the fallback with `reason` its failing status, or
+  // kUnknown "result classified as a failure" when its status is OK.
+  template <typename F, typename IsFailure, typename Fallback, typename... Args>
+  auto CallWithClassifier(F&& fn, IsFailure&& result_is_failure, Fallback&& fallback,
+                          Args&&... args)
+      -> internal::CallResultT<internal::ArgsResultT<F, Args...>>;
 
   // Breaker::CallOrThrow(fn)
   // The exception flavour: returns fn()'s result as it is, throws
@@ -244,42 +305,78 @@ class Breaker {
                                 static_cast<uint64_t>(time_base_));
   }
 
-  // Everything TryAcquire() does not settle inline: the end of OPEN,
-  // HALF_OPEN trials, the forced states, and a retry after a lost CAS.
+  // Everything TryAcquire() does not settle inline, out of line so that
+  // the CLOSED path inlines into its callers: first the common rejection
+  // (OPEN before its deadline), then TryAcquireSlow().
+  Permit TryAcquireNotClosed(uint64_t word) noexcept;
+  // The end of OPEN, HALF_OPEN trials, the forced states, an owed fold, and
+  // a retry after a lost CAS.
   Permit TryAcquireSlow(uint64_t word) noexcept;
   // A rejected permit; `retry_nanos` until a trial (-1: until reset).
   Permit Reject(uint64_t word, int64_t retry_nanos) noexcept;
 
   // True if slow-call detection is on and the permit's call has taken at
   // least slow_call_duration.
-  bool IsSlow(const Permit& permit) const noexcept {
-    return measure_duration_ && NowNanos() - permit.time_nanos_ >= slow_nanos_;
+  // `measured`: the verdict on a duration the caller measured
+  // (JudgeMeasured(): 1 slow, 0 not), or kNotMeasured. Reads the clock only
+  // when durations are timed by the breaker and the caller gave none.
+  static constexpr int64_t kNotMeasured = -1;
+  int64_t JudgeMeasured(absl::Duration took) const noexcept {
+    // Compared as durations, exactly: no rounding of either side.
+    return took >= config_.slow_call_duration ? 1 : 0;
+  }
+  bool IsSlow(const Permit& permit, int64_t measured) const noexcept {
+    if (ABSL_PREDICT_TRUE(duration_clock_ == DurationClock::kOff)) return false;
+    if (measured >= 0) return measured != 0;
+    if (duration_clock_ == DurationClock::kCaller) return false;
+    return DurationNowNanos() - permit.time_nanos_ >= slow_nanos_;
+  }
+  // Where a permit's call starts and ends for slow-call detection. The two
+  // that read no clock come first: one compare tells them apart.
+  enum class DurationClock : uint8_t { kOff, kCaller, kPrecise, kCoarse };
+  static DurationClock ChooseDurationClock(const BreakerConfig& config);
+  int64_t DurationNowNanos() const noexcept {
+    if (ABSL_PREDICT_TRUE(duration_clock_ < DurationClock::kPrecise)) return 0;
+    return duration_clock_ == DurationClock::kPrecise ? NowNanos() : CoarseNowNanos();
   }
 
   // Outcome paths; the permit has already been claimed.
-  void OnSuccess(const Permit& permit) noexcept;
+  void OnSuccess(const Permit& permit, int64_t measured) noexcept;
   // A success of a CLOSED or METRICS_ONLY permit that was not slow: the
   // common case, inline; writes only `stripe` (and the run word after a
   // failure).
   void RecordClosedSuccess(const Permit& permit, internal::StripeRef stripe) noexcept;
   // Every other success: DISABLED, trials, slow calls.
-  void OnSuccessSlow(const Permit& permit) noexcept;
+  void OnSuccessSlow(const Permit& permit, int64_t measured) noexcept;
   void OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
                      internal::StripeRef stripe) noexcept;
   void OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
                       internal::StripeRef stripe) noexcept;
   void OnRelease(const Permit& permit, bool ignored) noexcept;
   // Claims `permit` (if still unresolved) and records `outcome`.
-  void ResolveAs(Permit& permit, Outcome outcome) noexcept;
+  void ResolveAs(Permit& permit, Outcome outcome,
+                 int64_t measured = kNotMeasured) noexcept;
   void ClearConsecutiveFailures(uint32_t gen) noexcept;
   uint32_t AddConsecutiveFailure(uint32_t gen) noexcept;
 
-  // The window bit (circuit/internal/state_word.h). SetWindowBit() marks a
-  // fold owed if the word is CLOSED or METRICS_ONLY; ServeOwedFold(), given
-  // a word with the bit, clears it and, if this thread cleared it, folds
-  // (and trips if the fold says so).
-  void SetWindowBit() noexcept;
-  void ServeOwedFold(uint64_t word) noexcept;
+  // ApplyHalfOpenDeadline()
+  // Given a loaded word: if it is HALF_OPEN past half_open_max_duration,
+  // reopens the breaker (HALF_OPEN,g,n -> OPEN,g+1,0) with the new open
+  // period starting at the deadline, and returns the word as it is after;
+  // otherwise returns `word`. Const because a reader (state(), Snapshot())
+  // may apply a transition that is already due: the breaker's state is a
+  // function of time, and the transition is the same CAS any call would
+  // make.
+  uint64_t ApplyHalfOpenDeadline(uint64_t word) const noexcept;
+
+  // The window bits (circuit/internal/state_word.h). ServeWindow(), given a
+  // loaded word, clears the bits of `bits` that it has and, if this thread
+  // cleared any, folds; ApplyFold() trips if the fold says so and sets the
+  // bits the fold asks for, if the word is still CLOSED or METRICS_ONLY.
+  void ServeWindow(uint64_t word, uint64_t bits) noexcept;
+  // A time-window success in an epoch the window was not judged in, while
+  // it holds failures or slow calls: folds (and trips if the fold says so).
+  void JudgeAgedWindow(int64_t now) noexcept;
   void ApplyFold(internal::FoldResult result) noexcept;
 
   // Publish()
@@ -291,9 +388,17 @@ class Breaker {
   bool Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) noexcept;
   void AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept;
   // CLOSED,g,0 -> OPEN,g+1,0 if the word is still CLOSED at generation
-  // `gen`.
-  void TripIfCurrent(uint32_t gen) noexcept;
-  void ForceTo(State to);
+  // `gen`; the winner records why.
+  void TripIfCurrent(uint32_t gen, TripCause cause, double value, double threshold) noexcept;
+  // Records the reason of the transition into OPEN or FORCED_OPEN at `gen`,
+  // unless a later generation's is already there (as StoreDeadline()).
+  void RecordTrip(uint32_t gen, TripCause cause, double value, double threshold) noexcept;
+  TripReason ReadTrip() const noexcept;
+  // Moves to `to` at the next generation, whatever the state; returns it.
+  uint32_t ForceTo(State to);
+  // open_duration * multiplier^reopen_count, capped; then OpenDurationNanos()
+  // draws generation `gen`'s jitter and caps again.
+  double BackedOffNanos(uint32_t reopen_count) const;
   int64_t OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const;
   absl::Status MakeRejectionStatus(const Permit& permit) const;
 
@@ -337,9 +442,6 @@ class Breaker {
 
   template <typename R, typename IsFailure>
   Outcome ClassifyResult(const R& result, IsFailure& result_is_failure) const noexcept;
-  template <typename F, typename IsFailure, typename Fallback, typename... Args>
-  auto Run(F& fn, IsFailure& result_is_failure, Fallback* fallback, Args&... args)
-      -> internal::CallResultT<std::invoke_result_t<F&, Args&...>>;
   static absl::Status ExceptionReason(const std::exception_ptr& error);
 
   struct NoClassifier {
@@ -354,14 +456,23 @@ class Breaker {
   const Clock* const clock_;
   const bool system_clock_;
   const int64_t time_base_;  // the coarse clock at creation (ElapsedNanos())
-  const bool measure_duration_;  // slow-call detection on
+  const DurationClock duration_clock_;  // kOff: slow-call detection off
   const int64_t slow_nanos_;
+  const uint32_t consecutive_to_open_;  // EffectiveConsecutiveFailuresToOpen()
   const bool consecutive_on_;
+  const bool half_open_limited_;  // half_open_max_duration > 0
   const WindowMode window_mode_;
 
   // 128 B: x86-64 prefetches line pairs. The state word is read by every
   // call and written only on transitions: it gets a line pair of its own.
   alignas(128) std::atomic<uint64_t> state_;
+  // A time window's last judgment: (epoch << 1) | (it held a failure or a
+  // slow call). A success counted in another epoch while the window holds
+  // failures folds: old successes aging out can raise the rates, so a
+  // success may decide even past minimum_calls. Written by the folder only
+  // when it changes (once a bucket at most), read by time-window successes:
+  // it shares the state word's line, which every call already reads.
+  std::atomic<uint64_t> window_judged_{0};
   // The consecutive-failure run: (gen << 32) | count. Written by failures
   // and by the first success after a failure.
   alignas(128) std::atomic<uint64_t> consecutive_{0};
@@ -371,43 +482,50 @@ class Breaker {
   std::atomic<uint64_t> reopen_{0};
   std::atomic<uint64_t> opened_{0};
 
+  // For Snapshot(), written by transition winners, read by snapshots:
+  //   trip_tag_   the last trip's generation (or kTripWriting) and cause,
+  //               (gen << 8) | cause: the sequence word of a seqlock over
+  //               the two values below;
+  //   open_period_nanos_  the current OPEN's period, stored before its
+  //               deadline (whose release publishes it);
+  //   last_trials_        the HALF_OPEN word the last reopen left.
+  static constexpr uint64_t kTripWriting = ~uint64_t{0};
+  std::atomic<uint64_t> trip_tag_{0};
+  std::atomic<double> trip_value_{0};
+  std::atomic<double> trip_threshold_{0};
+  std::atomic<int64_t> open_period_nanos_{0};
+  std::atomic<uint64_t> last_trials_{0};
+
   alignas(128) internal::StripeSet stripes_;
   std::unique_ptr<internal::RateWindow> window_;
 };
 
 // ---- Inline fast paths ---------------------------------------------------
 
-inline Permit Breaker::TryAcquire() noexcept {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline Permit Breaker::TryAcquire() noexcept {
   // acquire: pairs with the release of the transition's CAS, so an admitted
   // caller sees what the transition published (the deadline, the window
   // base) before its generation.
   const uint64_t word = state_.load(std::memory_order_acquire);
-  // The state with the window bit: CLOSED or METRICS_ONLY only if no fold
-  // is owed (TryAcquireSlow() serves it first).
-  const uint32_t state = internal::StateAndWindowOf(word);
+  // The state with the owed bit: CLOSED or METRICS_ONLY only if no fold is
+  // owed (TryAcquireSlow() serves it first).
+  const uint32_t state = internal::StateAndFoldOwedOf(word);
   if (ABSL_PREDICT_TRUE(state == static_cast<uint32_t>(State::kClosed) ||
                         state == static_cast<uint32_t>(State::kMetricsOnly))) {
     stripes_.ForThisThread().Add(internal::kPermitted);
     return Permit(this, Permit::Kind::kNormal, internal::GenOf(word),
-                  measure_duration_ ? NowNanos() : 0);
+                  DurationNowNanos());
   }
-  if (state == static_cast<uint32_t>(State::kOpen)) {
-    // OPEN before its deadline: one clock read, one load, the rejection.
-    const int64_t now = ElapsedNanos(CoarseNowNanos());
-    int64_t until;
-    if (ReadDeadline(internal::GenOf(word), &until) && now < until) {
-      return Reject(word, until - now);
-    }
-  }
-  return TryAcquireSlow(word);
+  return TryAcquireNotClosed(word);
 }
 
-inline void Breaker::OnSuccess(const Permit& permit) noexcept {
+inline void Breaker::OnSuccess(const Permit& permit, int64_t measured) noexcept {
   // IsSlow() reads the clock only when slow-call detection is on.
-  if (ABSL_PREDICT_TRUE(permit.kind_ == Permit::Kind::kNormal) && !IsSlow(permit)) {
+  if (ABSL_PREDICT_TRUE(permit.kind_ == Permit::Kind::kNormal) &&
+      !IsSlow(permit, measured)) {
     RecordClosedSuccess(permit, stripes_.ForThisThread());
   } else {
-    OnSuccessSlow(permit);
+    OnSuccessSlow(permit, measured);
   }
 }
 
@@ -416,11 +534,11 @@ inline void Breaker::RecordClosedSuccess(const Permit& permit,
   stripe.Add(internal::kSuccesses);
   // acquire: see TryAcquire(); we must judge the generation as of now.
   const uint64_t word = state_.load(std::memory_order_acquire);
-  // One compare tests both: the permit's generation is current and the
-  // window owes no fold.
-  const bool fold_owed =
-      internal::GenAndWindowOf(word) != internal::GenAndWindow(permit.generation_);
-  if (ABSL_PREDICT_FALSE(fold_owed) && internal::GenOf(word) != permit.generation_) {
+  // One compare tests all three: the permit's generation is current, and
+  // the window neither owes a fold nor wants successes.
+  const bool window_calls =
+      internal::GenAndWindowBitsOf(word) != internal::GenAndWindowBits(permit.generation_);
+  if (ABSL_PREDICT_FALSE(window_calls) && internal::GenOf(word) != permit.generation_) {
     stripe.Add(internal::kStale);
     return;
   }
@@ -436,10 +554,18 @@ inline void Breaker::RecordClosedSuccess(const Permit& permit,
   if (window_mode_ == WindowMode::kCount) {
     stripe.Add(internal::kWindowCalls);
   } else if (window_mode_ == WindowMode::kTime) {
-    stripes_.AddToBucket(stripe, ElapsedNanos(CoarseNowNanos()),
-                         [this] { return ElapsedNanos(CoarseNowNanos()); });
+    const int64_t now = ElapsedNanos(CoarseNowNanos());
+    const uint64_t epoch =
+        stripes_.AddToBucket(stripe, now, [this] { return ElapsedNanos(CoarseNowNanos()); });
+    // relaxed: a hint; the fold it may start orders itself.
+    const uint64_t judged = window_judged_.load(std::memory_order_relaxed);
+    if (ABSL_PREDICT_FALSE((judged & 1) != 0 && (judged >> 1) != epoch) && !window_calls) {
+      JudgeAgedWindow(now);
+      return;
+    }
   }
-  if (ABSL_PREDICT_FALSE(fold_owed)) ServeOwedFold(word);
+  // After counting itself, so that the fold counts this call.
+  if (ABSL_PREDICT_FALSE(window_calls)) ServeWindow(word, internal::kWindowBits);
 }
 
 inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos) noexcept {
@@ -454,7 +580,7 @@ inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos) noexcept {
 
 inline bool Permit::Success() noexcept {
   if (!Claim()) return false;
-  if (kind_ != Kind::kUntracked) breaker_->OnSuccess(*this);
+  if (kind_ != Kind::kUntracked) breaker_->OnSuccess(*this, Breaker::kNotMeasured);
   return true;
 }
 
@@ -484,125 +610,30 @@ inline bool Permit::Record(const absl::Status& status) noexcept {
   return true;
 }
 
-// ---- Wrappers ----------------------------------------------------------------
 
-template <typename R, typename IsFailure>
-Outcome Breaker::ClassifyResult(const R& result, IsFailure& result_is_failure) const noexcept {
-  if constexpr (std::is_same_v<R, absl::Status> || internal::IsStatusOr<R>::value) {
-    const Outcome outcome = Classify(internal::StatusOf(result));
-    if (outcome != Outcome::kSuccess) return outcome;
-  }
-  try {
-    return result_is_failure(result) ? Outcome::kFailure : Outcome::kSuccess;
-  } catch (...) {
-    return Outcome::kFailure;  // a classifier that throws says "failure"
-  }
+inline bool Permit::Success(absl::Duration took) noexcept {
+  if (!Claim()) return false;
+  if (kind_ != Kind::kUntracked) breaker_->OnSuccess(*this, breaker_->JudgeMeasured(took));
+  return true;
 }
 
-template <typename F, typename IsFailure, typename Fallback, typename... Args>
-auto Breaker::Run(F& fn, IsFailure& result_is_failure, Fallback* fallback, Args&... args)
-    -> internal::CallResultT<std::invoke_result_t<F&, Args&...>> {
-  using R = std::invoke_result_t<F&, Args&...>;
-  using Result = internal::CallResultT<R>;
-  constexpr bool kHasFallback = !std::is_same_v<Fallback, NoFallback>;
-
-  Permit permit = TryAcquire();
-  if (!permit) {
-    absl::Status reason = permit.RejectionStatus();
-    if constexpr (kHasFallback) {
-      return Result(internal::InvokeFallback(*fallback, reason, args...));
-    } else {
-      return Result(std::move(reason));
-    }
-  }
-  // Only the callable runs inside a try; classification (noexcept), the
-  // outcome and the fallback run outside it, so the fallback runs at most
-  // once and what it throws reaches the caller, never taken for the call's.
-  std::exception_ptr error;
-  if constexpr (std::is_void_v<R>) {
-    try {
-      std::invoke(fn, args...);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    if (!error) {
-      permit.Success();
-      return absl::OkStatus();
-    }
-  } else {
-    std::optional<std::decay_t<R>> result;
-    try {
-      result.emplace(std::invoke(fn, args...));
-    } catch (...) {
-      error = std::current_exception();
-    }
-    if (!error) {
-      const Outcome outcome = ClassifyResult(*result, result_is_failure);
-      ResolveAs(permit, outcome);
-      if constexpr (kHasFallback) {
-        if (outcome == Outcome::kFailure) {
-          absl::Status reason = internal::StatusOf(*result).ok()
-                                    ? absl::UnknownError("result classified as a failure")
-                                    : internal::StatusOf(*result);
-          return Result(internal::InvokeFallback(*fallback, reason, args...));
-        }
-      }
-      return Result(std::move(*result));
-    }
-  }
-  const Outcome outcome = Classify(error);
-  ResolveAs(permit, outcome);
-  if constexpr (kHasFallback) {
-    if (outcome == Outcome::kFailure) {
-      return Result(internal::InvokeFallback(*fallback, ExceptionReason(error), args...));
-    }
-  }
-  std::rethrow_exception(error);
+inline bool Permit::Failure(absl::Duration took) noexcept {
+  if (!admitted_) return false;
+  if (kind_ == Kind::kUntracked) return Claim();
+  breaker_->ResolveAs(*this, Outcome::kFailure, breaker_->JudgeMeasured(took));
+  return true;
 }
 
-template <typename F>
-auto Breaker::Call(F&& fn) -> internal::CallResultT<std::invoke_result_t<F&>> {
-  NoClassifier none;
-  return Run(fn, none, static_cast<NoFallback*>(nullptr));
-}
-
-template <typename F, typename Fallback, typename... Args>
-auto Breaker::Call(F&& fn, Fallback&& fallback, Args&&... args)
-    -> internal::CallResultT<std::invoke_result_t<F&, Args&...>> {
-  NoClassifier none;
-  return Run(fn, none, &fallback, args...);
-}
-
-template <typename F, typename IsFailure>
-auto Breaker::CallWithClassifier(F&& fn, IsFailure&& result_is_failure)
-    -> internal::CallResultT<std::invoke_result_t<F&>> {
-  return Run(fn, result_is_failure, static_cast<NoFallback*>(nullptr));
-}
-
-template <typename F>
-auto Breaker::CallOrThrow(F&& fn) -> std::invoke_result_t<F&> {
-  using R = std::invoke_result_t<F&>;
-  Permit permit = TryAcquire();
-  if (!permit) {
-    throw OpenError(config_.name, permit.rejected_state(), permit.retry_after(),
-                    std::string(permit.RejectionStatus().message()));
-  }
-  NoClassifier none;
-  try {
-    if constexpr (std::is_void_v<R>) {
-      fn();
-      permit.Success();
-    } else {
-      R result = fn();
-      ResolveAs(permit, ClassifyResult(result, none));
-      return result;
-    }
-  } catch (...) {
-    ResolveAs(permit, Classify(std::current_exception()));
-    throw;
-  }
+inline bool Permit::Record(const absl::Status& status, absl::Duration took) noexcept {
+  if (!admitted_) return false;
+  if (kind_ == Kind::kUntracked) return Claim();
+  breaker_->ResolveAs(*this, breaker_->Classify(status), breaker_->JudgeMeasured(took));
+  return true;
 }
 
 }  // namespace circuit
+
+// The wrappers' templates: Call(), CallWithClassifier(), CallOrThrow().
+#include "circuit/internal/breaker_call.h"  // IWYU pragma: export
 
 #endif  // CIRCUIT_BREAKER_H_

@@ -2,7 +2,9 @@
 // `circuit::BreakerConfig` tunes one breaker: a plain struct whose defaults
 // behave like the best-known Python breaker (pybreaker): open after 5
 // consecutive failures, stay open 30 s, then let one trial call through and
-// close if it succeeds. Rate-based trips are off until a threshold is set.
+// close if it succeeds. Rate-based trips are off until a threshold is set;
+// setting one turns the default of 5 consecutive failures off (set
+// consecutive_failures_to_open to have both).
 //
 // Example:
 //   circuit::BreakerConfig config;
@@ -19,6 +21,7 @@
 #ifndef CIRCUIT_CONFIG_H_
 #define CIRCUIT_CONFIG_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -36,6 +39,30 @@ enum class WindowType : uint8_t {
   kTimeBased,
 };
 
+// Which clock measures call durations for slow-call detection.
+enum class SlowCallClock : uint8_t {
+  // kCoarse when slow_call_duration is at least kCoarseSlowCallMinimum
+  // (its error is then at most a few percent of it), else kPrecise.
+  kAuto,
+  // Clock::NowNanos() (CLOCK_MONOTONIC by default: about 20-40 ns a read,
+  // two reads a call). Exact.
+  kPrecise,
+  // Clock::CoarseNowNanos() (CLOCK_MONOTONIC_COARSE: about 3 ns a read).
+  // A duration is measured between two ticks of the coarse clock, so it is
+  // off by less than one tick (4 ms at the kernel's HZ=250, 1 ms at
+  // HZ=1000) either way: a call within a tick of slow_call_duration may be
+  // judged on the wrong side of it.
+  kCoarse,
+  // No clock at all: only durations the caller measured and passed to
+  // Permit::Success(absl::Duration) (and friends) are judged; a permit
+  // resolved without one is never slow.
+  kCaller,
+};
+
+// kAuto picks the coarse clock for a slow_call_duration of at least this:
+// 100 ms, 25 coarse ticks at HZ=250, so the error is under 4 %.
+inline constexpr absl::Duration kCoarseSlowCallMinimum = absl::Milliseconds(100);
+
 struct BreakerConfig {
   // Names the breaker in rejections, metrics and logs. Default: "breaker".
   std::string name = "breaker";
@@ -43,8 +70,16 @@ struct BreakerConfig {
   // ---- Behaviour: what trips the breaker -------------------------------
 
   // Failures in a row, while CLOSED, that open the breaker. A success resets
-  // the run. 0 disables this trip. Default: 5. Must be 0..1'000'000'000.
-  int consecutive_failures_to_open = 5;
+  // the run. Unset, it follows the other trip conditions: 5 (pybreaker's
+  // default) when neither failure_rate_threshold nor slow_call_rate_threshold
+  // is set, else off, so that a breaker meant to open on a rate opens on the
+  // rate alone. Set, it applies whatever else is set (with a rate threshold,
+  // the first condition to hold opens the breaker); 0 turns it off, and then
+  // a rate threshold must be set: ValidateConfig() rejects a config that
+  // nothing can trip (to record calls and never trip, use
+  // Breaker::MetricsOnly()). EffectiveConsecutiveFailuresToOpen() gives the
+  // value in force. Default: unset. Must be 0..1'000'000'000.
+  std::optional<int> consecutive_failures_to_open;
 
   // Percentage of failed calls in the window at or above which the breaker
   // opens. 0 disables this trip. Default: 0 (off). Must be in 0..100.
@@ -59,6 +94,12 @@ struct BreakerConfig {
   // A call that takes at least this long is slow. Default: 60 s.
   // Must be >= 1 ns.
   absl::Duration slow_call_duration = absl::Seconds(60);
+
+  // Which clock times calls for slow-call detection (see SlowCallClock).
+  // A permit resolved with a duration the caller measured itself
+  // (Permit::Success(absl::Duration) and friends) reads no clock at all.
+  // Default: kAuto.
+  SlowCallClock slow_call_clock = SlowCallClock::kAuto;
 
   // The window the two rates are computed over. Default: kCountBased.
   WindowType window_type = WindowType::kCountBased;
@@ -120,12 +161,27 @@ struct BreakerConfig {
   // many decide). Default: 1. Must be 1..255.
   int half_open_trial_calls = 1;
 
+  // S of the K = half_open_trial_calls trials (failsafe-go's success
+  // threshold): the breaker closes once S trials have succeeded and reopens
+  // once more than K - S have failed (a slow trial counts as failed when
+  // slow_call_rate_threshold is set), so one unlucky probe does not keep a
+  // mostly healthy dependency out. At most half_open_max_concurrent trials
+  // are in flight at once, and no more are admitted than can still change
+  // the verdict. 0 means K: every trial must succeed, any failure reopens.
+  // Default: 0. Must be 0 or 1..half_open_trial_calls; with
+  // half_open_judge_by_rate it must be 0 (the rates decide).
+  int half_open_successes_to_close = 0;
+
   // See half_open_trial_calls. Default: false (a single failed trial
   // reopens). Requires failure_rate_threshold or slow_call_rate_threshold.
   bool half_open_judge_by_rate = false;
 
-  // If trials neither complete nor are released within this time, the next
-  // call that finds no free trial slot reopens the breaker. 0 disables.
+  // The longest a HALF_OPEN period may last without a verdict
+  // (resilience4j's maxWaitDurationInHalfOpenState): past it the breaker is
+  // OPEN again, whether or not trial slots are free, with a new open period
+  // (and backoff) starting at this deadline; the late trials' outcomes are
+  // stale. Whatever looks first after the deadline makes the transition: a
+  // call, a resolution, state(), Snapshot(). 0 disables.
   // Default: 0. Must be 0 or in 1 ns..365 days.
   absl::Duration half_open_max_duration = absl::ZeroDuration();
 
@@ -160,6 +216,13 @@ struct BreakerConfig {
 // Returns OK, or InvalidArgumentError naming the first bad field and value:
 // "BreakerConfig.<field> must be <rule>, got <value>".
 absl::Status ValidateConfig(const BreakerConfig& config);
+
+// EffectiveConsecutiveFailuresToOpen()
+// The consecutive-failure trip in force for `config`: its
+// consecutive_failures_to_open if set; unset, 5 when neither
+// failure_rate_threshold nor slow_call_rate_threshold is set, else 0.
+// 0: consecutive failures never open the breaker.
+int EffectiveConsecutiveFailuresToOpen(const BreakerConfig& config);
 
 }  // namespace circuit
 

@@ -70,6 +70,16 @@ class Permit {
   bool Failure() noexcept;
   bool Ignore() noexcept;
 
+  // Permit::Success(took) / Failure(took) / Record(status, took)
+  // As above, with the call's duration measured by the caller
+  // (resilience4j's onSuccess(duration)): slow-call detection judges `took`
+  // (slow if took >= slow_call_duration, compared exactly) and reads no
+  // clock. A negative `took` is never slow. With SlowCallClock::kCaller
+  // these are the only way a call is judged slow.
+  bool Success(absl::Duration took) noexcept;
+  bool Failure(absl::Duration took) noexcept;
+  bool Record(const absl::Status& status, absl::Duration took) noexcept;
+
   // Permit::Record()
   // Resolves the permit from a status, classified by
   // BreakerConfig::status_is_failure (default: !ok()). Returns as Success().

@@ -26,7 +26,7 @@ uint64_t MakePending(uint32_t gen, uint64_t count) {
 }  // namespace
 
 RateWindow::RateWindow(const BreakerConfig& config, const StripeSet* stripes,
-                       const std::atomic<uint64_t>* state)
+                       const std::atomic<uint64_t>* state, std::atomic<uint64_t>* judged)
     : time_based_(config.window_type == WindowType::kTimeBased),
       window_size_(config.window_size),
       buckets_(config.window_buckets),
@@ -37,6 +37,7 @@ RateWindow::RateWindow(const BreakerConfig& config, const StripeSet* stripes,
       slow_threshold_(config.slow_call_rate_threshold),
       stripes_(stripes),
       state_(state),
+      judged_(judged),
       capacity_(time_based_ ? buckets_ + 1 : window_size_ + 1) {
   log_ = std::make_unique<Event[]>(static_cast<size_t>(capacity_));
 }
@@ -160,8 +161,14 @@ FoldResult RateWindow::RequestFold(int64_t now) noexcept {
   for (int round = 0; round < kMaxFoldRounds; ++round) {
     if (folding_.exchange(true, std::memory_order_seq_cst)) return result;
     const uint64_t seen = fold_requests_.load(std::memory_order_seq_cst);
-    const int64_t trip_gen = FoldLocked(now);
-    if (trip_gen >= 0) result.trip_gen = trip_gen;
+    const FoldResult round_result = FoldLocked(now);
+    result.gen = round_result.gen;
+    if (round_result.trip_gen >= 0) {
+      result.trip_gen = round_result.trip_gen;
+      result.slow_rate_tripped = round_result.slow_rate_tripped;
+      result.rate = round_result.rate;
+    }
+    result.wants_successes = round_result.wants_successes;  // the latest round's view
     folding_.store(false, std::memory_order_seq_cst);
     if (fold_requests_.load(std::memory_order_seq_cst) == seen) return result;
   }
@@ -171,45 +178,126 @@ FoldResult RateWindow::RequestFold(int64_t now) noexcept {
   return result;
 }
 
+void RateWindow::BeginLogWrite() noexcept {
+  // relaxed: the release stores of the log that follow order it before
+  // them for any reader that sees one of them.
+  log_seq_.store(Get(log_seq_) + 1, std::memory_order_relaxed);
+}
+
+void RateWindow::EndLogWrite() noexcept {
+  // release: a reader that sees the even sequence sees the whole write.
+  log_seq_.store(Get(log_seq_) + 1, std::memory_order_release);
+}
+
 void RateWindow::ResetLog(uint32_t gen, const Base& base) noexcept {
-  log_open_ = true;
-  log_gen_ = gen;
-  head_ = 0;
-  size_ = 0;
+  Put(log_open_, true);
+  Put(log_gen_, gen);
+  Put(head_, int64_t{0});
+  Put(size_, int64_t{0});
   failures_in_window_ = 0;
   slow_in_window_ = 0;
-  log_base_calls_ = base.calls;
-  log_base_epoch_ = base.epoch;
+  Put(log_base_calls_, base.calls);
+  Put(log_base_epoch_, base.epoch);
 }
 
 void RateWindow::Evict(int64_t newest_dropped) noexcept {
-  while (size_ > 0) {
-    const int64_t tail = (head_ - size_ + capacity_) % capacity_;
+  int64_t size = Get(size_);
+  const int64_t head = Get(head_);
+  while (size > 0) {
+    const int64_t tail = (head - size + capacity_) % capacity_;
     const Event& oldest = log_[static_cast<size_t>(tail)];
-    if (oldest.position > newest_dropped) break;
-    failures_in_window_ -= oldest.failures;
-    slow_in_window_ -= oldest.slow;
-    --size_;
+    if (Get(oldest.position) > newest_dropped) break;
+    failures_in_window_ -= Get(oldest.failures);
+    slow_in_window_ -= Get(oldest.slow);
+    --size;
   }
+  Put(size_, size);
 }
 
 void RateWindow::Append(int64_t position, uint32_t failures, uint32_t slow) noexcept {
   failures_in_window_ += failures;
   slow_in_window_ += slow;
-  if (size_ > 0) {
-    Event& newest = log_[static_cast<size_t>((head_ - 1 + capacity_) % capacity_)];
-    if (newest.position == position) {  // same position or bucket: merge
-      newest.failures += failures;
-      newest.slow += slow;
+  if (Get(size_) > 0) {
+    Event& newest = log_[static_cast<size_t>((Get(head_) - 1 + capacity_) % capacity_)];
+    if (Get(newest.position) == position) {  // same position or bucket: merge
+      Put(newest.failures, Get(newest.failures) + failures);
+      Put(newest.slow, Get(newest.slow) + slow);
       return;
     }
   }
-  if (size_ == capacity_) {  // cannot happen (see capacity_), but never overrun
-    Evict(log_[static_cast<size_t>(head_)].position);
+  if (Get(size_) == capacity_) {  // cannot happen (see capacity_), but never overrun
+    Evict(Get(log_[static_cast<size_t>(Get(head_))].position));
   }
-  log_[static_cast<size_t>(head_)] = Event{position, failures, slow};
-  head_ = (head_ + 1) % capacity_;
-  ++size_;
+  Event& slot = log_[static_cast<size_t>(Get(head_))];
+  Put(slot.position, position);
+  Put(slot.failures, failures);
+  Put(slot.slow, slow);
+  Put(head_, (Get(head_) + 1) % capacity_);
+  Put(size_, Get(size_) + 1);
+}
+
+int64_t RateWindow::CallsSince(const Base& base, int64_t now) const noexcept {
+  if (!time_based_) {
+    const int64_t recorded = static_cast<int64_t>(stripes_->Sum(kWindowCalls));
+    return std::max<int64_t>(0, std::min(window_size_, recorded - base.calls));
+  }
+  const int64_t epoch = static_cast<int64_t>(stripes_->EpochOf(now));
+  const int64_t first = std::max(epoch - buckets_ + 1, base.epoch);
+  if (first > epoch) return 0;
+  int64_t calls = static_cast<int64_t>(
+      stripes_->SumBuckets(static_cast<uint64_t>(first), static_cast<uint64_t>(epoch)));
+  if (first == base.epoch) calls -= base.calls;
+  return std::max<int64_t>(0, calls);
+}
+
+RateWindow::View RateWindow::Read(uint32_t gen, int64_t now) const noexcept {
+  View view;
+  // The oldest position still in the window as of now.
+  const int64_t newest_dropped =
+      time_based_ ? static_cast<int64_t>(stripes_->EpochOf(now)) - buckets_
+                  : static_cast<int64_t>(stripes_->Sum(kWindowCalls)) - window_size_;
+  constexpr int kTries = 8;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    // acquire: pairs with EndLogWrite()'s release.
+    const uint64_t before = log_seq_.load(std::memory_order_acquire);
+    view = View{};
+    Base base;
+    bool have_log = false;
+    if (before % 2 == 0) {
+      // acquire (each): pairs with the folder's release stores, so that a
+      // value from a later write comes with that write's odd sequence,
+      // seen below.
+      have_log = log_open_.load(std::memory_order_acquire) &&
+                 log_gen_.load(std::memory_order_acquire) == gen;
+      if (have_log) {
+        base.calls = log_base_calls_.load(std::memory_order_acquire);
+        base.epoch = log_base_epoch_.load(std::memory_order_acquire);
+        const int64_t head = head_.load(std::memory_order_acquire);
+        const int64_t size = std::min(size_.load(std::memory_order_acquire), capacity_);
+        for (int64_t i = 0; i < size; ++i) {
+          const Event& e =
+              log_[static_cast<size_t>(((head - 1 - i) % capacity_ + capacity_) % capacity_)];
+          if (e.position.load(std::memory_order_acquire) <= newest_dropped) break;
+          view.failures += e.failures.load(std::memory_order_acquire);
+          view.slow += e.slow.load(std::memory_order_acquire);
+        }
+      }
+    }
+    // relaxed: ordered after the acquire loads above.
+    const bool consistent = before % 2 == 0 && log_seq_.load(std::memory_order_relaxed) == before;
+    if (!consistent && attempt + 1 < kTries) continue;
+    view.exact = consistent;
+    if (!have_log) {
+      // No failure or slow call in this generation's window yet: its start
+      // is the one Rebase() recorded (or, if it gave way, unknown: count
+      // from the stripes' beginning, capped by the window).
+      uint32_t base_gen;
+      if (!ReadBase(&base_gen, &base) || base_gen != gen) base = Base{};
+    }
+    view.calls = static_cast<uint64_t>(CallsSince(base, now));
+    return view;
+  }
+  return view;
 }
 
 uint64_t RateWindow::Drain(std::atomic<uint64_t>& word, uint32_t gen) noexcept {
@@ -225,14 +313,37 @@ uint64_t RateWindow::Drain(std::atomic<uint64_t>& word, uint32_t gen) noexcept {
   return GenOfPending(old) == gen ? CountOf(old) : 0;
 }
 
-int64_t RateWindow::FoldLocked(int64_t now) noexcept {
+FoldResult RateWindow::FoldLocked(int64_t now) noexcept {
   // Only the current generation's window can trip, and only its events are
   // kept: the drained events of any other generation are dropped.
   const uint32_t gen = CurrentGen();
   const uint64_t failures = Drain(pending_failures_, gen);
   const uint64_t slow = Drain(pending_slow_, gen);
-  if (failures == 0 && slow == 0) return -1;
-  if (!log_open_ || log_gen_ != gen) {
+  const bool events = failures != 0 || slow != 0;
+  if (!Get(log_open_) || Get(log_gen_) != gen) {
+    // A window with no failure or slow call yet: nothing to judge, and
+    // nothing for successes to come back for (an older window's judgment
+    // is withdrawn). relaxed: see FoldLockedWriting().
+    if (!events) {
+      if (time_based_ && (judged_->load(std::memory_order_relaxed) & 1) != 0) {
+        judged_->store(0, std::memory_order_relaxed);
+      }
+      FoldResult nothing;
+      nothing.gen = gen;
+      return nothing;
+    }
+  }
+  BeginLogWrite();
+  FoldResult result = FoldLockedWriting(gen, failures, slow, now);
+  EndLogWrite();
+  result.gen = gen;
+  return result;
+}
+
+FoldResult RateWindow::FoldLockedWriting(uint32_t gen, uint64_t failures, uint64_t slow,
+                                         int64_t now) noexcept {
+  const bool events = failures != 0 || slow != 0;
+  if (!Get(log_open_) || Get(log_gen_) != gen) {
     uint32_t base_gen;
     Base base;
     if (ReadBase(&base_gen, &base) && base_gen == gen) {
@@ -250,18 +361,31 @@ int64_t RateWindow::FoldLocked(int64_t now) noexcept {
   if (!time_based_) {
     const int64_t recorded = static_cast<int64_t>(stripes_->Sum(kWindowCalls));
     Evict(recorded - window_size_);
-    Append(recorded, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
-    calls = std::min(window_size_, recorded - log_base_calls_);
+    if (events) Append(recorded, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
+    calls = std::min(window_size_, recorded - Get(log_base_calls_));
   } else {
     const int64_t epoch = static_cast<int64_t>(stripes_->EpochOf(now));
     Evict(epoch - buckets_);
-    Append(epoch, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
-    const int64_t first = std::max(epoch - buckets_ + 1, log_base_epoch_);
+    if (events) Append(epoch, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
+    const int64_t first = std::max(epoch - buckets_ + 1, Get(log_base_epoch_));
     calls = static_cast<int64_t>(stripes_->SumBuckets(static_cast<uint64_t>(first),
                                                       static_cast<uint64_t>(epoch)));
-    if (first == log_base_epoch_) calls -= log_base_calls_;
+    if (first == Get(log_base_epoch_)) calls -= Get(log_base_calls_);
+    // Tell successes in later epochs to come back (see Breaker's
+    // window_judged_): only a change is written. relaxed: a hint; what a
+    // success then does is a fold, ordered by folding_.
+    const bool held = failures_in_window_ != 0 || slow_in_window_ != 0;
+    const uint64_t judged = (static_cast<uint64_t>(epoch) << 1) | (held ? 1 : 0);
+    if (judged_->load(std::memory_order_relaxed) != judged) {
+      judged_->store(judged, std::memory_order_relaxed);
+    }
   }
-  if (calls < minimum_calls_ || calls <= 0) return -1;
+  FoldResult result;
+  if (calls < minimum_calls_ || calls <= 0) {
+    // Short of the minimum: the success that reaches it may decide.
+    result.wants_successes = failures_in_window_ != 0 || slow_in_window_ != 0;
+    return result;
+  }
   const double denominator = static_cast<double>(calls);
   const bool failure_trip =
       failure_threshold_ > 0 &&
@@ -269,7 +393,13 @@ int64_t RateWindow::FoldLocked(int64_t now) noexcept {
   const bool slow_trip =
       slow_threshold_ > 0 &&
       static_cast<double>(slow_in_window_) * 100.0 >= slow_threshold_ * denominator;
-  return (failure_trip || slow_trip) ? int64_t{gen} : -1;
+  if (failure_trip || slow_trip) {
+    result.trip_gen = gen;
+    result.slow_rate_tripped = !failure_trip;
+    result.rate = static_cast<double>(failure_trip ? failures_in_window_ : slow_in_window_) *
+                  100.0 / denominator;
+  }
+  return result;
 }
 
 }  // namespace internal

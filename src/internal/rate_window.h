@@ -31,9 +31,9 @@
 // positions by the calls in flight (see circuit/breaker.h).
 //
 // pending_failures_ and pending_slow_, one word each:
-//  63                       36 35                                        0
+//  63                       37 36                                        0
 // +---------------------------+-------------------------------------------+
-// |   generation (28 bits)    |            events (36 bits)               |
+// |   generation (27 bits)    |            events (37 bits)               |
 // +---------------------------+-------------------------------------------+
 // Invariant: the events belong to the full generation in the top bits.
 // Generations are only compared for equality with the state word's current
@@ -41,7 +41,7 @@
 // other (whose window is gone), an event of any other generation is dropped,
 // and a fold keeps only the events of the current generation. So no number
 // of transitions can make an old event pass for a new one (up to the state
-// word's own 2^28 wrap).
+// word's own 2^27 wrap).
 #ifndef CIRCUIT_SRC_INTERNAL_RATE_WINDOW_H_
 #define CIRCUIT_SRC_INTERNAL_RATE_WINDOW_H_
 
@@ -56,24 +56,34 @@
 namespace circuit {
 namespace internal {
 
-inline constexpr int kPendingCountBits = 36;
+inline constexpr int kPendingCountBits = 37;
 static_assert(kPendingCountBits + kGenBits == 64, "pending fields fill the word");
 
 // What a fold found. `trip_gen`: the generation (always the current one)
 // whose window crossed a threshold, or -1. `owed`: the folder stopped after
 // kMaxFoldRounds with requests unserved; the caller must make sure a later
-// call runs Fold() (the state word's window bit).
+// call runs Fold() (the state word's owed bit). `wants_successes`: the
+// window holds failures or slow calls but fewer than minimum_calls calls,
+// so a success may decide it; the caller must send successes to Fold()
+// (the state word's want bit) until a fold says otherwise.
 struct FoldResult {
+  int64_t gen = -1;  // the generation the (last) fold judged
   int64_t trip_gen = -1;
   bool owed = false;
+  bool wants_successes = false;
+  // When tripping: which rate, and its value (percent).
+  bool slow_rate_tripped = false;
+  double rate = 0;
 };
 
 class RateWindow {
  public:
-  // `stripes` and `state` (the breaker's state word, read to learn the
-  // current generation) must outlive the window.
+  // `stripes`, `state` (the breaker's state word, read to learn the
+  // current generation) and `judged` (where a time window publishes its
+  // last judgment: (epoch << 1) | holds failures or slow calls) must
+  // outlive the window.
   RateWindow(const BreakerConfig& config, const StripeSet* stripes,
-             const std::atomic<uint64_t>* state);
+             const std::atomic<uint64_t>* state, std::atomic<uint64_t>* judged);
   RateWindow(const RateWindow&) = delete;
   RateWindow& operator=(const RateWindow&) = delete;
 
@@ -93,18 +103,39 @@ class RateWindow {
 
   // RateWindow::Fold()
   // Asks for a fold without an event: serves what an earlier folder left
-  // owed. Never blocks.
+  // owed, and judges the window as it is now (a success that was counted
+  // in the caller's stripe may have brought it to minimum_calls). Never
+  // blocks.
   FoldResult Fold(int64_t now) noexcept;
 
   // A folder serves at most this many rounds (see above). 16: a round sums
   // the stripes, so a folder's caller pays at most 16 sums for the others.
   static constexpr int kMaxFoldRounds = 16;
 
+  // RateWindow::Read()
+  // The window of generation `gen` as of `now`: calls (from the stripes),
+  // and the failures and slow calls of the event log still inside it (what
+  // has aged out by `now` is dropped here, not only by the next fold).
+  // Takes no lock: the log is read under a seqlock that only the folder
+  // writes (a few retries while a fold runs; `exact` is false if every
+  // retry met one, and the counts are then those of a torn read, bounded
+  // but approximate). The events of outcomes not yet folded (a fold in
+  // progress) are not seen. Allocates nothing.
+  struct View {
+    uint64_t calls = 0;
+    uint64_t failures = 0;
+    uint64_t slow = 0;
+    bool exact = true;
+  };
+  View Read(uint32_t gen, int64_t now) const noexcept;
+
  private:
+  // One entry of the event log. Atomics only so that Read() may load them
+  // under the seqlock (log_seq_); the folder is their only writer.
   struct Event {
-    int64_t position;
-    uint32_t failures;
-    uint32_t slow;
+    std::atomic<int64_t> position{0};
+    std::atomic<uint32_t> failures{0};
+    std::atomic<uint32_t> slow{0};
   };
 
   // Adds one event of generation `gen` to `word`; false if `gen` has passed.
@@ -113,7 +144,10 @@ class RateWindow {
   uint64_t Drain(std::atomic<uint64_t>& word, uint32_t gen) noexcept;
   uint32_t CurrentGen() const noexcept;
   FoldResult RequestFold(int64_t now) noexcept;
-  int64_t FoldLocked(int64_t now) noexcept;  // requires folding_
+  FoldResult FoldLocked(int64_t now) noexcept;  // requires folding_
+  // The part of a fold that writes the log, inside Begin/EndLogWrite().
+  FoldResult FoldLockedWriting(uint32_t gen, uint64_t failures, uint64_t slow,
+                               int64_t now) noexcept;
   // Where a window starts: the window calls recorded before it (count
   // window), or its first epoch and the calls already in it (time window).
   struct Base {
@@ -123,6 +157,8 @@ class RateWindow {
   static constexpr uint32_t kWriting = ~uint32_t{0};  // base_gen_ mid-write
 
   Base CurrentBase(int64_t now) const noexcept;
+  // The window's calls as of `now`, for a window that starts at `base`.
+  int64_t CallsSince(const Base& base, int64_t now) const noexcept;
   // A consistent snapshot of the last Rebase(), or false if one is being
   // written.
   bool ReadBase(uint32_t* gen, Base* base) const noexcept;
@@ -138,6 +174,7 @@ class RateWindow {
   const double slow_threshold_;
   const StripeSet* const stripes_;
   const std::atomic<uint64_t>* const state_;
+  std::atomic<uint64_t>* const judged_;
 
   // Written by failing and slow callers (shared, off the success path).
   alignas(128) std::atomic<uint64_t> pending_failures_{0};
@@ -153,16 +190,34 @@ class RateWindow {
   std::atomic<int64_t> base_calls_{0};
   std::atomic<int64_t> base_epoch_{0};
 
-  // Owned by the folder (the thread holding folding_), which passes them on
-  // with folding_'s acquire/release.
-  alignas(128) bool log_open_ = false;  // false until the first fold
-  uint32_t log_gen_ = 0;                // the generation the log is for
-  int64_t log_base_calls_ = 0;
-  int64_t log_base_epoch_ = 0;
+  // The event log. Written only by the folder (the thread holding
+  // folding_, which passes it on with folding_'s acquire/release), inside a
+  // seqlock for Read(): log_seq_ is odd while a fold modifies the log. The
+  // folder's own loads are relaxed (it is the only writer); its stores are
+  // release and Read()'s loads acquire, so that a reader that sees a new
+  // value also sees the odd sequence before it (no fences: ThreadSanitizer
+  // does not model them). The totals are the folder's alone.
+  // Helpers: the folder's relaxed load and release store.
+  template <typename T>
+  static T Get(const std::atomic<T>& a) noexcept {
+    return a.load(std::memory_order_relaxed);
+  }
+  template <typename T>
+  static void Put(std::atomic<T>& a, T value) noexcept {
+    a.store(value, std::memory_order_release);
+  }
+  void BeginLogWrite() noexcept;
+  void EndLogWrite() noexcept;
+
+  alignas(128) std::atomic<uint64_t> log_seq_{0};
+  std::atomic<bool> log_open_{false};  // false until the first fold
+  std::atomic<uint32_t> log_gen_{0};   // the generation the log is for
+  std::atomic<int64_t> log_base_calls_{0};
+  std::atomic<int64_t> log_base_epoch_{0};
+  std::atomic<int64_t> head_{0};  // next slot to write
+  std::atomic<int64_t> size_{0};
   std::unique_ptr<Event[]> log_;
-  int64_t capacity_;
-  int64_t head_ = 0;  // next slot to write
-  int64_t size_ = 0;
+  const int64_t capacity_;
   uint64_t failures_in_window_ = 0;
   uint64_t slow_in_window_ = 0;
 };

@@ -134,7 +134,7 @@ uint64_t StripeSet::Sum(int c) const {
   return sum;
 }
 
-void StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
+uint64_t StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
                             absl::FunctionRef<int64_t()> read_coarse_now) const {
   std::atomic<uint64_t>* const words = stripe.words;
   const uint64_t buckets = static_cast<uint64_t>(buckets_);
@@ -165,7 +165,7 @@ void StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
       // and the add resets it to a newer epoch (see CountAtFreshEpoch());
       // the add then counts this call in that later bucket: nothing lost.
       SignalSafeIncrement(bucket);
-      return;
+      return epoch;
     }
   } else {
     epoch = EpochOf(coarse_now);
@@ -176,10 +176,10 @@ void StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
     // counts this call, as above.
     if (ABSL_PREDICT_TRUE(BucketHoldsEpoch(bucket.load(std::memory_order_relaxed), epoch))) {
       bucket.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return epoch;
     }
   }
-  CountAtFreshEpoch(stripe, epoch, read_coarse_now);
+  return CountAtFreshEpoch(stripe, epoch, read_coarse_now);
 }
 
 // The bucket of `epoch` held another epoch: an older one, which this call
@@ -197,7 +197,7 @@ void StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
 //   fresh's bucket is another one -> choose again, in that bucket.
 // The reset is a compare-exchange: if the word changed since the load
 // (another thread, a handler), the loop loads and judges again.
-void StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
+uint64_t StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
                                   absl::FunctionRef<int64_t()> read_coarse_now) const {
   const uint64_t buckets = static_cast<uint64_t>(buckets_);
   for (;;) {
@@ -215,7 +215,7 @@ void StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
       } else {
         bucket.fetch_add(1, std::memory_order_relaxed);
       }
-      return;
+      return epoch;
     }
     const uint64_t fresh = EpochOf(read_coarse_now());
     if (fresh != epoch) {
@@ -229,7 +229,7 @@ void StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
     const uint64_t reset = BucketWord(epoch, 1);
     if (stripe.exclusive) {
       // One non-locked instruction: fails if a handler changed the word.
-      if (SignalSafeCompareExchange(bucket, old, reset)) return;
+      if (SignalSafeCompareExchange(bucket, old, reset)) return epoch;
     } else {
       uint64_t expected = old;
       // release: publishes the clock reading behind the tag to the acquire
@@ -237,7 +237,7 @@ void StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
       // relaxed: the loop loads again with acquire.
       if (bucket.compare_exchange_strong(expected, reset, std::memory_order_release,
                                          std::memory_order_relaxed)) {
-        return;
+        return epoch;
       }
     }
     NoteCasFailure();

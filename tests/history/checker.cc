@@ -498,11 +498,11 @@ class Checker {
       if (from == State::kClosed) {
         if (failures + maybe_slow_successes == 0) {
           why = "no failure or slow call of the CLOSED generation began before it";
-        } else if (consecutive_only && failures < c_.consecutive_failures_to_open) {
+        } else if (consecutive_only && failures < EffectiveConsecutiveFailuresToOpen(c_)) {
           why = absl::StrCat("only ", failures,
                              " failures of the CLOSED generation began "
                              "before it (consecutive_failures_to_open ",
-                             c_.consecutive_failures_to_open, ")");
+                             EffectiveConsecutiveFailuresToOpen(c_), ")");
         }
       } else if (from == State::kOpen) {
         if (trial_starts == 0) why = "no trial of the HALF_OPEN generation began before it";

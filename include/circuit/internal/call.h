@@ -5,6 +5,8 @@
 #ifndef CIRCUIT_INTERNAL_CALL_H_
 #define CIRCUIT_INTERNAL_CALL_H_
 
+#include <cstdlib>
+#include <functional>
 #include <type_traits>
 #include <utility>
 
@@ -56,16 +58,80 @@ const absl::Status& StatusOf(const R& result) {
   }
 }
 
+// How Call() hands its arguments on (the rule is documented at
+// Breaker::Call() in circuit/breaker.h): a callable gets every argument as
+// an lvalue, the object the caller passed, if it accepts them so; else as
+// they were passed, so that an argument passed as an rvalue (a move-only one
+// taken by value, a `T&&` parameter) is moved in.
+template <typename G, typename... Args>
+inline constexpr bool kTakesLvalues = std::is_invocable_v<G&, Args&...>;
+
+// What `g` returns when called with `args` by that rule.
+template <typename G, typename... Args>
+using ArgsResultT =
+    typename std::conditional_t<kTakesLvalues<G, Args...>, std::invoke_result<G&, Args&...>,
+                                std::invoke_result<G&, Args&&...>>::type;
+
+// Calls `g` with `args` by that rule.
+template <typename G, typename... Args>
+decltype(auto) InvokeWithArgs(G& g, Args&&... args) {
+  if constexpr (kTakesLvalues<G, Args...>) {
+    return std::invoke(g, args...);
+  } else {
+    return std::invoke(g, std::forward<Args>(args)...);
+  }
+}
+
+// Whether `fallback(reason, args...)` or `fallback(args...)` can be called,
+// by that rule.
+template <typename Fallback, typename... Args>
+inline constexpr bool kIsFallback =
+    std::is_invocable_v<Fallback&, const absl::Status&, Args&...> ||
+    std::is_invocable_v<Fallback&, const absl::Status&, Args&&...> ||
+    std::is_invocable_v<Fallback&, Args&...> || std::is_invocable_v<Fallback&, Args&&...>;
+
 // Invokes a fallback with the rejection or failure reason and the call's
-// arguments, or with the arguments alone, whichever it accepts.
+// arguments, or with the arguments alone, whichever it accepts (the reason
+// first), each argument handed on by the rule above.
 template <typename Fallback, typename... Args>
 decltype(auto) InvokeFallback(Fallback& fallback, const absl::Status& reason, Args&&... args) {
-  if constexpr (std::is_invocable_v<Fallback&, const absl::Status&, Args...>) {
-    return fallback(reason, std::forward<Args>(args)...);
+  if constexpr (kTakesLvalues<Fallback, const absl::Status&, Args...>) {
+    return std::invoke(fallback, reason, args...);
+  } else if constexpr (std::is_invocable_v<Fallback&, const absl::Status&, Args&&...>) {
+    return std::invoke(fallback, reason, std::forward<Args>(args)...);
+  } else if constexpr (kTakesLvalues<Fallback, Args...>) {
+    return std::invoke(fallback, args...);
   } else {
-    static_assert(std::is_invocable_v<Fallback&, Args...>,
-                  "a fallback takes (const absl::Status& reason, args...) or (args...)");
-    return fallback(std::forward<Args>(args)...);
+    return std::invoke(fallback, std::forward<Args>(args)...);
+  }
+}
+
+// What Call() returns when it falls back: the fallback's result converted to
+// `Result` (what Call() returns for fn's result type), or OK when the
+// fallback returns void and Call() returns absl::Status (fn returns void or
+// absl::Status): a fallback that returns nothing has handled the failure.
+template <typename Result, typename Fallback, typename... Args>
+Result RunFallback(Fallback& fallback, const absl::Status& reason, Args&&... args) {
+  static_assert(kIsFallback<Fallback, Args...>,
+                "a fallback takes (const absl::Status& reason, args...) or (args...)");
+  if constexpr (kIsFallback<Fallback, Args...>) {
+    using FallbackResult =
+        decltype(InvokeFallback(fallback, reason, std::forward<Args>(args)...));
+    if constexpr (std::is_void_v<FallbackResult>) {
+      static_assert(std::is_same_v<Result, absl::Status>,
+                    "a fallback may return void only when fn returns void or absl::Status; "
+                    "for fn returning T or absl::StatusOr<T>, return T or absl::StatusOr<T>");
+      InvokeFallback(fallback, reason, std::forward<Args>(args)...);
+      return absl::OkStatus();
+    } else {
+      static_assert(std::is_constructible_v<Result, FallbackResult>,
+                    "the fallback's result must convert to what Call() returns for fn's "
+                    "result (absl::Status for void and absl::Status, absl::StatusOr<T> for T "
+                    "and absl::StatusOr<T>)");
+      return Result(InvokeFallback(fallback, reason, std::forward<Args>(args)...));
+    }
+  } else {
+    std::abort();  // unreachable: the static_assert above has failed
   }
 }
 

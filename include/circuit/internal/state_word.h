@@ -2,37 +2,44 @@
 // The packed state word: one std::atomic<uint64_t> that holds everything a
 // transition must change at once, so that one CAS moves the whole breaker.
 //
-//  63               36   35  34  32 31     24 23     16 15      8 7       0
-// +-------------------+------+-----+---------+---------+---------+---------+
-// |    generation     |window|state|  trial  |  trial  |  trial  | trials  |
-// |     (28 bits)     |(1 b) |(3 b)|  slow   | failures|successes|in flight|
-// +-------------------+------+-----+---------+---------+---------+---------+
+//  63            37   36   35  34  32 31     24 23     16 15      8 7       0
+// +----------------+----+----+-----+---------+---------+---------+---------+
+// |   generation   |want|owed|state|  trial  |  trial  |  trial  | trials  |
+// |   (27 bits)    |    |    |(3 b)|  slow   | failures|successes|in flight|
+// +----------------+----+----+-----+---------+---------+---------+---------+
 //
-// window (1 bit): "the rate window owes a fold". Set only while CLOSED or
-// METRICS_ONLY, by a folder that stopped after its bounded number of rounds
-// with requests left unserved (src/internal/rate_window.h); the next call
-// that sees it (an admission or a success) clears it and folds before going
-// on. It lives here because every call already loads this word: the CLOSED
-// fast paths test it for free (TryAcquire() compares the state and window
-// bits as one 4-bit field; a success compares the generation and window bits
-// as one shifted value).
+// The two window bits, set only while CLOSED or METRICS_ONLY, send calls of
+// the CLOSED path to the rate window (src/internal/rate_window.h):
+//   owed (35)  the window owes a fold: a folder stopped after its bounded
+//              number of rounds with requests unserved. The next admission
+//              or success clears it and folds before going on.
+//   want (36)  the window wants successes: it holds failures or slow calls
+//              but fewer than minimum_calls calls, so the success that
+//              brings it to the minimum may be the outcome that trips it
+//              (rates are judged on every outcome). A success clears it,
+//              counts itself and folds; the fold sets it again while the
+//              window is still short of its minimum.
+// They live here because every call already loads this word: the CLOSED
+// fast paths test them for free. TryAcquire() compares the state and owed
+// bits as one 4-bit field (want does not concern admissions); a success
+// compares the generation and both bits as one shifted value.
 //
 // Invariant: the four trial fields are 0 unless state == kHalfOpen.
-// Invariant: the window bit is 0 unless state is kClosed or kMetricsOnly;
-//            every transition clears it (a new generation's window owes
-//            nothing).
+// Invariant: the window bits are 0 unless state is kClosed or kMetricsOnly;
+//            every transition clears them (a new generation's window owes
+//            nothing and wants nothing).
 // Invariant: trials in flight + trial successes + trial failures <=
 //            half_open_trial_calls <= 255; trials in flight <=
 //            half_open_max_concurrent; trial slow <= successes + failures.
-// Invariant: the generation changes (by exactly 1, modulo 2^28) on every
+// Invariant: the generation changes (by exactly 1, modulo 2^27) on every
 //            change of state, and only then; a state never repeats within a
 //            generation. A permit remembers the generation it was issued in
 //            and its outcome is dropped if the word has moved on.
 //
 // Generations are only ever compared for equality with the word's current
 // one (never "older/newer" by serial arithmetic, whose answer flips once a
-// stored generation is half the range behind). The counter wraps after 2^28
-// (268 million) transitions; a permit held across exactly a multiple of that
+// stored generation is half the range behind). The counter wraps after 2^27
+// (134 million) transitions; a permit held across exactly a multiple of that
 // many transitions would be mistaken for a current one.
 //
 // Internal: the API never names these; see docs/design.md.
@@ -57,9 +64,10 @@ inline constexpr int kTrialSlowShift = kTrialFailureShift + kTrialFailureBits;
 inline constexpr int kTrialSlowBits = 8;
 inline constexpr int kStateShift = kTrialSlowShift + kTrialSlowBits;
 inline constexpr int kStateBits = 3;
-inline constexpr int kWindowBitShift = kStateShift + kStateBits;
-inline constexpr int kGenShift = kWindowBitShift + 1;
-inline constexpr int kGenBits = 28;
+inline constexpr int kFoldOwedShift = kStateShift + kStateBits;
+inline constexpr int kSuccessesWantedShift = kFoldOwedShift + 1;
+inline constexpr int kGenShift = kSuccessesWantedShift + 1;
+inline constexpr int kGenBits = 27;
 
 static_assert(kTrialSuccessShift == kInFlightShift + kInFlightBits, "fields must abut");
 static_assert(kGenShift + kGenBits == 64, "the fields fill the word exactly");
@@ -69,7 +77,9 @@ static_assert((1 << kStateBits) > static_cast<int>(State::kMetricsOnly),
 inline constexpr uint64_t FieldMask(int bits) { return (uint64_t{1} << bits) - 1; }
 inline constexpr uint64_t kGenMask = FieldMask(kGenBits);
 inline constexpr uint32_t kMaxTrials = FieldMask(kInFlightBits);  // 255
-inline constexpr uint64_t kWindowBit = uint64_t{1} << kWindowBitShift;
+inline constexpr uint64_t kFoldOwedBit = uint64_t{1} << kFoldOwedShift;
+inline constexpr uint64_t kSuccessesWantedBit = uint64_t{1} << kSuccessesWantedShift;
+inline constexpr uint64_t kWindowBits = kFoldOwedBit | kSuccessesWantedBit;
 
 inline constexpr uint64_t Field(uint64_t word, int shift, int bits) {
   return (word >> shift) & FieldMask(bits);
@@ -82,16 +92,19 @@ inline constexpr uint32_t GenOf(uint64_t word) {
   return static_cast<uint32_t>(word >> kGenShift);  // the top field: no mask
 }
 
-// The state and window bits as one field: equal to a plain State's value
-// only when the window bit is clear, so one compare tests both.
-inline constexpr uint32_t StateAndWindowOf(uint64_t word) {
+// The state and the owed bit as one field: equal to a plain State's value
+// only when no fold is owed, so one compare tests both.
+inline constexpr uint32_t StateAndFoldOwedOf(uint64_t word) {
   return static_cast<uint32_t>(Field(word, kStateShift, kStateBits + 1));
 }
 
-// The generation and window bits as one value: equal to GenAndWindow(gen)
-// only when the word is at `gen` with the window bit clear.
-inline constexpr uint64_t GenAndWindowOf(uint64_t word) { return word >> kWindowBitShift; }
-inline constexpr uint64_t GenAndWindow(uint32_t gen) { return uint64_t{gen} << 1; }
+// The generation and both window bits as one value: equal to
+// GenAndWindowBits(gen) only when the word is at `gen` with both clear.
+inline constexpr uint64_t GenAndWindowBitsOf(uint64_t word) { return word >> kFoldOwedShift; }
+inline constexpr uint64_t GenAndWindowBits(uint32_t gen) {
+  return uint64_t{gen} << (kGenShift - kFoldOwedShift);
+}
+
 inline constexpr uint32_t InFlightOf(uint64_t word) {
   return static_cast<uint32_t>(Field(word, kInFlightShift, kInFlightBits));
 }

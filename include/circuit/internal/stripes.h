@@ -253,8 +253,10 @@ class StripeSet {
   // callers" above). Never erases a count of the current window.
   // REQUIRES: `coarse_now` and `read_coarse_now()` read the same monotonic
   // clock on the same scale.
-  // Lock-free, never allocates; async-signal-safe if `read_coarse_now` is.
-  void AddToBucket(StripeRef stripe, int64_t coarse_now,
+  // Returns the epoch the call was counted in (the fresh one, for a late
+  // caller). Lock-free, never allocates; async-signal-safe if
+  // `read_coarse_now` is.
+  uint64_t AddToBucket(StripeRef stripe, int64_t coarse_now,
                    absl::FunctionRef<int64_t()> read_coarse_now) const;
 
   // Calls in the buckets of epochs [first_epoch, last_epoch], summed over
@@ -271,7 +273,7 @@ class StripeSet {
 
   // The slow path of AddToBucket(): the bucket of `epoch` held another
   // epoch when last loaded.
-  void CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
+  uint64_t CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
                          absl::FunctionRef<int64_t()> read_coarse_now) const;
 
   static_assert((kSharedStripes & (kSharedStripes - 1)) == 0, "power of two");

@@ -1,0 +1,105 @@
+// File: circuit/snapshot.h
+// `circuit::BreakerSnapshot` is a breaker's window as it is now, as
+// resilience4j's CircuitBreaker.Metrics gives it: the state (with any
+// time-due transition applied), the rates and counts of the current window,
+// the consecutive run, the half-open trials, the time left OPEN and the
+// length of the open period, and why the breaker last opened.
+// Breaker::Snapshot() returns one; Breaker::Metrics() keeps the lifetime
+// counters.
+//
+// Example:
+//   circuit::BreakerSnapshot s = breaker->Snapshot();
+//   if (s.failure_rate) LOG(INFO) << "failure rate " << *s.failure_rate << "%";
+//   if (s.state == circuit::State::kOpen)
+//     LOG(INFO) << "open for " << s.open_remaining << ": " << TripCauseName(s.last_trip.cause);
+//
+// Exactness: with no call in flight a snapshot is exact. While calls run it
+// is a sum of per-thread counters read one after another, like
+// BreakerMetrics: it may miss outcomes in flight, and failures not yet
+// folded into the window (a fold in progress) are not seen. It never
+// blocks a call and allocates nothing.
+#ifndef CIRCUIT_SNAPSHOT_H_
+#define CIRCUIT_SNAPSHOT_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "circuit/state.h"
+
+namespace circuit {
+
+// Why a breaker opened.
+enum class TripCause : uint8_t {
+  kNone = 0,                // it never opened
+  kConsecutiveFailures,     // value: the run of failures
+  kFailureRate,             // value: the window's failure rate, percent
+  kSlowCallRate,            // value: the window's slow-call rate, percent
+  kTrialFailures,           // value: failed trials (more than K - S)
+  kTrialFailureRate,        // judged by rate in HALF_OPEN; value: percent
+  kTrialSlowCallRate,       // judged by rate in HALF_OPEN; value: percent
+  kHalfOpenTimeout,         // value: the HALF_OPEN period's seconds
+  kOperator,                // ForceOpen(); value 0
+};
+
+// TripCauseName()
+// "NONE", "CONSECUTIVE_FAILURES", "FAILURE_RATE", "SLOW_CALL_RATE",
+// "TRIAL_FAILURES", "TRIAL_FAILURE_RATE", "TRIAL_SLOW_CALL_RATE",
+// "HALF_OPEN_TIMEOUT", "OPERATOR"; "UNKNOWN" outside the enum.
+absl::string_view TripCauseName(TripCause cause);
+
+// The last transition into OPEN or FORCED_OPEN, and what crossed which
+// threshold.
+struct TripReason {
+  TripCause cause = TripCause::kNone;
+  double value = 0;       // see TripCause
+  double threshold = 0;   // the configured limit it reached (0 if none)
+  uint32_t generation = 0;  // the generation the breaker opened into
+};
+
+struct BreakerSnapshot {
+  // The state as of now: a HALF_OPEN period past half_open_max_duration is
+  // reported (and made) OPEN. An OPEN breaker past its open duration stays
+  // OPEN until a call arrives (that call becomes the first trial).
+  State state = State::kClosed;
+  uint32_t generation = 0;
+
+  // The current window. CLOSED and METRICS_ONLY: the sliding window. OPEN:
+  // the window that opened it (the CLOSED window, or the trials that
+  // reopened it). HALF_OPEN: the trials so far. FORCED_OPEN, DISABLED:
+  // empty. A new window starts on entering CLOSED, HALF_OPEN, the operator
+  // states and Reset().
+  uint64_t calls = 0;        // calls with an outcome (ignored and released ones are not)
+  uint64_t successes = 0;    // slow ones included
+  uint64_t failures = 0;
+  uint64_t slow_calls = 0;   // successes and failures at or over slow_call_duration
+
+  // Percent of `calls`; absent while the window holds fewer than
+  // minimum_calls calls (in HALF_OPEN, fewer than the trials that decide,
+  // half_open_trial_calls), or when the threshold is off.
+  std::optional<double> failure_rate;
+  std::optional<double> slow_call_rate;
+
+  // The run of failures in a row (CLOSED, METRICS_ONLY; 0 elsewhere).
+  uint32_t consecutive_failures = 0;
+
+  // HALF_OPEN: trials admitted and not yet resolved, and the outcomes so
+  // far (a slow trial judged by S of K counts among the failures).
+  uint32_t trials_in_flight = 0;
+  uint32_t trial_successes = 0;
+  uint32_t trial_failures = 0;
+
+  // OPEN: time until a trial is admitted (zero once it is due); zero in
+  // any other state but FORCED_OPEN, where it is infinite.
+  absl::Duration open_remaining = absl::ZeroDuration();
+  // OPEN: the length of the current open period. Otherwise: of the next
+  // one (with backoff; jitter not applied, since it is drawn at the trip).
+  absl::Duration open_period = absl::ZeroDuration();
+
+  TripReason last_trip;
+};
+
+}  // namespace circuit
+
+#endif  // CIRCUIT_SNAPSHOT_H_
