@@ -23,7 +23,8 @@
 //
 // After every operation: every Metrics() field (read first: it applies no
 // due transition), then, as header byte 31 says, state() and generation()
-// (which apply a due HALF_OPEN deadline) must equal the model's, and every
+// (which apply a due HALF_OPEN deadline) and every field of Snapshot()
+// (which applies it too) must equal the model's, and every
 // permit slot's bool, rejected(), is_trial(), generation(),
 // rejected_state() and retry_after() too. A difference prints both sides
 // and traps (__builtin_trap()).
@@ -40,6 +41,7 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -97,6 +99,7 @@ bool Tracing() {
   }();
   return on;
 }
+
 
 
 #define TRACE(...)                       \
@@ -479,6 +482,13 @@ struct FuzzConfig {
   // only by a call, a trial's outcome or release); 2 both, after every
   // other operation; 3 generation() first, then state().
   uint8_t observe = 0;
+  // When Compare() also calls Breaker::Snapshot() (which applies a due
+  // HALF_OPEN deadline too) and compares every field with the model's
+  // BreakerModel::Snapshot(): 0 never (older inputs); 1 after every
+  // operation, after Metrics() and before state()/generation(); 2 the same
+  // after every other operation (the even ones); 3 after every operation,
+  // after state()/generation().
+  uint8_t snapshot = 0;
 };
 
 // Header layout (byte: meaning):
@@ -510,9 +520,10 @@ struct FuzzConfig {
 //      0 with judge_by_rate (0 = every trial must succeed)
 //   31 bits0-1 slow_call_clock (kAuto, kPrecise, kCoarse, kCaller);
 //      bits2-3 which of state() and generation() Compare() calls
-//      (FuzzConfig::observe)
+//      (FuzzConfig::observe); bits4-5 when it calls Snapshot()
+//      (FuzzConfig::snapshot)
 // Inputs written before bytes 30-31 were read have zeros there: S = 0,
-// kAuto, both observed after every operation, as then.
+// kAuto, both observed after every operation, no Snapshot(), as then.
 FuzzConfig ReadConfig(Bytes& in) {
   FuzzConfig f;
   BreakerConfig& c = f.config;
@@ -573,6 +584,7 @@ FuzzConfig ReadConfig(Bytes& in) {
   const uint8_t byte31 = in.U8();
   c.slow_call_clock = static_cast<SlowCallClock>(byte31 & 3);
   f.observe = (byte31 >> 2) & 3;
+  f.snapshot = (byte31 >> 4) & 3;
   ApplyWild(c, wild_field_1, wild_value_1);
   ApplyWild(c, wild_field_2, wild_value_2);
   f.wild = (wild_field_1 % kWildFieldCount) != 0 || (wild_field_2 % kWildFieldCount) != 0;
@@ -698,6 +710,40 @@ std::string MetricsString(const ModelMetrics& m) {
   return MetricsString(b);
 }
 
+std::string OptionalString(const std::optional<double>& v) {
+  return v.has_value() ? absl::StrCat(*v) : std::string("absent");
+}
+
+std::string SnapshotString(const circuit::BreakerSnapshot& s) {
+  return absl::StrCat(
+      StateName(s.state), " gen=", s.generation, " calls=", s.calls, " successes=", s.successes,
+      " failures=", s.failures, " slow=", s.slow_calls,
+      " failure_rate=", OptionalString(s.failure_rate),
+      " slow_call_rate=", OptionalString(s.slow_call_rate), " run=", s.consecutive_failures,
+      " trials: in_flight=", s.trials_in_flight, " successes=", s.trial_successes,
+      " failures=", s.trial_failures, " open_remaining=", absl::FormatDuration(s.open_remaining),
+      " (", absl::ToInt64Nanoseconds(s.open_remaining), " ns) open_period=",
+      absl::ToInt64Nanoseconds(s.open_period), " ns last_trip={",
+      circuit::TripCauseName(s.last_trip.cause), " value=", s.last_trip.value,
+      " threshold=", s.last_trip.threshold, " gen=", s.last_trip.generation, "}");
+}
+
+std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
+  return absl::StrCat(
+      StateName(s.state), " gen=", s.generation, " calls=", s.calls, " successes=", s.successes,
+      " failures=", s.failures, " slow=", s.slow_calls,
+      " failure_rate=", OptionalString(s.failure_rate),
+      " slow_call_rate=", OptionalString(s.slow_call_rate), " run=", s.consecutive_failures,
+      " trials: in_flight=", s.trials_in_flight, " successes=", s.trial_successes,
+      " failures=", s.trial_failures, " open_remaining=",
+      s.open_remaining_infinite
+          ? std::string("inf")
+          : absl::StrCat("[", s.open_remaining_lo, ", ", s.open_remaining_hi, "] ns"),
+      " open_period=[", s.open_period_lo, ", ", s.open_period_hi, "] ns last_trip={",
+      circuit::TripCauseName(s.trip_cause), " value=", s.trip_value,
+      " threshold=", s.trip_threshold, " gen=", s.trip_generation, "}");
+}
+
 class Run {
  public:
   explicit Run(FuzzConfig f)
@@ -813,6 +859,9 @@ class Run {
     bool same_state = true;
     const bool observe = fuzz_.observe == 0 || (fuzz_.observe == 2 && (op_index_ & 1) != 0) ||
                          fuzz_.observe == 3;
+    const bool snapshot_now =
+        fuzz_.snapshot == 1 || fuzz_.snapshot == 3 || (fuzz_.snapshot == 2 && (op_index_ & 1) == 0);
+    if (snapshot_now && fuzz_.snapshot != 3) CompareSnapshot(where, r, m);
     if (observe) {
       const int64_t now = Now();
       if (fuzz_.observe == 3) {
@@ -831,6 +880,7 @@ class Run {
       Mismatch(absl::StrCat("state or metrics differ (", where,
                             slot >= 0 ? absl::StrCat(", at slot ", slot) : std::string(), ")"));
     }
+    if (snapshot_now && fuzz_.snapshot == 3) CompareSnapshot(where, r, m);
     for (int i = 0; i < kSlots; ++i) ComparePermit(real_[i], model_slots_[i], "slot");
     if (Tracing()) {
       const BreakerModel::WindowView w = model_.Window(Now());
@@ -839,6 +889,57 @@ class Run {
             MetricsString(m).c_str(), w.calls, w.failures, w.slow, model_.consecutive_failures(),
             model_.trials_in_flight());
     }
+  }
+
+  // Breaker::Snapshot() against BreakerModel::Snapshot(), field by field
+  // (circuit/snapshot.h). Exact, but for what the model knows as a range:
+  // with open_jitter, open_remaining and the OPEN period (the remaining
+  // time, when not 0, then fixes the model's deadline). The Metrics()
+  // already read (r, m) are printed with a difference, to tell a snapshot
+  // that made a transition from one that read it.
+  void CompareSnapshot(const char* where, const BreakerMetrics& r, const ModelMetrics& m) {
+    const int64_t now = Now();
+    const circuit::BreakerSnapshot got = breaker_->Snapshot();
+    const circuit_fuzz::ModelSnapshot want = model_.Snapshot(now);
+    std::string diff;
+    auto check = [&diff](bool same, const char* field) {
+      if (!same) absl::StrAppend(&diff, " ", field);
+    };
+    check(got.state == want.state, "state");
+    check(got.generation == want.generation, "generation");
+    check(got.calls == want.calls, "calls");
+    check(got.successes == want.successes, "successes");
+    check(got.failures == want.failures, "failures");
+    check(got.slow_calls == want.slow_calls, "slow_calls");
+    check(got.failure_rate == want.failure_rate, "failure_rate");
+    check(got.slow_call_rate == want.slow_call_rate, "slow_call_rate");
+    check(got.consecutive_failures == want.consecutive_failures, "consecutive_failures");
+    check(got.trials_in_flight == want.trials_in_flight, "trials_in_flight");
+    check(got.trial_successes == want.trial_successes, "trial_successes");
+    check(got.trial_failures == want.trial_failures, "trial_failures");
+    if (want.open_remaining_infinite) {
+      check(got.open_remaining == absl::InfiniteDuration(), "open_remaining");
+    } else {
+      const int64_t remaining = absl::ToInt64Nanoseconds(got.open_remaining);
+      const bool in_range = got.open_remaining != absl::InfiniteDuration() &&
+                            remaining >= want.open_remaining_lo &&
+                            remaining <= want.open_remaining_hi;
+      check(in_range, "open_remaining");
+      if (in_range && remaining > 0) model_.LearnDeadline(now, remaining);
+    }
+    const int64_t period = absl::ToInt64Nanoseconds(got.open_period);
+    check(period >= want.open_period_lo && period <= want.open_period_hi, "open_period");
+    check(got.last_trip.cause == want.trip_cause, "last_trip.cause");
+    check(got.last_trip.value == want.trip_value, "last_trip.value");
+    check(got.last_trip.threshold == want.trip_threshold, "last_trip.threshold");
+    check(got.last_trip.generation == want.trip_generation, "last_trip.generation");
+    if (!diff.empty()) {
+      Mismatch(absl::StrCat("Snapshot() differs (", where, "):", diff, "\n  real  ",
+                            SnapshotString(got), "\n  model ", SnapshotString(want),
+                            "\n  Metrics() before it: real ", MetricsString(r), "; model ",
+                            MetricsString(m)));
+    }
+    if (Tracing()) TRACE("  snapshot %s\n", SnapshotString(got).c_str());
   }
 
   BreakerModel::AcquireHint HintFor(bool admitted) const {

@@ -83,12 +83,14 @@
 #include "absl/time/time.h"
 #include "circuit/classify.h"
 #include "circuit/config.h"
+#include "circuit/snapshot.h"
 #include "circuit/state.h"
 
 namespace circuit_fuzz {
 
 using circuit::Outcome;
 using circuit::State;
+using circuit::TripCause;
 
 inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 27) - 1;
 
@@ -124,6 +126,33 @@ struct ModelPermit {
   bool rejected() const { return kind == Kind::kRejected; }
   bool is_trial() const { return kind == Kind::kTrial; }
   bool empty() const { return kind == Kind::kNone; }
+};
+
+// What the model predicts of Breaker::Snapshot() (circuit/snapshot.h).
+// The open deadline, and with it open_remaining (and, with jitter, the
+// OPEN period), is a range [lo, hi] when the model knows it only as one.
+struct ModelSnapshot {
+  State state = State::kClosed;
+  uint32_t generation = 0;
+  uint64_t calls = 0;
+  uint64_t successes = 0;
+  uint64_t failures = 0;
+  uint64_t slow_calls = 0;
+  std::optional<double> failure_rate;
+  std::optional<double> slow_call_rate;
+  uint64_t consecutive_failures = 0;
+  uint32_t trials_in_flight = 0;
+  uint32_t trial_successes = 0;
+  uint32_t trial_failures = 0;
+  bool open_remaining_infinite = false;  // FORCED_OPEN
+  int64_t open_remaining_lo = 0;
+  int64_t open_remaining_hi = 0;
+  int64_t open_period_lo = 0;
+  int64_t open_period_hi = 0;
+  TripCause trip_cause = TripCause::kNone;
+  double trip_value = 0;
+  double trip_threshold = 0;
+  uint32_t trip_generation = 0;
 };
 
 // ---- The documented validation rules ----------------------------------------
@@ -250,7 +279,8 @@ class BreakerModel {
                       ? static_cast<uint32_t>(c.half_open_successes_to_close)
                       : trial_calls_),
         judge_by_rate_(c.half_open_judge_by_rate),
-        half_open_max_nanos_(absl::ToInt64Nanoseconds(c.half_open_max_duration)) {}
+        half_open_max_nanos_(absl::ToInt64Nanoseconds(c.half_open_max_duration)),
+        half_open_max_seconds_(absl::ToDoubleSeconds(c.half_open_max_duration)) {}
 
   // The state and generation as the model holds them: what Metrics()
   // reports (a due HALF_OPEN deadline not yet applied).
@@ -409,7 +439,10 @@ class BreakerModel {
   }
 
   // Operator controls: each a new generation.
-  void ForceOpen(int64_t now) { NewGeneration(State::kForcedOpen, now); }
+  void ForceOpen(int64_t now) {
+    NewGeneration(State::kForcedOpen, now);
+    RecordTrip(TripCause::kOperator, 0, 0);
+  }
   void Disable(int64_t now) { NewGeneration(State::kDisabled, now); }
   void MetricsOnly(int64_t now) { NewGeneration(State::kMetricsOnly, now); }
   void Reset(int64_t now) {
@@ -463,7 +496,84 @@ class BreakerModel {
   }
   uint64_t consecutive_failures() const { return run_; }
 
+  // BreakerModel::Snapshot()
+  // Breaker::Snapshot() at time `now` (circuit/snapshot.h): a due HALF_OPEN
+  // deadline applied first, as state() does; the window as of `now` (a
+  // time window without what has aged out); in OPEN the window that opened
+  // it (the CLOSED window, read as of `now`, or the trials that reopened
+  // it); in HALF_OPEN the trials so far; FORCED_OPEN and DISABLED empty.
+  ModelSnapshot Snapshot(int64_t now) {
+    ApplyHalfOpenDeadline(now);
+    ModelSnapshot s;
+    s.state = state_;
+    s.generation = gen_;
+    s.trip_cause = trip_cause_;
+    s.trip_value = trip_value_;
+    s.trip_threshold = trip_threshold_;
+    s.trip_generation = trip_gen_;
+    switch (state_) {
+      case State::kClosed:
+      case State::kMetricsOnly: {
+        const WindowView v = Window(now);
+        SetWindow(v.calls, v.calls - v.failures, v.failures, v.slow,
+                  static_cast<uint64_t>(minimum_calls_), s);
+        s.consecutive_failures = run_;
+        break;
+      }
+      case State::kOpen:
+        if (tripped_from_closed_) {
+          WindowView v;
+          if (window_on_) {
+            if (!time_window_) {
+              for (const CallFlags& f : tripped_count_window_) {
+                ++v.calls;
+                v.failures += f.failure;
+                v.slow += f.slow;
+              }
+            } else {
+              PruneBuckets(tripped_buckets_, EpochOf(now));
+              for (const Bucket& b : tripped_buckets_) {
+                v.calls += b.calls;
+                v.failures += b.failures;
+                v.slow += b.slow;
+              }
+            }
+          }
+          SetWindow(v.calls, v.calls - v.failures, v.failures, v.slow,
+                    static_cast<uint64_t>(minimum_calls_), s);
+        } else {
+          SetWindow(tripped_trial_successes_ + tripped_trial_failures_, tripped_trial_successes_,
+                    tripped_trial_failures_, tripped_trial_slow_, trial_calls_, s);
+        }
+        s.open_remaining_lo = std::max<int64_t>(0, open_until_lo_ - now);
+        s.open_remaining_hi = std::max<int64_t>(0, open_until_hi_ - now);
+        s.open_period_lo = open_period_lo_;
+        s.open_period_hi = open_period_hi_;
+        break;
+      case State::kHalfOpen:
+        SetWindow(trial_successes_ + trial_failures_, trial_successes_, trial_failures_,
+                  trial_slow_, trial_calls_, s);
+        s.trials_in_flight = in_flight_;
+        s.trial_successes = trial_successes_;
+        s.trial_failures = trial_failures_;
+        break;
+      case State::kForcedOpen:
+        s.open_remaining_infinite = true;
+        break;
+      case State::kDisabled:
+        break;
+    }
+    if (state_ != State::kOpen) {
+      // The next open period, without jitter: a reopen from HALF_OPEN backs
+      // off once more, a trip from CLOSED starts over.
+      s.open_period_lo = s.open_period_hi =
+          OpenDurationNanos(state_ == State::kHalfOpen ? reopen_count_ + 1 : 0);
+    }
+    return s;
+  }
+
   uint32_t reopen_count() const { return reopen_count_; }
+
 
  private:
   struct CallFlags {
@@ -476,6 +586,28 @@ class BreakerModel {
     uint64_t failures;
     uint64_t slow;
   };
+
+  // Counts and rates of a snapshot's window: the rates once it holds
+  // `minimum` calls (and at least one), each while its threshold is on.
+  void SetWindow(uint64_t calls, uint64_t successes, uint64_t failures, uint64_t slow,
+                 uint64_t minimum, ModelSnapshot& s) const {
+    s.calls = calls;
+    s.successes = successes;
+    s.failures = failures;
+    s.slow_calls = slow;
+    if (calls == 0 || calls < minimum) return;
+    const double d = static_cast<double>(calls);
+    if (failure_pct_ > 0) s.failure_rate = static_cast<double>(failures) * 100.0 / d;
+    if (slow_pct_ > 0) s.slow_call_rate = static_cast<double>(slow) * 100.0 / d;
+  }
+
+  // The last trip's record (TripReason).
+  void RecordTrip(TripCause cause, double value, double threshold) {
+    trip_cause_ = cause;
+    trip_value_ = value;
+    trip_threshold_ = threshold;
+    trip_gen_ = gen_;
+  }
 
   ModelPermit Admit(ModelPermit::Kind kind, int64_t now) {
     ModelPermit p;
@@ -514,11 +646,24 @@ class BreakerModel {
     }
   }
 
-  // CLOSED -> OPEN (a trip) or HALF_OPEN -> OPEN (a reopen).
-  void Open(int64_t now, bool reopen) {
+  // CLOSED -> OPEN (a trip) or HALF_OPEN -> OPEN (a reopen), for `cause`
+  // (what crossed which threshold: TripReason). The window that opened it
+  // is kept for Snapshot().
+  void Open(int64_t now, bool reopen, TripCause cause, double value, double threshold) {
+    tripped_from_closed_ = !reopen;
+    if (reopen) {
+      tripped_trial_successes_ = trial_successes_;
+      tripped_trial_failures_ = trial_failures_;
+      tripped_trial_slow_ = trial_slow_;
+    } else {
+      tripped_count_window_ = count_window_;
+      tripped_buckets_ = time_window_buckets_;
+    }
     NewGeneration(State::kOpen, now);
+    RecordTrip(cause, value, threshold);
     reopen_count_ = reopen ? reopen_count_ + 1 : 0;
     const int64_t nanos = OpenDurationNanos(reopen_count_);
+    open_period_lo_ = open_period_hi_ = nanos;
     if (jitter_ > 0) {
       // Up to open_jitter either way; a little slack for the rounding.
       const double lo = static_cast<double>(nanos) * (1.0 - jitter_);
@@ -528,6 +673,11 @@ class BreakerModel {
       open_until_lo_ = CeilMicros(now + static_cast<int64_t>(lo)) - 1000;
       open_until_hi_ = CeilMicros(now + static_cast<int64_t>(hi)) + 1000;
       open_until_lo_ = std::max(open_until_lo_, now);
+      // The period itself: within open_jitter either way (2 ns of slack,
+      // and a little more for huge periods, for the double's rounding), never past the cap.
+      const double slack = 2 + hi * 1e-12;
+      open_period_lo_ = std::max<int64_t>(0, static_cast<int64_t>(lo - slack));
+      open_period_hi_ = static_cast<int64_t>(hi + slack);
     } else {
       open_until_lo_ = open_until_hi_ = CeilMicros(now + nanos);
     }
@@ -558,17 +708,16 @@ class BreakerModel {
     if (state_ != State::kHalfOpen || half_open_until_ == 0 || now < half_open_until_) {
       return false;
     }
-    Open(half_open_until_, /*reopen=*/true);
+    Open(half_open_until_, /*reopen=*/true, TripCause::kHalfOpenTimeout, half_open_max_seconds_,
+         half_open_max_seconds_);
     return true;
   }
 
   int64_t EpochOf(int64_t now) const { return (now - base_) / bucket_nanos_; }
 
-  void PruneBuckets(int64_t epoch) {
-    while (!time_window_buckets_.empty() &&
-           time_window_buckets_.front().epoch <= epoch - buckets_) {
-      time_window_buckets_.pop_front();
-    }
+  void PruneBuckets(int64_t epoch) { PruneBuckets(time_window_buckets_, epoch); }
+  void PruneBuckets(std::deque<Bucket>& buckets, int64_t epoch) const {
+    while (!buckets.empty() && buckets.front().epoch <= epoch - buckets_) buckets.pop_front();
   }
 
   // A CLOSED or METRICS_ONLY permit's success or failure.
@@ -577,22 +726,30 @@ class BreakerModel {
       ++metrics_.stale;
       return;
     }
-    if (window_on_) AddToWindow(failure, slow, now);
+    if (window_on_) {
+      AddToWindow(failure, slow, now);
+      // Rates are judged on every outcome, a success included, and before
+      // the consecutive run: when one outcome crosses both, the rate is the
+      // cause recorded (the breaker folds the window first).
+      TripCause cause;
+      double rate;
+      double threshold;
+      if (state_ == State::kClosed && RatesTrip(now, &cause, &rate, &threshold)) {
+        Open(now, /*reopen=*/false, cause, rate, threshold);
+        return;
+      }
+    }
     if (consecutive_to_open_ > 0) {
       if (failure) {
         ++run_;
         if (run_ >= static_cast<uint64_t>(consecutive_to_open_) && state_ == State::kClosed) {
-          Open(now, /*reopen=*/false);
+          Open(now, /*reopen=*/false, TripCause::kConsecutiveFailures, static_cast<double>(run_),
+               consecutive_to_open_);
           return;
         }
       } else {
         run_ = 0;
       }
-    }
-    if (!window_on_) return;
-    // Rates are judged on every outcome, a success included.
-    if (state_ == State::kClosed && RatesTrip(now)) {
-      Open(now, /*reopen=*/false);
     }
   }
 
@@ -614,7 +771,8 @@ class BreakerModel {
   }
 
   // The window's rates against the thresholds, once it holds minimum_calls.
-  bool RatesTrip(int64_t now) {
+  // On a trip, which (the failure rate first), its value and its threshold.
+  bool RatesTrip(int64_t now, TripCause* cause, double* rate, double* threshold) {
     const WindowView v = Window(now);
     if (v.calls == 0 || v.calls < static_cast<uint64_t>(minimum_calls_)) return false;
     const double calls = static_cast<double>(v.calls);
@@ -622,6 +780,9 @@ class BreakerModel {
         failure_pct_ > 0 && static_cast<double>(v.failures) * 100.0 >= failure_pct_ * calls;
     const bool slow_trip =
         slow_pct_ > 0 && static_cast<double>(v.slow) * 100.0 >= slow_pct_ * calls;
+    *cause = failure_trip ? TripCause::kFailureRate : TripCause::kSlowCallRate;
+    *rate = static_cast<double>(failure_trip ? v.failures : v.slow) * 100.0 / calls;
+    *threshold = failure_trip ? failure_pct_ : slow_pct_;
     return failure_trip || slow_trip;
   }
 
@@ -643,7 +804,8 @@ class BreakerModel {
       if (trial_successes_ >= to_close_) {
         Close(now);
       } else if (trial_failures_ > trial_calls_ - to_close_) {
-        Open(now, /*reopen=*/true);
+        Open(now, /*reopen=*/true, TripCause::kTrialFailures, trial_failures_,
+             trial_calls_ - to_close_ + 1);
       }
       return;
     }
@@ -656,7 +818,10 @@ class BreakerModel {
     const bool slow_trip =
         slow_pct_ > 0 && static_cast<double>(trial_slow_) * 100.0 >= slow_pct_ * d;
     if (failure_trip || slow_trip) {
-      Open(now, /*reopen=*/true);
+      Open(now, /*reopen=*/true,
+           failure_trip ? TripCause::kTrialFailureRate : TripCause::kTrialSlowCallRate,
+           static_cast<double>(failure_trip ? trial_failures_ : trial_slow_) * 100.0 / d,
+           failure_trip ? failure_pct_ : slow_pct_);
     } else {
       Close(now);
     }
@@ -686,6 +851,7 @@ class BreakerModel {
   const uint32_t to_close_;
   const bool judge_by_rate_;
   const int64_t half_open_max_nanos_;
+  const double half_open_max_seconds_;
 
   // State.
   State state_ = State::kClosed;
@@ -702,6 +868,20 @@ class BreakerModel {
   std::deque<CallFlags> count_window_;      // the last window_size calls
   std::deque<Bucket> time_window_buckets_;  // calls by epoch, oldest first
   ModelMetrics metrics_;
+  // For Snapshot(): the last trip (TripReason), the current OPEN period
+  // (a range with jitter) and the window that opened it.
+  TripCause trip_cause_ = TripCause::kNone;
+  double trip_value_ = 0;
+  double trip_threshold_ = 0;
+  uint32_t trip_gen_ = 0;
+  int64_t open_period_lo_ = 0;
+  int64_t open_period_hi_ = 0;
+  bool tripped_from_closed_ = false;
+  std::deque<CallFlags> tripped_count_window_;
+  std::deque<Bucket> tripped_buckets_;
+  uint32_t tripped_trial_successes_ = 0;
+  uint32_t tripped_trial_failures_ = 0;
+  uint32_t tripped_trial_slow_ = 0;
 };
 
 }  // namespace circuit_fuzz

@@ -43,12 +43,14 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
            window_size=100, window_duration=60 * S, buckets=10, minimum_calls=100,
            open_duration=30 * S, multiplier=0, max_open_factor=0, trials=1, concurrent=1,
            half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
-           slow_clock=0, observe=0):
+           slow_clock=0, observe=0, snapshot=0):
     """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
     threshold, else off). successes_to_close: S of the `trials` (0: all).
     slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
     state() and generation() the fuzzer calls after an operation (0 both,
-    1 neither, 2 every other operation, 3 generation() first)."""
+    1 neither, 2 every other operation, 3 generation() first). snapshot: when
+    it calls Snapshot() and compares every field (0 never, 1 after every
+    operation, 2 after every other, 3 after every one, after state())."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -65,8 +67,8 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
                     clock, wf1, wv1, wf2, wv2)
     assert len(h) == 30, len(h)
     assert 0 <= successes_to_close <= trials and not (judge_by_rate and successes_to_close)
-    assert 0 <= slow_clock <= 3 and 0 <= observe <= 3
-    return h + bytes([successes_to_close, slow_clock | (observe << 2)])
+    assert 0 <= slow_clock <= 3 and 0 <= observe <= 3 and 0 <= snapshot <= 3
+    return h + bytes([successes_to_close, slow_clock | (observe << 2) | (snapshot << 4)])
 
 
 # Operations (opcode % 24 picks the operation).
@@ -208,6 +210,37 @@ SEEDS = {
     resolve_took(0, 1, -200) + acquire(0) + resolve_at_slow(0, 0, -1) + acquire(0) +
     resolve_at_slow(0, 2, 0, 14) + acquire(0) + resolve_at_slow(0, 1, 1) + acquire(0) +
     resolve_took(0, 2, 50, 0) + acquire(0) + success(0) + acquire(1) + resolve_took(1, 0, 101),
+    # Snapshot() after every operation, through every state (as
+    # tests/snapshot_test.cc): a count window under and at its minimum, a
+    # slow success, a trip by rate (FAILURE_RATE) that a success decides,
+    # open_remaining counting down, two trials, the HALF_OPEN limit applied
+    # by the snapshot itself (HALF_OPEN_TIMEOUT, the trials' window, backoff
+    # x2), a stale trial, the operator states, METRICS_ONLY's run, Reset(),
+    # a consecutive trip (bug 8's path) and, S of K, TRIAL_FAILURES.
+    "seed_snapshot": header(consecutive=4, failure_pct=50, slow_pct=80, slow_call=1 * S,
+                            window_size=10, minimum_calls=6, open_duration=20 * S,
+                            multiplier=2, max_open_factor=3, trials=3, concurrent=2,
+                            successes_to_close=2, half_open_max=5 * S, snapshot=1) +
+    ok_fail(0, True) + ok_fail(0, True) + ok_fail(0, False) + acquire(1) + advance_s(2) +
+    success(1) + ok_fail(0, True) + ok_fail(0, False) + advance_s(15) + to_edge(0, -1) +
+    to_edge(0, 0) + acquire(0) + acquire(1) + success(0) + to_edge(1, 0) + success(1) +
+    operator(0) + operator(1) + operator(2) + b"".join(ok_fail(0, True) for _ in range(6)) +
+    operator(3) + b"".join(ok_fail(0, True) for _ in range(4)) + to_edge(0, 0) + acquire(0) +
+    failure(0) + acquire(0) + failure(0),
+    # The same every other operation, over a time window of 10 s in 10
+    # buckets whose calls age out between snapshots (in CLOSED and in the
+    # OPEN window that opened it), with jitter (open_remaining within its
+    # range, then the deadline it reveals) and trials judged by rate
+    # (TRIAL_FAILURE_RATE).
+    "seed_snapshot_time": header(time_window=True, consecutive=0, failure_pct=60,
+                                 window_duration=10 * S, buckets=10, minimum_calls=6,
+                                 open_duration=20 * S, jitter=100, trials=2, concurrent=2,
+                                 judge_by_rate=True, snapshot=2) +
+    b"".join(ok_fail(0, i < 3) for i in range(5)) + advance_s(5) + ok_fail(0, False) +
+    advance_s(5) + advance_ns(0) + b"".join(ok_fail(0, True) for _ in range(5)) +
+    advance_s(3) + advance_ns(0) + advance_s(3) + advance_ns(0) + advance_s(5) + advance_ns(0) + to_edge(4, 0) +
+    acquire(0) + acquire(1) + failure(0) + failure(1) + advance_s(1) + advance_ns(0) +
+    operator(3) + ok_fail(0, True) + advance_s(20) + advance_ns(0),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

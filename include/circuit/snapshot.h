@@ -50,11 +50,14 @@ enum class TripCause : uint8_t {
 absl::string_view TripCauseName(TripCause cause);
 
 // The last transition into OPEN or FORCED_OPEN, and what crossed which
-// threshold.
+// threshold. When one outcome crosses a rate threshold and the consecutive
+// run at once, the rate is recorded (the window is judged first).
+// `threshold` is the limit in effect: the configured rate, the effective
+// consecutive_failures_to_open, or for kTrialFailures K - S + 1.
 struct TripReason {
   TripCause cause = TripCause::kNone;
   double value = 0;       // see TripCause
-  double threshold = 0;   // the configured limit it reached (0 if none)
+  double threshold = 0;   // the limit it reached (see above; 0 if none)
   uint32_t generation = 0;  // the generation the breaker opened into
 };
 

@@ -1,0 +1,117 @@
+// File: src/admission.cc
+// TryAcquire() beyond the inline CLOSED path: the rejection while OPEN
+// (inline-fast, with a reused coarse reading), the end of OPEN, HALF_OPEN
+// trial slots, the forced states, an owed fold.
+#include "circuit/breaker.h"
+
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+#include "absl/time/time.h"
+#include "circuit/internal/cas_stats.h"
+
+namespace circuit {
+
+using internal::GenOf;
+using internal::InFlightOf;
+using internal::kOneInFlight;
+using internal::NextWord;
+using internal::StateOf;
+using internal::TrialFailuresOf;
+using internal::TrialSuccessesOf;
+
+// ---- Admission ---------------------------------------------------------------
+
+Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
+  if (StateOf(word) == State::kOpen) {
+    // OPEN before its deadline: the deadline's load, a coarse reading (with
+    // the system clock, a fresh one every kRejectionsPerClockRead
+    // rejections of this thread: see circuit/clock.h), the rejection. A
+    // reading at or past the deadline goes on to TryAcquireSlow(), which
+    // reads the clock afresh: a reused reading never ends OPEN early.
+    int64_t until;
+    if (ReadDeadline(GenOf(word), &until)) {
+      const int64_t now = ElapsedNanos(system_clock_ ? internal::MonotonicCoarseNanosForRejection()
+                                                     : clock_->CoarseNowNanos());
+      if (ABSL_PREDICT_TRUE(now < until)) return Reject(word, until - now);
+    }
+  }
+  return TryAcquireSlow(word);
+}
+
+Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
+  const int trial_limit = config_.half_open_trial_calls;
+  const int concurrent_limit = config_.half_open_max_concurrent;
+  bool served = false;
+  for (;;) {
+    if (ABSL_PREDICT_FALSE((word & internal::kFoldOwedBit) != 0) && !served) {
+      // A fold is owed: serve it before admitting, since it may trip. Once
+      // per admission: a fold that owes again has set the bit for the next
+      // call, and this one pays at most one folder's bounded rounds.
+      ServeWindow(word, internal::kFoldOwedBit);
+      served = true;
+      word = state_.load(std::memory_order_acquire);  // acquire: see TryAcquire()
+      continue;
+    }
+    const uint32_t gen = GenOf(word);
+    switch (StateOf(word)) {
+      case State::kClosed:
+      case State::kMetricsOnly:
+        stripes_.ForThisThread().Add(internal::kPermitted);
+        return Permit(this, Permit::Kind::kNormal, gen, DurationNowNanos());
+      case State::kDisabled:
+        return Permit(this, Permit::Kind::kUntracked, gen, 0);
+      case State::kForcedOpen:
+        return Reject(word, -1);
+      case State::kOpen: {
+        const int64_t coarse_now = CoarseNowNanos();
+        const int64_t now = ElapsedNanos(coarse_now);
+        int64_t until;
+        if (!ReadDeadline(gen, &until)) {
+          // The transition's winner has not published the deadline yet:
+          // the breaker has only just opened.
+          return Reject(word, absl::ToInt64Nanoseconds(config_.open_duration));
+        }
+        if (now < until) return Reject(word, until - now);
+        // OPEN,g,0 -> HALF_OPEN,g+1,1: exactly one caller wins and becomes
+        // the first trial; the losers see HALF_OPEN and queue for a slot.
+        if (Publish(word, NextWord(word, State::kHalfOpen) + kOneInFlight, coarse_now)) {
+          stripes_.ForThisThread().Add(internal::kPermitted);
+          // On success the CAS left `word` as it was: the trial's generation
+          // is the next one.
+          return Permit(this, Permit::Kind::kTrial, GenOf(NextWord(word, State::kHalfOpen)),
+                        DurationNowNanos());
+        }
+        continue;  // `word` holds what beat us
+      }
+      case State::kHalfOpen: {
+        if (half_open_limited_) {
+          const uint64_t after = ApplyHalfOpenDeadline(word);
+          if (after != word) {
+            word = after;
+            continue;
+          }
+        }
+        const uint32_t in_flight = InFlightOf(word);
+        const uint32_t done = TrialSuccessesOf(word) + TrialFailuresOf(word);
+        if (in_flight < static_cast<uint32_t>(concurrent_limit) &&
+            in_flight + done < static_cast<uint32_t>(trial_limit)) {
+          // HALF_OPEN,g,n -> HALF_OPEN,g,n+1. acquire on success: the trial
+          // sees the transition that opened this generation. Failure: retry
+          // with the word we got.
+          if (state_.compare_exchange_weak(word, word + kOneInFlight, std::memory_order_acquire,
+                                           std::memory_order_acquire)) {
+            stripes_.ForThisThread().Add(internal::kPermitted);
+            return Permit(this, Permit::Kind::kTrial, gen, DurationNowNanos());
+          }
+          internal::NoteCasFailure();
+          continue;
+        }
+        return Reject(word, 0);  // a trial slot may free up any moment
+      }
+    }
+    return Reject(word, -1);  // unreachable: every State is handled above
+  }
+}
+
+}  // namespace circuit
