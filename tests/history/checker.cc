@@ -2,6 +2,7 @@
 #include "tests/history/checker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -61,6 +62,7 @@ class Checker {
     Counters();
     Liveness();
     StuckOpen();
+    HalfOpenPastDeadline();
     return std::move(r_);
   }
 
@@ -100,6 +102,27 @@ class Checker {
   int64_t MinDuration(const Event& r) const { return r.clock_before - r.acquired_clock_after; }
   int64_t MaxDuration(const Event& r) const { return r.clock_after - r.acquired_clock_before; }
   bool MaybeSlow(const Event& r) const { return SlowOn() && MaxDuration(r) >= SlowNanos(); }
+  bool CertainlySlow(const Event& r) const { return SlowOn() && MinDuration(r) >= SlowNanos(); }
+
+  // Trials decided by S of K (not by rate): a trial failed if it failed, or
+  // was slow when slow calls count (config.h, half_open_successes_to_close).
+  int TrialCalls() const { return c_.half_open_trial_calls; }
+  int SuccessesToClose() const {
+    return c_.half_open_successes_to_close > 0 ? c_.half_open_successes_to_close : TrialCalls();
+  }
+  bool MaybeFailedTrial(const Event& r) const {
+    return r.op == Op::kFailure || (r.op == Op::kSuccess && MaybeSlow(r));
+  }
+  bool CertainlyFailedTrial(const Event& r) const {
+    return r.op == Op::kFailure || (r.op == Op::kSuccess && CertainlySlow(r));
+  }
+  bool MaybeSuccessfulTrial(const Event& r) const {
+    return r.op == Op::kSuccess && !CertainlySlow(r);
+  }
+  bool CertainlySuccessfulTrial(const Event& r) const {
+    return r.op == Op::kSuccess && !MaybeSlow(r);
+  }
+  bool IsOutcome(const Event& r) const { return r.op == Op::kSuccess || r.op == Op::kFailure; }
 
   // ---- 1. Structure ---------------------------------------------------------
 
@@ -161,6 +184,7 @@ class Checker {
     allowed_.assign(n, kAllStates);
     op_mask_.assign(n, 0);
     first_reach_.assign(n + 1, kNever);
+    last_seen_.assign(n, kNever);
     return true;
   }
 
@@ -232,6 +256,13 @@ class Checker {
       const uint32_t g = std::max(
           {e.pre.generation, e.post.generation, e.op == Op::kAcquire ? e.permit_generation : 0u});
       first_reach_[g] = std::min(first_reach_[g], e.after);
+      // Every read of a generation happened after the event's `before`.
+      auto seen = [&](uint32_t gen) {
+        if (last_seen_[gen] == kNever || last_seen_[gen] < e.before) last_seen_[gen] = e.before;
+      };
+      seen(e.pre.generation);
+      seen(e.post.generation);
+      if (e.op == Op::kAcquire) seen(e.permit_generation);
     }
     for (size_t g = first_reach_.size() - 1; g-- > 0;) {
       first_reach_[g] = std::min(first_reach_[g], first_reach_[g + 1]);
@@ -369,6 +400,8 @@ class Checker {
       int admitted = 0;
       int handed_back = 0;
       int fresh_outcomes = 0;
+      int fresh_successes = 0;  // certainly successful trials among them (S of K)
+      int fresh_failed = 0;     // certainly failed (or slow, when slow counts) ones
       std::vector<std::pair<uint64_t, int>> points;  // (ticket, +1 held / -1 let go)
     };
     std::map<uint32_t, PerGen> gens;
@@ -388,6 +421,8 @@ class Checker {
       if ((r.op == Op::kSuccess || r.op == Op::kFailure) && r.returned &&
           r.post.generation == e.permit_generation) {
         ++p.fresh_outcomes;  // counted by the word, which stayed HALF_OPEN
+        if (CertainlySuccessfulTrial(r)) ++p.fresh_successes;
+        if (CertainlyFailedTrial(r)) ++p.fresh_failed;
       }
     }
     for (auto& [gen, p] : gens) {
@@ -423,6 +458,26 @@ class Checker {
                             " left it HALF_OPEN; at most half_open_trial_calls - 1 = ",
                             limit_trials - 1, " can"));
       }
+      if (!c_.half_open_judge_by_rate && p.fresh_failed > 0 && gen + 1 < known_.size() &&
+          known_[gen + 1].state == static_cast<int8_t>(State::kClosed) &&
+          !(op_mask_[gen + 1] & Bit(State::kClosed))) {
+        ++r_.stats.closes_after_a_failed_trial;
+      }
+      // S of K: S successful trials close it, more than K - S failed ones
+      // reopen it, so at most S - 1 and K - S of them leave it HALF_OPEN.
+      if (!c_.half_open_judge_by_rate) {
+        const int s = SuccessesToClose();
+        if (p.fresh_successes > s - 1) {
+          Report(kTrialOutcomes,
+                 absl::StrCat(p.fresh_successes, " successful trials of generation ", gen,
+                              " left it HALF_OPEN; S = ", s, " of them close it"));
+        }
+        if (p.fresh_failed > limit_trials - s) {
+          Report(kTrialOutcomes, absl::StrCat(p.fresh_failed, " failed trials of generation ", gen,
+                                              " left it HALF_OPEN; more than K - S = ",
+                                              limit_trials - s, " of them reopen it"));
+        }
+      }
     }
     if (h_.complete) {
       for (size_t g = 0; g < known_.size(); ++g) {
@@ -449,6 +504,50 @@ class Checker {
 
   // ---- 9. Every automatic transition has a cause in its own generation ------------------
 
+  // The ticket spans [before, after] of some events, to ask whether any of
+  // them overlaps a window of tickets.
+  class Spans {
+   public:
+    template <typename Pick>
+    Spans(const std::vector<Event>& events, Pick pick) {
+      for (const Event& e : events) {
+        if (pick(e)) spans_.emplace_back(e.before, e.after);
+      }
+      std::sort(spans_.begin(), spans_.end());
+      uint64_t latest = 0;
+      for (auto& span : spans_) span.second = latest = std::max(latest, span.second);
+    }
+    // Some span with before < hi and after > lo.
+    bool Overlap(uint64_t lo, uint64_t hi) const {
+      auto it = std::lower_bound(spans_.begin(), spans_.end(), std::make_pair(hi, uint64_t{0}));
+      return it != spans_.begin() && std::prev(it)->second > lo;
+    }
+
+   private:
+    std::vector<std::pair<uint64_t, uint64_t>> spans_;  // by before; second: max after so far
+  };
+
+  // HALF_OPEN `gen` left between tickets `left` and `seen`: were its trial
+  // slots certainly free then? Upper bounds: a trial may still have been
+  // held unless its resolution ended before `left`; an outcome may have been
+  // counted if its resolution began before `seen`.
+  bool SlotsCertainlyFree(uint64_t left, uint64_t seen, const std::vector<size_t>& acquires) const {
+    int held = 0, done = 0;
+    for (size_t i : acquires) {
+      const Event& a = At(i);
+      if (a.before >= seen) continue;
+      auto res = resolve_of_.find(a.permit);
+      if (res == resolve_of_.end()) {
+        ++held;
+        continue;
+      }
+      const Event& r = At(res->second);
+      if (r.after > left) ++held;
+      if (IsOutcome(r) && r.before < seen) ++done;
+    }
+    return held < c_.half_open_max_concurrent && held + done < TrialCalls();
+  }
+
   void Causes() {
     // Resolutions and trial acquires, by the permit's generation.
     std::unordered_map<uint32_t, std::vector<size_t>> resolutions;
@@ -464,11 +563,20 @@ class Checker {
         trial_acquires[e.permit_generation].push_back(i);
       }
     }
+    CheckStats& s = r_.stats;
     const bool judge_by_rate = c_.half_open_judge_by_rate;
     const bool consecutive_only =
         c_.failure_rate_threshold == 0 && c_.slow_call_rate_threshold == 0;
-    const int trials = c_.half_open_trial_calls;
+    const int trials = TrialCalls();
+    const int to_close = SuccessesToClose();
     const bool timeout = c_.half_open_max_duration > absl::ZeroDuration();
+    const int64_t limit = absl::ToInt64Nanoseconds(c_.half_open_max_duration);
+    // Who may have been at work while CLOSED became OPEN (for the stats).
+    const Spans failing(h_.events, [&](const Event& e) {
+      return e.op == Op::kFailure || (e.op == Op::kSuccess && MaybeSlow(e));
+    });
+    const Spans succeeding(h_.events, [](const Event& e) { return e.op == Op::kSuccess; });
+    const Spans admitting(h_.events, [](const Event& e) { return e.op == Op::kAcquire; });
     for (size_t g = 1; g < known_.size(); ++g) {
       const Known& a = known_[g - 1];
       const Known& b = known_[g];
@@ -477,9 +585,12 @@ class Checker {
       const State to = static_cast<State>(b.state);
       if (!Automatic(from, to) || (op_mask_[g] & Bit(to))) continue;
       // A cause started before anyone saw generation g; after that it was
-      // too late (it would have read g).
+      // too late (it would have read g). The transition itself came after
+      // the last read of g - 1 began (`left`), and before `deadline`.
       const uint64_t deadline = first_reach_[g];
+      const uint64_t left = last_seen_[g - 1] == kNever ? 0 : last_seen_[g - 1];
       int failures = 0, maybe_slow_successes = 0, successes = 0, trial_starts = 0;
+      int maybe_failed = 0, maybe_successful = 0;  // trials, judged by S of K
       const uint32_t prev = static_cast<uint32_t>(g - 1);
       for (size_t i : resolutions[prev]) {
         const Event& r = At(i);
@@ -490,6 +601,8 @@ class Checker {
           ++successes;
           if (MaybeSlow(r)) ++maybe_slow_successes;
         }
+        if (MaybeFailedTrial(r)) ++maybe_failed;
+        if (MaybeSuccessfulTrial(r)) ++maybe_successful;
       }
       for (size_t i : trial_acquires[static_cast<uint32_t>(g)]) {
         if (At(i).before < deadline) ++trial_starts;
@@ -503,34 +616,60 @@ class Checker {
                              " failures of the CLOSED generation began "
                              "before it (consecutive_failures_to_open ",
                              EffectiveConsecutiveFailuresToOpen(c_), ")");
+        } else if (!failing.Overlap(left, deadline)) {
+          // Rates are judged on every outcome: the success that brings a
+          // window holding failures up to minimum_calls (or a call serving
+          // an owed fold) opened it.
+          ++s.trips_without_failure_in_flight;
+          if (!admitting.Overlap(left, deadline) && succeeding.Overlap(left, deadline)) {
+            ++s.trips_by_a_success;
+          }
         }
       } else if (from == State::kOpen) {
         if (trial_starts == 0) why = "no trial of the HALF_OPEN generation began before it";
       } else if (to == State::kClosed) {
-        const int deciding = judge_by_rate ? successes + failures : successes;
-        if (deciding < trials) {
-          why = absl::StrCat(
-              "only ", deciding, judge_by_rate ? " trial outcomes" : " trial successes",
-              " of the HALF_OPEN generation began before it (half_open_trial_calls ", trials, ")");
+        // By rate: T outcomes. By S of K: S successful trials (a trial
+        // that was certainly slow, when slow calls count, failed).
+        const int deciding = judge_by_rate ? successes + failures : maybe_successful;
+        const int needed = judge_by_rate ? trials : to_close;
+        if (deciding < needed) {
+          why = judge_by_rate
+                    ? absl::StrCat("only ", deciding,
+                                   " trial outcomes of the HALF_OPEN generation began before it "
+                                   "(half_open_trial_calls ",
+                                   trials, ")")
+                    : absl::StrCat("only ", deciding,
+                                   " successful trials of the HALF_OPEN generation began before "
+                                   "it (S = ",
+                                   to_close, " of K = ", trials, " close it)");
         }
       } else {  // HALF_OPEN -> OPEN
+        // By rate: T outcomes. By S of K: more than K - S failed trials.
         const bool decided =
-            judge_by_rate ? successes + failures >= trials : failures + maybe_slow_successes > 0;
+            judge_by_rate ? successes + failures >= trials : maybe_failed > trials - to_close;
         if (!decided) {
-          // Only trials older than half_open_max_duration can explain it:
-          // the generation's first trial read the clock when it began, the
-          // caller that reopened read it before ticket `deadline`.
+          // Only the deadline can explain it: HALF_OPEN ends
+          // half_open_max_duration after it began, whether or not slots are
+          // free. The generation's first trial read the clock when it began
+          // (no later than the winner that entered HALF_OPEN); whoever noticed
+          // the deadline read the clock before ticket `deadline`.
           int64_t entered = std::numeric_limits<int64_t>::max();
           for (size_t i : trial_acquires[prev]) entered = std::min(entered, At(i).clock_before);
-          const int64_t limit = absl::ToInt64Nanoseconds(c_.half_open_max_duration);
           if (!timeout || (entered != std::numeric_limits<int64_t>::max() &&
                            ClockBefore(deadline) < entered + limit)) {
             why = absl::StrCat(
                 judge_by_rate
                     ? absl::StrCat("only ", successes + failures, " trial outcomes began before it")
-                    : "no failed or slow trial of the HALF_OPEN "
-                      "generation began before it",
+                    : absl::StrCat("only ", maybe_failed,
+                                   " failed or slow trials of the HALF_OPEN generation began "
+                                   "before it (more than K - S = ",
+                                   trials - to_close, " reopen it)"),
                 timeout ? " and its trials were not yet half_open_max_duration old" : "");
+          } else {
+            ++s.timeout_reopens;
+            if (SlotsCertainlyFree(left, deadline, trial_acquires[prev])) {
+              ++s.timeout_reopens_with_free_slots;
+            }
           }
         }
       }
@@ -538,7 +677,7 @@ class Checker {
         why = OpenLongEnough(static_cast<uint32_t>(g), deadline, resolutions, trial_acquires);
       }
       if (why.empty()) {
-        ++r_.stats.causes_checked;
+        ++s.causes_checked;
       } else {
         Report(kTransitionCause,
                absl::StrCat(StateName(from), " (generation ", g - 1, ") -> ", StateName(to),
@@ -550,9 +689,17 @@ class Checker {
 
   // OPEN (g-1) -> HALF_OPEN (g): the caller that moved it read the clock at
   // or past OPEN's deadline, at least open_duration * (1 - jitter) after the
-  // clock the caller that opened it had read. Bounds: that opener began no
-  // earlier than the earliest call that can have caused the opening; the
-  // mover read the clock before its own acquire ended and before g was seen.
+  // OPEN period began. When it began, at least:
+  //   * from CLOSED: the clock the opener read, no earlier than the
+  //     earliest call that can have caused the opening;
+  //   * from HALF_OPEN by its trials: the clock the reopener read, after the
+  //     k trials its verdict counted had begun (each was counted by a CAS
+  //     the reopener read before its clock): k = K - S + 1 failed trials,
+  //     or K outcomes by rate;
+  //   * from HALF_OPEN by its deadline: the deadline itself (entry +
+  //     half_open_max_duration), NOT the clock of whoever noticed it later.
+  // The mover read the clock before its own acquire ended and before g was
+  // seen.
   std::string OpenLongEnough(uint32_t g, uint64_t seen,
                              std::unordered_map<uint32_t, std::vector<size_t>>& resolutions,
                              std::unordered_map<uint32_t, std::vector<size_t>>& trial_acquires) {
@@ -560,20 +707,44 @@ class Checker {
     if (before_open.state < 0) return "";
     const uint64_t opened_seen = first_reach_[g - 1];
     constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
-    int64_t opened_lo = kNone;  // the clock the opener read, at least
+    int64_t opened_lo = kNone;  // the OPEN period began at this clock, at least
+    bool from_deadline = false;
     const State from = static_cast<State>(before_open.state);
     if (from != State::kClosed && from != State::kHalfOpen) return "";
-    for (size_t i : resolutions[g - 2]) {
-      const Event& r = At(i);
-      if (r.before >= opened_seen || r.trial != (from == State::kHalfOpen)) continue;
-      const bool cause = r.op == Op::kFailure ||
-                         (r.op == Op::kSuccess && (from == State::kHalfOpen || MaybeSlow(r)));
-      if (cause) opened_lo = std::min(opened_lo, r.clock_before);
-    }
-    if (from == State::kHalfOpen && c_.half_open_max_duration > absl::ZeroDuration()) {
-      for (size_t i : trial_acquires[g - 2]) {
-        opened_lo = std::min(
-            opened_lo, At(i).clock_before + absl::ToInt64Nanoseconds(c_.half_open_max_duration));
+    if (from == State::kClosed) {
+      for (size_t i : resolutions[g - 2]) {
+        const Event& r = At(i);
+        if (r.before >= opened_seen || r.trial) continue;
+        if (r.op == Op::kFailure || (r.op == Op::kSuccess && MaybeSlow(r))) {
+          opened_lo = std::min(opened_lo, r.clock_before);
+        }
+      }
+    } else {
+      std::vector<int64_t> clocks;
+      for (size_t i : resolutions[g - 2]) {
+        const Event& r = At(i);
+        if (r.before >= opened_seen || !r.trial) continue;
+        if (c_.half_open_judge_by_rate ? IsOutcome(r) : MaybeFailedTrial(r)) {
+          clocks.push_back(r.clock_before);
+        }
+      }
+      const size_t k = static_cast<size_t>(
+          c_.half_open_judge_by_rate ? TrialCalls() : TrialCalls() - SuccessesToClose() + 1);
+      if (k >= 1 && clocks.size() >= k) {
+        std::nth_element(clocks.begin(), clocks.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                         clocks.end());
+        opened_lo = clocks[k - 1];
+      }
+      if (c_.half_open_max_duration > absl::ZeroDuration()) {
+        int64_t entered = kNone;
+        for (size_t i : trial_acquires[g - 2]) entered = std::min(entered, At(i).clock_before);
+        if (entered != kNone) {
+          const int64_t at_deadline = entered + absl::ToInt64Nanoseconds(c_.half_open_max_duration);
+          if (at_deadline < opened_lo) {
+            opened_lo = at_deadline;
+            from_deadline = true;
+          }
+        }
       }
     }
     if (opened_lo == kNone) return "";
@@ -582,12 +753,41 @@ class Checker {
       if (At(i).before < seen) moved_hi = std::max(moved_hi, At(i).clock_after);
     }
     moved_hi = std::min(moved_hi, ClockBefore(seen));
-    const int64_t shortest =
-        static_cast<int64_t>(absl::ToDoubleNanoseconds(c_.open_duration) * (1 - c_.open_jitter));
+    const int64_t shortest = ShortestOpenNanos(ReopenCountAtLeast(g - 1));
     ++r_.stats.open_durations_checked;
+    if (from_deadline) ++r_.stats.open_durations_from_half_open_deadline;
     if (moved_hi + 2000 >= opened_lo + shortest) return "";
-    return absl::StrCat("it left OPEN after at most ", (moved_hi - opened_lo) / 1000,
-                        " us of clock; the shortest open duration is ", shortest / 1000, " us");
+    return absl::StrCat(
+        "it left OPEN after at most ", (moved_hi - opened_lo) / 1000, " us of clock since ",
+        from_deadline ? "the HALF_OPEN deadline that reopened it" : "the call that opened it",
+        "; the shortest open duration is ", shortest / 1000, " us");
+  }
+
+  // The re-open count an OPEN generation's period was computed with, at
+  // least: 0 from CLOSED, one more than the OPEN before it for a reopen from
+  // HALF_OPEN (OPEN and HALF_OPEN are reached only automatically, so g-1
+  // HALF_OPEN means g-2 OPEN). Exact, not a guess: each OPEN's winner
+  // updates the count before it stores its deadline, and the next
+  // HALF_OPEN needs that deadline, so a reopen's winner reads its
+  // predecessor's count (design.md section 3). An unobserved generation
+  // ends the walk (count 0 from there).
+  int ReopenCountAtLeast(uint32_t open_gen) const {
+    int count = 0;
+    for (uint32_t g = open_gen; g >= 2 && count < 64; g -= 2) {
+      if (known_[g - 1].state != static_cast<int8_t>(State::kHalfOpen)) break;
+      ++count;
+    }
+    return count;
+  }
+
+  // The shortest open period with `reopen_count` reopens: backed off,
+  // capped, then jittered down (at the cap jitter only shortens).
+  int64_t ShortestOpenNanos(int reopen_count) const {
+    const double base = absl::ToDoubleNanoseconds(c_.open_duration);
+    const double cap = absl::ToDoubleNanoseconds(c_.max_open_duration);
+    const double backed_off =
+        std::min(base * std::pow(c_.open_backoff_multiplier, reopen_count), cap);
+    return static_cast<int64_t>(backed_off * (1 - c_.open_jitter));
   }
 
   // ---- 10. Counters, stale and slow outcomes -------------------------------------------
@@ -702,10 +902,17 @@ class Checker {
       if (!e.probe || e.op != Op::kAcquire) continue;
       probed = true;
       if (e.admitted || !e.pre.has_state) continue;
-      // Every permit has ended. HALF_OPEN has a free slot; OPEN has stored
-      // its deadline (its winner returned) and that deadline has passed: the
-      // winner read the clock before the generation was first seen.
-      if (e.pre.state == State::kHalfOpen ||
+      // Every permit has ended. HALF_OPEN has a free slot, unless it is past
+      // half_open_max_duration: then this very call reopens it and is
+      // rejected by the OPEN generation after it (transition-cause says
+      // whether the deadline had come). OPEN has stored its deadline (its
+      // winner returned) and that deadline has passed: the period began no
+      // later than the clock its winner read (at the HALF_OPEN deadline, for
+      // a reopen by the deadline), before the generation was first seen.
+      const bool reopened_by_deadline = e.pre.state == State::kHalfOpen &&
+                                        e.permit_generation != e.pre.generation &&
+                                        c_.half_open_max_duration > absl::ZeroDuration();
+      if ((e.pre.state == State::kHalfOpen && !reopened_by_deadline) ||
           (e.pre.state == State::kOpen &&
            e.clock_before >= ClockBefore(first_reach_[e.pre.generation]) + LongestOpenNanos())) {
         Report(kLiveness,
@@ -768,6 +975,65 @@ class Checker {
     }
   }
 
+  // ---- 13. HALF_OPEN past its half_open_max_duration ------------------------------------
+
+  // The winner of OPEN -> HALF_OPEN g (the trial that entered it) stores g's
+  // deadline, entry + half_open_max_duration rounded up to a microsecond,
+  // before its acquire returns, and nothing overwrites it while g is
+  // current. Every call that loads a HALF_OPEN word (admission, trial
+  // outcome, release) and every state() / generation() compares a fresh
+  // clock reading with it before anything else, and reopens if it is due.
+  // So an event that began after every trial acquire of g that can be the
+  // winner had returned, read a clock past any deadline g can have, and
+  // still found g HALF_OPEN (a trial admitted in g, a rejection by HALF_OPEN
+  // g, a post-observation of HALF_OPEN g: each read the clock after
+  // clock_before) shows a deadline that was not applied.
+  void HalfOpenPastDeadline() {
+    if (c_.half_open_max_duration <= absl::ZeroDuration()) return;
+    const int64_t limit = absl::ToInt64Nanoseconds(c_.half_open_max_duration);
+    std::unordered_map<uint32_t, std::pair<uint64_t, int64_t>> bounds;  // g -> (Q, deadline)
+    for (const Event& e : h_.events) {
+      if (e.op != Op::kAcquire || !e.admitted || !e.trial) continue;
+      const uint32_t g = e.permit_generation;
+      auto it = bounds.find(g);
+      if (it == bounds.end()) {
+        it = bounds.emplace(g, std::make_pair(uint64_t{0}, ClockBefore(first_reach_[g]))).first;
+      }
+      // The winner began before g was first seen. It read the clock no
+      // later than any trial of g returned (they were admitted after its
+      // CAS).
+      if (e.before < first_reach_[g]) it->second.first = std::max(it->second.first, e.after);
+      it->second.second = std::min(it->second.second, e.clock_after);
+    }
+    for (const Event& e : h_.events) {
+      uint32_t g;
+      if (e.op == Op::kAcquire && e.admitted && e.trial) {
+        g = e.permit_generation;
+      } else if (e.op == Op::kAcquire && !e.admitted && e.rejected_state == State::kHalfOpen) {
+        g = e.permit_generation;
+      } else if (e.post.has_state && e.post.state == State::kHalfOpen) {
+        g = e.post.generation;
+      } else {
+        continue;
+      }
+      auto it = bounds.find(g);
+      if (it == bounds.end()) continue;  // no trial: half-open-starts-with-a-trial says so
+      const auto [q, entered_hi] = it->second;
+      if (e.before <= q) continue;
+      ++r_.stats.half_open_deadline_checks;
+      const int64_t latest = entered_hi + limit + 1000;  // rounded up to a microsecond
+      if (e.clock_before >= latest) {
+        Report(
+            kHalfOpenPastDeadline,
+            absl::StrCat("generation ", g, " entered HALF_OPEN with the clock at most ", entered_hi,
+                         " and its winner returned before ticket ", q, ", yet at clock ",
+                         e.clock_before, " (", (e.clock_before - entered_hi) / 1000,
+                         " us later; half_open_max_duration is ", limit / 1000,
+                         " us) it was still HALF_OPEN: ", FormatEvent(e)));
+      }
+    }
+  }
+
   const History& h_;
   const CheckerOptions& o_;
   const BreakerConfig& c_;
@@ -779,6 +1045,9 @@ class Checker {
   std::vector<uint8_t> op_mask_;
   std::vector<uint8_t> reach_;
   std::vector<uint64_t> first_reach_;  // first ticket by which a generation >= g was seen
+  // The last `before` of an event that read generation g (kNever: none): a
+  // transition out of g came after it.
+  std::vector<uint64_t> last_seen_;
 };
 
 }  // namespace
@@ -803,7 +1072,13 @@ std::string CheckResult::Summary() const {
       ", generations over half_open_trial_calls after hand-backs ", s.generations_over_trial_calls,
       ", stale ", s.stale_certain, "+", s.stale_uncertain, "?, slow ", s.slow_certain, "+",
       s.slow_uncertain, "?, OPEN deadline checks ", s.deadline_checks, ", open durations timed ",
-      s.open_durations_checked, ", violations ", violation_count());
+      s.open_durations_checked, " (", s.open_durations_from_half_open_deadline,
+      " from a HALF_OPEN deadline), timeout reopens ", s.timeout_reopens, " (",
+      s.timeout_reopens_with_free_slots, " with free slots), HALF_OPEN deadline checks ",
+      s.half_open_deadline_checks, ", trips with no failure in flight ",
+      s.trips_without_failure_in_flight, " (", s.trips_by_a_success,
+      " by a success), closes after a failed trial ", s.closes_after_a_failed_trial,
+      ", violations ", violation_count());
   for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
   return out;
 }

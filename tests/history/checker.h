@@ -54,6 +54,7 @@ inline constexpr absl::string_view kSlowCount = "slow-count";
 inline constexpr absl::string_view kCounters = "counters";
 inline constexpr absl::string_view kLiveness = "liveness-after-quiescence";
 inline constexpr absl::string_view kStuckOpen = "open-past-its-deadline";
+inline constexpr absl::string_view kHalfOpenPastDeadline = "half-open-past-its-deadline";
 
 struct Violation {
   std::string check;
@@ -95,6 +96,25 @@ struct CheckStats {
   uint64_t slow_uncertain = 0;
   uint64_t deadline_checks = 0;         // OPEN rejections tested against a published deadline
   uint64_t open_durations_checked = 0;  // OPEN -> HALF_OPEN timed against open_duration
+  // ... of which the OPEN was entered from HALF_OPEN with only the
+  // half_open_max_duration deadline to date its start.
+  uint64_t open_durations_from_half_open_deadline = 0;
+  // HALF_OPEN -> OPEN that no trial outcome explains: the half_open_max_duration
+  // deadline made them; and those of them at whose moment a trial slot was
+  // certainly free (fewer than half_open_max_concurrent trials and fewer
+  // than half_open_trial_calls taking part).
+  uint64_t timeout_reopens = 0;
+  uint64_t timeout_reopens_with_free_slots = 0;
+  // Events tested against a published, passed HALF_OPEN deadline.
+  uint64_t half_open_deadline_checks = 0;
+  // CLOSED -> OPEN at whose moment no failure and no possibly slow call was
+  // in flight: a success (or an admission serving an owed fold) decided it;
+  // and those with no admission in flight either: a success decided it.
+  uint64_t trips_without_failure_in_flight = 0;
+  uint64_t trips_by_a_success = 0;
+  // HALF_OPEN -> CLOSED after a trial that certainly failed (or was slow,
+  // when slow counts) was counted: only S < K allows it.
+  uint64_t closes_after_a_failed_trial = 0;
 };
 
 struct CheckResult {

@@ -139,6 +139,41 @@ std::vector<BreakerConfig> StressConfigs() {
   consecutive.stripes = 16;
   configs.push_back(consecutive);
 
+  // S of K: 2 successful trials of 4 close it, 3 failed (or slow) ones
+  // reopen it, 2 in flight at once.
+  BreakerConfig s_of_k = count;
+  s_of_k.name = "successes-to-close";
+  s_of_k.half_open_trial_calls = 4;
+  s_of_k.half_open_max_concurrent = 2;
+  s_of_k.half_open_successes_to_close = 2;
+  configs.push_back(s_of_k);
+
+  // A HALF_OPEN limit just above the driver's largest clock step (8 ms),
+  // with as many trial slots as workers (K = 8, 3 of them close): it fires
+  // in most HALF_OPEN periods, mostly with trial slots free.
+  BreakerConfig limit = count;
+  limit.name = "half-open-limit";
+  limit.half_open_trial_calls = 8;
+  limit.half_open_max_concurrent = 8;
+  limit.half_open_successes_to_close = 3;
+  limit.half_open_max_duration = absl::Milliseconds(12);
+  configs.push_back(limit);
+
+  // Rates alone (consecutive_failures_to_open unset: off with a rate set),
+  // judged on every outcome: a short time window often holds failures but
+  // fewer than minimum_calls calls, and the success that brings it to the
+  // minimum opens it.
+  BreakerConfig success = count;
+  success.name = "success-decides";
+  success.consecutive_failures_to_open.reset();
+  success.failure_rate_threshold = 12;
+  success.slow_call_rate_threshold = 0;
+  success.window_type = WindowType::kTimeBased;
+  success.window_duration = absl::Milliseconds(16);
+  success.window_buckets = 4;
+  success.minimum_calls = 12;
+  configs.push_back(success);
+
   return configs;
 }
 
@@ -508,7 +543,14 @@ class Run {
       if (!h) continue;  // the checker says whether that was allowed
       const bool trial = h->trial;
       Resolve(w, *h, Op::kSuccess, /*meant_slow=*/false, /*probe=*/true);
-      if (!trial && o.state == State::kClosed) return;
+      // Done once a normal call succeeded and the breaker is still CLOSED
+      // after it: rates are judged on every outcome, so even this success
+      // can open it (a time window whose old buckets aged out while the
+      // clock moved on: seed 41673 of success-decides).
+      if (!trial && o.state == State::kClosed && w.last.has_state &&
+          w.last.state == State::kClosed) {
+        return;
+      }
     }
   }
 

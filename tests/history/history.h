@@ -149,9 +149,16 @@ struct HarnessOptions {
 //                           a count window; backoff and jitter; K=2 of T=4
 //   time-window             the same over a time window
 //   judge-by-rate           trials judged by rate, K=3 of T=6
-//   half-open-max-duration  lost trials reopen after 30 ms; K=T=3
+//   half-open-max-duration  HALF_OPEN ends 30 ms after it began; K=T=3
 //   consecutive-only        no window: every trip needs N failures of its own
 //                           generation, which the checker counts
+//   successes-to-close      S of K: 2 of K=4 successful trials close, 3 failed
+//                           (or slow) ones reopen; 2 in flight at once
+//   half-open-limit         HALF_OPEN ends 12 ms after it began (the driver
+//                           steps up to 8 ms), free slots or not; K=8, S=3
+//   success-decides         rates alone (consecutive_failures_to_open unset)
+//                           over a 16 ms time window with minimum_calls 12:
+//                           the success that reaches the minimum may open it
 std::vector<BreakerConfig> StressConfigs();
 // The one named `name` (a default BreakerConfig if there is none).
 BreakerConfig StressConfig(absl::string_view name);

@@ -32,11 +32,17 @@ struct Totals {
   uint64_t deadline_checks = 0;
   uint64_t opened = 0;
   int max_trials_in_flight = 0;
+  uint64_t timeout_reopens = 0;
+  uint64_t timeout_reopens_with_free_slots = 0;
+  uint64_t half_open_deadline_checks = 0;
+  uint64_t trips_without_failure_in_flight = 0;
+  uint64_t trips_by_a_success = 0;
+  uint64_t closes_after_a_failed_trial = 0;
 };
 
 constexpr int kThreads = 8;  // the machine has 2 cores
 constexpr int kOpsPerThread = 3000;
-constexpr int kHistoriesPerConfig = 6;
+constexpr int kHistoriesPerConfig = 4;
 
 void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* totals) {
   for (int i = 0; i < kHistoriesPerConfig; ++i) {
@@ -54,6 +60,12 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
     totals->causes += result.stats.causes_checked;
     totals->deadline_checks += result.stats.deadline_checks;
     totals->opened += history->final_metrics.opened;
+    totals->timeout_reopens += result.stats.timeout_reopens;
+    totals->timeout_reopens_with_free_slots += result.stats.timeout_reopens_with_free_slots;
+    totals->half_open_deadline_checks += result.stats.half_open_deadline_checks;
+    totals->trips_without_failure_in_flight += result.stats.trips_without_failure_in_flight;
+    totals->trips_by_a_success += result.stats.trips_by_a_success;
+    totals->closes_after_a_failed_trial += result.stats.closes_after_a_failed_trial;
     if (result.stats.max_trials_in_flight > totals->max_trials_in_flight) {
       totals->max_trials_in_flight = result.stats.max_trials_in_flight;
     }
@@ -65,13 +77,20 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
   }
   std::printf(
       "%s: histories checked %d, events %llu, transitions seen %llu, causes found %llu, "
-      "OPEN deadline checks %llu, opened %llu, max trials in flight %d (of %d)\n",
+      "OPEN deadline checks %llu, opened %llu, max trials in flight %d (of %d), timeout reopens "
+      "%llu (%llu with free slots), HALF_OPEN deadline checks %llu, trips with no failure in "
+      "flight %llu (%llu by a success), closes after a failed trial %llu\n",
       config.name.c_str(), totals->histories, static_cast<unsigned long long>(totals->events),
       static_cast<unsigned long long>(totals->transitions),
       static_cast<unsigned long long>(totals->causes),
       static_cast<unsigned long long>(totals->deadline_checks),
       static_cast<unsigned long long>(totals->opened), totals->max_trials_in_flight,
-      config.half_open_max_concurrent);
+      config.half_open_max_concurrent, static_cast<unsigned long long>(totals->timeout_reopens),
+      static_cast<unsigned long long>(totals->timeout_reopens_with_free_slots),
+      static_cast<unsigned long long>(totals->half_open_deadline_checks),
+      static_cast<unsigned long long>(totals->trips_without_failure_in_flight),
+      static_cast<unsigned long long>(totals->trips_by_a_success),
+      static_cast<unsigned long long>(totals->closes_after_a_failed_trial));
 }
 
 TEST(HistoryTest, ConcurrentHistoriesOfACountWindowBreakerFollowTheStateMachine) {
@@ -97,6 +116,32 @@ TEST(HistoryTest, ConcurrentHistoriesWithAHalfOpenMaxDurationFollowTheStateMachi
 TEST(HistoryTest, ConcurrentHistoriesTrippedOnlyByConsecutiveFailuresFollowTheStateMachine) {
   Totals totals;
   RunAndCheck(StressConfig("consecutive-only"), 5001, &totals);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesClosedBySOfKTrialsFollowTheStateMachine) {
+  Totals totals;
+  const BreakerConfig config = StressConfig("successes-to-close");
+  ASSERT_EQ(config.half_open_successes_to_close, 2);
+  RunAndCheck(config, 6001, &totals);
+  // Only S < K closes a generation after counting a failed trial.
+  EXPECT_GT(totals.closes_after_a_failed_trial, 0u);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithAShortHalfOpenLimitFollowTheStateMachine) {
+  Totals totals;
+  const BreakerConfig config = StressConfig("half-open-limit");
+  ASSERT_GT(config.half_open_max_duration, absl::ZeroDuration());
+  RunAndCheck(config, 7001, &totals);
+  EXPECT_GT(totals.timeout_reopens_with_free_slots, 0u);
+  EXPECT_GT(totals.half_open_deadline_checks, 0u);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWhereSuccessesDecideRatesFollowTheStateMachine) {
+  Totals totals;
+  const BreakerConfig config = StressConfig("success-decides");
+  ASSERT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
+  RunAndCheck(config, 8001, &totals);
+  EXPECT_GT(totals.trips_by_a_success, 0u);
 }
 
 // ---- Hand-made histories: the checker can fail ------------------------------------
@@ -160,6 +205,8 @@ class Builder {
       if (i == n - 1) e.post = Observation{after_gen, true, after_state};
     }
   }
+
+  Event& Last() { return history_.events.back(); }
 
   void Advance(absl::Duration d) {
     clock_ += absl::ToInt64Nanoseconds(d);
@@ -397,6 +444,232 @@ TEST(CheckerTest, CatchesAGenerationThatGoesBackwards) {
   b.Acquire(2, State::kHalfOpen, false);  // after CLOSED g3 was seen
   const CheckResult result = CheckHistory(b.history());
   EXPECT_TRUE(result.Has(kMonotonic)) << result.Summary();
+}
+
+// ---- S of K, the HALF_OPEN limit, trips decided by a success ----------------------------
+
+BreakerConfig SOfKConfig() {
+  BreakerConfig config = HandMadeConfig();
+  config.half_open_trial_calls = 4;  // K
+  config.half_open_max_concurrent = 2;
+  config.half_open_successes_to_close = 2;  // S
+  return config;
+}
+
+// CLOSED g0 -> OPEN g1 -> HALF_OPEN g2 with trials resolved one at a time
+// (true: success); the last one sees `last`.
+Builder Trials(const BreakerConfig& config, const std::vector<bool>& outcomes, State last) {
+  Builder b(config);
+  b.Failures(3, 0, 1, State::kOpen);
+  b.Advance(absl::Seconds(1));
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const uint64_t t = b.Acquire(2, State::kHalfOpen, true);
+    Event& e = b.Resolve(t, outcomes[i] ? Op::kSuccess : Op::kFailure, 2, State::kHalfOpen);
+    if (i + 1 == outcomes.size()) e.post = Observation{3, true, last};
+  }
+  return b;
+}
+
+TEST(CheckerTest, SOfKClosesOnSSuccessfulTrialsAndNotBefore) {
+  // K = 4, S = 2: one failed trial does not reopen; the second success closes.
+  Builder ok = Trials(SOfKConfig(), {false, true, true}, State::kClosed);
+  CheckResult result = CheckHistory(ok.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.closes_after_a_failed_trial, 1u);
+
+  Builder bad = Trials(SOfKConfig(), {false, true}, State::kClosed);
+  result = CheckHistory(bad.history());
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+
+  // With S = K (0), a failed trial that leaves the generation HALF_OPEN is
+  // itself wrong.
+  BreakerConfig all = SOfKConfig();
+  all.half_open_successes_to_close = 0;
+  Builder old_rule = Trials(all, {false, true, true, true, true}, State::kClosed);
+  result = CheckHistory(old_rule.history());
+  EXPECT_TRUE(result.Has(kTrialOutcomes)) << result.Summary();
+}
+
+TEST(CheckerTest, SOfKReopensOnMoreThanKMinusSFailedTrials) {
+  Builder ok = Trials(SOfKConfig(), {false, true, false, false}, State::kOpen);
+  CheckResult result = CheckHistory(ok.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+
+  // Two failed trials of K - S = 2 do not reopen it.
+  Builder bad = Trials(SOfKConfig(), {false, true, false}, State::kOpen);
+  result = CheckHistory(bad.history());
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+
+  // Nor can a third failed trial leave it HALF_OPEN.
+  Builder stays = Trials(SOfKConfig(), {false, false, false, true}, State::kHalfOpen);
+  result = CheckHistory(stays.history());
+  EXPECT_TRUE(result.Has(kTrialOutcomes)) << result.Summary();
+}
+
+TEST(CheckerTest, ASlowTrialIsAFailedOneWhenSlowCallsCount) {
+  BreakerConfig config = SOfKConfig();
+  config.half_open_trial_calls = 2;
+  config.half_open_successes_to_close = 0;  // S = K = 2
+  config.slow_call_rate_threshold = 50;
+  config.slow_call_duration = absl::Milliseconds(100);
+  // A success held 200 ms is slow: a failed trial, which reopens.
+  Builder ok(config);
+  ok.Failures(3, 0, 1, State::kOpen);
+  ok.Advance(absl::Seconds(1));
+  uint64_t t = ok.Acquire(2, State::kHalfOpen, true);
+  ok.Advance(absl::Milliseconds(200));
+  ok.Resolve(t, Op::kSuccess, 2, State::kHalfOpen).post = Observation{3, true, State::kOpen};
+  CheckResult result = CheckHistory(ok.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+
+  // ... and cannot be one of the S successes that close it.
+  Builder bad(config);
+  bad.Failures(3, 0, 1, State::kOpen);
+  bad.Advance(absl::Seconds(1));
+  bad.Resolve(bad.Acquire(2, State::kHalfOpen, true), Op::kSuccess, 2, State::kHalfOpen);
+  t = bad.Acquire(2, State::kHalfOpen, true);
+  bad.Advance(absl::Milliseconds(200));
+  bad.Resolve(t, Op::kSuccess, 2, State::kHalfOpen).post = Observation{3, true, State::kClosed};
+  result = CheckHistory(bad.history());
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+}
+
+BreakerConfig LimitConfig() {
+  BreakerConfig config = HandMadeConfig();  // open 1 s
+  config.half_open_trial_calls = 3;
+  config.half_open_max_concurrent = 3;
+  config.half_open_max_duration = absl::Seconds(5);
+  return config;
+}
+
+// HALF_OPEN g2 entered at 1 s (deadline 6 s) with one successful trial of
+// 3; then `later` passes and one call notices the deadline (OPEN g3, which
+// began at 6 s and ends at 7 s) and, past OPEN's end, enters HALF_OPEN g4.
+Builder ReopenedByTheDeadline(absl::Duration later) {
+  Builder b(LimitConfig());
+  b.Failures(3, 0, 1, State::kOpen);
+  b.Advance(absl::Seconds(1));
+  b.Resolve(b.Acquire(2, State::kHalfOpen, true), Op::kSuccess, 2, State::kHalfOpen);
+  b.Advance(later);
+  b.Acquire(4, State::kHalfOpen, true);
+  b.Last().pre = Observation{3, true, State::kOpen};  // its pre-observation reopened it
+  return b;
+}
+
+TEST(CheckerTest, TheHalfOpenLimitReopensWithFreeSlotsAndOpenStartsAtTheDeadline) {
+  // Noticed at 8 s: OPEN g3 began at the deadline (6 s), not at 8 s, so
+  // leaving it at 8 s is right although its reopener read 8 s.
+  Builder ok = ReopenedByTheDeadline(absl::Seconds(7));
+  CheckResult result = CheckHistory(ok.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.timeout_reopens, 1u);
+  EXPECT_EQ(result.stats.timeout_reopens_with_free_slots, 1u);
+  EXPECT_EQ(result.stats.open_durations_from_half_open_deadline, 1u);
+
+  // Noticed at 6.2 s and left at once: 0.2 s of a 1 s open duration.
+  Builder early = ReopenedByTheDeadline(absl::Milliseconds(5200));
+  result = CheckHistory(early.history());
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+
+  // Before the deadline nothing explains the reopen.
+  Builder too_soon = ReopenedByTheDeadline(absl::Seconds(4));
+  result = CheckHistory(too_soon.history());
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesAHalfOpenPeriodThatOutlivesItsLimit) {
+  auto build = [](absl::Duration later, bool overlap_the_winner, bool admitted) {
+    Builder b(LimitConfig());
+    b.Failures(3, 0, 1, State::kOpen);
+    b.Advance(absl::Seconds(1));
+    b.Acquire(2, State::kHalfOpen, true);  // the winner, held
+    const uint64_t winner_after = b.Last().after;
+    b.Advance(later);
+    b.Acquire(2, State::kHalfOpen, admitted);
+    // Overlapping the winner's acquire: its deadline may not be stored yet.
+    if (overlap_the_winner) b.Last().before = winner_after - 1;
+    return b;
+  };
+  // At 7 s, past the deadline (6 s), a second trial is admitted, or a call
+  // is rejected by HALF_OPEN: the deadline was not applied.
+  EXPECT_TRUE(
+      CheckHistory(build(absl::Seconds(6), false, true).history()).Has(kHalfOpenPastDeadline));
+  EXPECT_TRUE(
+      CheckHistory(build(absl::Seconds(6), false, false).history()).Has(kHalfOpenPastDeadline));
+  // Before the deadline, or before the winner can have stored it: fine.
+  CheckResult result = CheckHistory(build(absl::Seconds(4), false, true).history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_GT(result.stats.half_open_deadline_checks, 0u);
+  result = CheckHistory(build(absl::Seconds(6), true, true).history());
+  EXPECT_FALSE(result.Has(kHalfOpenPastDeadline)) << result.Summary();
+}
+
+TEST(CheckerTest, AQuietHalfOpenPastItsLimitMayRejectTheProbeThatReopensIt) {
+  Builder b(LimitConfig());
+  b.Failures(3, 0, 1, State::kOpen);
+  b.Advance(absl::Seconds(1));
+  b.Resolve(b.Acquire(2, State::kHalfOpen, true), Op::kSuccess, 2, State::kHalfOpen);
+  b.Advance(absl::Milliseconds(5500));
+  b.Acquire(3, State::kOpen, false);  // reopened at 6 s: OPEN until 7 s
+  Event& probe = b.Last();
+  probe.probe = true;
+  probe.pre = Observation{2, true, State::kHalfOpen};
+  CheckResult result = CheckHistory(b.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+
+  // Without a limit the same rejection is a stuck breaker (and an
+  // unexplained reopen).
+  BreakerConfig no_limit = LimitConfig();
+  no_limit.half_open_max_duration = absl::ZeroDuration();
+  History h = b.history();
+  h.config = no_limit;
+  result = CheckHistory(h);
+  EXPECT_TRUE(result.Has(kLiveness)) << result.Summary();
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+}
+
+BreakerConfig RateConfig() {
+  BreakerConfig config = HandMadeConfig();
+  config.consecutive_failures_to_open.reset();  // off: a rate is set
+  config.failure_rate_threshold = 50;
+  config.window_size = 10;
+  config.minimum_calls = 5;
+  return config;
+}
+
+TEST(CheckerTest, ASuccessThatBringsTheWindowToItsMinimumMayOpenIt) {
+  // 3 failures, then 2 successes: the fifth outcome, a success, opens it.
+  Builder ok(RateConfig());
+  ok.Failures(3, 0, 0, State::kClosed);
+  ok.Resolve(ok.Acquire(0, State::kClosed, true), Op::kSuccess, 0, State::kClosed);
+  ok.Resolve(ok.Acquire(0, State::kClosed, true), Op::kSuccess, 0, State::kClosed).post =
+      Observation{1, true, State::kOpen};
+  CheckResult result = CheckHistory(ok.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.trips_without_failure_in_flight, 1u);
+  EXPECT_EQ(result.stats.trips_by_a_success, 1u);
+
+  // Successes alone never open it.
+  Builder bad(RateConfig());
+  for (int i = 0; i < 5; ++i) {
+    Event& e = bad.Resolve(bad.Acquire(0, State::kClosed, true), Op::kSuccess, 0, State::kClosed);
+    if (i == 4) e.post = Observation{1, true, State::kOpen};
+  }
+  result = CheckHistory(bad.history());
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+}
+
+TEST(CheckerTest, AnUnsetConsecutiveFailuresToOpenIsFiveWithoutARate) {
+  BreakerConfig config = HandMadeConfig();
+  config.consecutive_failures_to_open.reset();
+  ASSERT_EQ(EffectiveConsecutiveFailuresToOpen(config), 5);
+  Builder four(config);
+  four.Failures(4, 0, 1, State::kOpen);
+  EXPECT_TRUE(CheckHistory(four.history()).Has(kTransitionCause));
+  Builder five(config);
+  five.Failures(5, 0, 1, State::kOpen);
+  const CheckResult result = CheckHistory(five.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
 }
 
 // ---- A single-threaded observation about config.h ------------------------------------

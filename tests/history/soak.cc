@@ -157,6 +157,13 @@ int main(int argc, char** argv) {
   uint64_t histories = 0, events = 0, transitions = 0, causes = 0, deadline_checks = 0, opened = 0,
            violations = 0, bad_histories = 0, over_trial_calls = 0;
   std::map<std::string, uint64_t> kinds, violation_counts;
+  // Per configuration: what the new behaviours were exercised by.
+  struct PerConfig {
+    uint64_t histories = 0, transitions = 0, violations = 0, timeout_reopens = 0, timeout_free = 0,
+             half_open_deadline_checks = 0, from_deadline = 0, trips_no_failure = 0,
+             trips_by_success = 0, opened = 0, closes_after_failed_trial = 0;
+  };
+  std::map<std::string, PerConfig> per_config;
   std::printf(
       "history_soak: %lld s, %lld rounds max, %d threads, %d ops/thread, seed %llu%s, "
       "injected delay %lld/1000\n",
@@ -185,6 +192,20 @@ int main(int argc, char** argv) {
     over_trial_calls += result.stats.generations_over_trial_calls;
     opened += history->final_metrics.opened;
     for (const auto& [kind, n] : result.stats.transition_kinds) kinds[kind] += n;
+    {
+      PerConfig& p = per_config[config.name];
+      ++p.histories;
+      p.transitions += result.stats.transitions;
+      p.violations += result.violation_count();
+      p.timeout_reopens += result.stats.timeout_reopens;
+      p.timeout_free += result.stats.timeout_reopens_with_free_slots;
+      p.half_open_deadline_checks += result.stats.half_open_deadline_checks;
+      p.from_deadline += result.stats.open_durations_from_half_open_deadline;
+      p.trips_no_failure += result.stats.trips_without_failure_in_flight;
+      p.trips_by_success += result.stats.trips_by_a_success;
+      p.opened += history->final_metrics.opened;
+      p.closes_after_failed_trial += result.stats.closes_after_a_failed_trial;
+    }
     if (flags.verbose && result.ok()) {
       std::printf("history %llu (%s, seed %llu): %s\n", static_cast<unsigned long long>(i),
                   config.name.c_str(), static_cast<unsigned long long>(options.seed),
@@ -226,6 +247,24 @@ int main(int argc, char** argv) {
       "  HALF_OPEN generations admitting > half_open_trial_calls trials (slots handed "
       "back) %llu\n",
       static_cast<unsigned long long>(over_trial_calls));
+  std::printf(
+      "  per configuration: histories, transitions, opened, timeout reopens (with free slots), "
+      "HALF_OPEN deadline checks, open durations timed from a HALF_OPEN deadline, trips with no "
+      "failure in flight (by a success), closes after a failed trial, violations\n");
+  for (const auto& [name, p] : per_config) {
+    std::printf("    %-24s %llu, %llu, %llu, %llu (%llu), %llu, %llu, %llu (%llu), %llu, %llu\n",
+                name.c_str(), static_cast<unsigned long long>(p.histories),
+                static_cast<unsigned long long>(p.transitions),
+                static_cast<unsigned long long>(p.opened),
+                static_cast<unsigned long long>(p.timeout_reopens),
+                static_cast<unsigned long long>(p.timeout_free),
+                static_cast<unsigned long long>(p.half_open_deadline_checks),
+                static_cast<unsigned long long>(p.from_deadline),
+                static_cast<unsigned long long>(p.trips_no_failure),
+                static_cast<unsigned long long>(p.trips_by_success),
+                static_cast<unsigned long long>(p.closes_after_failed_trial),
+                static_cast<unsigned long long>(p.violations));
+  }
   std::printf("  violations         %llu in %llu histories\n",
               static_cast<unsigned long long>(violations),
               static_cast<unsigned long long>(bad_histories));
