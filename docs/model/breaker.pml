@@ -1,9 +1,10 @@
 /*
  * docs/model/breaker.pml: the CAS protocol on circuit::Breaker's packed state
- * word (src/breaker.cc, include/circuit/breaker.h), for spin.
+ * word (src/transitions.cc, admission.cc, outcomes.cc, include/circuit/breaker.h), for spin.
  *
- * One shared `word` holds what the 64-bit state word holds (state, window
- * bit, generation, trials in flight, trial successes, trial failures). It is
+ * One shared `word` holds what the 64-bit state word holds (state, the two
+ * window bits owed and want, generation, trials in flight, trial successes,
+ * trial failures). It is
  * changed only by compare-and-set, modelled as an atomic{} whose guard is
  * `word == expected`; each thread's load and its CAS are separate steps, so
  * spin explores every interleaving between them. Each step below is one
@@ -23,17 +24,23 @@
  *   FIX_DEADLINE  1 (default): the deadline store never overwrites a newer
  *                 generation's deadline: modelled as a CAS loop that gives
  *                 up once the state word has left the writer's generation
- *                 (src/breaker.cc StoreDeadline() gives up when the stored
+ *                 (src/transitions.cc StoreDeadline() gives up when the stored
  *                 tag is newer; README.md shows the two end alike);
  *                 0: the code before the fix (a plain store after the
  *                 transition's CAS, by the transitions into OPEN and
  *                 HALF_OPEN only), kept to show the bug is caught
  *   CHECK_DEADLINE 1: check the deadline invariant (fails when FIX_DEADLINE=0)
- *   WINDOW        1 (default): the window bit ("the rate window owes a
- *                 fold"): a failing CLOSED call may set it (SetWindowBit()),
- *                 an admission that sees it clears it and may trip
- *                 (ServeOwedFold()); 0: never set
+ *   WINDOW        1 (default): the window bits, owed ("the rate window owes
+ *                 a fold") and want ("the window wants successes"): a fold
+ *                 (of a failing CLOSED call, or of a call that cleared a
+ *                 bit) may set either or both (ApplyFold()); an admission
+ *                 that sees owed clears it and folds, at most once per
+ *                 admission (ServeWindow(word, owed)); a CLOSED success of
+ *                 the word's generation that sees either clears both and
+ *                 folds (ServeWindow(word, both)); a fold may trip;
+ *                 0: never set
  *   MONITOR       0: no invariant monitor process (I1-I5, I8); default 1
+ *   CHECK_JUDGED  0: do not check I9 (so that mutant 6 must be caught by I8)
  *   TRACE         1: printf the story (CASes with real generation numbers,
  *                 deadline stores, the clock, rejections) for `spin -t`;
  *                 pan prints nothing either way
@@ -41,10 +48,12 @@
  *                 2: the OPEN->HALF_OPEN edge is a plain load + store;
  *                 3: a trial outcome skips its generation check;
  *                 4: trial admission checks K but forgets the T bound;
- *                 5: a transition keeps the window bit (NextWord() copies
- *                    it instead of clearing it);
- *                 6: SetWindowBit() forgets its state check (sets the bit
- *                    in any state)
+ *                 5: a transition keeps the window bits (NextWord() copies
+ *                    them instead of clearing them);
+ *                 6: ApplyFold()'s set loop forgets its state and
+ *                    generation checks (sets the bits in any state);
+ *                 7: ApplyFold()'s set loop forgets its generation check
+ *                    only (sets the bits into any CLOSED generation)
  */
 
 #ifndef THREADS
@@ -83,6 +92,9 @@
 #ifndef MONITOR
 #define MONITOR 1
 #endif
+#ifndef CHECK_JUDGED
+#define CHECK_JUDGED 1
+#endif
 #ifndef TRACE
 #define TRACE 0
 #endif
@@ -105,32 +117,34 @@
 /*
  * The word. Field order as in include/circuit/internal/state_word.h, widths
  * shrunk: in flight 3 bits, trial successes 2, trial failures 2, state 2,
- * window 1, generation 5 (trial slow is not modelled).
+ * owed 1, want 1, generation 5 (trial slow is not modelled).
  */
 #define IFL(w)  ((w) & 7)
 #define SUC(w)  (((w) >> 3) & 3)
 #define FAI(w)  (((w) >> 5) & 3)
 #define ST(w)   (((w) >> 7) & 3)
-#define WIN(w)  (((w) >> 9) & 1)
-#define GEN(w)  (((w) >> 10) & 31)
-#define WBIT    512                                              /* kWindowBit */
-#define MKW(s, g)           (((g) << 10) | ((s) << 7))           /* MakeWord() */
+#define GEN(w)  (((w) >> 11) & 31)
+#define OWEDB   512                                              /* kFoldOwedBit */
+#define WANTB   1024                                             /* kSuccessesWantedBit */
+#define BOTHB   1536                                             /* kWindowBits */
+#define BITS(w) ((w) & BOTHB)
+#define MKW(s, g)           (((g) << 11) | ((s) << 7))           /* MakeWord() */
 #define MKTRIAL(g, i, s, f) (MKW(HALF_OPEN, g) | (i) | ((s) << 3) | ((f) << 5))
 #define ONE_IN_FLIGHT 1                                          /* kOneInFlight */
 /* NextWord(w, s): state s at the new generation ng (from alloc_gen()),
- * trial fields 0 and the window bit clear: a new generation's window owes
- * nothing. */
+ * trial fields 0 and the window bits clear: a new generation's window owes
+ * nothing and wants nothing. */
 #if MUTANT == 5
-#define NEXTW(w, s) (MKW(s, ng) | ((w) & WBIT))                  /* MUTANT: keeps the bit */
+#define NEXTW(w, s) (MKW(s, ng) | BITS(w))                       /* MUTANT: keeps the bits */
 #else
 #define NEXTW(w, s) MKW(s, ng)
 #endif
 
 /*
- * Generations. The code's generation is a 28-bit counter compared only for
+ * Generations. The code's generation is a 27-bit counter compared only for
  * equality on these paths (state word, permits, the deadline's tag). A
  * counter modulo a small number would wrap within a few steps here and
- * report the documented 2^28-wrap hazard as a violation; instead a new
+ * report the documented 2^27-wrap hazard as a violation; instead a new
  * generation takes the lowest identity that nothing still refers to (the
  * word, a thread's loaded word, a permit, a pending or stored deadline). So
  * no two live generations are ever equal, exactly as with the real counter
@@ -138,12 +152,14 @@
  */
 /* Enough identities for everything that can refer to one at once: the
  * word, the deadline, and per process a loaded word, a permit, a pending
- * deadline and (fix) a loaded deadline; plus the new one. (At most 23 with
- * 4 threads: below 31, which STALEW's generation field holds.) */
-#define NGEN  (4 * NPROCS + 3)
+ * deadline, (fix) a loaded deadline and the generation a fold judged; plus
+ * the new one. (At most 28 with 4 threads: below 31, which STALEW's
+ * generation field holds.) */
+#define NGEN  (5 * NPROCS + 3)
 #define NOGEN 255
-#define STALEW (31 << 10)  /* lw[]: a loaded word whose generation has ended (canon()) */
+#define STALEW (31 << 11)  /* lw[]: a loaded word whose generation has ended (canon()) */
 #define OLDDL  254         /* dlt[]: a loaded deadline tag since replaced (canon()) */
+#define ENDED  253         /* fg[]: a judged generation that has ended (canon()) */
 #define NOWORD (-1)
 #define NPROCS (THREADS + 1)   /* the threads, then the operator */
 #define OPER   THREADS
@@ -167,6 +183,7 @@ byte pg[NPROCS];   /* the permit's generation (ghost: which slot it owns) */
 byte ag[NPROCS];   /* pending AfterTransition(): the generation whose deadline it will store */
 bit  az[NPROCS];   /* ... and whether that deadline is 0 (never) */
 int  edged;        /* ghost, a bit per identity: OPEN generation g was left by an edge winner */
+byte fg[NPROCS];   /* ApplyFold()'s set loop: FoldResult::gen, the generation the fold judged */
 #if FIX_DEADLINE
 byte dlt[NPROCS];  /* the deadline (its tag) loaded for the fix's CAS loop */
 #endif
@@ -193,6 +210,7 @@ inline alloc_gen() { d_step {
      if :: lw[gi] != NOWORD && GEN(lw[gi]) < NGEN -> used = used | (1 << GEN(lw[gi])) :: else -> skip fi;
      if :: pg[gi] != NOGEN -> used = used | (1 << pg[gi]) :: else -> skip fi;
      if :: ag[gi] != NOGEN -> used = used | (1 << ag[gi]) :: else -> skip fi;
+     if :: fg[gi] < NGEN -> used = used | (1 << fg[gi]) :: else -> skip fi;
 #if FIX_DEADLINE
      if :: dlt[gi] < NGEN -> used = used | (1 << dlt[gi]) :: else -> skip fi;
 #endif
@@ -215,16 +233,16 @@ inline alloc_gen() { d_step {
 /*
  * canon(): rename the live generation identities 0, 1, 2, ... in order of
  * first appearance (the word, the deadline, then each process's loaded
- * word, permit, pending deadline). Every check compares generations only for
+ * word, permit, pending deadline, judged fold generation). Every check compares generations only for
  * equality, so a renaming is a symmetry of the model, and storing one
  * representative per class keeps the state space small: for 2 threads
- * (code-safety-2), over 94 million states without it (a search that did
- * not finish), 329 thousand with the renaming alone, 70 thousand with the
- * dead values below forgotten too.
+ * (code-safety-2 of the model before the want bit), over 94 million states
+ * without it (a search that did not finish), 329 thousand with the renaming
+ * alone, 70 thousand with the dead values below forgotten too.
  * Ghost state of dead identities is dropped. Runs at the end of every step
  * that can change a reference.
  *
- * It first forgets three kinds of dead value, each of which can no longer
+ * It first forgets four kinds of dead value, each of which can no longer
  * change what any process does (a generation, once ended, never comes back,
  * and the deadline's tag never takes an old value again: each generation
  * has one winner, which stores once):
@@ -238,7 +256,10 @@ inline alloc_gen() { d_step {
  *    fail that comparison;
  *  - `until` (dl_zero, dl_due) of a deadline whose tag is not the word's
  *    generation: every reader compares the tag with the generation of the
- *    word it loaded in the same step first.
+ *    word it loaded in the same step first;
+ *  - a judged generation (fg[]) that has ended becomes ENDED: the set loop
+ *    only compares it with the current word's generation (and I9 with the
+ *    generation of the word it is about to CAS), and can only fail.
  */
 hidden byte map[NGEN];
 hidden byte nmap;
@@ -251,7 +272,7 @@ inline canon_ref(x) {
   fi
 }
 
-#define REGEN(w) (((w) & 1023) | (map[GEN(w)] << 10))
+#define REGEN(w) (((w) & 2047) | (map[GEN(w)] << 11))
 
 inline canon() { d_step {
   if :: dl_gen != GEN(word) -> dl_zero = 1; dl_due = 1 :: else -> skip fi;   /* dead */
@@ -272,9 +293,11 @@ inline canon() { d_step {
 #if FIX_DEADLINE
      if :: dlt[gi] < NGEN && dlt[gi] != dl_gen -> dlt[gi] = OLDDL :: else -> skip fi;  /* dead */
 #endif
+     if :: fg[gi] < NGEN && fg[gi] != GEN(word) -> fg[gi] = ENDED :: else -> skip fi;  /* dead */
      if :: lw[gi] != NOWORD -> canon_ref(GEN(lw[gi])) :: else -> skip fi;
      canon_ref(pg[gi]);
      canon_ref(ag[gi]);
+     canon_ref(fg[gi]);
 #if FIX_DEADLINE
      canon_ref(dlt[gi]);
 #endif
@@ -289,6 +312,7 @@ inline canon() { d_step {
      if :: lw[gi] != NOWORD && GEN(lw[gi]) < NGEN -> lw[gi] = REGEN(lw[gi]) :: else -> skip fi;
      if :: pg[gi] != NOGEN -> pg[gi] = map[pg[gi]] :: else -> skip fi;
      if :: ag[gi] != NOGEN -> ag[gi] = map[ag[gi]] :: else -> skip fi;
+     if :: fg[gi] < NGEN -> fg[gi] = map[fg[gi]] :: else -> skip fi;
 #if FIX_DEADLINE
      if :: dlt[gi] < NGEN -> dlt[gi] = map[dlt[gi]] :: else -> skip fi;
 #endif
@@ -358,10 +382,11 @@ inline canon() { d_step {
  * Otherwise every reader takes it for "not yet published" forever. */
 #define INV_DEADLINE (!(ST(word) == OPEN || (ST(word) == HALF_OPEN && HO_LIMIT)) || \
                       dl_gen == GEN(word) || PENDING(GEN(word)) > 0)
-/* I8: the window bit is 0 unless CLOSED (the model has no METRICS_ONLY).
- * Set in OPEN, HALF_OPEN or FORCED_OPEN it would send every admission of
- * that generation to serve a fold of a window that is gone. */
-#define INV_WINDOW  (WIN(word) == 0 || ST(word) == CLOSED)
+/* I8: both window bits are 0 unless CLOSED (the model has no
+ * METRICS_ONLY). Set in OPEN, HALF_OPEN or FORCED_OPEN, owed would send
+ * every admission of that generation to serve a fold of a window that is
+ * gone (and want, every success that sees it). */
+#define INV_WINDOW  (BITS(word) == 0 || ST(word) == CLOSED)
 
 /* Named flags, so that pan's "assertion violated" names the property. They
  * are hidden (not part of a state): each is only ever cleared just before
@@ -373,7 +398,8 @@ hidden byte I4_released_half_open_admits_next = 1;
 hidden byte I5_deadline_published_for_current_gen = 1;
 hidden byte I6_stale_outcome_never_changes_word = 1;
 hidden byte I7_one_edge_winner_per_open_gen = 1;
-hidden byte I8_window_bit_only_in_closed = 1;
+hidden byte I8_window_bits_only_in_closed = 1;
+hidden byte I9_bits_set_only_into_judged_gen = 1;
 #define CHECK(flag, cond) if :: !(cond) -> flag = 0; assert(flag) :: else -> skip fi
 
 #if MONITOR
@@ -387,8 +413,8 @@ end_monitor:
                               assert(I3_in_flight_equals_live_trial_permits) }
   :: atomic { !(INV_QUIET) -> I4_released_half_open_admits_next = 0;
                               assert(I4_released_half_open_admits_next) }
-  :: atomic { !(INV_WINDOW) -> I8_window_bit_only_in_closed = 0;
-                               assert(I8_window_bit_only_in_closed) }
+  :: atomic { !(INV_WINDOW) -> I8_window_bits_only_in_closed = 0;
+                               assert(I8_window_bits_only_in_closed) }
 #if CHECK_DEADLINE
   :: atomic { !(INV_DEADLINE) -> I5_deadline_published_for_current_gen = 0;
                                  assert(I5_deadline_published_for_current_gen) }
@@ -413,7 +439,11 @@ inline say(w) {
   :: else -> skip
   fi;
   if
-  :: WIN(w) -> printf(" +window")
+  :: (w) & OWEDB -> printf(" +owed")
+  :: else -> skip
+  fi;
+  if
+  :: (w) & WANTB -> printf(" +want")
   :: else -> skip
   fi
 }
@@ -450,7 +480,7 @@ end_clock:
 /* ---- AfterTransition(): the winner stores the new generation's deadline -- */
 
 /* Every transition's winner stores a deadline word (0 where the new state has
- * none: CLOSED, FORCED_OPEN), as src/breaker.cc AfterTransition() does. The
+ * none: CLOSED, FORCED_OPEN), as src/transitions.cc AfterTransition() does. The
  * winner is process `me` (a thread's t, or OPER); ag[me] is the generation it
  * stores and az[me] whether the deadline is 0. Before the fix only the
  * transitions into OPEN and HALF_OPEN stored (STORE_ZERO). */
@@ -494,7 +524,11 @@ end_clock:
 /* ---- Threads ------------------------------------------------------------- */
 
 /* The switch at the top of TryAcquireSlow()'s loop (and TryAcquire()'s fast
- * path), on the word in lw[t]. Local: runs in the step that loaded the word. */
+ * path), on the word in lw[t]. Local: runs in the step that loaded the word.
+ * `served` is TryAcquireSlow()'s local flag: an admission serves the owed
+ * bit at most once. It is cleared where the admission ends (admitted or
+ * rejected) and kept across the loop's `continue`s (a lost edge or slot
+ * CAS, a reopen, the reload after serving), which return here. */
 #if MUTANT == 4
 #define SLOT_FREE(w) (IFL(w) < K)                  /* MUTANT: forgets the T bound */
 #else
@@ -502,29 +536,26 @@ end_clock:
 #endif
 inline dispatch() {
   if
-  :: WIN(lw[t]) -> canon(); goto serve_cas        /* a fold is owed: ServeOwedFold(word) first */
-  :: else -> skip                                 /* (the fast path admits only without it) */
+  :: (lw[t] & OWEDB) && !served ->                /* a fold is owed: ServeWindow(word, owed) first, */
+     served = 1; canon(); goto serve_owed         /* once (the fast path admits CLOSED only without it) */
+  :: else -> skip
   fi;
   if
-  :: ST(lw[t]) == CLOSED ->                       /* admit: Permit(kNormal, gen); the call */
-     pk[t] = NORMAL; pg[t] = GEN(lw[t]);          /* fails and reaches a trip threshold: */
-     lw[t] = MKW(CLOSED, pg[t]);                  /* TripIfCurrent(gen) (see README) */
-     canon(); goto trip_cas
-#if WINDOW
-  :: ST(lw[t]) == CLOSED ->                       /* admit; the call fails and its fold stops */
-     canon(); goto set_cas                        /* at the round cap, owing: SetWindowBit() */
-#endif
+  :: ST(lw[t]) == CLOSED ->                       /* admit: Permit(kNormal, gen); want is not looked at */
+     served = 0; pk[t] = NORMAL; pg[t] = GEN(lw[t]);
+     canon(); goto called
   :: ST(lw[t]) == FORCED_OPEN ->                  /* Reject(word, -1) */
-     lw[t] = NOWORD; canon(); goto end_idle
+     served = 0; lw[t] = NOWORD; canon(); goto end_idle
   :: ST(lw[t]) == OPEN &&                         /* ReadDeadline(gen) && now >= until */
      dl_gen == GEN(lw[t]) && dl_due -> canon(); goto acq_edge
   :: ST(lw[t]) == OPEN &&                         /* not yet published, or now < until: Reject */
-     !(dl_gen == GEN(lw[t]) && dl_due) -> TRACE_REJECT(t, lw[t]); lw[t] = NOWORD; canon(); goto end_idle
+     !(dl_gen == GEN(lw[t]) && dl_due) ->
+     TRACE_REJECT(t, lw[t]); served = 0; lw[t] = NOWORD; canon(); goto end_idle
   :: ST(lw[t]) == HALF_OPEN && SLOT_FREE(lw[t]) -> canon(); goto acq_slot
   :: ST(lw[t]) == HALF_OPEN && !SLOT_FREE(lw[t]) &&   /* every slot taken, trials too old */
      dl_gen == GEN(lw[t]) && !dl_zero && dl_due -> canon(); goto acq_reopen
   :: ST(lw[t]) == HALF_OPEN && !SLOT_FREE(lw[t]) &&   /* every slot taken: Reject(word, 0) */
-     !(dl_gen == GEN(lw[t]) && !dl_zero && dl_due) -> lw[t] = NOWORD; canon(); goto end_idle
+     !(dl_gen == GEN(lw[t]) && !dl_zero && dl_due) -> served = 0; lw[t] = NOWORD; canon(); goto end_idle
   fi
 }
 
@@ -554,21 +585,21 @@ inline release_head() {
 
 /* One turn of TripIfCurrent(g)'s loop, `expected` in lw[t]:
  * Publish(CLOSED,g -> OPEN,g+1,0). While the word is still CLOSED at g (the
- * CAS failed only because the window bit changed) it tries again with the
- * word it got; otherwise it returns. A cpp macro: it is used twice, at the
- * first try after a failure (a progress state) and at trip_retry. */
+ * CAS failed only because a window bit changed) it tries again with the
+ * word it got; otherwise it returns. A cpp macro (branches of an if): used
+ * at `called` (the first try after a failure, a progress state) and at
+ * trip_retry. */
 #if TRACE
 #define TRACE_TRIP \
   if \
   :: pk[t] == NORMAL -> WHO(t); printf("a failure, ") \
-  :: else -> WHO(t); printf("the owed fold trips, ") \
+  :: else -> WHO(t); printf("the fold trips, ") \
   fi; \
   printf("TripIfCurrent(): CAS "); say(lw[t]); printf(" -> "); say(word); printf("\n")
 #else
 #define TRACE_TRIP skip
 #endif
-#define TRIP_STEP \
-  if \
+#define TRIP_BRANCHES \
   :: atomic { word == lw[t] -> \
        alloc_gen(); word = NEXTW(lw[t], OPEN); \
        TRACE_TRIP; \
@@ -576,30 +607,92 @@ inline release_head() {
        ag[t] = ng; az[t] = 0; \
        pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto trip_after } \
   :: atomic { word != lw[t] && ST(word) == CLOSED && GEN(word) == GEN(lw[t]) -> \
-       lw[t] = word; goto trip_retry }             /* only the window bit changed */ \
+       lw[t] = word; goto trip_retry }             /* only a window bit changed */ \
   :: atomic { word != lw[t] && !(ST(word) == CLOSED && GEN(word) == GEN(lw[t])) -> \
-       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle } \
-  fi
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
 
-/* One turn of SetWindowBit()'s loop, `expected` in lw[t]: while the word is
- * CLOSED (or METRICS_ONLY) without the bit, CAS word -> word | kWindowBit. */
+/* One turn of ApplyFold()'s set loop, `expected` in lw[t], the bits b, the
+ * generation jg the fold judged (FoldResult::gen): while the word is CLOSED
+ * (or METRICS_ONLY) at jg and lacks one of b, CAS word -> word | b. Its
+ * load is folded into its first CAS (README.md). Branches of an if: used at
+ * `called` (a failing call's fold: jg is its permit's generation) and at
+ * set_retry (jg in fg[t], b in fb). */
 #if MUTANT == 6
-#define SET_OK(w) (WIN(w) == 0)                    /* MUTANT: no state check */
+#define SET_OK(w, b, jg) (((w) & (b)) != (b))                  /* MUTANT: no state, no gen check */
+#elif MUTANT == 7
+#define SET_OK(w, b, jg) (ST(w) == CLOSED && ((w) & (b)) != (b))  /* MUTANT: no gen check */
 #else
-#define SET_OK(w) (ST(w) == CLOSED && WIN(w) == 0)
+#define SET_OK(w, b, jg) (ST(w) == CLOSED && GEN(w) == (jg) && ((w) & (b)) != (b))
 #endif
-#define SET_STEP \
+#if CHECK_JUDGED
+#define CHECK_I9(cond) CHECK(I9_bits_set_only_into_judged_gen, cond)
+#else
+#define CHECK_I9(cond) skip
+#endif
+#if TRACE
+#define TRACE_SET(who, jg) \
+  WHO(who); printf("ApplyFold() of a fold that judged "); \
   if \
+  :: (jg) < NGEN -> printf("g%d", real[jg]) \
+  :: else -> printf("a generation since ended") \
+  fi; \
+  printf(" sets bits: CAS "); say(lw[t]); printf(" -> "); say(word); printf("\n")
+#else
+#define TRACE_SET(who, jg) skip
+#endif
+#define SET_DONE \
+  pk[t] = NONE; pg[t] = NOGEN; fg[t] = NOGEN; fb = 0; lw[t] = NOWORD; canon(); goto end_idle
+#define SET_BRANCHES(b, jg) \
+  :: atomic { word == lw[t] && SET_OK(lw[t], b, jg) -> \
+       word = lw[t] | (b); \
+       TRACE_SET(t, jg); \
+       CHECK_I9(GEN(lw[t]) == (jg)); \
+       SET_DONE } \
+  :: atomic { word == lw[t] && !SET_OK(lw[t], b, jg) -> SET_DONE }    /* nothing to set */ \
+  :: atomic { word != lw[t] && SET_OK(word, b, jg) -> \
+       fg[t] = jg; fb = b; pk[t] = NONE; pg[t] = NOGEN; lw[t] = word; canon(); goto set_retry } \
+  :: atomic { word != lw[t] && !SET_OK(word, b, jg) -> SET_DONE }
+
+/* One turn of ServeWindow(word, mask)'s loop, `expected` in lw[t]: while
+ * the word has a bit of mask, CAS word -> word & ~mask; the thread whose CAS
+ * clears them folds (window_->Fold()), and the fold's verdict is free:
+ * nothing, a trip of the generation it cleared the bits in
+ * (TripIfCurrent(g), its load folded into the clear CAS), or setting owed,
+ * want or both again into that generation (ApplyFold()'s set loop, its load
+ * folded likewise). The fold's CurrentGen() read is folded into the clear
+ * CAS (README.md). Then the caller goes on at end_idle: an admission
+ * reloads and continues (`served` set), a success returns. */
+#if TRACE
+#define TRACE_SERVE(who, v) \
+  WHO(who); printf(who_what); printf(" ServeWindow(): "); printf(v); printf(": CAS "); \
+  say(lw[t]); printf(" -> "); say(word); printf("\n")
+#else
+#define TRACE_SERVE(who, v) skip
+#endif
+#define SERVE_BRANCHES(mask, self) \
   :: atomic { word == lw[t] -> \
-       word = lw[t] | WBIT; \
-       TRACE_CAS(t, lw[t], "its fold owes, SetWindowBit():"); \
+       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold does nothing"); \
        lw[t] = NOWORD; canon(); goto end_idle } \
-  :: atomic { word != lw[t] && SET_OK(word) -> lw[t] = word; canon(); goto set_retry } \
-  :: atomic { word != lw[t] && !SET_OK(word) -> lw[t] = NOWORD; canon(); goto end_idle } \
-  fi
+  :: atomic { word == lw[t] -> \
+       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold trips"); \
+       lw[t] = word; goto trip_retry } \
+  :: atomic { word == lw[t] -> \
+       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold owes"); \
+       fg[t] = GEN(lw[t]); fb = OWEDB; lw[t] = word; canon(); goto set_retry } \
+  :: atomic { word == lw[t] -> \
+       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold wants successes"); \
+       fg[t] = GEN(lw[t]); fb = WANTB; lw[t] = word; canon(); goto set_retry } \
+  :: atomic { word == lw[t] -> \
+       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold owes and wants successes"); \
+       fg[t] = GEN(lw[t]); fb = BOTHB; lw[t] = word; canon(); goto set_retry } \
+  :: atomic { word != lw[t] && (word & (mask)) -> lw[t] = word; canon(); goto self } \
+  :: atomic { word != lw[t] && !(word & (mask)) ->   /* cleared by another thread (it folds) */ \
+       lw[t] = NOWORD; canon(); goto end_idle }    /* or by a transition */
 
 proctype Thread(byte t) {
   byte how;                                       /* the outcome being recorded */
+  short fb;                                       /* ApplyFold()'s set loop: the bits to set */
+  bit  served;                                    /* TryAcquireSlow(): owed served this admission */
 
   /* ---- TryAcquire() / TryAcquireSlow() --------------------------------- */
 end_idle:
@@ -621,7 +714,7 @@ acq_edge:                                         /* Publish(OPEN,g,0 -> HALF_OP
        edged = edged | (1 << GEN(lw[t]));
        pk[t] = TRIAL; pg[t] = ng;                  /* the winner is the first trial */
        ag[t] = ng; az[t] = (HO_LIMIT -> 0 : 1);
-       lw[t] = NOWORD; canon(); goto edge_after }
+       served = 0; lw[t] = NOWORD; canon(); goto edge_after }
 #if MUTANT != 2
   :: atomic { word != lw[t] -> lw[t] = word; dispatch() }   /* `word` holds what beat us */
 #endif
@@ -640,7 +733,7 @@ acq_slot:                                         /* HALF_OPEN,g,n -> HALF_OPEN,
 #endif
        word = lw[t] + ONE_IN_FLIGHT;
        TRACE_CAS(t, lw[t], SLOT_WHAT);
-       pk[t] = TRIAL; pg[t] = GEN(lw[t]); lw[t] = NOWORD; canon(); goto holding }
+       pk[t] = TRIAL; pg[t] = GEN(lw[t]); served = 0; lw[t] = NOWORD; canon(); goto holding }
 #if MUTANT != 1
   :: atomic { word != lw[t] -> lw[t] = word; dispatch() }
 #endif
@@ -657,23 +750,58 @@ acq_reopen:                                       /* Publish(HALF_OPEN,g,n -> OP
 reopen_after:
   AFTER_TRANSITION(t, end_idle);                  /* then state_.load(acquire), loop */
 
-  /* ---- The window bit: serve the owed fold ---------------------------- */
-serve_cas:                                        /* ServeOwedFold(word): CAS word -> word & ~kWindowBit */
+  /* ---- An admission serves the owed bit -------------------------------- */
+serve_owed:                                       /* ServeWindow(word, kFoldOwedBit), then */
+#define who_what "TryAcquire():"                  /* state_.load(acquire) and continue */
   if
-  :: atomic { word == lw[t] ->                     /* cleared it; its fold does not trip */
-       word = lw[t] - WBIT;
-       TRACE_CAS(t, lw[t], "TryAcquire(): ServeOwedFold(), the fold does not trip:");
-       lw[t] = NOWORD; canon(); goto end_idle }   /* then state_.load(acquire): admission goes on */
-  :: atomic { word == lw[t] ->                     /* cleared it; its fold trips: TripIfCurrent(g), */
-       word = lw[t] - WBIT;                        /* its load folded into its first CAS */
-       TRACE_CAS(t, lw[t], "TryAcquire(): ServeOwedFold(), the fold trips:");
-       lw[t] = word; goto trip_retry }
-  :: atomic { word != lw[t] && WIN(word) -> lw[t] = word; canon(); goto serve_cas }
-  :: atomic { word != lw[t] && !WIN(word) ->       /* cleared by another thread (it folds) */
-       lw[t] = NOWORD; canon(); goto end_idle }   /* or by a transition: reload */
+  SERVE_BRANCHES(OWEDB, serve_owed)
+  fi;
+#undef who_what
+
+  /* ---- Admitted in CLOSED: the call's outcome -------------------------- */
+called:
+progress_closed:
+  if
+  /* It fails and reaches a threshold (the consecutive run, or its fold
+   * trips): TripIfCurrent(g), its load folded into the first CAS. */
+  TRIP_BRANCHES
+#if WINDOW
+  /* It fails, and its fold (window_->Record()) owes, or finds the window
+   * short of minimum_calls with failures, or both: ApplyFold() sets the
+   * bits into the permit's generation. */
+  SET_BRANCHES(OWEDB, pg[t])
+  SET_BRANCHES(WANTB, pg[t])
+  SET_BRANCHES(BOTHB, pg[t])
+#endif
+  /* It succeeds: RecordClosedSuccess(). At the permit's generation with a
+   * bit set, ServeWindow(word, both bits); otherwise it writes nothing. */
+  :: atomic { lw[t] = word; pk[t] = NONE;          /* state_.load(acquire) */
+       if
+       :: GEN(lw[t]) == pg[t] && BITS(lw[t]) != 0 -> pg[t] = NOGEN; canon(); goto serve_both
+       :: else -> pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle
+       fi }
   fi;
 
-  /* ---- Holding a permit: resolve it ----------------------------------- */
+serve_both:                                       /* ServeWindow(word, kWindowBits) */
+#define who_what "a success:"
+  if
+  SERVE_BRANCHES(BOTHB, serve_both)
+  fi;
+#undef who_what
+
+trip_retry:                                       /* TripIfCurrent(g), again (not a new call) */
+  if
+  TRIP_BRANCHES
+  fi;
+trip_after:
+  AFTER_TRANSITION(t, end_idle);
+
+set_retry:                                        /* ApplyFold()'s set loop, again */
+  if
+  SET_BRANCHES(fb, fg[t])
+  fi;
+
+  /* ---- Holding a trial permit: resolve it ------------------------------ */
 holding:
 progress_held:
   if
@@ -684,21 +812,6 @@ progress_held:
   :: atomic { pk[t] == TRIAL ->                    /* OnRelease(): Release(), Ignore(), ~Permit() */
        lw[t] = word; release_head() }
   fi;
-
-  /* ---- A failure in CLOSED --------------------------------------------- */
-trip_cas:                                         /* TripIfCurrent(g), first try after the failure */
-progress_closed:
-  TRIP_STEP;
-trip_retry:                                       /* TripIfCurrent(g), again (not a new admission) */
-  TRIP_STEP;
-trip_after:
-  AFTER_TRANSITION(t, end_idle);
-
-set_cas:                                          /* SetWindowBit(), first try after the failure */
-progress_owed:
-  SET_STEP;
-set_retry:
-  SET_STEP;
 
 trial_cas:                                        /* Publish(word, desired) in OnTrialOutcome() */
   if
@@ -799,7 +912,7 @@ init {
   byte i = 0;
   atomic {
     do
-    :: i < NPROCS -> lw[i] = NOWORD; pg[i] = NOGEN; ag[i] = NOGEN;
+    :: i < NPROCS -> lw[i] = NOWORD; pg[i] = NOGEN; ag[i] = NOGEN; fg[i] = NOGEN;
 #if FIX_DEADLINE
        dlt[i] = NOGEN;
 #endif
