@@ -260,7 +260,10 @@ uint64_t Breaker::ApplyHalfOpenDeadline(uint64_t word) const noexcept {
 void Breaker::ServeWindow(uint64_t word, uint64_t bits) noexcept {
   // Clear the bits first, then fold: a fold that still owes, or still wants
   // successes, sets its bit again, so no request falls between the two.
-  while ((word & bits) != 0) {
+  // Only the bits of the generation the caller saw: a later generation's
+  // are its own calls' to serve.
+  const uint32_t gen = GenOf(word);
+  while ((word & bits) != 0 && GenOf(word) == gen) {
     // acq_rel: release as every CAS of this word (it publishes what came
     // before); acquire orders the fold after the bit's setter. Failure:
     // re-examine the word.
