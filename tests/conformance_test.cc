@@ -15,31 +15,14 @@
 #include "circuit/breaker.h"
 #include "circuit/fake_clock.h"
 #include "gtest/gtest.h"
+#include "tests/test_breakers.h"
 
 namespace circuit {
 namespace {
 
-std::unique_ptr<Breaker> Make(const BreakerConfig& config) {
-  absl::StatusOr<std::unique_ptr<Breaker>> breaker = Breaker::Create(config);
-  EXPECT_TRUE(breaker.ok()) << breaker.status();
-  return std::move(breaker).value();
-}
-
-void Fail(Breaker& breaker, int n = 1) {
-  for (int i = 0; i < n; ++i) {
-    Permit permit = breaker.TryAcquire();
-    ASSERT_TRUE(permit) << "failure " << i << " rejected in " << StateName(breaker.state());
-    permit.Failure();
-  }
-}
-
-void Succeed(Breaker& breaker, int n = 1) {
-  for (int i = 0; i < n; ++i) {
-    Permit permit = breaker.TryAcquire();
-    ASSERT_TRUE(permit) << "success " << i << " rejected in " << StateName(breaker.state());
-    permit.Success();
-  }
-}
+using testing_breakers::Fail;
+using testing_breakers::Make;
+using testing_breakers::Succeed;
 
 // ---- Rates are judged on every outcome -------------------------------------------
 

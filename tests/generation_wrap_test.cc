@@ -20,38 +20,21 @@
 #include "circuit/fake_clock.h"
 #include "circuit/internal/state_word.h"
 #include "gtest/gtest.h"
+#include "tests/test_breakers.h"
 #include "tests/breaker_test_peer.h"
 
 namespace circuit {
 namespace {
+
+using testing_breakers::Fail;
+using testing_breakers::Make;
+using testing_breakers::Succeed;
 
 using internal::BreakerTestPeer;
 
 // More than half the generation range (what serial arithmetic cannot
 // survive), with low bits past any 14-bit tag's half range as well.
 constexpr uint32_t kPastHalfTheRange = (uint32_t{1} << (internal::kGenBits - 1)) + 9000;
-
-std::unique_ptr<Breaker> Make(const BreakerConfig& config) {
-  absl::StatusOr<std::unique_ptr<Breaker>> breaker = Breaker::Create(config);
-  EXPECT_TRUE(breaker.ok()) << breaker.status();
-  return std::move(breaker).value();
-}
-
-void Fail(Breaker& breaker, int n) {
-  for (int i = 0; i < n; ++i) {
-    Permit permit = breaker.TryAcquire();
-    ASSERT_TRUE(permit) << "failure " << i << " rejected in " << StateName(breaker.state());
-    permit.Failure();
-  }
-}
-
-void Succeed(Breaker& breaker, int n) {
-  for (int i = 0; i < n; ++i) {
-    Permit permit = breaker.TryAcquire();
-    ASSERT_TRUE(permit) << "success " << i << " rejected in " << StateName(breaker.state());
-    permit.Success();
-  }
-}
 
 TEST(GenerationWrapTest, ConsecutiveFailuresTripAfterOperatorCyclesOverHalfTheRange) {
   FakeClock clock;
