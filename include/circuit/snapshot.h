@@ -70,9 +70,10 @@ struct BreakerSnapshot {
 
   // The current window. CLOSED and METRICS_ONLY: the sliding window. OPEN:
   // the window that opened it (the CLOSED window, or the trials that
-  // reopened it). HALF_OPEN: the trials so far. FORCED_OPEN, DISABLED:
-  // empty. A new window starts on entering CLOSED, HALF_OPEN, the operator
-  // states and Reset().
+  // reopened it); a time window is still read as of now, so it empties as
+  // its buckets age out while the breaker stays OPEN. HALF_OPEN: the trials
+  // so far. FORCED_OPEN, DISABLED: empty. A new window starts on entering
+  // CLOSED, HALF_OPEN, the operator states and Reset().
   uint64_t calls = 0;        // calls with an outcome (ignored and released ones are not)
   uint64_t successes = 0;    // slow ones included
   uint64_t failures = 0;
@@ -94,7 +95,9 @@ struct BreakerSnapshot {
   uint32_t trial_failures = 0;
 
   // OPEN: time until a trial is admitted (zero once it is due); zero in
-  // any other state but FORCED_OPEN, where it is infinite.
+  // any other state but FORCED_OPEN, where it is infinite. Deadlines are
+  // kept rounded up to a microsecond, so right after a trip this may exceed
+  // open_period by up to 999 ns.
   absl::Duration open_remaining = absl::ZeroDuration();
   // OPEN: the length of the current open period. Otherwise: of the next
   // one (with backoff; jitter not applied, since it is drawn at the trip).
