@@ -70,9 +70,7 @@ void SetTrialWindow(uint64_t word, BreakerSnapshot& s) {
 
 BreakerSnapshot Breaker::Snapshot() const {
   BreakerSnapshot s;
-  // acquire: see state().
-  uint64_t word = state_.load(std::memory_order_acquire);
-  if (StateOf(word) == State::kHalfOpen && half_open_limited_) word = ApplyHalfOpenDeadline(word);
+  const uint64_t word = WordAsOfNow();
   s.state = StateOf(word);
   s.generation = GenOf(word);
   s.last_trip = ReadTrip();

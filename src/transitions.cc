@@ -42,25 +42,31 @@ uint64_t Breaker::DeadlineWord(uint32_t gen, int64_t elapsed_nanos) {
          std::min(micros, kDeadlineTimeMask);
 }
 
+bool Breaker::LaterGenerationStored(uint32_t stored, uint32_t gen,
+                                    uint32_t tag_mask) const noexcept {
+  // Judged by distance from the current generation, never by serial
+  // arithmetic on the tags alone: `passed` generations have begun since
+  // `gen`, and a tag within that many ahead of gen's is one of them.
+  // acquire: see TryAcquire().
+  const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
+                          static_cast<uint32_t>(internal::kGenMask);
+  if (passed > tag_mask) return true;  // too late for the tag to tell: give up
+  const uint32_t ahead = (stored - gen) & tag_mask;
+  return ahead != 0 && ahead <= passed;
+}
+
 void Breaker::StoreDeadline(uint32_t gen, int64_t elapsed_nanos) noexcept {
   const uint64_t desired = DeadlineWord(gen, elapsed_nanos);
-  const uint32_t tag = gen & kDeadlineGenMask;
   // relaxed: the CAS below validates it.
   uint64_t old = deadline_.load(std::memory_order_relaxed);
   do {
     // The winner of an older generation may run this after a newer one's
     // winner (it was preempted between its CAS and here): it must not
     // overwrite the newer deadline, or the newer OPEN would never end.
-    // "Newer" is judged by distance from the current generation, never by
-    // serial arithmetic on the tags alone: `passed` generations have begun
-    // since ours, and a tag within that many ahead of ours is one of them.
-    // acquire: see TryAcquire().
-    const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
-                            static_cast<uint32_t>(internal::kGenMask);
-    if (passed > kDeadlineGenMask) return;  // hopelessly late: 2^14 generations on
-    const uint32_t old_tag = static_cast<uint32_t>(old >> kDeadlineTimeBits);
-    const uint32_t old_ahead = (old_tag - tag) & kDeadlineGenMask;
-    if (old_ahead != 0 && old_ahead <= passed) return;  // a generation in (gen, now] stored
+    if (LaterGenerationStored(static_cast<uint32_t>(old >> kDeadlineTimeBits), gen,
+                              kDeadlineGenMask)) {
+      return;
+    }
     // release: pairs with the acquire in ReadDeadline(). A reader that sees
     // OPEN before this store finds another generation's tag and keeps
     // rejecting, which is right: the breaker has just opened.
@@ -76,13 +82,10 @@ uint32_t Breaker::UpdateReopenCount(uint32_t gen, bool increment) noexcept {
   for (;;) {
     const uint32_t old_gen = static_cast<uint32_t>(old >> 32);
     const uint32_t old_count = static_cast<uint32_t>(old);
-    // As in StoreDeadline(): a late winner leaves the count of a generation
-    // in (gen, current] alone.
-    // acquire: see TryAcquire().
-    const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
-                            static_cast<uint32_t>(internal::kGenMask);
-    const uint32_t old_ahead = (old_gen - gen) & static_cast<uint32_t>(internal::kGenMask);
-    if (old_ahead != 0 && old_ahead <= passed) return old_count;
+    // As in StoreDeadline(): a late winner leaves a later count alone.
+    if (LaterGenerationStored(old_gen, gen, static_cast<uint32_t>(internal::kGenMask))) {
+      return old_count;
+    }
     const uint32_t count = increment ? old_count + (old_count == UINT32_MAX ? 0 : 1) : 0;
     if (reopen_.compare_exchange_weak(old, (uint64_t{gen} << 32) | count,
                                       std::memory_order_relaxed, std::memory_order_relaxed)) {
@@ -192,13 +195,11 @@ void Breaker::RecordTrip(uint32_t gen, TripCause cause, double value, double thr
   uint64_t seen = trip_tag_.load(std::memory_order_relaxed);
   for (;;) {
     if (seen == kTripWriting) return;  // a racing recorder: a later trip's, or ours
-    const uint32_t seen_gen = static_cast<uint32_t>(seen >> 8);
-    // As StoreDeadline(): a record of a generation in (gen, current] stays.
-    // acquire: see TryAcquire().
-    const uint32_t passed = (GenOf(state_.load(std::memory_order_acquire)) - gen) &
-                            static_cast<uint32_t>(internal::kGenMask);
-    const uint32_t ahead = (seen_gen - gen) & static_cast<uint32_t>(internal::kGenMask);
-    if (seen != 0 && ahead != 0 && ahead <= passed) return;
+    // As StoreDeadline(): a later trip's record stays.
+    if (seen != 0 && LaterGenerationStored(static_cast<uint32_t>(seen >> 8), gen,
+                                           static_cast<uint32_t>(internal::kGenMask))) {
+      return;
+    }
     // acquire: orders our writes after the previous writer's.
     if (trip_tag_.compare_exchange_weak(seen, kTripWriting, std::memory_order_acquire,
                                         std::memory_order_relaxed)) {

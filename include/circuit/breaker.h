@@ -157,24 +157,11 @@ class Breaker {
   // looks first after the deadline makes the transition). OPEN is reported
   // until a call arrives after the open duration (the transition to
   // HALF_OPEN is made by that call, which becomes the first trial).
-  State state() const noexcept {
-    // acquire: pairs with the release of the CAS that made the transition.
-    const uint64_t word = state_.load(std::memory_order_acquire);
-    if (ABSL_PREDICT_FALSE(internal::StateOf(word) == State::kHalfOpen) && half_open_limited_) {
-      return internal::StateOf(ApplyHalfOpenDeadline(word));
-    }
-    return internal::StateOf(word);
-  }
+  State state() const noexcept { return internal::StateOf(WordAsOfNow()); }
 
   // The generation: changes on every transition. Applies a due HALF_OPEN
   // deadline as state() does.
-  uint32_t generation() const noexcept {
-    const uint64_t word = state_.load(std::memory_order_acquire);
-    if (ABSL_PREDICT_FALSE(internal::StateOf(word) == State::kHalfOpen) && half_open_limited_) {
-      return internal::GenOf(ApplyHalfOpenDeadline(word));
-    }
-    return internal::GenOf(word);
-  }
+  uint32_t generation() const noexcept { return internal::GenOf(WordAsOfNow()); }
 
   absl::string_view name() const { return config_.name; }
   const BreakerConfig& config() const { return config_; }
@@ -368,6 +355,16 @@ class Breaker {
   // function of time, and the transition is the same CAS any call would
   // make.
   uint64_t ApplyHalfOpenDeadline(uint64_t word) const noexcept;
+  // The state word with a due HALF_OPEN deadline applied (state(),
+  // generation(), Snapshot()).
+  uint64_t WordAsOfNow() const noexcept {
+    // acquire: pairs with the release of the CAS that made the transition.
+    const uint64_t word = state_.load(std::memory_order_acquire);
+    if (ABSL_PREDICT_FALSE(internal::StateOf(word) == State::kHalfOpen) && half_open_limited_) {
+      return ApplyHalfOpenDeadline(word);
+    }
+    return word;
+  }
 
   // The window bits (circuit/internal/state_word.h). ServeWindow(), given a
   // loaded word, clears the bits of `bits` that it has and, if this thread
@@ -423,6 +420,12 @@ class Breaker {
   static constexpr uint32_t kDeadlineGenMask = (1u << kDeadlineGenBits) - 1;
   // `elapsed_nanos`: a deadline on the ElapsedNanos() scale (0: none).
   static uint64_t DeadlineWord(uint32_t gen, int64_t elapsed_nanos);
+  // True if `stored`, the generation tag (its bits under `tag_mask`) of a
+  // value a winner found in a word it is about to overwrite for generation
+  // `gen`, may be a generation in (gen, current]: the late writer must leave
+  // it. Also true when gen is more generations behind than the tag can
+  // tell apart.
+  bool LaterGenerationStored(uint32_t stored, uint32_t gen, uint32_t tag_mask) const noexcept;
   // Publishes generation `gen`'s deadline unless a newer generation's is
   // already there.
   void StoreDeadline(uint32_t gen, int64_t elapsed_nanos) noexcept;

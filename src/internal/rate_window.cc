@@ -236,26 +236,26 @@ void RateWindow::Append(int64_t position, uint32_t failures, uint32_t slow) noex
   Put(size_, Get(size_) + 1);
 }
 
-int64_t RateWindow::CallsSince(const Base& base, int64_t now) const noexcept {
-  if (!time_based_) {
-    const int64_t recorded = static_cast<int64_t>(stripes_->Sum(kWindowCalls));
-    return std::max<int64_t>(0, std::min(window_size_, recorded - base.calls));
-  }
-  const int64_t epoch = static_cast<int64_t>(stripes_->EpochOf(now));
-  const int64_t first = std::max(epoch - buckets_ + 1, base.epoch);
-  if (first > epoch) return 0;
+int64_t RateWindow::PositionNow(int64_t now) const noexcept {
+  return time_based_ ? static_cast<int64_t>(stripes_->EpochOf(now))
+                     : static_cast<int64_t>(stripes_->Sum(kWindowCalls));
+}
+
+int64_t RateWindow::CallsAt(const Base& base, int64_t position) const noexcept {
+  if (!time_based_) return std::max<int64_t>(0, std::min(window_size_, position - base.calls));
+  const int64_t first = std::max(position - buckets_ + 1, base.epoch);
+  if (first > position) return 0;
   int64_t calls = static_cast<int64_t>(
-      stripes_->SumBuckets(static_cast<uint64_t>(first), static_cast<uint64_t>(epoch)));
+      stripes_->SumBuckets(static_cast<uint64_t>(first), static_cast<uint64_t>(position)));
   if (first == base.epoch) calls -= base.calls;
   return std::max<int64_t>(0, calls);
 }
 
 RateWindow::View RateWindow::Read(uint32_t gen, int64_t now) const noexcept {
   View view;
-  // The oldest position still in the window as of now.
-  const int64_t newest_dropped =
-      time_based_ ? static_cast<int64_t>(stripes_->EpochOf(now)) - buckets_
-                  : static_cast<int64_t>(stripes_->Sum(kWindowCalls)) - window_size_;
+  // Positions at or before this have left the window as of now.
+  const int64_t position = PositionNow(now);
+  const int64_t newest_dropped = position - (time_based_ ? buckets_ : window_size_);
   constexpr int kTries = 8;
   for (int attempt = 0; attempt < kTries; ++attempt) {
     // acquire: pairs with EndLogWrite()'s release.
@@ -294,7 +294,7 @@ RateWindow::View RateWindow::Read(uint32_t gen, int64_t now) const noexcept {
       uint32_t base_gen;
       if (!ReadBase(&base_gen, &base) || base_gen != gen) base = Base{};
     }
-    view.calls = static_cast<uint64_t>(CallsSince(base, now));
+    view.calls = static_cast<uint64_t>(CallsAt(base, position));
     return view;
   }
   return view;
@@ -357,25 +357,20 @@ FoldResult RateWindow::FoldLockedWriting(uint32_t gen, uint64_t failures, uint64
     }
   }
 
-  int64_t calls;
-  if (!time_based_) {
-    const int64_t recorded = static_cast<int64_t>(stripes_->Sum(kWindowCalls));
-    Evict(recorded - window_size_);
-    if (events) Append(recorded, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
-    calls = std::min(window_size_, recorded - Get(log_base_calls_));
-  } else {
-    const int64_t epoch = static_cast<int64_t>(stripes_->EpochOf(now));
-    Evict(epoch - buckets_);
-    if (events) Append(epoch, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
-    const int64_t first = std::max(epoch - buckets_ + 1, Get(log_base_epoch_));
-    calls = static_cast<int64_t>(stripes_->SumBuckets(static_cast<uint64_t>(first),
-                                                      static_cast<uint64_t>(epoch)));
-    if (first == Get(log_base_epoch_)) calls -= Get(log_base_calls_);
+  // Where this fold's events stand: the calls recorded (count window) or
+  // the epoch (time window); what is at or before the window's far edge
+  // leaves it.
+  const int64_t position = PositionNow(now);
+  Evict(position - (time_based_ ? buckets_ : window_size_));
+  if (events) Append(position, static_cast<uint32_t>(failures), static_cast<uint32_t>(slow));
+  const int64_t calls =
+      CallsAt(Base{Get(log_base_calls_), Get(log_base_epoch_)}, position);
+  if (time_based_) {
     // Tell successes in later epochs to come back (see Breaker's
     // window_judged_): only a change is written. relaxed: a hint; what a
     // success then does is a fold, ordered by folding_.
     const bool held = failures_in_window_ != 0 || slow_in_window_ != 0;
-    const uint64_t judged = (static_cast<uint64_t>(epoch) << 1) | (held ? 1 : 0);
+    const uint64_t judged = (static_cast<uint64_t>(position) << 1) | (held ? 1 : 0);
     if (judged_->load(std::memory_order_relaxed) != judged) {
       judged_->store(judged, std::memory_order_relaxed);
     }

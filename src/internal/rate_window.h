@@ -157,8 +157,12 @@ class RateWindow {
   static constexpr uint32_t kWriting = ~uint32_t{0};  // base_gen_ mid-write
 
   Base CurrentBase(int64_t now) const noexcept;
-  // The window's calls as of `now`, for a window that starts at `base`.
-  int64_t CallsSince(const Base& base, int64_t now) const noexcept;
+  // Where the window stands as of `now`: the calls recorded (count window:
+  // the stripes' window-call sum) or the epoch (time window). An event's
+  // position is this at its fold.
+  int64_t PositionNow(int64_t now) const noexcept;
+  // The calls of a window that starts at `base`, as of `position`.
+  int64_t CallsAt(const Base& base, int64_t position) const noexcept;
   // A consistent snapshot of the last Rebase(), or false if one is being
   // written.
   bool ReadBase(uint32_t* gen, Base* base) const noexcept;
