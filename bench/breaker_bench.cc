@@ -259,6 +259,16 @@ void BM_Ref_MonotonicCoarse(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Ref_MonotonicCoarse);
 
+// The same clock as the breaker reads it: the vDSO's entry, without the C
+// library's wrapper (circuit/clock.h).
+void BM_Ref_MonotonicCoarseDirect(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(circuit::internal::MonotonicCoarseNanos());
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Ref_MonotonicCoarseDirect);
+
 #if defined(CIRCUIT_BENCH_HAVE_RDTSC)
 void BM_Ref_Rdtsc(benchmark::State& state) {
   for (auto _ : state) {

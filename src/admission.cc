@@ -23,12 +23,37 @@ using internal::TrialSuccessesOf;
 // ---- Admission ---------------------------------------------------------------
 
 Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
+  // OPEN before its deadline, with the system clock, a coarse reading this
+  // thread may still reuse (see circuit/clock.h) and a stripe of its own:
+  // the deadline's load, the reading, the rejection. This path calls
+  // nothing, so it needs no registers saved; everything else goes on to
+  // TryAcquireOpen().
+  if (StateOf(word) == State::kOpen && system_clock_) {
+    internal::RejectionClock& clock = internal::tls_rejection_clock;
+    internal::StripeRef stripe;
+    int64_t until;
+    if (ABSL_PREDICT_TRUE(clock.reuses_left != 0) && stripes_.OwnStripe(&stripe) &&
+        ReadDeadline(GenOf(word), &until)) {
+      const int64_t now = ElapsedNanos(clock.coarse_nanos);
+      if (ABSL_PREDICT_TRUE(now < until)) {
+        --clock.reuses_left;
+        stripe.Add(internal::kRejected);
+        Permit permit(this, Permit::Kind::kRejected, GenOf(word), until - now);
+        permit.rejected_state_ = State::kOpen;
+        return permit;
+      }
+    }
+  }
+  return TryAcquireOpen(word);
+}
+
+Permit Breaker::TryAcquireOpen(uint64_t word) noexcept {
   if (StateOf(word) == State::kOpen) {
-    // OPEN before its deadline: the deadline's load, a coarse reading (with
-    // the system clock, a fresh one every kRejectionsPerClockRead
-    // rejections of this thread: see circuit/clock.h), the rejection. A
-    // reading at or past the deadline goes on to TryAcquireSlow(), which
-    // reads the clock afresh: a reused reading never ends OPEN early.
+    // As above, reading the clock: a fresh reading (with the system clock,
+    // one every kRejectionsPerClockRead rejections of this thread), or the
+    // injected clock's. A reading at or past the deadline goes on to
+    // TryAcquireSlow(), which reads the clock afresh: a reused reading
+    // never ends OPEN early.
     int64_t until;
     if (ReadDeadline(GenOf(word), &until)) {
       const int64_t now = ElapsedNanos(system_clock_ ? internal::MonotonicCoarseNanosForRejection()

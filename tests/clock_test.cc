@@ -1,6 +1,8 @@
 // Clocks: a breaker keeps its timing whatever its clock's origin (a
 // Unix-epoch clock, a fake clock years in, a negative origin, one near the
 // top of int64_t), and FakeClock never runs backwards.
+#include <time.h>
+
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -10,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/clock.h"
 #include "circuit/fake_clock.h"
 #include "gtest/gtest.h"
 
@@ -162,6 +165,35 @@ TEST_P(ClockOriginTest, BackoffKeepsItsCapAndTheRejectionReportsIt) {
     ASSERT_TRUE(trial.is_trial());
     trial.Failure();  // reopens with backoff
   }
+}
+
+// ---- The system clock ---------------------------------------------------------------
+
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+TEST(SystemClockTest, ReadsTheVdsoDirectlyOnLinux) {
+  // Every Linux kernel of the last fifteen years maps a vDSO with
+  // clock_gettime on these architectures; falling back silently to the C
+  // library's wrapper would cost slow-call detection a third of its time.
+  EXPECT_TRUE(internal::ClockReadsVdsoDirectly());
+}
+#endif
+
+TEST(SystemClockTest, BothReadsAgreeWithTheCLibraryAndNeverRunBackwards) {
+  for (clockid_t id : {CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE}) {
+    int64_t last = internal::ReadClockNanos(id);
+    for (int i = 0; i < 10'000; ++i) {
+      struct timespec before, after;
+      clock_gettime(id, &before);
+      const int64_t ours = internal::ReadClockNanos(id);
+      clock_gettime(id, &after);
+      ASSERT_GE(ours, last) << "clock " << id << " ran backwards";
+      ASSERT_GE(ours, int64_t{before.tv_sec} * kSecond + before.tv_nsec) << "clock " << id;
+      ASSERT_LE(ours, int64_t{after.tv_sec} * kSecond + after.tv_nsec) << "clock " << id;
+      last = ours;
+    }
+  }
+  EXPECT_GE(internal::MonotonicNanos(), internal::MonotonicCoarseNanos() - 100'000'000)
+      << "the coarse clock is at most a tick or so behind the precise one";
 }
 
 }  // namespace

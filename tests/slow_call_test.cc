@@ -1,9 +1,12 @@
 // Slow-call detection by clock choice: the precise clock, the coarse one
 // (chosen automatically for a long slow_call_duration), or durations the
 // caller measured itself; and the coarse reading a rejection reuses.
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -169,6 +172,48 @@ TEST(RejectionClockTest, AReadingIsReusedAFixedNumberOfTimesAndNeverRunsAhead) {
   }
   // The next one reads the clock again (which never runs backwards).
   EXPECT_GE(internal::MonotonicCoarseNanosForRejection(), fresh);
+}
+
+// The rejection while OPEN with the system clock: the inline-fast path
+// (a reused reading, a stripe of its own) and the one that reads the clock
+// or registers the thread or shares a stripe count every rejection once,
+// report a retry within the open period, and never end OPEN early.
+TEST(RejectionClockTest, EveryThreadsRejectionsAreCountedWhateverItsStripe) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Hours(1);
+  config.max_open_duration = absl::Hours(1);
+  config.stripes = 1;  // most threads below are past the own stripes
+  absl::StatusOr<std::unique_ptr<Breaker>> made = Breaker::Create(config);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Breaker& breaker = **made;
+  breaker.TryAcquire().Failure();
+  ASSERT_EQ(breaker.state(), State::kOpen);
+
+  constexpr int kThreads = 6;
+  constexpr int kCallsPerThread = 5'000;
+  std::atomic<int> admitted{0};
+  std::atomic<int> bad_retry{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        Permit permit = breaker.TryAcquire();
+        if (permit) admitted.fetch_add(1);
+        const absl::Duration retry = permit.retry_after();
+        if (retry <= absl::ZeroDuration() || retry > absl::Hours(1)) bad_retry.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < kCallsPerThread; ++i) {
+    Permit permit = breaker.TryAcquire();
+    if (permit) admitted.fetch_add(1);
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(admitted.load(), 0);
+  EXPECT_EQ(bad_retry.load(), 0);
+  EXPECT_EQ(breaker.Metrics().rejected, uint64_t{(kThreads + 1) * kCallsPerThread});
+  EXPECT_EQ(breaker.state(), State::kOpen);
 }
 
 }  // namespace

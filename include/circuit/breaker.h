@@ -296,6 +296,7 @@ class Breaker {
   // the CLOSED path inlines into its callers: first the common rejection
   // (OPEN before its deadline), then TryAcquireSlow().
   Permit TryAcquireNotClosed(uint64_t word) noexcept;
+  Permit TryAcquireOpen(uint64_t word) noexcept;
   // The end of OPEN, HALF_OPEN trials, the forced states, an owed fold, and
   // a retry after a lost CAS.
   Permit TryAcquireSlow(uint64_t word) noexcept;

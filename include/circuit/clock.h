@@ -9,10 +9,11 @@
 //                     bucket of a time window a call lands in.
 //
 // The default (`BreakerConfig::clock == nullptr`) is the system clock:
-// NowNanos() is CLOCK_MONOTONIC (std::chrono::steady_clock, about 40 ns on a
-// kvm-clock virtual machine) and CoarseNowNanos() is CLOCK_MONOTONIC_COARSE
-// (about 6 ns, with the kernel tick as resolution: 4 ms at HZ=250). The
-// breaker calls the system clock directly, without a virtual call.
+// NowNanos() is CLOCK_MONOTONIC (about 20 ns with the TSC clocksource, 40 ns
+// on a kvm-clock virtual machine) and CoarseNowNanos() is CLOCK_MONOTONIC_COARSE
+// (about 2 ns, with the kernel tick as resolution: 4 ms at HZ=250). The
+// breaker calls the system clock directly, without a virtual call, and
+// calls the kernel's vDSO entry without the C library's wrapper.
 //
 // Tests inject a `circuit::FakeClock` (circuit/fake_clock.h) instead and
 // advance it by hand: no test sleeps to wait for a transition.
@@ -23,6 +24,7 @@
 
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace circuit {
@@ -45,20 +47,30 @@ class Clock {
 const Clock* SystemClock();
 
 namespace internal {
-// The system clock's two reads, inline so that the breaker's fast path pays
-// neither a virtual call nor a function call: clock_gettime goes through the
-// vDSO, no system call.
-inline int64_t MonotonicNanos() {
+// The clock_gettime the breaker calls: the kernel's vDSO entry itself where
+// src/internal/vdso.cc finds and checks it at load time, else the C
+// library's clock_gettime (which reaches the same vDSO code through a
+// wrapper: 3.1 ns against 1.9 ns a CLOCK_MONOTONIC_COARSE read here).
+// Constant-initialized to the C library's, so a breaker used by another
+// file's static initializer before the upgrade reads a correct clock.
+// relaxed: a function pointer, written once; either value is a correct
+// clock, so a reader needs no order with anything.
+using ClockGettimeFn = int (*)(clockid_t, struct timespec*);
+extern std::atomic<ClockGettimeFn> clock_gettime_fn;
+
+// True if clock_gettime_fn is the vDSO's own (for tests and the report).
+bool ClockReadsVdsoDirectly();
+
+inline int64_t ReadClockNanos(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime_fn.load(std::memory_order_relaxed)(id, &ts);
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-inline int64_t MonotonicCoarseNanos() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+// The system clock's two reads, inline so that the breaker's fast path pays
+// neither a virtual call nor the C library's wrapper: no system call.
+inline int64_t MonotonicNanos() { return ReadClockNanos(CLOCK_MONOTONIC); }
+inline int64_t MonotonicCoarseNanos() { return ReadClockNanos(CLOCK_MONOTONIC_COARSE); }
 
 // The coarse clock as a rejection while OPEN reads it: a thread reads the
 // real clock on one rejection in kRejectionsPerClockRead and reuses that
@@ -67,8 +79,8 @@ inline int64_t MonotonicCoarseNanos() {
 // thread, up to kRejectionsPerClockRead - 1 calls after the open duration
 // may still be rejected before that thread reads the clock again (any
 // thread's fresh reading admits the first trial). 8: the clock read
-// (about 2.7 ns here, BM_Ref_MonotonicCoarse in docs/benchmarks.md) then
-// costs about 0.35 ns a rejection.
+// (about 2 ns here, BM_Ref_MonotonicCoarseDirect in docs/benchmarks.md) then
+// costs about 0.25 ns a rejection.
 inline constexpr uint32_t kRejectionsPerClockRead = 8;
 
 struct RejectionClock {

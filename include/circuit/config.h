@@ -47,7 +47,7 @@ enum class SlowCallClock : uint8_t {
   // Clock::NowNanos() (CLOCK_MONOTONIC by default: about 20-40 ns a read,
   // two reads a call). Exact.
   kPrecise,
-  // Clock::CoarseNowNanos() (CLOCK_MONOTONIC_COARSE: about 3 ns a read).
+  // Clock::CoarseNowNanos() (CLOCK_MONOTONIC_COARSE: about 2 ns a read).
   // A duration is measured between two ticks of the coarse clock, so it is
   // off by less than one tick (4 ms at the kernel's HZ=250, 1 ms at
   // HZ=1000) either way: a call within a tick of slow_call_duration may be

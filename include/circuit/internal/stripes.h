@@ -240,6 +240,17 @@ class StripeSet {
     return {Stripe(exclusive_ + (slot & (kSharedStripes - 1))), false};
   }
 
+  // The calling thread's own stripe, without registering it: false (and
+  // `*stripe` untouched) for a thread not yet numbered or numbered past
+  // the exclusive stripes. Calls nothing.
+  bool OwnStripe(StripeRef* stripe) const {
+    // relaxed: see ThisThreadSlot().
+    const int slot = tls_thread_slot.load(std::memory_order_relaxed);
+    if (static_cast<unsigned>(slot) >= static_cast<unsigned>(exclusive_)) return false;
+    *stripe = {Stripe(slot), true};
+    return true;
+  }
+
   // Sum of counter `c` over every stripe (relaxed loads; see above).
   uint64_t Sum(int c) const;
 
