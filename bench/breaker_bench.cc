@@ -129,7 +129,9 @@ namespace {
 class AllocCounter {
  public:
   AllocCounter()
-      : start_(tls_new_calls), cas_start_(circuit::internal::CasFailuresOnThisThread()) {}
+      : start_(tls_new_calls),
+        cas_start_(circuit::internal::CasFailuresOnThisThread()),
+        shared_start_(circuit::internal::SharedStripeWritesOnThisThread()) {}
   void Report(benchmark::State& state) const {
     // Summed over threads, then divided by the iterations of all threads.
     state.counters["allocs_per_call"] = benchmark::Counter(
@@ -137,11 +139,19 @@ class AllocCounter {
     state.counters["cas_retries_per_call"] = benchmark::Counter(
         static_cast<double>(circuit::internal::CasFailuresOnThisThread() - cas_start_),
         benchmark::Counter::kAvgIterations);
+    // Counter increments into a line shared without regard to the CPU
+    // (circuit/internal/cas_stats.h): 0 wherever every thread has its own
+    // stripe or its CPU's block.
+    state.counters["shared_writes_per_call"] = benchmark::Counter(
+        static_cast<double>(circuit::internal::SharedStripeWritesOnThisThread() - shared_start_),
+        benchmark::Counter::kAvgIterations);
+    if (getenv("CIRCUIT_BENCH_DEBUG")) fprintf(stderr, "slot %d\n", circuit::internal::tls_thread_slot.load());
   }
 
  private:
   uint64_t start_;
   uint64_t cas_start_;
+  uint64_t shared_start_;
 };
 
 // Aggregate throughput: items are summed over threads and divided by the
@@ -449,6 +459,20 @@ void BM_Circuit_Closed_DefaultConfig(benchmark::State& state) {
   RunClosed(state, breaker);
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_DefaultConfig);
+
+// The default config with no own stripes: every thread counts into the
+// block of the CPU it runs on (a restartable sequence), as threads past the
+// own stripes do.
+void BM_Circuit_Closed_PerCpu(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config;
+    config.name = "bench_per_cpu";
+    config.stripes = 0;
+    return MakeBreaker(config);
+  }();
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_PerCpu);
 
 // TryAcquire() + Failure(), every call a failure, below every threshold.
 void BM_Circuit_FailureBelowThreshold(benchmark::State& state) {

@@ -569,7 +569,11 @@ FuzzConfig ReadConfig(Bytes& in) {
   }
   c.half_open_max_duration = std::min(SaneDuration(in.U16(), /*allow_zero=*/true), year);
   const uint8_t stripes = in.U8();
-  c.stripes = stripes == 255 ? 1024 : stripes % 4 + 1;
+  if (stripes == 255) {
+    c.stripes = 1024;
+  } else if (stripes != 254) {  // 254: unset, the machine's default
+    c.stripes = stripes % 5;    // 0: every thread counts per CPU
+  }
   const uint32_t clock_bytes = in.U32();
   f.clock_start = (flags & 0x80) ? kOrigins[clock_bytes & 3] + (clock_bytes >> 2)
                                  : kSecond + static_cast<int64_t>(clock_bytes);
@@ -610,7 +614,8 @@ std::string Describe(const BreakerConfig& c) {
       " concurrent=", c.half_open_max_concurrent, " trials(K)=", c.half_open_trial_calls,
       " S=", c.half_open_successes_to_close, " judge_by_rate=", c.half_open_judge_by_rate,
       " slow_clock=", static_cast<int>(c.slow_call_clock),
-      " half_open_max=", absl::FormatDuration(c.half_open_max_duration), " stripes=", c.stripes);
+      " half_open_max=", absl::FormatDuration(c.half_open_max_duration), " stripes=",
+      c.stripes ? absl::StrCat(*c.stripes) : "unset");
 }
 
 // ---- Validation ----------------------------------------------------------------------

@@ -241,7 +241,7 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
       c.half_open_max_duration > year) {
     bad.insert("half_open_max_duration");
   }
-  if (c.stripes < 1 || c.stripes > 1024) bad.insert("stripes");
+  if (c.stripes.has_value() && (*c.stripes < 0 || *c.stripes > 1024)) bad.insert("stripes");
   return bad;
 }
 

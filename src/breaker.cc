@@ -68,7 +68,7 @@ Breaker::Breaker(BreakerConfig config)
                                                                         : WindowMode::kCount)
                        : WindowMode::kNone),
       state_(internal::MakeWord(State::kClosed, 0)),
-      stripes_(config_.stripes, window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
+      stripes_(EffectiveStripes(config_), window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
                absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets)) {
   if (window_mode_ != WindowMode::kNone) {
     window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_,

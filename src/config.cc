@@ -1,6 +1,10 @@
 // File: src/config.cc
 // ValidateConfig(): one rule per field, each message naming the field; and
-// EffectiveConsecutiveFailuresToOpen(), the consecutive trip's default.
+// EffectiveConsecutiveFailuresToOpen() and DefaultStripes(), the defaults
+// that depend on the config or the machine.
+#include <sched.h>
+
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -134,7 +138,7 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
     return Invalid("half_open_max_duration", "0 (off) or in 1ns..365 days",
                    absl::FormatDuration(c.half_open_max_duration));
   }
-  if (!(s = CheckInt("stripes", c.stripes, 1, 1024)).ok()) return s;
+  if (c.stripes.has_value() && !(s = CheckInt("stripes", *c.stripes, 0, 1024)).ok()) return s;
   return absl::OkStatus();
 }
 
@@ -142,6 +146,20 @@ int EffectiveConsecutiveFailuresToOpen(const BreakerConfig& c) {
   if (c.consecutive_failures_to_open.has_value()) return *c.consecutive_failures_to_open;
   const bool rate_set = c.failure_rate_threshold > 0 || c.slow_call_rate_threshold > 0;
   return rate_set ? 0 : kDefaultConsecutiveFailuresToOpen;
+}
+
+int DefaultStripes() {
+  static const int stripes = [] {
+    cpu_set_t cpus;
+    int count = 0;
+    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) count = CPU_COUNT(&cpus);
+    return std::clamp(count, 1, kMaxDefaultStripes);
+  }();
+  return stripes;
+}
+
+int EffectiveStripes(const BreakerConfig& c) {
+  return c.stripes.has_value() ? *c.stripes : DefaultStripes();
 }
 
 }  // namespace circuit

@@ -293,7 +293,7 @@ BreakerConfig HammerConfig() {
   config.half_open_trial_calls = 4;
   config.half_open_max_concurrent = 2;
   config.half_open_max_duration = absl::Seconds(1);
-  config.stripes = 4;  // fewer than the threads: the shared stripes are used too
+  config.stripes = 4;  // fewer than the threads: the per-CPU blocks are used too
   return config;
 }
 
@@ -562,7 +562,7 @@ TEST(ConcurrencyTest, ConcurrentSuccessesAreCountedExactly) {
   FakeClock clock;
   BreakerConfig config;
   config.clock = &clock;
-  config.stripes = 2;  // most threads share the overflow stripes
+  config.stripes = 2;  // most threads count into the per-CPU blocks
   config.failure_rate_threshold = 50;
   auto breaker = Breaker::Create(config).value();
   std::vector<std::thread> workers;

@@ -92,7 +92,10 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_FALSE(config.exception_is_failure);
   EXPECT_FALSE(config.exception_is_ignored);
   EXPECT_EQ(config.clock, nullptr);
-  EXPECT_EQ(config.stripes, 16);
+  EXPECT_FALSE(config.stripes.has_value());
+  EXPECT_GE(EffectiveStripes(config), 1);
+  EXPECT_LE(EffectiveStripes(config), kMaxDefaultStripes);
+  EXPECT_EQ(EffectiveStripes(config), DefaultStripes());
 }
 
 TEST(ConfigTest, CreateAcceptsTheDefaultsAndBuildsAClosedBreaker) {
@@ -171,6 +174,7 @@ TEST(ConfigTest, AcceptsEveryBoundaryValue) {
   }));
   ExpectAccepted(with([](BreakerConfig& c) { c.half_open_max_duration = absl::Hours(24 * 365); }));
   ExpectAccepted(with([](BreakerConfig& c) { c.half_open_max_duration = absl::Nanoseconds(1); }));
+  ExpectAccepted(with([](BreakerConfig& c) { c.stripes = 0; }));  // every thread per CPU
   ExpectAccepted(with([](BreakerConfig& c) { c.stripes = 1; }));
   ExpectAccepted(with([](BreakerConfig& c) { c.stripes = 1024; }));
 }
@@ -482,7 +486,7 @@ TEST(ConfigTest, RejectsHalfOpenMaxDurationLongerThanAYear) {
 }
 
 TEST(ConfigTest, RejectsStripesOutOfRange) {
-  for (int bad : {0, -1, 1025, 4096}) {
+  for (int bad : {-1, 1025, 4096}) {
     SCOPED_TRACE(testing::Message() << "stripes " << bad);
     BreakerConfig config;
     config.stripes = bad;

@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -179,10 +180,25 @@ void ExpectNoCountLost(std::unique_ptr<Breaker> breaker, const StormResult& stor
   breaker.reset();  // aborts if a count was lost
 }
 
-TEST(SignalSafetyTest, HandlerCallsInterruptingCallsLoseNoCount) {
+// `stripes`: unset, the worker owns a stripe; 0, it counts into its CPU's
+// block, so the signals interrupt restartable sequences.
+class SignalSafetyStripesTest : public testing::TestWithParam<int> {
+ protected:
+  void SetStripes(BreakerConfig& config) {
+    if (GetParam() >= 0) config.stripes = GetParam();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(OwnOrPerCpu, SignalSafetyStripesTest, testing::Values(-1, 0),
+                         [](const testing::TestParamInfo<int>& info) {
+                           return std::string(info.param < 0 ? "OwnStripe" : "PerCpu");
+                         });
+
+TEST_P(SignalSafetyStripesTest, HandlerCallsInterruptingCallsLoseNoCount) {
   FakeClock clock;
   BreakerConfig config;
   config.clock = &clock;
+  SetStripes(config);
   auto created = Breaker::Create(config);
   ASSERT_TRUE(created.ok()) << created.status();
   std::unique_ptr<Breaker> breaker = std::move(created).value();
@@ -194,10 +210,11 @@ TEST(SignalSafetyTest, HandlerCallsInterruptingCallsLoseNoCount) {
   g_breaker = nullptr;
 }
 
-TEST(SignalSafetyTest, HandlerCallsInterruptingTimeWindowCallsLoseNoCount) {
+TEST_P(SignalSafetyStripesTest, HandlerCallsInterruptingTimeWindowCallsLoseNoCount) {
   FakeClock clock;
   BreakerConfig config;
   config.clock = &clock;
+  SetStripes(config);
   config.consecutive_failures_to_open = 0;
   config.failure_rate_threshold = 50;
   config.window_type = WindowType::kTimeBased;
@@ -248,7 +265,7 @@ void ExpectBucketsCountEveryCall(int exclusive) {
   const StormResult storm = RunUnderSignalStorm(
       [&](uint64_t n) {
         if (n == 0) {
-          worker_stripe_exclusive.store(stripes.ForThisThread().exclusive,
+          worker_stripe_exclusive.store(stripes.ForThisThread().kind == internal::StripeKind::kOwn,
                                         std::memory_order_relaxed);
         }
         if (n % 2000 == 1999 && n / 2000 < kMaxAdvances) {

@@ -535,7 +535,7 @@ inline void Breaker::OnSuccess(const Permit& permit, int64_t measured) noexcept 
 
 inline void Breaker::RecordClosedSuccess(const Permit& permit,
                                          internal::StripeRef stripe) noexcept {
-  stripe.Add(internal::kSuccesses);
+  stripe.AddInlined(internal::kSuccesses);
   // acquire: see TryAcquire(); we must judge the generation as of now.
   const uint64_t word = state_.load(std::memory_order_acquire);
   // One compare tests all three: the permit's generation is current, and

@@ -204,13 +204,35 @@ struct BreakerConfig {
   // virtual call. Not owned; must outlive the breaker.
   const Clock* clock = nullptr;
 
-  // Counter stripes that a thread owns alone (threads are numbered
-  // process-wide, densest first; a thread numbered below `stripes` writes
-  // its counters with plain stores, the rest share 4 overflow stripes with
-  // atomic adds). Each stripe is 128 B plus 8 B a time bucket.
-  // Default: 16. Must be 1..1024.
-  int stripes = 16;
+  // Counter stripes that a thread owns alone. Threads are numbered
+  // process-wide, lowest free number first; a thread numbered below
+  // `stripes` counts into its own stripe with one non-locked add (about
+  // 0.1 ns here). Every other thread counts into the block of the CPU it
+  // runs on (a restartable sequence, about 0.4 ns; see
+  // circuit/internal/stripes.h), which no thread on another CPU writes, so
+  // any number of threads stays off shared lines: own stripes only shave
+  // the first threads' cost.
+  // Memory per breaker: stripes x (128 B + 8 B a time bucket, rounded up to
+  // 128 B) plus, for every CPU id and one shared region, 80 B + 8 B a time
+  // bucket (a page of a CPU's region is resident only once a thread on that
+  // CPU has counted there).
+  // Default (unset): DefaultStripes(), the CPUs this process may run on, at
+  // most 8. Must be 0..1024.
+  std::optional<int> stripes;
 };
+
+// DefaultStripes()
+// The own stripes of a breaker whose config leaves `stripes` unset: the
+// number of CPUs in the process's affinity mask when it first asks, at most
+// kMaxDefaultStripes. As many threads as there are CPUs can run at once; the
+// cap keeps a breaker's memory small on big machines (the per-CPU blocks
+// already keep every other thread off shared lines).
+inline constexpr int kMaxDefaultStripes = 8;
+int DefaultStripes();
+
+// EffectiveStripes()
+// `config.stripes` if set, else DefaultStripes().
+int EffectiveStripes(const BreakerConfig& config);
 
 // ValidateConfig()
 // Returns OK, or InvalidArgumentError naming the first bad field and value:

@@ -1,13 +1,17 @@
 // File: src/internal/stripes.cc
 // Thread numbering and the stripe set's slow paths (allocation, sums, time
-// buckets). See circuit/internal/stripes.h for the layout.
+// buckets, the per-CPU atomic fallbacks). See circuit/internal/stripes.h for the layout.
 #include "circuit/internal/stripes.h"
 
 #include <atomic>
 #include <cstdint>
 #include <new>
 
+#include "absl/base/attributes.h"
+
 #include "circuit/internal/cas_stats.h"
+#include "circuit/internal/percpu.h"
+#include "circuit/internal/percpu_arena.h"
 
 namespace circuit {
 namespace internal {
@@ -43,13 +47,13 @@ void ReleaseSlot(int slot) {
 }
 
 // Gives the number back when the thread exits. Later uses from other
-// thread_local destructors of the same thread go to the shared stripes.
+// thread_local destructors of the same thread count per CPU.
 struct SlotOwner {
   int slot = -1;
   ~SlotOwner() {
     // Stop using the number first, then give it back: a handler that runs
-    // in between counts into the shared stripes, never into a stripe that
-    // the number's next owner may already be writing without a lock.
+    // in between counts per CPU, never into a stripe that the number's
+    // next owner may already be writing without a lock.
     // relaxed: only this thread (and its handlers) reads the word.
     tls_thread_slot.store(kOverflowSlot, std::memory_order_relaxed);
     // Keeps the compiler from sinking the store below the release.
@@ -63,8 +67,8 @@ thread_local SlotOwner t_slot_owner;
 }  // namespace
 
 // The number goes -1 -> kOverflowSlot -> n: a handler that interrupts the
-// registration reads kOverflowSlot and uses the shared stripes (correct:
-// fetch_add) instead of registering a second time, which would claim a
+// registration reads kOverflowSlot and counts per CPU (exact, as any
+// thread past the own stripes) instead of registering a second time, which would claim a
 // second number and leak one of them.
 int RegisterThisThread() {
   int unregistered = -1;
@@ -104,43 +108,98 @@ size_t StrideWords(int buckets) {
   const size_t words = kNumHeaderWords + static_cast<size_t>(buckets);
   return (words + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine;
 }
+
+size_t BlockWords(int buckets) { return kNumHeaderWords + static_cast<size_t>(buckets); }
+
+std::atomic<uint64_t>* CpuBlock(std::atomic<uint64_t>* cpu0_block, int cpu) {
+  return cpu0_block + static_cast<size_t>(cpu) * kPerCpuRegionWords;
+}
 }  // namespace
 
-StripeSet::StripeSet(int exclusive, int buckets, int64_t bucket_nanos)
-    : exclusive_(exclusive),
+void StripeRef::AddPerCpu(std::atomic<uint64_t>* cpu0_block, StripeKind kind, int c) {
+#if defined(CIRCUIT_INTERNAL_HAVE_RSEQ)
+  if (ABSL_PREDICT_TRUE(kind == StripeKind::kPerCpu) &&
+      RseqIncrement(cpu0_block, g_percpu_cpus.load(std::memory_order_relaxed), c)) {
+    return;
+  }
+#endif
+  AddAtomically(cpu0_block, kind, c);
+}
+
+ABSL_ATTRIBUTE_NOINLINE void StripeRef::AddAtomically(std::atomic<uint64_t>* cpu0_block,
+                                                      StripeKind kind, int c) {
+  const int cpus = g_percpu_cpus.load(std::memory_order_relaxed);
+  // kPerCpu here: this thread's rseq area is not registered (or its CPU id
+  // is past the count), and the CPU blocks of kRseq take no atomic add on
+  // their counters: the shared region.
+  const int cpu = kind == StripeKind::kPerCpuAtomic ? CurrentCpuForAtomic(cpus) : cpus;
+  if (cpu == cpus) NoteSharedStripeWrite();
+  CpuBlock(cpu0_block, cpu)[c].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::atomic<uint64_t>* StripeRef::BucketBlock() const {
+  const int cpus = g_percpu_cpus.load(std::memory_order_relaxed);
+  int cpu = cpus;
+#if defined(CIRCUIT_INTERNAL_HAVE_RSEQ)
+  if (kind == StripeKind::kPerCpu) {
+    const int32_t rseq_cpu = RseqCpu();
+    if (rseq_cpu >= 0 && rseq_cpu < cpus) cpu = rseq_cpu;
+  }
+#endif
+  if (kind == StripeKind::kPerCpuAtomic) cpu = CurrentCpuForAtomic(cpus);
+  if (cpu == cpus) NoteSharedStripeWrite();
+  return CpuBlock(words, cpu);
+}
+
+StripeSet::StripeSet(int own, int buckets, int64_t bucket_nanos)
+    : own_(own),
       buckets_(buckets),
       bucket_nanos_(bucket_nanos > 0 ? bucket_nanos : 1),
-      stripe_count_(exclusive + kSharedStripes),
+      cpus_(PerCpuArena::Get().cpus()),
+      percpu_kind_(PerCpu().mode == PerCpuMode::kRseq ? StripeKind::kPerCpu
+                                                      : StripeKind::kPerCpuAtomic),
       index_bits_(IndexBits(buckets)),
       index_mask_((uint64_t{1} << index_bits_) - 1),
-      stride_words_(StrideWords(buckets)) {
-  const size_t words = stride_words_ * static_cast<size_t>(stripe_count_);
-  void* memory = ::operator new(words * sizeof(std::atomic<uint64_t>),
-                                std::align_val_t{kStripeAlign});
-  words_ = static_cast<std::atomic<uint64_t>*>(memory);
-  for (size_t i = 0; i < words; ++i) new (&words_[i]) std::atomic<uint64_t>(0);
+      stride_words_(StrideWords(buckets)),
+      block_words_(BlockWords(buckets)),
+      words_(nullptr),
+      percpu_(PerCpuArena::Get().Allocate(block_words_)) {
+  if (own_ > 0) {
+    const size_t words = stride_words_ * static_cast<size_t>(own_);
+    void* memory = ::operator new(words * sizeof(std::atomic<uint64_t>),
+                                  std::align_val_t{kStripeAlign});
+    words_ = static_cast<std::atomic<uint64_t>*>(memory);
+    for (size_t i = 0; i < words; ++i) new (&words_[i]) std::atomic<uint64_t>(0);
+  }
 }
 
 StripeSet::~StripeSet() {
-  ::operator delete(static_cast<void*>(words_), std::align_val_t{kStripeAlign});
+  if (words_ != nullptr) {
+    ::operator delete(static_cast<void*>(words_), std::align_val_t{kStripeAlign});
+  }
+  PerCpuArena::Get().Free(percpu_, block_words_);
+}
+
+size_t StripeSet::BytesFor(int own, int buckets, int cpus) {
+  return (static_cast<size_t>(own) * StrideWords(buckets) +
+          (static_cast<size_t>(cpus) + 1) * BlockWords(buckets)) *
+         sizeof(uint64_t);
 }
 
 uint64_t StripeSet::Sum(int c) const {
   uint64_t sum = 0;
-  for (int i = 0; i < stripe_count_; ++i) {
-    // relaxed: a statistic (see the header).
-    sum += Stripe(i)[c].load(std::memory_order_relaxed);
-  }
+  // relaxed: a statistic (see the header).
+  ForEachCopy([&](std::atomic<uint64_t>* words) { sum += words[c].load(std::memory_order_relaxed); });
   return sum;
 }
 
 uint64_t StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
                             absl::FunctionRef<int64_t()> read_coarse_now) const {
-  std::atomic<uint64_t>* const words = stripe.words;
   const uint64_t buckets = static_cast<uint64_t>(buckets_);
   uint64_t epoch;
   uint64_t index;
-  if (stripe.exclusive) {
+  if (stripe.kind == StripeKind::kOwn) {
+    std::atomic<uint64_t>* const words = stripe.words;
     // The owner caches its current bucket, so the division runs once a
     // bucket. The cache is one word: a handler that updates it between our
     // load and our store leaves a whole (epoch, index) pair, its own or
@@ -167,19 +226,22 @@ uint64_t StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
       SignalSafeIncrement(bucket);
       return epoch;
     }
-  } else {
-    epoch = EpochOf(coarse_now);
-    index = epoch % buckets;
-    std::atomic<uint64_t>& bucket = words[kNumHeaderWords + index];
-    // relaxed: a statistic. Another thread that resets the bucket between
-    // the load and the add resets it to a newer epoch, where the add then
-    // counts this call, as above.
-    if (ABSL_PREDICT_TRUE(BucketHoldsEpoch(bucket.load(std::memory_order_relaxed), epoch))) {
-      bucket.fetch_add(1, std::memory_order_relaxed);
-      return epoch;
-    }
+    return CountAtFreshEpoch(words, /*exclusive=*/true, epoch, read_coarse_now);
   }
-  return CountAtFreshEpoch(stripe, epoch, read_coarse_now);
+  // A CPU's block: threads of that CPU (and any that moved off it since
+  // choosing it) update its buckets with atomic operations.
+  std::atomic<uint64_t>* const words = stripe.BucketBlock();
+  epoch = EpochOf(coarse_now);
+  index = epoch % buckets;
+  std::atomic<uint64_t>& bucket = words[kNumHeaderWords + index];
+  // relaxed: a statistic. Another thread that resets the bucket between
+  // the load and the add resets it to a newer epoch, where the add then
+  // counts this call, as above.
+  if (ABSL_PREDICT_TRUE(BucketHoldsEpoch(bucket.load(std::memory_order_relaxed), epoch))) {
+    bucket.fetch_add(1, std::memory_order_relaxed);
+    return epoch;
+  }
+  return CountAtFreshEpoch(words, /*exclusive=*/false, epoch, read_coarse_now);
 }
 
 // The bucket of `epoch` held another epoch: an older one, which this call
@@ -197,11 +259,12 @@ uint64_t StripeSet::AddToBucket(StripeRef stripe, int64_t coarse_now,
 //   fresh's bucket is another one -> choose again, in that bucket.
 // The reset is a compare-exchange: if the word changed since the load
 // (another thread, a handler), the loop loads and judges again.
-uint64_t StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
-                                  absl::FunctionRef<int64_t()> read_coarse_now) const {
+uint64_t StripeSet::CountAtFreshEpoch(std::atomic<uint64_t>* words, bool exclusive,
+                                      uint64_t epoch,
+                                      absl::FunctionRef<int64_t()> read_coarse_now) const {
   const uint64_t buckets = static_cast<uint64_t>(buckets_);
   for (;;) {
-    std::atomic<uint64_t>& bucket = stripe.words[kNumHeaderWords + epoch % buckets];
+    std::atomic<uint64_t>& bucket = words[kNumHeaderWords + epoch % buckets];
     // acquire: pairs with the release of the reset that wrote the tag (the
     // fetch_adds since continue its release sequence), so the clock reading
     // below is no earlier than the one that produced the tag. It also keeps
@@ -210,7 +273,7 @@ uint64_t StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
     const uint64_t old = bucket.load(std::memory_order_acquire);
     if (BucketHoldsEpoch(old, epoch)) {
       // relaxed: see AddToBucket().
-      if (stripe.exclusive) {
+      if (exclusive) {
         SignalSafeIncrement(bucket);
       } else {
         bucket.fetch_add(1, std::memory_order_relaxed);
@@ -227,7 +290,7 @@ uint64_t StripeSet::CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
     }
     // The tag is older than `epoch` (see above): reset.
     const uint64_t reset = BucketWord(epoch, 1);
-    if (stripe.exclusive) {
+    if (exclusive) {
       // One non-locked instruction: fails if a handler changed the word.
       if (SignalSafeCompareExchange(bucket, old, reset)) return epoch;
     } else {
@@ -248,11 +311,11 @@ uint64_t StripeSet::SumBuckets(uint64_t first_epoch, uint64_t last_epoch) const 
   uint64_t sum = 0;
   for (uint64_t epoch = first_epoch; epoch <= last_epoch; ++epoch) {
     const size_t index = kNumHeaderWords + epoch % static_cast<uint64_t>(buckets_);
-    for (int i = 0; i < stripe_count_; ++i) {
+    ForEachCopy([&](std::atomic<uint64_t>* words) {
       // relaxed: a statistic (see the header).
-      const uint64_t word = Stripe(i)[index].load(std::memory_order_relaxed);
+      const uint64_t word = words[index].load(std::memory_order_relaxed);
       if (BucketHoldsEpoch(word, epoch)) sum += word & kBucketCountMask;
-    }
+    });
   }
   return sum;
 }

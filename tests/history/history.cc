@@ -104,7 +104,7 @@ std::vector<BreakerConfig> StressConfigs() {
   count.open_jitter = 0.2;
   count.half_open_trial_calls = 4;
   count.half_open_max_concurrent = 2;
-  count.stripes = 4;  // fewer than the threads: the shared stripes are used too
+  count.stripes = 4;  // fewer than the threads: the per-CPU blocks are used too
   configs.push_back(count);
 
   BreakerConfig time = count;

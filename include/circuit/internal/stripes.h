@@ -1,20 +1,28 @@
 // File: circuit/internal/stripes.h
-// Per-thread counter stripes: how a success in CLOSED avoids writing any
-// cache line another thread writes.
+// Counter stripes: how a success in CLOSED avoids writing any cache line a
+// thread on another CPU writes, whatever the number of calling threads.
 //
-// Threads are numbered process-wide, lowest free number first, by
-// ThisThreadSlot(); the number is released when the thread exits. A breaker
-// with S exclusive stripes gives thread n < S stripe n to itself alone (its
-// own stripe), so its counters are advanced by one non-locked
-// read-modify-write instruction (SignalSafeIncrement()): no locked
-// instruction, no shared line. Threads numbered S and above share
-// kSharedStripes overflow stripes and use fetch_add, which is correct but
-// contended; size `BreakerConfig::stripes` to the number of threads that
-// call the breaker.
+// Two kinds of stripe, one scheme:
+//   * own stripes. Threads are numbered process-wide, lowest free number
+//     first, by ThisThreadSlot(); the number is released when the thread
+//     exits. A breaker with S own stripes gives thread n < S stripe n to
+//     itself alone, so its counters are advanced by one non-locked
+//     read-modify-write instruction (SignalSafeIncrement()): no locked
+//     instruction, no shared line. The cheapest add there is (0.1 ns here).
+//   * per-CPU blocks (circuit/internal/percpu.h). Every other thread, at
+//     any number, counts into the block of the CPU it runs on, with a
+//     restartable sequence (one non-locked add, restarted by the kernel if
+//     the thread moves; 0.4 ns here) or, where there is none, fetch_add on
+//     that CPU's block. A block's line is written only from its CPU.
+// So no calling thread falls onto a line that threads on other CPUs write;
+// memory per breaker is S x 128 B plus (CPUs + 1) x (80 B + 8 B a time
+// bucket), bounded by the CPU count, not the thread count
+// (BreakerConfig::stripes says how S is chosen).
 //
-// Readers (Metrics(), the rate window) sum every stripe with relaxed loads:
-// a sum is exact once the writers have stopped and approximate (missing
-// in-flight increments) while they run, like the kernel's percpu_counter.
+// Readers (Metrics(), the rate window) sum every stripe and every CPU's
+// block with relaxed loads: a sum is exact once the writers have stopped and
+// approximate (missing in-flight increments) while they run, like the
+// kernel's percpu_counter.
 //
 // Signal handlers: the call path may run in a signal handler on a thread
 // that was itself inside a call (design.md section 8). The handler runs
@@ -23,14 +31,18 @@
 //     would overwrite what a handler added between them);
 //   * the own stripe's cached time bucket is one word (a handler sees the
 //     old bucket or the new one, never half of each);
+//   * a restartable sequence interrupted by a signal is restarted before
+//     the handler runs (the kernel moves it to its abort address);
 //   * a thread being registered reads as kOverflowSlot, so a handler that
-//     interrupts the registration counts into the shared stripes instead of
+//     interrupts the registration counts into the per-CPU blocks instead of
 //     claiming a second number.
 // The call path is therefore async-signal-safe once the thread has made one
 // call outside a handler; that first call registers a thread_local
 // destructor, which may allocate.
 //
-// A stripe, 128-byte aligned (x86-64 prefetches cache lines in pairs):
+// An own stripe, 128-byte aligned (x86-64 prefetches cache lines in pairs),
+// and a per-CPU block (packed: only its CPU writes its region) share one
+// layout:
 //   words 0..kNumCounters-1  the counters below
 //   kCachedBucket            the owner's current time bucket (a time window
 //                            only; own stripes only), packed into one word:
@@ -51,6 +63,10 @@
 //   +-------------------+-------------------------------------+
 //   A bucket whose tag is not the epoch being read counts as empty, so a
 //   bucket is reset by the first call of its new epoch, not by a sweeper.
+//   In a per-CPU block the buckets are updated with atomic operations only
+//   (a thread may move to another CPU between choosing the block and the
+//   update, and several threads of one CPU may be inside an update), the
+//   counters with the restartable add.
 //
 // Time buckets and late callers: a tag is the epoch of the call that reset
 // the bucket, read from a monotonic clock before the reset, and a call
@@ -71,6 +87,8 @@
 
 #include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
+#include "circuit/internal/cas_stats.h"
+#include "circuit/internal/percpu.h"
 
 namespace circuit {
 namespace internal {
@@ -93,7 +111,8 @@ int RegisterThisThread();
 // registering, when no number was free (more than kMaxThreadSlots live
 // threads) or once the thread is exiting. Written only by its own thread
 // (and by signal handlers running on it); an atomic so that a handler may
-// read it (a relaxed load is a plain load).
+// read it (a relaxed load is a plain load). Threads numbered at or past a
+// breaker's own stripes count per CPU.
 inline thread_local std::atomic<int> tls_thread_slot{-1};
 
 // ThisThreadSlot()
@@ -190,7 +209,6 @@ enum Counter : int {
   kNumHeaderWords,
 };
 
-inline constexpr int kSharedStripes = 4;
 inline constexpr int kBucketTagBits = 24;
 inline constexpr int kBucketCountBits = 40;
 inline constexpr uint64_t kBucketCountMask = (uint64_t{1} << kBucketCountBits) - 1;
@@ -204,52 +222,103 @@ inline constexpr bool BucketHoldsEpoch(uint64_t word, uint64_t epoch) {
   return (word >> kBucketCountBits) == (epoch & kBucketTagMask);
 }
 
-// One thread's view of its stripe.
+// Where a thread counts.
+enum class StripeKind : uint8_t {
+  kOwn,         // its own stripe: one non-locked add
+  kPerCpu,      // its CPU's block, with a restartable sequence
+  kPerCpuAtomic,  // its CPU's block (as sched_getcpu() says), fetch_add
+};
+
+// One thread's view of where it counts.
 struct StripeRef {
+  // kOwn: the stripe. Per-CPU: CPU 0's block (CPU c's is
+  // `+ c * kPerCpuRegionWords`; CPU PerCpu().cpus's is the shared region).
   std::atomic<uint64_t>* words;
-  bool exclusive;
+  StripeKind kind;
 
   // StripeRef::Add()
   // Adds 1 to counter `c`. Async-signal-safe. relaxed: a statistic; whoever
   // needs an ordered view (the rate window, a trip) orders itself on the
   // state word.
   void Add(int c) const {
-    std::atomic<uint64_t>& word = words[c];
-    if (exclusive) {
+    if (ABSL_PREDICT_TRUE(kind == StripeKind::kOwn)) {
       // Only this thread (and its handlers) writes this word: one
       // non-locked instruction is exact.
-      SignalSafeIncrement(word);
+      SignalSafeIncrement(words[c]);
     } else {
-      word.fetch_add(1, std::memory_order_relaxed);
+      AddPerCpu(words, kind, c);
     }
   }
+
+  // StripeRef::AddInlined()
+  // Add() with the restartable sequence inline: for paths that are out of
+  // line already (the outcome's), where it saves threads past the own
+  // stripes a call without growing callers' code.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void AddInlined(int c) const {
+    if (ABSL_PREDICT_TRUE(kind == StripeKind::kOwn)) {
+      SignalSafeIncrement(words[c]);
+      return;
+    }
+#if defined(CIRCUIT_INTERNAL_HAVE_RSEQ)
+    if (ABSL_PREDICT_TRUE(kind == StripeKind::kPerCpu) &&
+        RseqIncrement(words, g_percpu_cpus.load(std::memory_order_relaxed), c)) {
+      return;
+    }
+#endif
+    AddAtomically(words, kind, c);
+  }
+
+  // The block this thread's CPU counts time buckets into (per-CPU kinds;
+  // the thread may have moved by the time it is used, which atomic updates
+  // tolerate).
+  std::atomic<uint64_t>* BucketBlock() const;
+
+ private:
+  // The per-CPU kinds' add, out of line: the restartable sequence is kept
+  // out of every inlined call path (it would push the owners' path out of
+  // line), at the cost of one call for threads past the own stripes. Falls
+  // back to fetch_add on the block of the CPU sched_getcpu() reports (the
+  // shared region if it reports none, or for a kPerCpu thread whose rseq
+  // area is not registered: kPerCpu blocks take no atomic add). Static,
+  // taking the fields by value, so that the caller need not keep the
+  // StripeRef in memory for it.
+  static void AddPerCpu(std::atomic<uint64_t>* cpu0_block, StripeKind kind, int c);
+  // AddPerCpu()'s fallback, out of line again so that the restartable path
+  // saves no register.
+  static void AddAtomically(std::atomic<uint64_t>* cpu0_block, StripeKind kind, int c);
 };
 
 class StripeSet {
  public:
-  // `exclusive` stripes plus kSharedStripes; `buckets` time buckets each of
-  // `bucket_nanos` (0 buckets for no time window).
-  StripeSet(int exclusive, int buckets, int64_t bucket_nanos);
+  // `own` stripes (0..1024) and one block a CPU; `buckets` time buckets each
+  // of `bucket_nanos` (0 buckets for no time window).
+  StripeSet(int own, int buckets, int64_t bucket_nanos);
   ~StripeSet();
   StripeSet(const StripeSet&) = delete;
   StripeSet& operator=(const StripeSet&) = delete;
 
   StripeRef ForThisThread() const {
     const int slot = ThisThreadSlot();
-    if (ABSL_PREDICT_TRUE(slot < exclusive_)) return {Stripe(slot), true};
-    return {Stripe(exclusive_ + (slot & (kSharedStripes - 1))), false};
+    if (ABSL_PREDICT_TRUE(slot < own_)) return {Stripe(slot), StripeKind::kOwn};
+    return {percpu_, percpu_kind_};
   }
 
   // The calling thread's own stripe, without registering it: false (and
   // `*stripe` untouched) for a thread not yet numbered or numbered past
-  // the exclusive stripes. Calls nothing.
+  // the own stripes. Calls nothing.
   bool OwnStripe(StripeRef* stripe) const {
     // relaxed: see ThisThreadSlot().
     const int slot = tls_thread_slot.load(std::memory_order_relaxed);
-    if (static_cast<unsigned>(slot) >= static_cast<unsigned>(exclusive_)) return false;
-    *stripe = {Stripe(slot), true};
+    if (static_cast<unsigned>(slot) >= static_cast<unsigned>(own_)) return false;
+    *stripe = {Stripe(slot), StripeKind::kOwn};
     return true;
   }
+
+  // Bytes this set holds: its own stripes plus its per-CPU block in every
+  // region (CPUs + 1), for `own` stripes, `buckets` time buckets and
+  // `cpus` CPUs.
+  static size_t BytesFor(int own, int buckets, int cpus);
+  size_t bytes() const { return BytesFor(own_, buckets_, cpus_); }
 
   // Sum of counter `c` over every stripe (relaxed loads; see above).
   uint64_t Sum(int c) const;
@@ -271,32 +340,44 @@ class StripeSet {
                    absl::FunctionRef<int64_t()> read_coarse_now) const;
 
   // Calls in the buckets of epochs [first_epoch, last_epoch], summed over
-  // stripes. Requires last_epoch - first_epoch < buckets.
+  // stripes and CPUs. Requires last_epoch - first_epoch < buckets.
   uint64_t SumBuckets(uint64_t first_epoch, uint64_t last_epoch) const;
 
   uint64_t EpochOf(int64_t coarse_now) const {
     return static_cast<uint64_t>(coarse_now) / static_cast<uint64_t>(bucket_nanos_);
   }
   int buckets() const { return buckets_; }
+  int own() const { return own_; }
 
  private:
   std::atomic<uint64_t>* Stripe(int i) const { return words_ + i * stride_words_; }
+  // Every place counter words live: each own stripe, then each CPU's block
+  // and the shared region's.
+  template <typename Fn>
+  void ForEachCopy(Fn fn) const {
+    for (int i = 0; i < own_; ++i) fn(Stripe(i));
+    for (int cpu = 0; cpu <= cpus_; ++cpu) {
+      fn(percpu_ + static_cast<size_t>(cpu) * kPerCpuRegionWords);
+    }
+  }
 
   // The slow path of AddToBucket(): the bucket of `epoch` held another
-  // epoch when last loaded.
-  uint64_t CountAtFreshEpoch(StripeRef stripe, uint64_t epoch,
-                         absl::FunctionRef<int64_t()> read_coarse_now) const;
+  // epoch when last loaded. `words`: the stripe or block counted into;
+  // `exclusive`: only this thread (and its handlers) writes it.
+  uint64_t CountAtFreshEpoch(std::atomic<uint64_t>* words, bool exclusive, uint64_t epoch,
+                             absl::FunctionRef<int64_t()> read_coarse_now) const;
 
-  static_assert((kSharedStripes & (kSharedStripes - 1)) == 0, "power of two");
-
-  const int exclusive_;
+  const int own_;
   const int buckets_;
   const int64_t bucket_nanos_;
-  const int stripe_count_;
+  const int cpus_;
+  const StripeKind percpu_kind_;
   const int index_bits_;        // b in kCachedBucket: bits of a bucket index
   const uint64_t index_mask_;   // (1 << index_bits_) - 1
-  const size_t stride_words_;  // words per stripe, a multiple of 16 (128 B)
-  std::atomic<uint64_t>* words_;
+  const size_t stride_words_;  // words per own stripe, a multiple of 16 (128 B)
+  const size_t block_words_;   // words per CPU block: kNumHeaderWords + buckets
+  std::atomic<uint64_t>* words_;   // own stripes (null if none)
+  std::atomic<uint64_t>* percpu_;  // CPU 0's block in the per-CPU arena
 };
 
 }  // namespace internal
