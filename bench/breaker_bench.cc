@@ -18,6 +18,8 @@
 // Build and run:  ./bazelw build --config=bench //bench:breaker_bench
 //                 bazel-bin/bench/breaker_bench --benchmark_min_time=0.05
 // Report:         bench/report.sh   (writes docs/benchmarks.md and .png)
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <atomic>
@@ -27,9 +29,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <condition_variable>
+#include <future>
 #include <mutex>
 #include <new>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -43,6 +49,7 @@
 #include "circuit/breaker.h"
 #include "circuit/config.h"
 #include "circuit/internal/cas_stats.h"
+#include "circuit/internal/stripes.h"
 #include "circuit/permit.h"
 #include "circuit/state.h"
 #include "bench/mutex_breaker.h"
@@ -145,7 +152,6 @@ class AllocCounter {
     state.counters["shared_writes_per_call"] = benchmark::Counter(
         static_cast<double>(circuit::internal::SharedStripeWritesOnThisThread() - shared_start_),
         benchmark::Counter::kAvgIterations);
-    if (getenv("CIRCUIT_BENCH_DEBUG")) fprintf(stderr, "slot %d\n", circuit::internal::tls_thread_slot.load());
   }
 
  private:
@@ -159,6 +165,10 @@ class AllocCounter {
 void Finish(benchmark::State& state) { state.SetItemsProcessed(state.iterations()); }
 
 #define CIRCUIT_BENCH(fn) BENCHMARK(fn)->Threads(1)->Threads(2)->Threads(4)->UseRealTime()
+
+// Many threads on one object, oversubscribed on a small machine: only the
+// cases the report compares at 8, 32 and 128 threads.
+#define CIRCUIT_BENCH_MANY(fn) BENCHMARK(fn)->Threads(8)->Threads(32)->Threads(128)->UseRealTime()
 
 // ---- References -------------------------------------------------------------
 
@@ -215,10 +225,10 @@ CIRCUIT_BENCH(BM_Ref_FetchAddShared);
 struct alignas(128) PaddedCounter {
   std::atomic<uint64_t> value{0};
 };
-PaddedCounter g_padded_counters[64];
+PaddedCounter g_padded_counters[128];
 
 void BM_Ref_FetchAddPadded(benchmark::State& state) {
-  std::atomic<uint64_t>& counter = g_padded_counters[state.thread_index() % 64].value;
+  std::atomic<uint64_t>& counter = g_padded_counters[state.thread_index() % 128].value;
   for (auto _ : state) {
     counter.fetch_add(1, std::memory_order_relaxed);
   }
@@ -546,6 +556,161 @@ void BM_Circuit_CallWrapper(benchmark::State& state) {
   Finish(state);
 }
 CIRCUIT_BENCH(BM_Circuit_CallWrapper);
+
+// ---- Many threads ---------------------------------------------------------------
+// Registered after every other case: 128 threads leave the machine busy
+// for a moment (a shared VM's scheduler), which the 1-thread figures of
+// cases run right after them would show.
+CIRCUIT_BENCH_MANY(BM_Ref_FetchAddPadded);
+CIRCUIT_BENCH_MANY(BM_Circuit_Closed_DefaultConfig);
+
+// ---- Threads past the own stripes, pinned ------------------------------------
+// Issue 17's situation: threads that took the low numbers first (an RPC
+// library's pollers, loggers, timers) stay alive, then request threads call
+// one default breaker. Each worker is pinned to its own CPU and times its
+// batch of calls; an iteration's time is the workers' mean (manual time), so
+// that 2 workers can be compared with 1, and a worker past the own stripes
+// with one that owns a stripe.
+//   BM_Circuit_Pinned/past_own:1/workers:N  N workers numbered past every
+//                                           own stripe (stand-ins hold the
+//                                           low numbers meanwhile)
+//   BM_Circuit_Pinned/past_own:0/workers:1  one worker that owns a stripe
+// Registered last: the stand-ins exist only while the case runs.
+
+constexpr int kPinnedBatch = 1 << 22;  // calls per worker per iteration
+
+// Threads that take thread numbers and keep them until released.
+class StandIns {
+ public:
+  // Starts stand-ins until a fresh thread would be numbered at or past
+  // `own` (every own stripe is held by a live thread).
+  explicit StandIns(int own) {
+    for (int i = 0; i < circuit::internal::kMaxThreadSlots; ++i) {
+      std::promise<int> numbered;
+      std::future<int> number = numbered.get_future();
+      threads_.emplace_back([this, &numbered] {
+        numbered.set_value(circuit::internal::ThisThreadSlot());
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return released_; });
+      });
+      if (number.get() >= own - 1) break;  // the next thread is past them
+    }
+  }
+  ~StandIns() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      released_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  std::vector<std::thread> threads_;
+};
+
+void PinToCpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+void BM_Circuit_Pinned(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config;
+    config.name = "bench_pinned";
+    return MakeBreaker(config);
+  }();
+  const bool past_own = state.range(0) != 0;
+  const int workers = static_cast<int>(state.range(1));
+  const int own = circuit::DefaultStripes();
+  std::unique_ptr<StandIns> stand_ins;
+  if (past_own) stand_ins = std::make_unique<StandIns>(own);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t round = 0;  // the batch the workers are asked to run
+  int done = 0;       // workers done with the current round
+  double worker_seconds = 0;  // their batches' wall times, summed
+  bool stop = false;
+  std::atomic<int> wrong_stripe{0};
+  std::atomic<uint64_t> shared_writes{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      PinToCpu(w % static_cast<int>(std::thread::hardware_concurrency()));
+      const int slot = circuit::internal::ThisThreadSlot();
+      if ((slot >= own) != past_own) wrong_stripe.fetch_add(1);
+      const uint64_t shared_start = circuit::internal::SharedStripeWritesOnThisThread();
+      int64_t seen = 0;
+      for (;;) {
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return stop || round != seen; });
+          if (stop) break;
+          seen = round;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        for (int i = 0; i < kPinnedBatch; ++i) {
+          circuit::Permit permit = breaker->TryAcquire();
+          if (ABSL_PREDICT_TRUE(permit)) permit.Success();
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          worker_seconds += seconds;
+          ++done;
+        }
+        cv.notify_all();
+      }
+      shared_writes.fetch_add(circuit::internal::SharedStripeWritesOnThisThread() - shared_start);
+    });
+  }
+  for (auto _ : state) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++round;
+      done = 0;
+      worker_seconds = 0;
+    }
+    cv.notify_all();
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done == workers; });
+    // The mean of the workers' wall times for their batches, as Google
+    // Benchmark times its own threads (the workers run side by side).
+    state.SetIterationTime(worker_seconds / workers);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  for (std::thread& thread : threads) thread.join();
+  if (wrong_stripe.load() != 0) {
+    state.SkipWithError(past_own ? "a worker owns a stripe" : "a worker has no stripe");
+  }
+  if (breaker->state() != circuit::State::kClosed) state.SkipWithError("the breaker left CLOSED");
+  const double calls = static_cast<double>(state.iterations()) * kPinnedBatch * workers;
+  state.SetItemsProcessed(static_cast<int64_t>(calls));
+  // Wall time one worker spends per call (each runs kPinnedBatch per
+  // iteration, side by side).
+  state.counters["ns_per_call_per_worker"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kPinnedBatch,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["shared_writes_per_call"] = static_cast<double>(shared_writes.load()) / calls;
+}
+BENCHMARK(BM_Circuit_Pinned)
+    ->ArgNames({"past_own", "workers"})
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Args({1, 2})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -36,6 +36,7 @@ REFERENCES = [
     "BM_Ref_MutexLockUnlock",
     "BM_Ref_SteadyClockNow",
     "BM_Ref_MonotonicCoarse",
+    "BM_Ref_MonotonicCoarseDirect",
     "BM_Ref_Rdtsc",
 ]
 BREAKERS = [
@@ -46,6 +47,7 @@ BREAKERS = [
     "BM_Circuit_Closed_SlowCallCoarse",
     "BM_Circuit_Closed_SlowCallCallerMeasured",
     "BM_Circuit_Closed_DefaultConfig",
+    "BM_Circuit_Closed_PerCpu",
     "BM_Circuit_FailureBelowThreshold",
     "BM_Circuit_RejectedWhileOpen",
     "BM_Circuit_CallWrapper",
@@ -62,6 +64,16 @@ STEADY_CLOCK = "BM_Ref_SteadyClockNow"
 REJECTED = "BM_Circuit_RejectedWhileOpen"
 RELAXED_LOAD = "BM_Ref_RelaxedLoadShared"
 COARSE_CLOCK = "BM_Ref_MonotonicCoarse"
+CLOSED_DEFAULT = "BM_Circuit_Closed_DefaultConfig"
+CLOSED_PER_CPU = "BM_Circuit_Closed_PerCpu"
+PINNED_OWN = "BM_Circuit_Pinned/past_own:0/workers:1"
+PINNED_PAST_1 = "BM_Circuit_Pinned/past_own:1/workers:1"
+PINNED_PAST_2 = "BM_Circuit_Pinned/past_own:1/workers:2"
+MANY_THREADS = (8, 32, 128)
+# The issue's model machine, and a registry's budget on it.
+MODEL_CORES = 64
+MODEL_THREADS = (16, 64, 256)
+REGISTRY_BUDGET_MB = 80
 
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -77,6 +89,8 @@ class Result:
         self.cv_real = None  # coefficient of variation of real_time, fraction
         self.allocs_per_call = None
         self.cas_retries_per_call = None
+        self.shared_writes_per_call = None
+        self.ns_per_call_per_worker = None  # pinned cases
         self.repetitions = None
         self.error = None
 
@@ -91,7 +105,10 @@ class Result:
 
 
 def base_name(run_name):
-    return run_name.split("/")[0]
+    """The case's name: the function's, or for a case with named arguments
+    (BM_Circuit_Pinned/past_own:1/workers:2) the function's with them."""
+    parts = [p for p in run_name.split("/") if ":" in p and not p.startswith("threads:")]
+    return "/".join([run_name.split("/")[0]] + parts)
 
 
 def load(path):
@@ -113,6 +130,9 @@ def load(path):
             r.ops_per_s = b.get("items_per_second")
             r.allocs_per_call = b.get("allocs_per_call")
             r.cas_retries_per_call = b.get("cas_retries_per_call")
+            r.shared_writes_per_call = b.get("shared_writes_per_call")
+            per_worker = b.get("ns_per_call_per_worker")
+            r.ns_per_call_per_worker = per_worker * 1e9 if per_worker is not None else None
             r.repetitions = b.get("repetitions")
         elif agg == "cv":
             r.cv_real = b["real_time"]  # a fraction (aggregate_unit "percentage")
@@ -197,7 +217,7 @@ MISS_REASONS = {
 }
 
 
-def targets(results):
+def targets(results, memory):
     """(description, passed or None, evidence) for each target."""
     out = []
 
@@ -307,7 +327,124 @@ def targets(results):
                                                           fmt_ns(ld1 + cl1), rj1 / (ld1 + cl1))))
     else:
         out.append((desc, None, "missing data"))
+
+    own1, past1, past2 = (get(results, n, 1) for n in (PINNED_OWN, PINNED_PAST_1, PINNED_PAST_2))
+    desc = "past the own stripes: 2 threads pinned to 2 CPUs >= 1.7x one alone (default config)"
+    if past1 and past2 and past1.ops_per_s and past2.ops_per_s:
+        ratio = past2.ops_per_s / past1.ops_per_s
+        out.append((desc, ratio >= 1.7, "%s/s vs %s/s (%.2fx)" % (
+            fmt_rate(past2.ops_per_s), fmt_rate(past1.ops_per_s), ratio)))
+    else:
+        out.append((desc, None, "missing data"))
+    desc = "past the own stripes: a pinned thread's CLOSED success <= 2x an owning thread's"
+    if own1 and past1 and own1.ns_per_call_per_worker and past1.ns_per_call_per_worker:
+        a, b = past1.ns_per_call_per_worker, own1.ns_per_call_per_worker
+        out.append((desc, a <= 2 * b, "%s ns vs 2 x %s = %s ns (%.2fx)" % (
+            fmt_ns(a), fmt_ns(b), fmt_ns(2 * b), a / b)))
+    else:
+        out.append((desc, None, "missing data"))
+
+    shared = [(r.name, r.threads, r.shared_writes_per_call) for r in results.values()
+              if (r.name in (CLOSED_DEFAULT, PINNED_PAST_1, PINNED_PAST_2))
+              and not r.error and r.shared_writes_per_call is not None]
+    desc = ("0 increments per call into a line shared without regard to the CPU "
+            "(default config, every thread count)")
+    counts = sorted({t for (n, t, _) in shared if n == CLOSED_DEFAULT})
+    if shared and all(t in counts for t in (1, 2) + MANY_THREADS):
+        worst = max(shared, key=lambda a: a[2])
+        out.append((desc, worst[2] == 0, "max %.3g per call over %d runs (threads %s, and the "
+                    "pinned cases)" % (worst[2], len(shared), ", ".join(map(str, counts)))))
+    else:
+        out.append((desc, None, "missing data"))
+
+    registry = memory.get("default_64cpu")
+    desc = ("10,000 default breakers on %d CPUs <= %d MB (every breaker counted into from "
+            "every CPU)" % (MODEL_CORES, REGISTRY_BUDGET_MB))
+    if registry:
+        total = registry * 10000 / 1e6
+        out.append((desc, total <= REGISTRY_BUDGET_MB, "%.0f MB (%d B a breaker)" % (total,
+                                                                                   registry)))
+    else:
+        out.append((desc, None, "missing data (bench/memory_report)"))
     return out
+
+
+def throughput_model(results):
+    """Lines of the many-core model: calls/s of one breaker's CLOSED success
+    on MODEL_CORES cores under each stripe scheme, from this run's figures."""
+    own = get(results, CLOSED_DEFAULT, 1)
+    per_cpu = get(results, CLOSED_PER_CPU, 1)
+    padded = get(results, PADDED, 1)
+    shared2 = get(results, FETCH_ADD, 2)
+    if not (own and per_cpu and padded and shared2 and shared2.ops_per_s):
+        return ["(missing data for the model)"]
+    c_own, c_cpu = own.ns_per_op_thread, per_cpu.ns_per_op_thread
+    # A line written by several cores at once: what the shared fetch_add
+    # gets in total at 2 threads here. Optimistic for 64 cores, where a
+    # line bounces between more caches and farther (folly and the kernel
+    # measure it falling further): the model's shared figures are a ceiling.
+    line = shared2.ops_per_s
+    writes = 2  # increments per CLOSED success (permitted, successes)
+
+    def old_scheme(t):
+        # 16 own stripes, then 4 overflow lines shared by every other running thread.
+        running = min(t, MODEL_CORES)
+        owners = min(running, 16)
+        rest = running - owners
+        return owners * 1e9 / c_own + min(rest * 1e9 / c_own, 4 * line / writes)
+
+    def new_scheme(t):
+        # min(2 x CPUs, 8) own stripes, every other running thread on its CPU's block.
+        running = min(t, MODEL_CORES)
+        owners = min(running, 8)
+        return owners * 1e9 / c_own + (running - owners) * 1e9 / c_cpu
+
+    def one_line(t):
+        # Every thread on one shared line (a mutex breaker or a shared counter at best).
+        return line / writes
+
+    out = []
+    w = out.append
+    w("Per-call costs measured in this run (one thread, CLOSED success, default config):")
+    w("")
+    w("- own stripe: %s ns (Circuit_Closed_DefaultConfig)" % fmt_ns(c_own))
+    w("- its CPU's block, restartable add: %s ns (Circuit_Closed_PerCpu)" % fmt_ns(c_cpu))
+    w("- a line every thread writes: at most %s increments/s in total, whatever the number of "
+      "threads (Ref_FetchAddShared at 2 threads; a ceiling: across 64 cores a contended line "
+      "does worse)" % fmt_rate(line))
+    w("")
+    w("Throughput of one breaker's CLOSED success on %d cores (a thread a core; threads beyond "
+      "the cores add nothing), in calls/s:" % MODEL_CORES)
+    w("")
+    w("| threads | per-thread lines (ideal) | this scheme: 8 own + per-CPU | "
+      "before: 16 own + 4 shared overflow lines | one shared line |")
+    w("|---:|---:|---:|---:|---:|")
+    for t in MODEL_THREADS:
+        ideal = min(t, MODEL_CORES) * 1e9 / c_own
+        w("| %d | %s | %s (%.2fx) | %s (%.2fx) | %s (%.3fx) |" % (
+            t, fmt_rate(ideal), fmt_rate(new_scheme(t)), new_scheme(t) / ideal,
+            fmt_rate(old_scheme(t)), old_scheme(t) / ideal, fmt_rate(one_line(t)),
+            one_line(t) / ideal))
+    w("")
+    w("The per-CPU blocks keep the scheme within %.0f%% of per-thread lines at any thread "
+      "count (the restartable add's extra cost); the overflow lines cap the old scheme at 16 "
+      "threads' worth plus what 4 contended lines carry." % (100 * (1 - c_own / c_cpu)))
+    return out
+
+
+def load_memory(path):
+    """bench/memory_report's output: its markdown, and its "memory KEY BYTES" lines."""
+    if not path or not os.path.exists(path):
+        return "", {}
+    table, figures = [], {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^memory (\S+) (\d+)$", line.strip())
+            if m:
+                figures[m.group(1)] = int(m.group(2))
+            else:
+                table.append(line.rstrip("\n"))
+    return "\n".join(table).strip(), figures
 
 
 def plot(results, thread_counts, png_path):
@@ -351,6 +488,7 @@ def main():
     ap.add_argument("--md", default="docs/benchmarks.md")
     ap.add_argument("--png", default="docs/benchmarks.png")
     ap.add_argument("--callgrind", help="bench/callgrind.sh output to include")
+    ap.add_argument("--memory", help="bench/memory_report output to include")
     ap.add_argument("--command", help="the command that produced the JSON")
     args = ap.parse_args()
 
@@ -359,7 +497,10 @@ def main():
         sys.exit("make_report.py: no benchmarks in %s" % args.json)
     thread_counts = sorted({t for (_, t) in results})
     names = [n for n in REFERENCES + BREAKERS if any((n, t) in results for t in thread_counts)]
-    names += sorted({n for (n, _) in results} - set(names))  # cases added later
+    # Cases added later; those with named arguments (the pinned ones) have
+    # their own section.
+    names += sorted({n for (n, _) in results if "/" not in n} - set(names))
+    memory_table, memory = load_memory(args.memory)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.md)), exist_ok=True)
     plot_note = plot(results, thread_counts, args.png)
@@ -413,10 +554,13 @@ def main():
     w("- **CAS retries/call**: failed compare-and-swaps per call inside circuit, counted per "
       "thread (the benchmark links `//:circuit_cas_stats`, which differs from `//:circuit` only "
       "by a thread-local increment after a failed CAS).")
+    w("- **shared writes/call**: counter increments per call into a line shared without regard "
+      "to the CPU (the per-CPU arena's shared region, for a thread that cannot tell its CPU), "
+      "counted the same way.")
     w("")
     w("| case | threads | ns/op per thread | ops/s | CV | vs fetch_add(1t) | scaling (padded) "
-      "| vs mutex breaker | allocs/call | CAS retries/call |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| vs mutex breaker | allocs/call | CAS retries/call | shared writes/call |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in names:
         for t in thread_counts:
             r = results.get((name, t))
@@ -424,7 +568,7 @@ def main():
                 continue
             label = name.replace("BM_", "")
             if r.error:
-                w("| %s | %d | error: %s | | | | | | | |" % (label, t, r.error))
+                w("| %s | %d | error: %s | | | | | | | | |" % (label, t, r.error))
                 continue
             ns = r.ns_per_op_thread
             vs_fa = fmt_x(ns / fa1.ns_per_op_thread) if fa1 and ns else "n/a"
@@ -443,9 +587,12 @@ def main():
             cas = ("%.3g" % r.cas_retries_per_call
                    if r.cas_retries_per_call is not None and name.startswith("BM_Circuit_")
                    else "")
-            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            shared = ("%.3g" % r.shared_writes_per_call
+                      if r.shared_writes_per_call is not None and name.startswith("BM_Circuit_")
+                      else "")
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 label, t, fmt_ns(ns), fmt_rate(r.ops_per_s), cv, vs_fa, scale, vs_mutex, allocs,
-                cas))
+                cas, shared))
     w("")
     if plot_note:
         w("(%s)" % plot_note)
@@ -453,11 +600,64 @@ def main():
         w("![throughput vs threads](%s)" % os.path.relpath(
             os.path.abspath(args.png), os.path.dirname(os.path.abspath(args.md))))
     w("")
+    w("## Many threads, many cores")
+    w("")
+    w("One default breaker at %s threads, oversubscribed on this machine's %s CPUs, against the "
+      "per-thread padded counter at the same thread count (the default config has "
+      "min(2 x CPUs, 8) own stripes; every other thread counts into its CPU's block):" % (
+          ", ".join(map(str, MANY_THREADS)), nproc))
+    w("")
+    w("| threads | circuit default ops/s | padded counter ops/s | circuit / padded | "
+      "shared writes/call |")
+    w("|---:|---:|---:|---:|---:|")
+    for t in (1, 2, 4) + MANY_THREADS:
+        c, p = get(results, CLOSED_DEFAULT, t), get(results, PADDED, t)
+        if not c or not p or not c.ops_per_s or not p.ops_per_s:
+            continue
+        w("| %d | %s | %s | %.2fx | %s |" % (
+            t, fmt_rate(c.ops_per_s), fmt_rate(p.ops_per_s), c.ops_per_s / p.ops_per_s,
+            "%.3g" % c.shared_writes_per_call if c.shared_writes_per_call is not None else "n/a"))
+    w("")
+    w("Threads past the own stripes, pinned (`BM_Circuit_Pinned`): stand-in threads take the "
+      "low thread numbers first and stay alive, then workers pinned one to a CPU call one "
+      "default breaker; each worker times its batch of %s calls." % "4,194,304")
+    w("")
+    w("| workers | numbered | ns per call per worker | ops/s | shared writes/call |")
+    w("|---:|---|---:|---:|---:|")
+    for case, workers, numbered in ((PINNED_OWN, 1, "owns a stripe"),
+                                    (PINNED_PAST_1, 1, "past the own stripes"),
+                                    (PINNED_PAST_2, 2, "past the own stripes")):
+        r = get(results, case, 1)
+        if not r:
+            continue
+        w("| %d | %s | %s | %s | %s |" % (
+            workers, numbered, fmt_ns(r.ns_per_call_per_worker), fmt_rate(r.ops_per_s),
+            "%.3g" % r.shared_writes_per_call if r.shared_writes_per_call is not None else "n/a"))
+    w("")
+    w("A counter of shared-line writes cannot show cross-core contention on %s CPUs, so a "
+      "model: " % nproc)
+    w("")
+    for line in throughput_model(results):
+        w(line)
+    w("")
+    if memory_table:
+        w("## Memory")
+        w("")
+        w("`bench/memory_report`: what `Breaker::Create()` allocates on the heap (requested "
+          "bytes: the breaker, its own stripes, its window) and its block in every region of "
+          "the per-CPU arena (%d CPU ids and the shared region here), measured; for %d CPUs, "
+          "the same parts with that machine's %d own stripes and %d regions. The per-CPU "
+          "figure is an upper bound on resident memory: a region's page is only touched once "
+          "a thread on that CPU counts into a breaker there." % (
+              (memory.get("cpus") or 0), MODEL_CORES, 8, MODEL_CORES + 1))
+        w("")
+        w(memory_table)
+        w("")
     w("## Targets")
     w("")
     w("| target | result | numbers |")
     w("|---|---|---|")
-    checks = targets(results)
+    checks = targets(results, memory)
     for desc, passed, evidence in checks:
         verdict = "n/a" if passed is None else ("PASS" if passed else "MISS")
         w("| %s | %s | %s |" % (desc, verdict, evidence))

@@ -3,6 +3,7 @@
 #   docs/benchmarks.json  the raw results (median/stddev/cv of the repetitions)
 #   docs/benchmarks.md    the table, the machine, and the targets (PASS/MISS)
 #   docs/benchmarks.png   throughput vs threads per case
+# with bench/memory_report's bytes per breaker.
 #
 # Usage: bench/report.sh [extra breaker_bench flags, e.g. --benchmark_filter=Circuit]
 # Env:   REPETITIONS (default 5), MIN_TIME (seconds per repetition, default:
@@ -39,11 +40,19 @@ echo "running: breaker_bench ${FLAGS[*]}" >&2
 # The JSON goes to the file; the console gets it too, so silence that copy.
 "$BIN" "${FLAGS[@]}" >/dev/null
 
+# Bytes per breaker (bench/memory_report.cc).
+MEMORY_TXT="$(mktemp)"
+trap 'rm -f "$MEMORY_TXT"' EXIT
+"$BAZEL" run --config=bench //bench:memory_report >"$MEMORY_TXT" 2>/dev/null || {
+  echo "report.sh: memory_report failed; the report will not have memory figures" >&2
+  : >"$MEMORY_TXT"
+}
+
 CALLGRIND_TXT=""
 if [[ "${CALLGRIND:-1}" != 0 ]]; then
   if command -v valgrind >/dev/null; then
     CALLGRIND_TXT="$(mktemp)"
-    trap 'rm -f "$CALLGRIND_TXT"' EXIT
+    trap 'rm -f "$CALLGRIND_TXT" "$MEMORY_TXT"' EXIT
     BAZEL="$BAZEL" bench/callgrind.sh all >"$CALLGRIND_TXT" 2>/dev/null || {
       echo "report.sh: callgrind.sh failed; the report will not have instruction counts" >&2
       : >"$CALLGRIND_TXT"
@@ -74,7 +83,7 @@ if [[ -z "$PY" ]]; then
   PY=python3
 fi
 
-REPORT_ARGS=("$JSON" --md "$MD" --png "$PNG"
+REPORT_ARGS=("$JSON" --md "$MD" --png "$PNG" --memory "$MEMORY_TXT"
   --command "bench/report.sh (breaker_bench ${FLAGS[*]})")
 if [[ -n "$CALLGRIND_TXT" && -s "$CALLGRIND_TXT" ]]; then
   REPORT_ARGS+=(--callgrind "$CALLGRIND_TXT")

@@ -153,7 +153,7 @@ int DefaultStripes() {
     cpu_set_t cpus;
     int count = 0;
     if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) count = CPU_COUNT(&cpus);
-    return std::clamp(count, 1, kMaxDefaultStripes);
+    return std::clamp(2 * count, 1, kMaxDefaultStripes);
   }();
   return stripes;
 }

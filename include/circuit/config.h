@@ -216,17 +216,19 @@ struct BreakerConfig {
   // 128 B) plus, for every CPU id and one shared region, 80 B + 8 B a time
   // bucket (a page of a CPU's region is resident only once a thread on that
   // CPU has counted there).
-  // Default (unset): DefaultStripes(), the CPUs this process may run on, at
-  // most 8. Must be 0..1024.
+  // Default (unset): DefaultStripes(), twice the CPUs this process may run
+  // on, at most 8. Must be 0..1024.
   std::optional<int> stripes;
 };
 
 // DefaultStripes()
-// The own stripes of a breaker whose config leaves `stripes` unset: the
-// number of CPUs in the process's affinity mask when it first asks, at most
-// kMaxDefaultStripes. As many threads as there are CPUs can run at once; the
-// cap keeps a breaker's memory small on big machines (the per-CPU blocks
-// already keep every other thread off shared lines).
+// The own stripes of a breaker whose config leaves `stripes` unset: twice
+// the number of CPUs in the process's affinity mask when it first asks, at
+// most kMaxDefaultStripes. As many threads as there are CPUs run at once,
+// and services commonly run about twice that (request and I/O threads); the
+// first of them get the cheapest add. The cap keeps a breaker's memory small
+// on big machines (the per-CPU blocks already keep every other thread off
+// shared lines, for about 1.5x an own stripe's cost a call).
 inline constexpr int kMaxDefaultStripes = 8;
 int DefaultStripes();
 

@@ -115,6 +115,13 @@ std::vector<BreakerConfig> StressConfigs() {
   time.minimum_calls = 15;
   configs.push_back(time);
 
+  // Every worker counts into its CPU's block (restartable sequences, time
+  // buckets updated atomically), preempted and migrated among the workers.
+  BreakerConfig per_cpu = time;
+  per_cpu.name = "per-cpu-time-window";
+  per_cpu.stripes = 0;
+  configs.push_back(per_cpu);
+
   BreakerConfig by_rate = count;
   by_rate.name = "judge-by-rate";
   by_rate.half_open_judge_by_rate = true;

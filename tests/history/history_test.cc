@@ -103,6 +103,13 @@ TEST(HistoryTest, ConcurrentHistoriesOfATimeWindowBreakerFollowTheStateMachine) 
   RunAndCheck(StressConfig("time-window"), 2001, &totals);
 }
 
+TEST(HistoryTest, ConcurrentHistoriesCountedPerCpuFollowTheStateMachine) {
+  Totals totals;
+  const BreakerConfig config = StressConfig("per-cpu-time-window");
+  ASSERT_EQ(config.stripes, 0);  // no own stripe: every count goes to a CPU's block
+  RunAndCheck(config, 9001, &totals);
+}
+
 TEST(HistoryTest, ConcurrentHistoriesWithTrialsJudgedByRateFollowTheStateMachine) {
   Totals totals;
   RunAndCheck(StressConfig("judge-by-rate"), 3001, &totals);
