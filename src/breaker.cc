@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "src/internal/rate_window.h"
+#include "internal/rate_window.h"
 
 namespace circuit {
 

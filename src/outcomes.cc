@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "circuit/internal/cas_stats.h"
-#include "src/internal/rate_window.h"
+#include "internal/rate_window.h"
 
 namespace circuit {
 

@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
 #include "circuit/snapshot.h"
-#include "src/internal/rate_window.h"
+#include "internal/rate_window.h"
 
 namespace circuit {
 

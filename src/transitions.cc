@@ -10,7 +10,7 @@
 
 #include "absl/time/time.h"
 #include "circuit/internal/cas_stats.h"
-#include "src/internal/rate_window.h"
+#include "internal/rate_window.h"
 
 namespace circuit {
 

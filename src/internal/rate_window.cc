@@ -1,5 +1,5 @@
 // File: src/internal/rate_window.cc
-#include "src/internal/rate_window.h"
+#include "rate_window.h"
 
 #include <algorithm>
 #include <atomic>

@@ -350,7 +350,9 @@ class StripeSet {
   int own() const { return own_; }
 
  private:
-  std::atomic<uint64_t>* Stripe(int i) const { return words_ + i * stride_words_; }
+  std::atomic<uint64_t>* Stripe(int i) const {
+    return words_ + static_cast<size_t>(i) * stride_words_;
+  }
   // Every place counter words live: each own stripe, then each CPU's block
   // and the shared region's.
   template <typename Fn>
