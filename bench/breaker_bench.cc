@@ -426,6 +426,26 @@ void BM_Circuit_Closed_CountWindow(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_CountWindow);
 
+// The count-window case with a transition listener subscribed: transitions
+// are never on the CLOSED path, so it must cost what the plain case costs
+// (circuit/events.h).
+class CountingListener : public circuit::BreakerListener {
+ public:
+  void OnTransition(const circuit::TransitionEvent&) override { ++transitions_; }
+
+ private:
+  std::atomic<uint64_t> transitions_{0};
+};
+
+void BM_Circuit_Closed_TransitionListener(benchmark::State& state) {
+  static circuit::Breaker* const breaker = MakeBreaker(CountWindowConfig());
+  static circuit::Subscription* const subscription = new circuit::Subscription(
+      breaker->Subscribe(std::make_shared<CountingListener>()));
+  benchmark::DoNotOptimize(subscription);
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_TransitionListener);
+
 void BM_Circuit_Closed_TimeWindow(benchmark::State& state) {
   static circuit::Breaker* const breaker = MakeBreaker(TimeWindowConfig());
   RunClosed(state, breaker);

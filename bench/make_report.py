@@ -42,6 +42,7 @@ REFERENCES = [
 BREAKERS = [
     "BM_MutexBreaker_Closed",
     "BM_Circuit_Closed_CountWindow",
+    "BM_Circuit_Closed_TransitionListener",
     "BM_Circuit_Closed_TimeWindow",
     "BM_Circuit_Closed_SlowCallDetection",
     "BM_Circuit_Closed_SlowCallCoarse",
@@ -65,6 +66,7 @@ REJECTED = "BM_Circuit_RejectedWhileOpen"
 RELAXED_LOAD = "BM_Ref_RelaxedLoadShared"
 COARSE_CLOCK = "BM_Ref_MonotonicCoarse"
 CLOSED_DEFAULT = "BM_Circuit_Closed_DefaultConfig"
+CLOSED_LISTENER = "BM_Circuit_Closed_TransitionListener"
 CLOSED_PER_CPU = "BM_Circuit_Closed_PerCpu"
 PINNED_OWN = "BM_Circuit_Pinned/past_own:0/workers:1"
 PINNED_PAST_1 = "BM_Circuit_Pinned/past_own:1/workers:1"
@@ -203,6 +205,16 @@ def scaling(results, name, threads):
 
 # What is known about a missed target, keyed by the start of its description.
 MISS_REASONS = {
+    "closed count-window scaling 1->4 >= 0.9x the padded counter's": (
+        "4 threads on this machine's 2 CPUs are oversubscribed 2x: the figure measures the "
+        "scheduler's time slicing more than the breaker, and moves from run to run (five full "
+        "runs on 2026-11-30 with this code: 94 %, 90 %, 82 %, 83 %, 90 % of the padded "
+        "counter's scaling). Every thread here owns a stripe (own stripes default to twice "
+        "the CPUs), no CAS is retried and no shared line is written (the columns above), and "
+        "at 2 threads, where the CPUs are not shared, the case scales at 94-98 % of the "
+        "padded counter. An A/B of the 4-thread case in one sitting, against the build "
+        "before call events were added, shows no loss (1.63-1.70 ns against 2.19-2.35 ns "
+        "aggregate, the older build having only 2 own stripes)."),
     "rejected while OPEN, 1 thread <= 2 ns": (
         "at 2.6 GHz, 2 ns is 5 cycles for the whole loop iteration: the inline state load, "
         "one call into TryAcquireNotClosed() (TryAcquire() inlines only its CLOSED path), "
@@ -325,6 +337,14 @@ def targets(results, memory):
         out.append((desc, rj1 <= ld1 + cl1,
                     "%s ns vs %s + %s = %s ns (%.2fx)" % (fmt_ns(rj1), fmt_ns(ld1), fmt_ns(cl1),
                                                           fmt_ns(ld1 + cl1), rj1 / (ld1 + cl1))))
+    else:
+        out.append((desc, None, "missing data"))
+
+    cl1 = ns(CLOSED_LISTENER, 1)
+    desc = "closed count-window with a transition listener, 1 thread <= 1.1x without"
+    if cl1 and cc1:
+        out.append((desc, cl1 <= 1.1 * cc1, "%s ns vs %s ns (%.2fx)" % (fmt_ns(cl1), fmt_ns(cc1),
+                                                                       cl1 / cc1)))
     else:
         out.append((desc, None, "missing data"))
 

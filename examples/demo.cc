@@ -1,12 +1,15 @@
 // File: examples/demo.cc
 // A guided tour of circuit: a payment service that goes down and comes back,
-// called through a breaker by four threads. Prints each state change the
-// callers see and the counters at the end. Runs for about two seconds.
+// called through a breaker by four threads. Prints every transition through
+// a listener (circuit/events.h), with why it happened, and the counters at
+// the end. Runs for about two seconds.
 //
 //   ./bazelw run //examples:demo
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +59,32 @@ int main() {
 
   const absl::Time start = absl::Now();
   PaymentService payments(start);
+
+  // Every transition, as it happens, on the thread that made it: printed
+  // under a mutex of the listener's own (the breaker holds none while it
+  // calls listeners), with its generation so that two threads' lines can
+  // be told apart even when they print out of order.
+  class PrintTransitions : public circuit::BreakerListener {
+   public:
+    explicit PrintTransitions(absl::Time start) : start_(start) {}
+    void OnTransition(const circuit::TransitionEvent& e) override {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::printf("%7lld  %-10s -> %-10s  %4u  %s",
+                  static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start_)),
+                  std::string(circuit::StateName(e.from)).c_str(),
+                  std::string(circuit::StateName(e.to)).c_str(), e.generation,
+                  std::string(circuit::TransitionCauseName(e.cause)).c_str());
+      if (e.threshold > 0) std::printf(" (%.4g, threshold %.4g)", e.value, e.threshold);
+      std::printf("\n");
+    }
+
+   private:
+    const absl::Time start_;
+    std::mutex mu_;
+  };
+  std::printf("%7s  %-10s    %-10s  %4s  %s\n", "t (ms)", "from", "to", "gen", "why");
+  circuit::Subscription printing =
+      breaker->Subscribe(std::make_shared<PrintTransitions>(start));
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> fallbacks{0};
 
@@ -75,22 +104,10 @@ int main() {
     });
   }
 
-  circuit::State last = breaker->state();
-  std::printf("%7s  %-10s  %s\n", "t (ms)", "state", "generation");
-  std::printf("%7lld  %-10s  %u\n", 0LL, std::string(circuit::StateName(last)).c_str(),
-              breaker->generation());
-  while (absl::Now() - start < absl::Seconds(2)) {
-    const circuit::State now = breaker->state();
-    if (now != last) {
-      std::printf("%7lld  %-10s  %u\n",
-                  static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)),
-                  std::string(circuit::StateName(now)).c_str(), breaker->generation());
-      last = now;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   stop = true;
   for (std::thread& t : callers) t.join();
+  printing.Cancel();
 
   const circuit::BreakerMetrics m = breaker->Metrics();
   std::printf(

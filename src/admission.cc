@@ -100,7 +100,11 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
         if (now < until) return Reject(word, until - now);
         // OPEN,g,0 -> HALF_OPEN,g+1,1: exactly one caller wins and becomes
         // the first trial; the losers see HALF_OPEN and queue for a slot.
-        if (Publish(word, NextWord(word, State::kHalfOpen) + kOneInFlight, coarse_now)) {
+        // relaxed (the period): a number for the listeners.
+        if (Publish(word, NextWord(word, State::kHalfOpen) + kOneInFlight, coarse_now,
+                    {TransitionCause::kOpenPeriodOver,
+                     static_cast<double>(open_period_nanos_.load(std::memory_order_relaxed)) / 1e9,
+                     0})) {
           stripes_.ForThisThread().Add(internal::kPermitted);
           // On success the CAS left `word` as it was: the trial's generation
           // is the next one.

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "circuit/internal/listener_set.h"
 #include "internal/rate_window.h"
 
 namespace circuit {
@@ -55,6 +56,7 @@ Breaker::Breaker(BreakerConfig config)
       system_clock_(config_.clock == nullptr),
       time_base_(clock_->CoarseNowNanos()),
       duration_clock_(ChooseDurationClock(config_)),
+      success_mode_(static_cast<uint8_t>(duration_clock_)),
       // Rounded up: a call shorter than the configured duration (1.75 ns
       // say) must not count as slow.
       slow_nanos_(absl::ToInt64Nanoseconds(
@@ -69,7 +71,9 @@ Breaker::Breaker(BreakerConfig config)
                        : WindowMode::kNone),
       state_(internal::MakeWord(State::kClosed, 0)),
       stripes_(EffectiveStripes(config_), window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
-               absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets)) {
+               absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets)),
+      listeners_(std::make_shared<internal::ListenerSet>(&call_listeners_, &success_mode_,
+                                                         kCallListenersMode)) {
   if (window_mode_ != WindowMode::kNone) {
     window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_,
                                                      &window_judged_);
@@ -143,7 +147,12 @@ BreakerMetrics Breaker::Metrics() const {
   m.stale = stripes_.Sum(internal::kStale);
   // relaxed: a statistic.
   m.opened = opened_.load(std::memory_order_relaxed);
+  m.listener_errors = listeners_->errors();
   return m;
+}
+
+Subscription Breaker::Subscribe(std::shared_ptr<BreakerListener> listener, uint32_t mask) {
+  return listeners_->Add(std::move(listener), mask);
 }
 
 }  // namespace circuit

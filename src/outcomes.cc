@@ -5,8 +5,11 @@
 #include "circuit/breaker.h"
 
 #include <cstdint>
+#include <exception>
+#include <typeinfo>
 
 #include "circuit/internal/cas_stats.h"
+#include "circuit/internal/listener_set.h"
 #include "internal/rate_window.h"
 
 namespace circuit {
@@ -24,17 +27,22 @@ using internal::TrialSuccessesOf;
 
 // ---- Outcomes ------------------------------------------------------------------
 
-void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured) noexcept {
+void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured,
+                        const absl::Status* status, const std::exception_ptr* error) noexcept {
   if (!permit.Claim()) return;
   switch (outcome) {
     case Outcome::kSuccess:
       OnSuccess(permit, measured);
       return;
-    case Outcome::kFailure:
+    case Outcome::kFailure: {
       if (permit.kind_ == Permit::Kind::kUntracked) return;
-      OnOutcomeSlow(permit, Outcome::kFailure, IsSlow(permit, measured),
-                    stripes_.ForThisThread());
+      const bool slow = IsSlow(permit, measured);
+      OnOutcomeSlow(permit, Outcome::kFailure, slow, stripes_.ForThisThread());
+      if (ABSL_PREDICT_FALSE(HasCallListeners())) {
+        NotifyCall(permit, CallOutcome::kFailure, slow, status, error);
+      }
       return;
+    }
     case Outcome::kIgnored:
       OnRelease(permit, /*ignored=*/true);
       return;
@@ -47,9 +55,43 @@ void Breaker::OnSuccessSlow(const Permit& permit, int64_t measured) noexcept {
   const bool slow = IsSlow(permit, measured);
   if (permit.kind_ != Permit::Kind::kNormal || slow) {
     OnOutcomeSlow(permit, Outcome::kSuccess, slow, stripe);
-    return;
+  } else {
+    RecordClosedSuccess(permit, stripe);
   }
-  RecordClosedSuccess(permit, stripe);
+  if (ABSL_PREDICT_FALSE(HasCallListeners())) NotifyCall(permit, CallOutcome::kSuccess, slow);
+}
+
+void Breaker::NotifyCall(const Permit& permit, CallOutcome outcome, bool slow,
+                         const absl::Status* status,
+                         const std::exception_ptr* error) const noexcept {
+  CallEvent event;
+  event.breaker = config_.name;
+  event.outcome = outcome;
+  // acquire: see TryAcquire(); a statistic here.
+  event.state = permit.kind_ == Permit::Kind::kTrial
+                    ? State::kHalfOpen
+                    : internal::StateOf(state_.load(std::memory_order_acquire));
+  event.trial = permit.kind_ == Permit::Kind::kTrial;
+  event.slow = slow;
+  if (status != nullptr) event.status = *status;
+  if (error != nullptr && *error) {
+    try {
+      std::rethrow_exception(*error);
+    } catch (const std::exception& e) {
+      event.exception_type = typeid(e).name();
+    } catch (...) {
+      event.exception_type = "unknown (not a std::exception)";
+    }
+  }
+  listeners_->DeliverCall(event);
+}
+
+void Breaker::NotifyRejected(uint64_t word) const noexcept {
+  CallEvent event;
+  event.breaker = config_.name;
+  event.outcome = CallOutcome::kRejected;
+  event.state = internal::StateOf(word);
+  listeners_->DeliverCall(event);
 }
 
 uint32_t Breaker::AddConsecutiveFailure(uint32_t gen) noexcept {
@@ -190,11 +232,17 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
       }
     }
     const int64_t now = StateOf(desired) == State::kHalfOpen ? 0 : CoarseNowNanos();
-    if (Publish(word, desired, now)) {
+    Why why;
+    if (StateOf(desired) == State::kOpen) {
+      why = {TransitionCauseOf(cause), value, threshold};
+    } else if (StateOf(desired) == State::kClosed) {
+      why = {TransitionCause::kTrialsSucceeded, static_cast<double>(successes),
+             config_.half_open_judge_by_rate ? 0.0 : static_cast<double>(to_close)};
+    }
+    if (Publish(word, desired, now, why)) {
       if (StateOf(desired) == State::kOpen) {
         // relaxed: read by snapshots only, as a statistic.
         last_trials_.store(trials_now, std::memory_order_relaxed);
-        RecordTrip(GenOf(desired), cause, value, threshold);
       }
       return;
     }
@@ -204,6 +252,9 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
 void Breaker::OnRelease(const Permit& permit, bool ignored) noexcept {
   if (permit.kind_ == Permit::Kind::kUntracked) return;
   stripes_.ForThisThread().Add(ignored ? internal::kIgnored : internal::kReleased);
+  if (ignored && ABSL_PREDICT_FALSE(HasCallListeners())) {
+    NotifyCall(permit, CallOutcome::kIgnored, false);
+  }
   if (permit.kind_ != Permit::Kind::kTrial) return;
   // HALF_OPEN,g,n -> HALF_OPEN,g,n-1: the slot goes back, no outcome counts
   // (unless the period is past its limit: then it reopens).

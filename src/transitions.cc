@@ -10,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "circuit/internal/cas_stats.h"
+#include "circuit/internal/listener_set.h"
 #include "internal/rate_window.h"
 
 namespace circuit {
@@ -118,7 +119,8 @@ int64_t Breaker::OpenDurationNanos(uint32_t reopen_count, uint32_t gen) const {
 
 // ---- Transitions -------------------------------------------------------------
 
-bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) noexcept {
+bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now,
+                      const Why& why) noexcept {
   const State from = StateOf(expected);
   const State to = StateOf(desired);
   const bool new_generation = GenOf(desired) != GenOf(expected);
@@ -136,8 +138,27 @@ bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) 
     internal::NoteCasFailure();
     return false;
   }
-  if (new_generation) AfterTransition(from, desired, coarse_now);
+  if (new_generation) {
+    AfterTransition(from, desired, coarse_now);
+    if (to == State::kOpen || to == State::kForcedOpen) {
+      RecordTrip(GenOf(desired), TripCauseOf(why.cause), why.value, why.threshold);
+    }
+    NotifyTransition(from, desired, why);
+  }
   return true;
+}
+
+void Breaker::NotifyTransition(State from, uint64_t word, const Why& why) noexcept {
+  if (!listeners_->has_transition_listeners()) return;
+  TransitionEvent event;
+  event.breaker = config_.name;
+  event.from = from;
+  event.to = StateOf(word);
+  event.generation = GenOf(word);
+  event.cause = why.cause;
+  event.value = why.value;
+  event.threshold = why.threshold;
+  listeners_->DeliverTransition(event);
 }
 
 void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept {
@@ -181,8 +202,8 @@ void Breaker::TripIfCurrent(uint32_t gen, TripCause cause, double value,
   // CAS fails and they return: the breaker is already open. A CAS that
   // fails only because a window bit changed is retried.
   while (StateOf(word) == State::kClosed && GenOf(word) == gen) {
-    if (Publish(word, NextWord(word, State::kOpen), CoarseNowNanos())) {
-      RecordTrip(GenOf(NextWord(word, State::kOpen)), cause, value, threshold);
+    if (Publish(word, NextWord(word, State::kOpen), CoarseNowNanos(),
+                {TransitionCauseOf(cause), value, threshold})) {
       return;
     }
   }
@@ -244,12 +265,12 @@ uint64_t Breaker::ApplyHalfOpenDeadline(uint64_t word) const noexcept {
     // out are stale from here on.
     const int64_t deadline = static_cast<int64_t>(static_cast<uint64_t>(time_base_) +
                                                   static_cast<uint64_t>(until));
-    if (self->Publish(word, NextWord(word, State::kOpen), deadline)) {
+    const uint64_t trials = word;
+    const double limit = absl::ToDoubleSeconds(config_.half_open_max_duration);
+    if (self->Publish(word, NextWord(word, State::kOpen), deadline,
+                      {TransitionCause::kHalfOpenTimeout, limit, limit})) {
       // relaxed: read by snapshots only, as a statistic.
-      self->last_trials_.store(word, std::memory_order_relaxed);
-      self->RecordTrip(GenOf(NextWord(word, State::kOpen)), TripCause::kHalfOpenTimeout,
-                       absl::ToDoubleSeconds(config_.half_open_max_duration),
-                       absl::ToDoubleSeconds(config_.half_open_max_duration));
+      self->last_trials_.store(trials, std::memory_order_relaxed);
       return NextWord(word, State::kOpen);
     }
     // `word` holds what beat us: another trial's count (retry), or another
@@ -311,13 +332,60 @@ uint32_t Breaker::ForceTo(State to) {
   const int64_t now = CoarseNowNanos();
   // relaxed: the CAS in Publish() validates it.
   uint64_t word = state_.load(std::memory_order_relaxed);
-  while (!Publish(word, NextWord(word, to), now)) {
+  // The operator's transition (into FORCED_OPEN: recorded as the trip).
+  while (!Publish(word, NextWord(word, to), now, {TransitionCause::kOperator, 0, 0})) {
   }
   return GenOf(NextWord(word, to));  // on success `word` is what it replaced
 }
 
-void Breaker::ForceOpen() {
-  RecordTrip(ForceTo(State::kForcedOpen), TripCause::kOperator, 0, 0);
+void Breaker::ForceOpen() { ForceTo(State::kForcedOpen); }
+
+TripCause Breaker::TripCauseOf(TransitionCause cause) {
+  switch (cause) {
+    case TransitionCause::kConsecutiveFailures:
+      return TripCause::kConsecutiveFailures;
+    case TransitionCause::kFailureRate:
+      return TripCause::kFailureRate;
+    case TransitionCause::kSlowCallRate:
+      return TripCause::kSlowCallRate;
+    case TransitionCause::kTrialFailures:
+      return TripCause::kTrialFailures;
+    case TransitionCause::kTrialFailureRate:
+      return TripCause::kTrialFailureRate;
+    case TransitionCause::kTrialSlowCallRate:
+      return TripCause::kTrialSlowCallRate;
+    case TransitionCause::kHalfOpenTimeout:
+      return TripCause::kHalfOpenTimeout;
+    case TransitionCause::kOperator:
+      return TripCause::kOperator;
+    case TransitionCause::kOpenPeriodOver:
+    case TransitionCause::kTrialsSucceeded:
+      break;
+  }
+  return TripCause::kNone;
+}
+
+TransitionCause Breaker::TransitionCauseOf(TripCause cause) {
+  switch (cause) {
+    case TripCause::kConsecutiveFailures:
+      return TransitionCause::kConsecutiveFailures;
+    case TripCause::kFailureRate:
+      return TransitionCause::kFailureRate;
+    case TripCause::kSlowCallRate:
+      return TransitionCause::kSlowCallRate;
+    case TripCause::kTrialFailures:
+      return TransitionCause::kTrialFailures;
+    case TripCause::kTrialFailureRate:
+      return TransitionCause::kTrialFailureRate;
+    case TripCause::kTrialSlowCallRate:
+      return TransitionCause::kTrialSlowCallRate;
+    case TripCause::kHalfOpenTimeout:
+      return TransitionCause::kHalfOpenTimeout;
+    case TripCause::kNone:
+    case TripCause::kOperator:
+      break;
+  }
+  return TransitionCause::kOperator;
 }
 void Breaker::Disable() { ForceTo(State::kDisabled); }
 void Breaker::MetricsOnly() { ForceTo(State::kMetricsOnly); }

@@ -90,6 +90,7 @@
 #include "circuit/classify.h"
 #include "circuit/clock.h"
 #include "circuit/config.h"
+#include "circuit/events.h"
 #include "circuit/internal/call.h"
 #include "circuit/internal/state_word.h"
 #include "circuit/internal/stripes.h"
@@ -102,8 +103,16 @@ namespace circuit {
 
 namespace internal {
 class BreakerTestPeer;  // tests only: tests/breaker_test_peer.h
+class ListenerSet;
 class RateWindow;
 struct FoldResult;
+
+// Why a transition happens (Breaker::Publish()).
+struct TransitionWhy {
+  TransitionCause cause = TransitionCause::kOperator;
+  double value = 0;
+  double threshold = 0;
+};
 }  // namespace internal
 
 // A snapshot of a breaker's lifetime counters. Each counter is exact once
@@ -122,6 +131,7 @@ struct BreakerMetrics {
   uint64_t slow = 0;       // successes and failures at or over slow_call_duration
   uint64_t stale = 0;      // outcomes dropped: their generation had passed
   uint64_t opened = 0;     // transitions into OPEN
+  uint64_t listener_errors = 0;  // listener calls that threw (circuit/events.h)
 };
 
 class Breaker {
@@ -181,6 +191,16 @@ class Breaker {
   // ---- Operator controls ------------------------------------------------
   // Each moves to a new generation, so outcomes of permits issued before it
   // are dropped as stale; half-open trial slots are freed with it.
+
+  // Breaker::Subscribe()
+  // Calls `listener` on this breaker's transitions (kTransitionEvents, the
+  // default) and/or every call's outcome (kCallEvents) until the returned
+  // Subscription is cancelled or destroyed; see circuit/events.h for the
+  // thread, the order and the cost. Thread-safe; may be called from inside
+  // a listener. A null listener or an empty mask gives an empty
+  // Subscription. A Subscription that outlives the breaker does nothing.
+  Subscription Subscribe(std::shared_ptr<BreakerListener> listener,
+                         uint32_t mask = kTransitionEvents);
 
   // Rejects every call until Reset().
   void ForceOpen();
@@ -342,8 +362,11 @@ class Breaker {
                       internal::StripeRef stripe) noexcept;
   void OnRelease(const Permit& permit, bool ignored) noexcept;
   // Claims `permit` (if still unresolved) and records `outcome`.
-  void ResolveAs(Permit& permit, Outcome outcome,
-                 int64_t measured = kNotMeasured) noexcept;
+  // `status` / `error`: what the outcome was classified from, for call
+  // events.
+  void ResolveAs(Permit& permit, Outcome outcome, int64_t measured = kNotMeasured,
+                 const absl::Status* status = nullptr,
+                 const std::exception_ptr* error = nullptr) noexcept;
   void ClearConsecutiveFailures(uint32_t gen) noexcept;
   uint32_t AddConsecutiveFailure(uint32_t gen) noexcept;
 
@@ -383,7 +406,25 @@ class Breaker {
   // or METRICS_ONLY (Reset() from CLOSED included) rebases the window
   // first; the winner of a new generation then runs AfterTransition()
   // (deadline, backoff, counters).
-  bool Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now) noexcept;
+  // `why` is what the listeners are told (circuit/events.h) and, into OPEN
+  // or FORCED_OPEN, what RecordTrip() records.
+  using Why = internal::TransitionWhy;
+  bool Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now,
+               const Why& why = Why()) noexcept;
+  static TripCause TripCauseOf(TransitionCause cause);
+  static TransitionCause TransitionCauseOf(TripCause cause);
+  // After a winning transition: the listeners, outside any lock.
+  void NotifyTransition(State from, uint64_t word, const Why& why) noexcept;
+  // A call event for the listeners that asked (call_listeners_ != 0).
+  void NotifyCall(const Permit& permit, CallOutcome outcome, bool slow,
+                  const absl::Status* status = nullptr,
+                  const std::exception_ptr* error = nullptr) const noexcept;
+  void NotifyRejected(uint64_t word) const noexcept;
+  bool HasCallListeners() const {
+    // relaxed: a hint; a listener subscribed concurrently with a call may or
+    // may not see it.
+    return call_listeners_.load(std::memory_order_relaxed) != 0;
+  }
   void AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept;
   // CLOSED,g,0 -> OPEN,g+1,0 if the word is still CLOSED at generation
   // `gen`; the winner records why.
@@ -461,6 +502,16 @@ class Breaker {
   const bool system_clock_;
   const int64_t time_base_;  // the coarse clock at creation (ElapsedNanos())
   const DurationClock duration_clock_;  // kOff: slow-call detection off
+  // What a success must look at before taking the inline CLOSED path, in
+  // the one byte that path loads: the duration clock (bits 0-1, so 0 when
+  // slow-call detection is off) and, kCallListenersMode, call listeners to
+  // tell (set and cleared by the listener set, under its mutex, as the
+  // count of call subscriptions leaves and returns to zero). 0 sends a
+  // normal permit's success straight to RecordClosedSuccess(). relaxed:
+  // the clock bits are fixed; the listener bit is a hint like
+  // HasCallListeners().
+  static constexpr uint8_t kCallListenersMode = 4;
+  std::atomic<uint8_t> success_mode_;
   const int64_t slow_nanos_;
   const uint32_t consecutive_to_open_;  // EffectiveConsecutiveFailuresToOpen()
   const bool consecutive_on_;
@@ -502,6 +553,10 @@ class Breaker {
 
   alignas(128) internal::StripeSet stripes_;
   std::unique_ptr<internal::RateWindow> window_;
+  // Listeners (circuit/events.h); the count of call-event subscriptions is
+  // what the outcome paths other than the CLOSED success load.
+  std::atomic<uint32_t> call_listeners_{0};
+  std::shared_ptr<internal::ListenerSet> listeners_;
 };
 
 // ---- Inline fast paths ---------------------------------------------------
@@ -524,9 +579,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Permit Breaker::TryAcquire() noexcept {
 }
 
 inline void Breaker::OnSuccess(const Permit& permit, int64_t measured) noexcept {
-  // IsSlow() reads the clock only when slow-call detection is on.
+  // One byte decides the common case: no slow-call detection, no call
+  // listener (see success_mode_). With call listeners, OnSuccessSlow()
+  // tells them. IsSlow() reads the clock only when slow-call detection is on.
+  const uint8_t mode = success_mode_.load(std::memory_order_relaxed);
   if (ABSL_PREDICT_TRUE(permit.kind_ == Permit::Kind::kNormal) &&
-      !IsSlow(permit, measured)) {
+      (ABSL_PREDICT_TRUE(mode == 0) ||
+       (mode < kCallListenersMode && !IsSlow(permit, measured)))) {
     RecordClosedSuccess(permit, stripes_.ForThisThread());
   } else {
     OnSuccessSlow(permit, measured);
@@ -574,6 +633,7 @@ inline void Breaker::RecordClosedSuccess(const Permit& permit,
 
 inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos) noexcept {
   stripes_.ForThisThread().Add(internal::kRejected);
+  if (ABSL_PREDICT_FALSE(HasCallListeners())) NotifyRejected(word);
   Permit permit(this, Permit::Kind::kRejected, internal::GenOf(word), retry_nanos);
   permit.rejected_state_ = internal::StateOf(word);
   return permit;
@@ -610,7 +670,7 @@ inline bool Permit::Release() noexcept {
 inline bool Permit::Record(const absl::Status& status) noexcept {
   if (!admitted_) return false;
   if (kind_ == Kind::kUntracked) return Claim();
-  breaker_->ResolveAs(*this, breaker_->Classify(status));
+  breaker_->ResolveAs(*this, breaker_->Classify(status), Breaker::kNotMeasured, &status);
   return true;
 }
 
@@ -631,7 +691,7 @@ inline bool Permit::Failure(absl::Duration took) noexcept {
 inline bool Permit::Record(const absl::Status& status, absl::Duration took) noexcept {
   if (!admitted_) return false;
   if (kind_ == Kind::kUntracked) return Claim();
-  breaker_->ResolveAs(*this, breaker_->Classify(status), breaker_->JudgeMeasured(took));
+  breaker_->ResolveAs(*this, breaker_->Classify(status), breaker_->JudgeMeasured(took), &status);
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include "circuit/classify.h"
 #include "circuit/clock.h"
 #include "circuit/config.h"
+#include "circuit/events.h"
 #include "circuit/open_error.h"
 #include "circuit/permit.h"
 #include "circuit/state.h"

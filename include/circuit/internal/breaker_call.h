@@ -83,7 +83,12 @@ auto Breaker::CallWithClassifier(F&& fn, IsFailure&& result_is_failure, Fallback
     }
     if (!error) {
       const Outcome outcome = ClassifyResult(*result, result_is_failure);
-      ResolveAs(permit, outcome);
+      if constexpr (std::is_same_v<std::decay_t<R>, absl::Status> ||
+                    internal::IsStatusOr<std::decay_t<R>>::value) {
+        ResolveAs(permit, outcome, kNotMeasured, &internal::StatusOf(*result));
+      } else {
+        ResolveAs(permit, outcome);
+      }
       if constexpr (kHasFallback) {
         if (outcome == Outcome::kFailure) {
           const absl::Status& status = internal::StatusOf(*result);
@@ -96,7 +101,7 @@ auto Breaker::CallWithClassifier(F&& fn, IsFailure&& result_is_failure, Fallback
     }
   }
   const Outcome outcome = Classify(error);
-  ResolveAs(permit, outcome);
+  ResolveAs(permit, outcome, kNotMeasured, nullptr, &error);
   if constexpr (kHasFallback) {
     if (outcome == Outcome::kFailure) {
       return internal::RunFallback<Result>(fallback, ExceptionReason(error),
@@ -144,7 +149,8 @@ auto Breaker::CallOrThrow(F&& fn) -> std::invoke_result_t<F&> {
       return result;
     }
   } catch (...) {
-    ResolveAs(permit, Classify(std::current_exception()));
+    const std::exception_ptr error = std::current_exception();
+    ResolveAs(permit, Classify(error), kNotMeasured, nullptr, &error);
     throw;
   }
 }
