@@ -89,7 +89,7 @@ Subscription ListenerSet::Add(std::shared_ptr<BreakerListener> listener, uint32_
   entry->mask = mask & kAllEvents;
   if (entry->listener == nullptr || entry->mask == 0) return Subscription();
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto next = std::make_shared<List>(*list_);
     next->push_back(entry);
     list_ = std::move(next);
@@ -105,7 +105,7 @@ Subscription ListenerSet::Add(std::shared_ptr<BreakerListener> listener, uint32_
 
 void ListenerSet::Cancel(const std::shared_ptr<ListenerEntry>& entry) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto next = std::make_shared<List>();
     next->reserve(list_->size());
     for (const auto& e : *list_) {
@@ -132,7 +132,7 @@ void ListenerSet::Cancel(const std::shared_ptr<ListenerEntry>& entry) {
 }
 
 std::shared_ptr<const ListenerSet::List> ListenerSet::Current() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return list_;
 }
 

@@ -11,6 +11,7 @@
 #include "circuit/events.h"
 #include "circuit/open_error.h"
 #include "circuit/permit.h"
+#include "circuit/registry.h"
 #include "circuit/state.h"
 
 #endif  // CIRCUIT_CIRCUIT_H_

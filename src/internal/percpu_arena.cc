@@ -22,7 +22,7 @@ PerCpuArena::PerCpuArena(int cpus)
 
 std::atomic<uint64_t>* PerCpuArena::Allocate(size_t words) {
   if (words == 0 || words > kPerCpuRegionWords) throw std::bad_alloc();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   allocated_words_ += words;
   auto reusable = free_.find(words);
   if (reusable != free_.end() && !reusable->second.empty()) {
@@ -54,13 +54,13 @@ std::atomic<uint64_t>* PerCpuArena::Allocate(size_t words) {
 }
 
 void PerCpuArena::Free(std::atomic<uint64_t>* cpu0_block, size_t words) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   allocated_words_ -= words;
   free_[words].push_back(cpu0_block);
 }
 
 PerCpuArena::Usage PerCpuArena::usage() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return Usage{chunks_.size(), chunks_.size() * chunk_bytes_,
                allocated_words_ * sizeof(uint64_t) * (static_cast<size_t>(cpus_) + 1)};
 }

@@ -9,10 +9,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "circuit/events.h"
 
 namespace circuit {
@@ -67,8 +66,10 @@ class ListenerSet : public std::enable_shared_from_this<ListenerSet> {
   const uint8_t bit_;
   std::atomic<uint32_t> transition_listeners_{0};
   std::atomic<uint64_t> errors_{0};
-  mutable absl::Mutex mu_;
-  std::shared_ptr<const List> list_ ABSL_GUARDED_BY(mu_) = std::make_shared<const List>();
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees its
+  // happens-before (Debian's Abseil is not built with TSan annotations).
+  mutable std::mutex mu_;
+  std::shared_ptr<const List> list_ = std::make_shared<const List>();  // guarded by mu_
 };
 
 }  // namespace internal

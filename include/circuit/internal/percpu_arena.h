@@ -16,11 +16,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 
 namespace circuit {
 namespace internal {
@@ -58,12 +57,15 @@ class PerCpuArena {
  private:
   const int cpus_;
   const size_t chunk_bytes_;  // (cpus_ + 1) regions
-  mutable absl::Mutex mu_;
-  std::vector<std::atomic<uint64_t>*> chunks_ ABSL_GUARDED_BY(mu_);
-  size_t used_in_last_chunk_ ABSL_GUARDED_BY(mu_) = 0;  // words of each region
-  size_t allocated_words_ ABSL_GUARDED_BY(mu_) = 0;     // of each region
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees its
+  // happens-before (Debian's Abseil is not built with TSan annotations).
+  // Guards the members below.
+  mutable std::mutex mu_;
+  std::vector<std::atomic<uint64_t>*> chunks_;
+  size_t used_in_last_chunk_ = 0;  // words of each region
+  size_t allocated_words_ = 0;     // of each region
   // Freed blocks by size, reused for the same size.
-  std::unordered_map<size_t, std::vector<std::atomic<uint64_t>*>> free_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<size_t, std::vector<std::atomic<uint64_t>*>> free_;
 };
 
 }  // namespace internal
