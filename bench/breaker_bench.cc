@@ -33,6 +33,7 @@
 #include <future>
 #include <mutex>
 #include <new>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -51,6 +52,7 @@
 #include "circuit/internal/cas_stats.h"
 #include "circuit/internal/stripes.h"
 #include "circuit/permit.h"
+#include "circuit/registry.h"
 #include "circuit/state.h"
 #include "bench/mutex_breaker.h"
 
@@ -555,6 +557,29 @@ void BM_Circuit_RejectedWhileOpen(benchmark::State& state) {
   Finish(state);
 }
 CIRCUIT_BENCH(BM_Circuit_RejectedWhileOpen);
+
+// A call through a breaker looked up by name in a registry of 100 on every
+// call: Registry::Find() (a shared lock and a shared_ptr copy, both shared
+// writes) then TryAcquire() + Success(). What a caller pays for not keeping
+// the shared_ptr (circuit/registry.h says to keep it).
+void BM_Circuit_RegistryLookupByName(benchmark::State& state) {
+  static circuit::Registry* const registry = [] {
+    auto* r = new circuit::Registry(CountWindowConfig());
+    for (int i = 0; i < 100; ++i) {
+      if (!r->GetOrCreate("dependency-" + std::to_string(i)).ok()) std::abort();
+    }
+    return r;
+  }();
+  AllocCounter allocs;
+  for (auto _ : state) {
+    std::shared_ptr<circuit::Breaker> breaker = registry->Find("dependency-42");
+    circuit::Permit permit = breaker->TryAcquire();
+    if (ABSL_PREDICT_TRUE(permit)) permit.Success();
+  }
+  allocs.Report(state);
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_RegistryLookupByName);
 
 // Breaker::Call() around a callable that returns OK (count window config,
 // so that the difference from BM_Circuit_Closed_CountWindow is the wrapper's).
