@@ -5,10 +5,17 @@
 // and a mutex-based breaker of the usual kind (bench/mutex_breaker.h).
 //
 // Every case runs with 1, 2 and 4 threads sharing one object, measured in
-// wall-clock time (UseRealTime), and reports:
-//   items_per_second  aggregate calls per second over all threads;
-//   allocs_per_call   global operator new calls per iteration (the breaker
-//                     cases and the mutex breaker), counted per thread.
+// wall-clock time (UseRealTime); the default-config breaker and the padded
+// counter also at 8, 32 and 128 threads (registered last), and
+// BM_Circuit_Pinned with workers pinned to CPUs past the own stripes
+// (manual time). Each reports:
+//   items_per_second        aggregate calls per second over all threads;
+//   allocs_per_call         global operator new calls per iteration (the
+//                           breaker cases and the mutex breaker), counted
+//                           per thread;
+//   cas_retries_per_call    failed CASes inside circuit (//:circuit_cas_stats);
+//   shared_writes_per_call  counter increments into a line shared without
+//                           regard to the CPU (circuit/internal/cas_stats.h).
 //
 // Google Benchmark 1.7 reports, for a multi-threaded run, "real_time" as the
 // mean per-thread wall time divided by the iterations of ALL threads, i.e.
