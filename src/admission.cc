@@ -26,8 +26,8 @@ Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
   // OPEN before its deadline, with the system clock, a coarse reading this
   // thread may still reuse (see circuit/clock.h) and a stripe of its own:
   // the deadline's load, the reading, the rejection. This path calls
-  // nothing, so it needs no registers saved; everything else goes on to
-  // TryAcquireOpen().
+  // nothing (but call listeners, when there are any), so it needs no
+  // registers saved; everything else goes on to TryAcquireOpen().
   if (StateOf(word) == State::kOpen && system_clock_) {
     internal::RejectionClock& clock = internal::tls_rejection_clock;
     internal::StripeRef stripe;
@@ -37,10 +37,7 @@ Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
       const int64_t now = ElapsedNanos(clock.coarse_nanos);
       if (ABSL_PREDICT_TRUE(now < until)) {
         --clock.reuses_left;
-        stripe.Add(internal::kRejected);
-        Permit permit(this, Permit::Kind::kRejected, GenOf(word), until - now);
-        permit.rejected_state_ = State::kOpen;
-        return permit;
+        return Reject(word, until - now, stripe);
       }
     }
   }

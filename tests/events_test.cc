@@ -267,6 +267,29 @@ TEST(EventsTest, CallEventsReportEveryOutcomeOnlyToThoseWhoAsked) {
   EXPECT_EQ(calls->transitions().size(), 0u);
 }
 
+// With the system clock, most rejections while OPEN take the path that
+// reuses a clock reading: each is reported all the same.
+TEST(EventsTest, EveryRejectionWhileOpenIsACallEventWhateverItsPath) {
+  BreakerConfig config;
+  config.name = "system-clock";
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Hours(1);
+  config.max_open_duration = absl::Hours(1);
+  auto breaker = Make(config);
+  auto calls = std::make_shared<Recorder>();
+  Subscription subscription = breaker->Subscribe(calls, kCallEvents);
+  Fail(*breaker, 1);
+  constexpr int kRejections = 50;  // several clock-reuse rounds
+  for (int i = 0; i < kRejections; ++i) EXPECT_FALSE(breaker->TryAcquire());
+  const std::vector<CallEvent> c = calls->calls();
+  ASSERT_EQ(c.size(), 1u + kRejections);
+  for (int i = 1; i <= kRejections; ++i) {
+    EXPECT_EQ(c[i].outcome, CallOutcome::kRejected) << i;
+    EXPECT_EQ(c[i].state, State::kOpen) << i;
+  }
+  EXPECT_EQ(breaker->Metrics().rejected, uint64_t{kRejections});
+}
+
 TEST(EventsTest, CancelStopsDeliveryAndEmptySubscriptionsDoNothing) {
   FakeClock clock;
   auto breaker = Make(Config(&clock));

@@ -322,6 +322,8 @@ class Breaker {
   Permit TryAcquireSlow(uint64_t word) noexcept;
   // A rejected permit; `retry_nanos` until a trial (-1: until reset).
   Permit Reject(uint64_t word, int64_t retry_nanos) noexcept;
+  // The same, counted into `stripe` (the caller's, already looked up).
+  Permit Reject(uint64_t word, int64_t retry_nanos, internal::StripeRef stripe) noexcept;
 
   // True if slow-call detection is on and the permit's call has taken at
   // least slow_call_duration.
@@ -632,7 +634,12 @@ inline void Breaker::RecordClosedSuccess(const Permit& permit,
 }
 
 inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos) noexcept {
-  stripes_.ForThisThread().Add(internal::kRejected);
+  return Reject(word, retry_nanos, stripes_.ForThisThread());
+}
+
+inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos,
+                              internal::StripeRef stripe) noexcept {
+  stripe.Add(internal::kRejected);
   if (ABSL_PREDICT_FALSE(HasCallListeners())) NotifyRejected(word);
   Permit permit(this, Permit::Kind::kRejected, internal::GenOf(word), retry_nanos);
   permit.rejected_state_ = internal::StateOf(word);
