@@ -123,11 +123,8 @@ void ListenerSet::Cancel(const std::shared_ptr<ListenerEntry>& entry) {
   // A delivery that took the old list may still be calling the listener:
   // wait for it, unless it is this very thread's (a listener cancelling
   // itself, or one further out on this thread's stack).
-  const bool mine = std::find(tls_delivering.begin(), tls_delivering.end(), entry.get()) !=
-                    tls_delivering.end();
-  const int own = mine ? static_cast<int>(std::count(tls_delivering.begin(),
-                                                     tls_delivering.end(), entry.get()))
-                       : 0;
+  const int own = static_cast<int>(
+      std::count(tls_delivering.begin(), tls_delivering.end(), entry.get()));
   while (entry->in_flight.load() > own) std::this_thread::yield();
 }
 

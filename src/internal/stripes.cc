@@ -117,13 +117,7 @@ std::atomic<uint64_t>* CpuBlock(std::atomic<uint64_t>* cpu0_block, int cpu) {
 }  // namespace
 
 void StripeRef::AddPerCpu(std::atomic<uint64_t>* cpu0_block, StripeKind kind, int c) {
-#if defined(CIRCUIT_INTERNAL_HAVE_RSEQ)
-  if (ABSL_PREDICT_TRUE(kind == StripeKind::kPerCpu) &&
-      RseqIncrement(cpu0_block, g_percpu_cpus.load(std::memory_order_relaxed), c)) {
-    return;
-  }
-#endif
-  AddAtomically(cpu0_block, kind, c);
+  AddToCpuBlock(cpu0_block, kind, c);
 }
 
 ABSL_ATTRIBUTE_NOINLINE void StripeRef::AddAtomically(std::atomic<uint64_t>* cpu0_block,

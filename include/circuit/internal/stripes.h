@@ -257,15 +257,9 @@ struct StripeRef {
   ABSL_ATTRIBUTE_ALWAYS_INLINE void AddInlined(int c) const {
     if (ABSL_PREDICT_TRUE(kind == StripeKind::kOwn)) {
       SignalSafeIncrement(words[c]);
-      return;
+    } else {
+      AddToCpuBlock(words, kind, c);
     }
-#if defined(CIRCUIT_INTERNAL_HAVE_RSEQ)
-    if (ABSL_PREDICT_TRUE(kind == StripeKind::kPerCpu) &&
-        RseqIncrement(words, g_percpu_cpus.load(std::memory_order_relaxed), c)) {
-      return;
-    }
-#endif
-    AddAtomically(words, kind, c);
   }
 
   // The block this thread's CPU counts time buckets into (per-CPU kinds;
@@ -283,6 +277,18 @@ struct StripeRef {
   // taking the fields by value, so that the caller need not keep the
   // StripeRef in memory for it.
   static void AddPerCpu(std::atomic<uint64_t>* cpu0_block, StripeKind kind, int c);
+  // The per-CPU add itself, which AddPerCpu() and AddInlined() share: the
+  // restartable sequence where there is one, else AddAtomically().
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static void AddToCpuBlock(std::atomic<uint64_t>* cpu0_block,
+                                                         StripeKind kind, int c) {
+#if defined(CIRCUIT_INTERNAL_HAVE_RSEQ)
+    if (ABSL_PREDICT_TRUE(kind == StripeKind::kPerCpu) &&
+        RseqIncrement(cpu0_block, g_percpu_cpus.load(std::memory_order_relaxed), c)) {
+      return;
+    }
+#endif
+    AddAtomically(cpu0_block, kind, c);
+  }
   // AddPerCpu()'s fallback, out of line again so that the restartable path
   // saves no register.
   static void AddAtomically(std::atomic<uint64_t>* cpu0_block, StripeKind kind, int c);
