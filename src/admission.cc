@@ -24,11 +24,12 @@ using internal::TrialSuccessesOf;
 
 Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
   // OPEN before its deadline, with the system clock, a coarse reading this
-  // thread may still reuse (see circuit/clock.h) and a stripe of its own:
-  // the deadline's load, the reading, the rejection. This path calls
-  // nothing (but call listeners, when there are any), so it needs no
-  // registers saved; everything else goes on to TryAcquireOpen().
-  if (StateOf(word) == State::kOpen && system_clock_) {
+  // thread may still reuse (see circuit/clock.h), a stripe of its own and
+  // no call listener to tell: the deadline's load, the reading, the
+  // rejection. This path calls nothing, so it needs no registers saved;
+  // everything else (call listeners included: Reject() tells them) goes on
+  // to TryAcquireOpen().
+  if (StateOf(word) == State::kOpen && system_clock_ && !HasCallListeners()) {
     internal::RejectionClock& clock = internal::tls_rejection_clock;
     internal::StripeRef stripe;
     int64_t until;
@@ -37,7 +38,8 @@ Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
       const int64_t now = ElapsedNanos(clock.coarse_nanos);
       if (ABSL_PREDICT_TRUE(now < until)) {
         --clock.reuses_left;
-        return Reject(word, until - now, stripe);
+        stripe.Add(internal::kRejected);
+        return RejectedPermit(word, until - now);
       }
     }
   }

@@ -324,6 +324,8 @@ class Breaker {
   Permit Reject(uint64_t word, int64_t retry_nanos) noexcept;
   // The same, counted into `stripe` (the caller's, already looked up).
   Permit Reject(uint64_t word, int64_t retry_nanos, internal::StripeRef stripe) noexcept;
+  // The rejected permit itself, counted and reported by the caller.
+  Permit RejectedPermit(uint64_t word, int64_t retry_nanos) noexcept;
 
   // True if slow-call detection is on and the permit's call has taken at
   // least slow_call_duration.
@@ -641,6 +643,10 @@ inline Permit Breaker::Reject(uint64_t word, int64_t retry_nanos,
                               internal::StripeRef stripe) noexcept {
   stripe.Add(internal::kRejected);
   if (ABSL_PREDICT_FALSE(HasCallListeners())) NotifyRejected(word);
+  return RejectedPermit(word, retry_nanos);
+}
+
+inline Permit Breaker::RejectedPermit(uint64_t word, int64_t retry_nanos) noexcept {
   Permit permit(this, Permit::Kind::kRejected, internal::GenOf(word), retry_nanos);
   permit.rejected_state_ = internal::StateOf(word);
   return permit;
