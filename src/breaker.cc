@@ -27,7 +27,9 @@ using internal::StateOf;
 // Which clock times a permit's call for slow-call detection (see
 // SlowCallClock in circuit/config.h).
 Breaker::DurationClock Breaker::ChooseDurationClock(const BreakerConfig& config) {
-  if (config.slow_call_rate_threshold <= 0) return Breaker::DurationClock::kOff;
+  if (config.slow_call_rate_threshold <= 0 && !config.record_call_durations) {
+    return Breaker::DurationClock::kOff;
+  }
   switch (config.slow_call_clock) {
     case SlowCallClock::kPrecise:
       return Breaker::DurationClock::kPrecise;
@@ -56,11 +58,15 @@ Breaker::Breaker(BreakerConfig config)
       system_clock_(config_.clock == nullptr),
       time_base_(clock_->CoarseNowNanos()),
       duration_clock_(ChooseDurationClock(config_)),
-      success_mode_(static_cast<uint8_t>(duration_clock_)),
+      success_mode_(static_cast<uint8_t>(static_cast<uint8_t>(duration_clock_) |
+                                         (config_.record_call_durations ? kDurationsMode : 0))),
+      slow_detection_(config_.slow_call_rate_threshold > 0),
+      record_durations_(config_.record_call_durations),
       // Rounded up: a call shorter than the configured duration (1.75 ns
       // say) must not count as slow.
-      slow_nanos_(absl::ToInt64Nanoseconds(
-          absl::Ceil(config_.slow_call_duration, absl::Nanoseconds(1)))),
+      slow_nanos_(slow_detection_ ? absl::ToInt64Nanoseconds(absl::Ceil(
+                                        config_.slow_call_duration, absl::Nanoseconds(1)))
+                                  : INT64_MAX),
       consecutive_to_open_(
           static_cast<uint32_t>(EffectiveConsecutiveFailuresToOpen(config_))),
       consecutive_on_(consecutive_to_open_ > 0),
@@ -71,7 +77,8 @@ Breaker::Breaker(BreakerConfig config)
                        : WindowMode::kNone),
       state_(internal::MakeWord(State::kClosed, 0)),
       stripes_(EffectiveStripes(config_), window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
-               absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets)),
+               absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets),
+               config_.record_call_durations),
       listeners_(std::make_shared<internal::ListenerSet>(&call_listeners_, &success_mode_,
                                                          kCallListenersMode)) {
   if (window_mode_ != WindowMode::kNone) {
@@ -145,10 +152,24 @@ BreakerMetrics Breaker::Metrics() const {
   m.released = stripes_.Sum(internal::kReleased);
   m.slow = stripes_.Sum(internal::kSlow);
   m.stale = stripes_.Sum(internal::kStale);
-  // relaxed: a statistic.
-  m.opened = opened_.load(std::memory_order_relaxed);
+  for (int from = 0; from < kNumStates; ++from) {
+    for (int to = 0; to < kNumStates; ++to) {
+      // relaxed: a statistic.
+      m.transitions[from][to] = transitions_[from][to].load(std::memory_order_relaxed);
+    }
+    m.opened += m.transitions[from][static_cast<int>(State::kOpen)];
+  }
   m.listener_errors = listeners_->errors();
   return m;
+}
+
+CallDurations Breaker::Durations() const {
+  CallDurations d;
+  if (!record_durations_) return d;
+  d.recorded = true;
+  d.sum = absl::Nanoseconds(stripes_.SumDurations(d.counts.data()));
+  for (uint64_t n : d.counts) d.count += n;
+  return d;
 }
 
 Subscription Breaker::Subscribe(std::shared_ptr<BreakerListener> listener, uint32_t mask) {

@@ -36,8 +36,9 @@ void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured,
       return;
     case Outcome::kFailure: {
       if (permit.kind_ == Permit::Kind::kUntracked) return;
-      const bool slow = IsSlow(permit, measured);
-      OnOutcomeSlow(permit, Outcome::kFailure, slow, stripes_.ForThisThread());
+      const StripeRef stripe = stripes_.ForThisThread();
+      const bool slow = IsSlow(permit, MeasureAndRecord(permit, measured, stripe));
+      OnOutcomeSlow(permit, Outcome::kFailure, slow, stripe);
       if (ABSL_PREDICT_FALSE(HasCallListeners())) {
         NotifyCall(permit, CallOutcome::kFailure, slow, status, error);
       }
@@ -52,7 +53,7 @@ void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured,
 void Breaker::OnSuccessSlow(const Permit& permit, int64_t measured) noexcept {
   if (permit.kind_ == Permit::Kind::kUntracked) return;  // DISABLED: nothing
   const StripeRef stripe = stripes_.ForThisThread();
-  const bool slow = IsSlow(permit, measured);
+  const bool slow = IsSlow(permit, MeasureAndRecord(permit, measured, stripe));
   if (permit.kind_ != Permit::Kind::kNormal || slow) {
     OnOutcomeSlow(permit, Outcome::kSuccess, slow, stripe);
   } else {

@@ -139,6 +139,9 @@ bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now,
     return false;
   }
   if (new_generation) {
+    // relaxed: a statistic.
+    transitions_[static_cast<int>(from)][static_cast<int>(to)].fetch_add(
+        1, std::memory_order_relaxed);
     AfterTransition(from, desired, coarse_now);
     if (to == State::kOpen || to == State::kForcedOpen) {
       RecordTrip(GenOf(desired), TripCauseOf(why.cause), why.value, why.threshold);
@@ -173,8 +176,6 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noe
       // relaxed: published by the deadline's release store just below.
       open_period_nanos_.store(period, std::memory_order_relaxed);
       StoreDeadline(gen, now + period);
-      // relaxed: a statistic.
-      opened_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
     case State::kHalfOpen: {

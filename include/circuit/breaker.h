@@ -74,6 +74,7 @@
 #ifndef CIRCUIT_BREAKER_H_
 #define CIRCUIT_BREAKER_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -97,6 +98,7 @@
 #include "circuit/open_error.h"
 #include "circuit/permit.h"
 #include "circuit/snapshot.h"
+#include "circuit/call_durations.h"
 #include "circuit/state.h"
 
 namespace circuit {
@@ -132,6 +134,8 @@ struct BreakerMetrics {
   uint64_t stale = 0;      // outcomes dropped: their generation had passed
   uint64_t opened = 0;     // transitions into OPEN
   uint64_t listener_errors = 0;  // listener calls that threw (circuit/events.h)
+  // Transitions made, by [from][to] (indexed by State's values).
+  std::array<std::array<uint64_t, kNumStates>, kNumStates> transitions{};
 };
 
 class Breaker {
@@ -187,6 +191,12 @@ class Breaker {
   // cause. O(stripes + events in the window). Thread-safe; takes no lock
   // the call path takes and allocates nothing; exact once calls stop.
   BreakerSnapshot Snapshot() const;
+
+  // Breaker::Durations()
+  // The histogram of call durations (circuit/call_durations.h), if
+  // config().record_call_durations; else `recorded` is false. Sums the
+  // stripes, like Metrics().
+  CallDurations Durations() const;
 
   // ---- Operator controls ------------------------------------------------
   // Each moves to a new generation, so outcomes of permits issued before it
@@ -327,21 +337,50 @@ class Breaker {
   // The rejected permit itself, counted and reported by the caller.
   Permit RejectedPermit(uint64_t word, int64_t retry_nanos) noexcept;
 
-  // True if slow-call detection is on and the permit's call has taken at
-  // least slow_call_duration.
-  // `measured`: the verdict on a duration the caller measured
-  // (JudgeMeasured(): 1 slow, 0 not), or kNotMeasured. Reads the clock only
-  // when durations are timed by the breaker and the caller gave none.
+  // A call's measured duration, as the outcome paths pass it on:
+  // (nanoseconds << 1) | slow, or kNotMeasured. `slow`: slow-call
+  // detection is on and the call took at least slow_call_duration.
   static constexpr int64_t kNotMeasured = -1;
+  static constexpr int64_t kMaxMeasuredNanos = INT64_MAX >> 1;
+  // JudgeMeasured(): a duration the caller measured, judged.
   int64_t JudgeMeasured(absl::Duration took) const noexcept {
+    const int64_t nanos = took <= absl::ZeroDuration()
+                              ? 0
+                              : (took >= absl::Nanoseconds(kMaxMeasuredNanos)
+                                     ? kMaxMeasuredNanos
+                                     : absl::ToInt64Nanoseconds(took));
     // Compared as durations, exactly: no rounding of either side.
-    return took >= config_.slow_call_duration ? 1 : 0;
+    const bool slow = slow_detection_ && took >= config_.slow_call_duration;
+    return (nanos << 1) | (slow ? 1 : 0);
   }
+  // Measure(): the call's duration, `measured` if the caller gave one,
+  // else read from the duration clock when the breaker times calls, else
+  // kNotMeasured.
+  int64_t Measure(const Permit& permit, int64_t measured) const noexcept {
+    if (measured >= 0 || duration_clock_ < DurationClock::kPrecise) {
+      return duration_clock_ == DurationClock::kOff ? kNotMeasured : measured;
+    }
+    int64_t nanos = DurationNowNanos() - permit.time_nanos_;
+    if (nanos < 0) nanos = 0;
+    return (nanos << 1) | (nanos >= slow_nanos_ ? 1 : 0);
+  }
+  // True if slow-call detection is on and the permit's call has taken at
+  // least slow_call_duration. `measured`: as Measure() returns it, or as
+  // the caller passed it. Reads the clock only when durations are timed by
+  // the breaker and the caller gave none.
   bool IsSlow(const Permit& permit, int64_t measured) const noexcept {
     if (ABSL_PREDICT_TRUE(duration_clock_ == DurationClock::kOff)) return false;
-    if (measured >= 0) return measured != 0;
+    if (measured >= 0) return (measured & 1) != 0;
     if (duration_clock_ == DurationClock::kCaller) return false;
     return DurationNowNanos() - permit.time_nanos_ >= slow_nanos_;
+  }
+  // The outcome paths' measurement: Measure(), then the duration counted
+  // into the histogram if the breaker keeps one. Returns the measurement.
+  int64_t MeasureAndRecord(const Permit& permit, int64_t measured,
+                           internal::StripeRef stripe) const noexcept {
+    measured = Measure(permit, measured);
+    if (record_durations_ && measured >= 0) stripes_.AddDuration(stripe, measured >> 1);
+    return measured;
   }
   // Where a permit's call starts and ends for slow-call detection. The two
   // that read no clock come first: one compare tells them apart.
@@ -514,9 +553,14 @@ class Breaker {
   // normal permit's success straight to RecordClosedSuccess(). relaxed:
   // the clock bits are fixed; the listener bit is a hint like
   // HasCallListeners().
+  // kDurationsMode: the call-duration histogram is kept (fixed), so every
+  // success takes OnSuccessSlow(), which records it.
   static constexpr uint8_t kCallListenersMode = 4;
+  static constexpr uint8_t kDurationsMode = 8;
   std::atomic<uint8_t> success_mode_;
-  const int64_t slow_nanos_;
+  const bool slow_detection_;    // slow_call_rate_threshold > 0
+  const bool record_durations_;  // record_call_durations
+  const int64_t slow_nanos_;     // slow_call_duration in ns (never, without slow_detection_)
   const uint32_t consecutive_to_open_;  // EffectiveConsecutiveFailuresToOpen()
   const bool consecutive_on_;
   const bool half_open_limited_;  // half_open_max_duration > 0
@@ -539,7 +583,9 @@ class Breaker {
   // Re-openings since the breaker last closed: (gen << 32) | count, written
   // by the winners of transitions into OPEN and CLOSED.
   std::atomic<uint64_t> reopen_{0};
-  std::atomic<uint64_t> opened_{0};
+  // Transitions by [from][to]: written by transition winners (relaxed: a
+  // statistic), read by Metrics().
+  std::atomic<uint64_t> transitions_[kNumStates][kNumStates] = {};
 
   // For Snapshot(), written by transition winners, read by snapshots:
   //   trip_tag_   the last trip's generation (or kTripWriting) and cause,

@@ -28,6 +28,9 @@ enum class State : uint8_t {
   kMetricsOnly = 5,
 };
 
+// The number of states: every State's value is below it.
+inline constexpr int kNumStates = 6;
+
 // StateName()
 // Returns "CLOSED", "OPEN", "HALF_OPEN", "FORCED_OPEN", "DISABLED" or
 // "METRICS_ONLY"; "UNKNOWN" for a value outside the enum.

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "absl/base/attributes.h"
+#include "circuit/call_durations.h"
 
 #include "circuit/internal/cas_stats.h"
 #include "circuit/internal/percpu.h"
@@ -104,12 +105,17 @@ int IndexBits(int buckets) {
   return bits;
 }
 
-size_t StrideWords(int buckets) {
-  const size_t words = kNumHeaderWords + static_cast<size_t>(buckets);
-  return (words + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine;
+// The duration histogram's words: the buckets, then the sum.
+constexpr size_t kDurationWords = kCallDurationBuckets + 1;
+
+size_t BlockWords(int buckets, bool durations) {
+  return kNumHeaderWords + static_cast<size_t>(buckets) + (durations ? kDurationWords : 0);
 }
 
-size_t BlockWords(int buckets) { return kNumHeaderWords + static_cast<size_t>(buckets); }
+size_t StrideWords(int buckets, bool durations) {
+  const size_t words = BlockWords(buckets, durations);
+  return (words + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine;
+}
 
 std::atomic<uint64_t>* CpuBlock(std::atomic<uint64_t>* cpu0_block, int cpu) {
   return cpu0_block + static_cast<size_t>(cpu) * kPerCpuRegionWords;
@@ -145,17 +151,18 @@ std::atomic<uint64_t>* StripeRef::BucketBlock() const {
   return CpuBlock(words, cpu);
 }
 
-StripeSet::StripeSet(int own, int buckets, int64_t bucket_nanos)
+StripeSet::StripeSet(int own, int buckets, int64_t bucket_nanos, bool durations)
     : own_(own),
       buckets_(buckets),
+      durations_(durations),
       bucket_nanos_(bucket_nanos > 0 ? bucket_nanos : 1),
       cpus_(PerCpuArena::Get().cpus()),
       percpu_kind_(PerCpu().mode == PerCpuMode::kRseq ? StripeKind::kPerCpu
                                                       : StripeKind::kPerCpuAtomic),
       index_bits_(IndexBits(buckets)),
       index_mask_((uint64_t{1} << index_bits_) - 1),
-      stride_words_(StrideWords(buckets)),
-      block_words_(BlockWords(buckets)),
+      stride_words_(StrideWords(buckets, durations)),
+      block_words_(BlockWords(buckets, durations)),
       words_(nullptr),
       percpu_(PerCpuArena::Get().Allocate(block_words_)) {
   if (own_ > 0) {
@@ -174,10 +181,43 @@ StripeSet::~StripeSet() {
   PerCpuArena::Get().Free(percpu_, block_words_);
 }
 
-size_t StripeSet::BytesFor(int own, int buckets, int cpus) {
-  return (static_cast<size_t>(own) * StrideWords(buckets) +
-          (static_cast<size_t>(cpus) + 1) * BlockWords(buckets)) *
+size_t StripeSet::BytesFor(int own, int buckets, int cpus, bool durations) {
+  return (static_cast<size_t>(own) * StrideWords(buckets, durations) +
+          (static_cast<size_t>(cpus) + 1) * BlockWords(buckets, durations)) *
          sizeof(uint64_t);
+}
+
+void StripeSet::AddDuration(StripeRef stripe, int64_t nanos) const {
+  const uint64_t positive = nanos > 0 ? static_cast<uint64_t>(nanos) : 0;
+  const size_t bucket = DurationsOffset() + static_cast<size_t>(CallDurationBucket(nanos));
+  const size_t sum = DurationsOffset() + kCallDurationBuckets;
+  if (stripe.kind == StripeKind::kOwn) {
+    // Only this thread (and its handlers) writes the stripe: one
+    // non-locked instruction each, as for the counters.
+    SignalSafeIncrement(stripe.words[bucket]);
+    SignalSafeAdd(stripe.words[sum], positive);
+    return;
+  }
+  // A CPU's block: threads of that CPU (and any that moved off it) update
+  // these words atomically, as the time buckets. relaxed: a statistic.
+  std::atomic<uint64_t>* const words = stripe.BucketBlock();
+  words[bucket].fetch_add(1, std::memory_order_relaxed);
+  words[sum].fetch_add(positive, std::memory_order_relaxed);
+}
+
+uint64_t StripeSet::SumDurations(uint64_t* counts) const {
+  for (int i = 0; i < kCallDurationBuckets; ++i) counts[i] = 0;
+  if (!durations_) return 0;
+  uint64_t sum = 0;
+  const size_t first = DurationsOffset();
+  ForEachCopy([&](std::atomic<uint64_t>* words) {
+    // relaxed: a statistic (see the header).
+    for (int i = 0; i < kCallDurationBuckets; ++i) {
+      counts[i] += words[first + static_cast<size_t>(i)].load(std::memory_order_relaxed);
+    }
+    sum += words[first + kCallDurationBuckets].load(std::memory_order_relaxed);
+  });
+  return sum;
 }
 
 uint64_t StripeSet::Sum(int c) const {

@@ -63,10 +63,16 @@
 //   +-------------------+-------------------------------------+
 //   A bucket whose tag is not the epoch being read counts as empty, so a
 //   bucket is reset by the first call of its new epoch, not by a sweeper.
+//   then, with call durations recorded (BreakerConfig::record_call_durations),
+//   kCallDurationBuckets words, the calls per duration bucket
+//   (circuit/call_durations.h), and one word, the sum of their durations in
+//   nanoseconds (wrapping after 584 years of summed call time).
 //   In a per-CPU block the buckets are updated with atomic operations only
 //   (a thread may move to another CPU between choosing the block and the
 //   update, and several threads of one CPU may be inside an update), the
-//   counters with the restartable add.
+//   counters with the restartable add. The duration words of a per-CPU
+//   block are updated atomically too (only breakers that record durations
+//   write them, on a path that has read a clock already).
 //
 // Time buckets and late callers: a tag is the epoch of the call that reset
 // the bucket, read from a monotonic clock before the reset, and a call
@@ -169,6 +175,17 @@ inline void SignalSafeIncrement(std::atomic<uint64_t>& word) {
   asm volatile("addq $1, %0" : "+m"(*reinterpret_cast<uint64_t*>(&word)) : : "cc");
 #else
   word.fetch_add(1, std::memory_order_relaxed);
+#endif
+}
+
+// SignalSafeAdd()
+// Adds `delta` to `word` (wrapping) in one instruction; as
+// SignalSafeIncrement().
+inline void SignalSafeAdd(std::atomic<uint64_t>& word, uint64_t delta) {
+#ifdef CIRCUIT_INTERNAL_NONLOCKED_RMW
+  asm volatile("addq %1, %0" : "+m"(*reinterpret_cast<uint64_t*>(&word)) : "er"(delta) : "cc");
+#else
+  word.fetch_add(delta, std::memory_order_relaxed);
 #endif
 }
 
@@ -297,8 +314,9 @@ struct StripeRef {
 class StripeSet {
  public:
   // `own` stripes (0..1024) and one block a CPU; `buckets` time buckets each
-  // of `bucket_nanos` (0 buckets for no time window).
-  StripeSet(int own, int buckets, int64_t bucket_nanos);
+  // of `bucket_nanos` (0 buckets for no time window); `durations`: room for
+  // the call-duration histogram.
+  StripeSet(int own, int buckets, int64_t bucket_nanos, bool durations = false);
   ~StripeSet();
   StripeSet(const StripeSet&) = delete;
   StripeSet& operator=(const StripeSet&) = delete;
@@ -321,10 +339,19 @@ class StripeSet {
   }
 
   // Bytes this set holds: its own stripes plus its per-CPU block in every
-  // region (CPUs + 1), for `own` stripes, `buckets` time buckets and
-  // `cpus` CPUs.
-  static size_t BytesFor(int own, int buckets, int cpus);
-  size_t bytes() const { return BytesFor(own_, buckets_, cpus_); }
+  // region (CPUs + 1), for `own` stripes, `buckets` time buckets, `cpus`
+  // CPUs and, if `durations`, the duration histogram.
+  static size_t BytesFor(int own, int buckets, int cpus, bool durations = false);
+  size_t bytes() const { return BytesFor(own_, buckets_, cpus_, durations_); }
+
+  // StripeSet::AddDuration()
+  // Counts one call of `nanos` into the duration histogram, in `stripe`.
+  // REQUIRES: the set was built with `durations`. Async-signal-safe.
+  void AddDuration(StripeRef stripe, int64_t nanos) const;
+  // The histogram summed over every stripe and CPU: `counts` gets
+  // kCallDurationBuckets values; returns the summed nanoseconds. Zeros
+  // without `durations`.
+  uint64_t SumDurations(uint64_t* counts) const;
 
   // Sum of counter `c` over every stripe (relaxed loads; see above).
   uint64_t Sum(int c) const;
@@ -377,13 +404,16 @@ class StripeSet {
 
   const int own_;
   const int buckets_;
+  const bool durations_;
   const int64_t bucket_nanos_;
   const int cpus_;
   const StripeKind percpu_kind_;
   const int index_bits_;        // b in kCachedBucket: bits of a bucket index
   const uint64_t index_mask_;   // (1 << index_bits_) - 1
   const size_t stride_words_;  // words per own stripe, a multiple of 16 (128 B)
-  const size_t block_words_;   // words per CPU block: kNumHeaderWords + buckets
+  const size_t block_words_;   // words per CPU block: kNumHeaderWords + buckets (+ durations)
+  // The first duration word in a stripe or block: kNumHeaderWords + buckets.
+  size_t DurationsOffset() const { return kNumHeaderWords + static_cast<size_t>(buckets_); }
   std::atomic<uint64_t>* words_;   // own stripes (null if none)
   std::atomic<uint64_t>* percpu_;  // CPU 0's block in the per-CPU arena
 };
