@@ -1,0 +1,260 @@
+// File: src/prometheus/collector.cc
+// circuit::prometheus::Collector: a registry's breakers as Prometheus
+// metric families, built at scrape time (circuit/prometheus/collector.h).
+#include "circuit/prometheus/collector.h"
+
+#include <cctype>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "circuit/breaker.h"
+#include "circuit/call_durations.h"
+#include "circuit/snapshot.h"
+#include "circuit/state.h"
+#include "prometheus/client_metric.h"
+#include "prometheus/metric_type.h"
+
+namespace circuit {
+namespace prometheus {
+namespace {
+
+using ::prometheus::ClientMetric;
+using ::prometheus::MetricFamily;
+using ::prometheus::MetricType;
+
+bool IsMetricName(const std::string& name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    const bool ok = std::isalpha(c) || c == '_' || c == ':' || (i > 0 && std::isdigit(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsLabelName(const std::string& name) {
+  if (name.empty() || name.rfind("__", 0) == 0) return false;  // "__" is reserved
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    const bool ok = std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// "closed", "half_open", ...: Prometheus label values are lower case by
+// convention.
+std::string StateLabel(State state) { return absl::AsciiStrToLower(StateName(state)); }
+
+double Seconds(absl::Duration d) {
+  if (d == absl::InfiniteDuration()) return std::numeric_limits<double>::infinity();
+  return absl::ToDoubleSeconds(d);
+}
+
+// Builds the families of one scrape: each Family() is created once, in
+// the order of the header, and gets one metric a breaker (or more).
+class Families {
+ public:
+  explicit Families(const CollectorOptions& options) : options_(options) {}
+
+  MetricFamily& Family(const std::string& suffix, const std::string& help, MetricType type) {
+    families_.push_back(MetricFamily{absl::StrCat(options_.prefix, "_", suffix), help, type, {}});
+    return families_.back();
+  }
+
+  // A metric of `family` for `breaker`, with `labels` after the breaker's.
+  ClientMetric& Add(MetricFamily& family, const std::string& breaker,
+                    std::vector<ClientMetric::Label> labels = {}) {
+    ClientMetric metric;
+    metric.label.reserve(options_.const_labels.size() + 1 + labels.size());
+    for (const auto& [name, value] : options_.const_labels) metric.label.push_back({name, value});
+    metric.label.push_back({"breaker", breaker});
+    for (ClientMetric::Label& label : labels) metric.label.push_back(std::move(label));
+    family.metric.push_back(std::move(metric));
+    return family.metric.back();
+  }
+
+  // The families with at least one series: one with none (no rate to show
+  // yet, no histogram) is left out, since the text format would print a
+  // HELP and TYPE for nothing.
+  std::vector<MetricFamily> Take() && {
+    std::vector<MetricFamily> shown;
+    for (MetricFamily& family : families_) {
+      if (!family.metric.empty()) shown.push_back(std::move(family));
+    }
+    return shown;
+  }
+
+ private:
+  const CollectorOptions& options_;
+  // A deque: Family()'s references stay valid as more are created.
+  std::deque<MetricFamily> families_;
+};
+
+// What one breaker shows at one scrape.
+struct Reading {
+  std::string name;
+  BreakerMetrics metrics;
+  BreakerSnapshot snapshot;
+  CallDurations durations;
+};
+
+}  // namespace
+
+absl::Status ValidateCollectorOptions(const CollectorOptions& options) {
+  if (!IsMetricName(options.prefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CollectorOptions.prefix: \"", options.prefix,
+        "\" is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"));
+  }
+  for (const auto& [name, value] : options.const_labels) {
+    if (!IsLabelName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "CollectorOptions.const_labels: \"", name,
+          "\" is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"));
+    }
+    for (const char* used : {"breaker", "outcome", "state", "from", "to", "le"}) {
+      if (name == used) {
+        return absl::InvalidArgumentError(absl::StrCat("CollectorOptions.const_labels: \"", name,
+                                                       "\" is a label the series use already"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<Collector>> Collector::Create(const Registry& registry,
+                                                             CollectorOptions options) {
+  absl::Status status = ValidateCollectorOptions(options);
+  if (!status.ok()) return status;
+  return std::shared_ptr<Collector>(new Collector(registry, std::move(options)));
+}
+
+std::vector<MetricFamily> Collector::Collect() const {
+  std::vector<Reading> readings;
+  for (const std::shared_ptr<Breaker>& breaker : registry_.All()) {
+    readings.push_back(Reading{std::string(breaker->name()), breaker->Metrics(),
+                               breaker->Snapshot(), breaker->Durations()});
+  }
+
+  Families out(options_);
+  MetricFamily* calls = &out.Family(
+      "calls_total",
+      "Calls through the breaker by outcome: successful, failed, ignored, released "
+      "(given back unresolved), rejected (not permitted). Disjoint.",
+      MetricType::Counter);
+  MetricFamily* slow = &out.Family(
+      "slow_calls_total",
+      "Successful and failed calls at or over slow_call_duration (also in calls_total).",
+      MetricType::Counter);
+  MetricFamily* stale = &out.Family(
+      "stale_outcomes_total",
+      "Outcomes dropped because the breaker changed state since the call started.",
+      MetricType::Counter);
+  MetricFamily* state = &out.Family(
+      "state", "1 for the state the breaker is in, 0 for the others.", MetricType::Gauge);
+  MetricFamily* transitions =
+      &out.Family("transitions_total", "State transitions by from and to.", MetricType::Counter);
+  MetricFamily* failure_ratio = &out.Family(
+      "failure_ratio",
+      "Failed calls over calls in the current window (0..1); absent while too few calls.",
+      MetricType::Gauge);
+  MetricFamily* slow_ratio = &out.Family(
+      "slow_call_ratio",
+      "Slow calls over calls in the current window (0..1); absent while too few calls.",
+      MetricType::Gauge);
+  MetricFamily* window = &out.Family(
+      "window_calls",
+      "Calls in the current window by outcome (successful, failed; slow counted again).",
+      MetricType::Gauge);
+  MetricFamily* consecutive = &out.Family(
+      "consecutive_failures", "The current run of failures in a row.", MetricType::Gauge);
+  MetricFamily* trials = &out.Family("half_open_trials_in_flight",
+                                     "Half-open trial calls admitted and not yet resolved.",
+                                     MetricType::Gauge);
+  MetricFamily* remaining = &out.Family(
+      "open_remaining_seconds",
+      "Time until the breaker admits a trial call: 0 unless OPEN, +Inf when FORCED_OPEN.",
+      MetricType::Gauge);
+  MetricFamily* period = &out.Family(
+      "open_period_seconds", "The current (OPEN) or next open period, with backoff.",
+      MetricType::Gauge);
+  MetricFamily* listener_errors = &out.Family(
+      "listener_errors_total", "Event listener calls that threw.", MetricType::Counter);
+  MetricFamily* durations = &out.Family(
+      "call_duration_seconds",
+      "Call durations (breakers with record_call_durations).", MetricType::Histogram);
+
+  for (const Reading& r : readings) {
+    const BreakerMetrics& m = r.metrics;
+    const BreakerSnapshot& s = r.snapshot;
+    const std::pair<const char*, uint64_t> outcomes[] = {
+        {"successful", m.successes}, {"failed", m.failures},   {"ignored", m.ignored},
+        {"released", m.released},    {"rejected", m.rejected},
+    };
+    for (const auto& [outcome, value] : outcomes) {
+      out.Add(*calls, r.name, {{"outcome", outcome}}).counter.value = static_cast<double>(value);
+    }
+    out.Add(*slow, r.name).counter.value = static_cast<double>(m.slow);
+    out.Add(*stale, r.name).counter.value = static_cast<double>(m.stale);
+
+    for (int i = 0; i < kNumStates; ++i) {
+      const State each = static_cast<State>(i);
+      out.Add(*state, r.name, {{"state", StateLabel(each)}}).gauge.value = each == s.state ? 1 : 0;
+    }
+    for (int from = 0; from < kNumStates; ++from) {
+      for (int to = 0; to < kNumStates; ++to) {
+        const State f = static_cast<State>(from);
+        const State t = static_cast<State>(to);
+        const bool automatic = (f == State::kClosed && t == State::kOpen) ||
+                               (f == State::kOpen && t == State::kHalfOpen) ||
+                               (f == State::kHalfOpen && t == State::kOpen) ||
+                               (f == State::kHalfOpen && t == State::kClosed);
+        const uint64_t count = m.transitions[from][to];
+        if (count == 0 && !automatic) continue;
+        out.Add(*transitions, r.name, {{"from", StateLabel(f)}, {"to", StateLabel(t)}})
+            .counter.value = static_cast<double>(count);
+      }
+    }
+    if (s.failure_rate) out.Add(*failure_ratio, r.name).gauge.value = *s.failure_rate / 100;
+    if (s.slow_call_rate) out.Add(*slow_ratio, r.name).gauge.value = *s.slow_call_rate / 100;
+    out.Add(*window, r.name, {{"outcome", "successful"}}).gauge.value =
+        static_cast<double>(s.successes);
+    out.Add(*window, r.name, {{"outcome", "failed"}}).gauge.value =
+        static_cast<double>(s.failures);
+    out.Add(*window, r.name, {{"outcome", "slow"}}).gauge.value =
+        static_cast<double>(s.slow_calls);
+    out.Add(*consecutive, r.name).gauge.value = s.consecutive_failures;
+    out.Add(*trials, r.name).gauge.value = s.trials_in_flight;
+    out.Add(*remaining, r.name).gauge.value = Seconds(s.open_remaining);
+    out.Add(*period, r.name).gauge.value = Seconds(s.open_period);
+    out.Add(*listener_errors, r.name).counter.value = static_cast<double>(m.listener_errors);
+
+    if (r.durations.recorded) {
+      ClientMetric& metric = out.Add(*durations, r.name);
+      ClientMetric::Histogram& h = metric.histogram;
+      h.sample_count = r.durations.count;
+      h.sample_sum = absl::ToDoubleSeconds(r.durations.sum);
+      uint64_t cumulative = 0;
+      for (int i = 0; i < kCallDurationBuckets; ++i) {
+        cumulative += r.durations.counts[static_cast<size_t>(i)];
+        h.bucket.push_back({cumulative, Seconds(CallDurationBound(i))});
+      }
+    }
+  }
+
+  return std::move(out).Take();
+}
+
+}  // namespace prometheus
+}  // namespace circuit
