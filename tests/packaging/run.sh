@@ -9,7 +9,9 @@
 #   5. a pkg-config build (pkg-config --cflags --libs circuit) builds and runs;
 #   6. the same with a shared libcircuit (BUILD_SHARED_LIBS=ON);
 #   7. a Bazel workspace depending on @circuit through local_repository
-#      builds and runs.
+#      builds and runs;
+#   8. a CMake project with find_package(circuit COMPONENTS prometheus)
+#      builds and runs (circuit::prometheus, the optional export).
 # Each step is one check; ends with "packaging: N passed, N failed".
 # Needs cmake, pkg-config, g++ and bazel (./bazelw installs them).
 set -uo pipefail
@@ -61,13 +63,16 @@ cmake_install() {
     DESTDIR="$work/stage" cmake --install build --prefix /usr/local &&
     test -f "$prefix/lib/cmake/circuit/circuitConfig.cmake" &&
     test -f "$prefix/lib/pkgconfig/circuit.pc" &&
-    test -f "$prefix/include/circuit/breaker.h"
+    test -f "$prefix/include/circuit/breaker.h" &&
+    test -f "$prefix/include/circuit/prometheus/collector.h" &&
+    test -f "$prefix/lib/cmake/circuit/circuitPrometheusTargets.cmake"
 }
 
-# The README's CMake consumer: find_package(circuit REQUIRED).
+# The README's CMake consumer: find_package(circuit REQUIRED) (or the
+# project in $3).
 find_package_consumer() {
-  local prefix=$1 build=$2
-  cmake -S "$here/consumer" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" &&
+  local prefix=$1 build=$2 project=${3:-$here/consumer}
+  cmake -S "$project" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" &&
     cmake --build "$build" &&
     LD_LIBRARY_PATH="$prefix/lib" "$build/app"
 }
@@ -134,6 +139,8 @@ step find_package_consumer find_package_consumer "$prefix" "$work/consumer"
 step pkg_config_consumer pkg_config_consumer
 step shared_library_consumer shared_library
 step bazel_consumer bazel_workspace_consumer
+step prometheus_consumer find_package_consumer "$prefix" "$work/prometheus_consumer" \
+  "$here/prometheus_consumer"
 
 echo "packaging: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
