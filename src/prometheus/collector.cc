@@ -107,6 +107,8 @@ struct Reading {
   BreakerMetrics metrics;
   BreakerSnapshot snapshot;
   CallDurations durations;
+  double failure_threshold;  // percent, 0 when off
+  double slow_threshold;
 };
 
 }  // namespace
@@ -144,7 +146,9 @@ std::vector<MetricFamily> Collector::Collect() const {
   std::vector<Reading> readings;
   for (const std::shared_ptr<Breaker>& breaker : registry_.All()) {
     readings.push_back(Reading{std::string(breaker->name()), breaker->Metrics(),
-                               breaker->Snapshot(), breaker->Durations()});
+                               breaker->Snapshot(), breaker->Durations(),
+                               breaker->config().failure_rate_threshold,
+                               breaker->config().slow_call_rate_threshold});
   }
 
   Families out(options_);
@@ -172,6 +176,16 @@ std::vector<MetricFamily> Collector::Collect() const {
   MetricFamily* slow_ratio = &out.Family(
       "slow_call_ratio",
       "Slow calls over calls in the current window (0..1); absent while too few calls.",
+      MetricType::Gauge);
+  MetricFamily* failure_threshold = &out.Family(
+      "failure_ratio_threshold",
+      "The failure ratio at which the breaker opens (failure_rate_threshold / 100); absent "
+      "when off.",
+      MetricType::Gauge);
+  MetricFamily* slow_threshold = &out.Family(
+      "slow_call_ratio_threshold",
+      "The slow-call ratio at which the breaker opens (slow_call_rate_threshold / 100); "
+      "absent when off.",
       MetricType::Gauge);
   MetricFamily* window = &out.Family(
       "window_calls",
@@ -228,6 +242,12 @@ std::vector<MetricFamily> Collector::Collect() const {
     }
     if (s.failure_rate) out.Add(*failure_ratio, r.name).gauge.value = *s.failure_rate / 100;
     if (s.slow_call_rate) out.Add(*slow_ratio, r.name).gauge.value = *s.slow_call_rate / 100;
+    if (r.failure_threshold > 0) {
+      out.Add(*failure_threshold, r.name).gauge.value = r.failure_threshold / 100;
+    }
+    if (r.slow_threshold > 0) {
+      out.Add(*slow_threshold, r.name).gauge.value = r.slow_threshold / 100;
+    }
     out.Add(*window, r.name, {{"outcome", "successful"}}).gauge.value =
         static_cast<double>(s.successes);
     out.Add(*window, r.name, {{"outcome", "failed"}}).gauge.value =

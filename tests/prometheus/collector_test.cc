@@ -5,8 +5,13 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -148,6 +153,8 @@ TEST_F(CollectorTest, AScrapeAfterAScriptedSequenceShowsEveryNumber) {
   expect(Key("calls_total", "breaker=\"search\",outcome=\"released\""), 1);
   expect(Key("state", "breaker=\"search\",state=\"closed\""), 1);
   expect(Key("failure_ratio", "breaker=\"search\""), 0.25);
+  expect(Key("failure_ratio_threshold", "breaker=\"search\""), 0.5);
+  EXPECT_EQ(s.count(Key("slow_call_ratio_threshold", "breaker=\"search\"")), 0u);
   expect(Key("window_calls", "breaker=\"search\",outcome=\"successful\""), 3);
   expect(Key("window_calls", "breaker=\"search\",outcome=\"failed\""), 1);
   expect(Key("open_remaining_seconds", "breaker=\"search\""), 0);
@@ -254,6 +261,39 @@ TEST_F(CollectorTest, BreakerNamesAreEscapedInLabelValues) {
                  "outcome=\"failed\"}"),
             1);
   EXPECT_EQ(PromtoolCheckMetrics(text).exit_status, 0) << text;
+}
+
+// The alerting rules (docs/alerts/) name only series the export has.
+TEST_F(CollectorTest, TheAlertRulesNameOnlyExportedSeries) {
+  BreakerConfig every = Defaults();
+  every.failure_rate_threshold = 50;
+  every.slow_call_rate_threshold = 50;
+  every.minimum_calls = 1;
+  every.record_call_durations = true;
+  ASSERT_TRUE(registry_.SetOverride("every", every).ok());
+  registry_.GetOrCreate("every").value()->TryAcquire().Success();
+  std::set<std::string> exported;
+  for (const ::prometheus::MetricFamily& family : prometheus::Collector(registry_).Collect()) {
+    exported.insert(family.name);
+  }
+
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  ASSERT_NE(srcdir, nullptr) << "run under bazel test";
+  const std::string path =
+      absl::StrCat(srcdir, "/circuit/docs/alerts/circuit_breaker.rules.yml");
+  std::ifstream file(path);
+  ASSERT_TRUE(file) << path;
+  const std::string rules((std::istreambuf_iterator<char>(file)),
+                          std::istreambuf_iterator<char>());
+  const std::regex series("circuit_breaker_[a-z_]+");
+  int named = 0;
+  for (auto it = std::sregex_iterator(rules.begin(), rules.end(), series);
+       it != std::sregex_iterator(); ++it) {
+    const std::string name = it->str();
+    ++named;
+    EXPECT_EQ(exported.count(name), 1u) << name << " is in the rules but not exported";
+  }
+  EXPECT_GT(named, 10);
 }
 
 // Scrapes run on the exposer's threads while calls, transitions and

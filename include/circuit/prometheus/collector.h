@@ -31,6 +31,9 @@
 //   circuit_breaker_failure_ratio, circuit_breaker_slow_call_ratio
 //       gauges, 0..1, over the current window; absent while the window
 //       holds too few calls to judge (BreakerSnapshot's rates).
+//   circuit_breaker_failure_ratio_threshold, _slow_call_ratio_threshold
+//       gauges, 0..1: the configured thresholds (absent when off), so that
+//       an alert can fire before a breaker trips.
 //   circuit_breaker_window_calls{outcome}  gauge: the current window's
 //       calls (outcome: successful, failed; plus slow, counted in both).
 //   circuit_breaker_consecutive_failures   gauge.
