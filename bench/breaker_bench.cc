@@ -493,6 +493,20 @@ void BM_Circuit_Closed_SlowCallCallerMeasured(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_SlowCallCallerMeasured);
 
+// The coarse slow-call case with the call-duration histogram kept
+// (record_call_durations, for the Prometheus export): the measured success
+// goes out of line and adds to two more words of the caller's stripe.
+void BM_Circuit_Closed_CallDurations(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config = SlowCallCoarseConfig();
+    config.name = "bench_call_durations";
+    config.record_call_durations = true;
+    return MakeBreaker(config);
+  }();
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_CallDurations);
+
 void BM_Circuit_Closed_DefaultConfig(benchmark::State& state) {
   static circuit::Breaker* const breaker = MakeBreaker(circuit::BreakerConfig());
   RunClosed(state, breaker);

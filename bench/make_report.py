@@ -47,6 +47,7 @@ BREAKERS = [
     "BM_Circuit_Closed_SlowCallDetection",
     "BM_Circuit_Closed_SlowCallCoarse",
     "BM_Circuit_Closed_SlowCallCallerMeasured",
+    "BM_Circuit_Closed_CallDurations",
     "BM_Circuit_Closed_DefaultConfig",
     "BM_Circuit_Closed_PerCpu",
     "BM_Circuit_FailureBelowThreshold",

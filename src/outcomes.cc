@@ -27,6 +27,18 @@ using internal::TrialSuccessesOf;
 
 // ---- Outcomes ------------------------------------------------------------------
 
+int64_t Breaker::JudgeMeasuredForHistogram(absl::Duration took) const noexcept {
+  const int64_t nanos = took <= absl::ZeroDuration()
+                            ? 0
+                            : (took >= absl::Nanoseconds(kMaxMeasuredNanos)
+                                   ? kMaxMeasuredNanos
+                                   : absl::ToInt64Nanoseconds(took));
+  // Slow only with slow-call detection on: the histogram alone turns the
+  // duration clock on, not the verdict.
+  const bool slow = slow_detection_ && took >= config_.slow_call_duration;
+  return (nanos << 1) | (slow ? 1 : 0);
+}
+
 void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured,
                         const absl::Status* status, const std::exception_ptr* error) noexcept {
   if (!permit.Claim()) return;

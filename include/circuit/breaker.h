@@ -342,17 +342,17 @@ class Breaker {
   // detection is on and the call took at least slow_call_duration.
   static constexpr int64_t kNotMeasured = -1;
   static constexpr int64_t kMaxMeasuredNanos = INT64_MAX >> 1;
-  // JudgeMeasured(): a duration the caller measured, judged.
+  // JudgeMeasured(): a duration the caller measured, judged. Without the
+  // histogram only the verdict is kept (nanoseconds 0): the conversion
+  // costs more than the comparison.
   int64_t JudgeMeasured(absl::Duration took) const noexcept {
-    const int64_t nanos = took <= absl::ZeroDuration()
-                              ? 0
-                              : (took >= absl::Nanoseconds(kMaxMeasuredNanos)
-                                     ? kMaxMeasuredNanos
-                                     : absl::ToInt64Nanoseconds(took));
-    // Compared as durations, exactly: no rounding of either side.
-    const bool slow = slow_detection_ && took >= config_.slow_call_duration;
-    return (nanos << 1) | (slow ? 1 : 0);
+    // Compared as durations, exactly: no rounding of either side. Without
+    // the histogram, slow-call detection is on or the verdict is unused
+    // (IsSlow() stops at kOff).
+    if (ABSL_PREDICT_TRUE(!record_durations_)) return took >= config_.slow_call_duration ? 1 : 0;
+    return JudgeMeasuredForHistogram(took);
   }
+  int64_t JudgeMeasuredForHistogram(absl::Duration took) const noexcept;
   // Measure(): the call's duration, `measured` if the caller gave one,
   // else read from the duration clock when the breaker times calls, else
   // kNotMeasured.
