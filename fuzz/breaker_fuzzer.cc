@@ -61,6 +61,7 @@ namespace {
 using circuit::Breaker;
 using circuit::BreakerConfig;
 using circuit::BreakerMetrics;
+using circuit::kNumStates;
 using circuit::FakeClock;
 using circuit::Outcome;
 using circuit::Permit;
@@ -692,11 +693,27 @@ std::string ModelPermitString(const ModelPermit& p) {
                       " retry_nanos=", p.retry_nanos, " [", p.retry_min, ", ", p.retry_max, "]}");
 }
 
+// The non-zero transition counts: "CLOSED>OPEN:2,OPEN>HALF_OPEN:1".
+std::string TransitionsString(
+    const std::array<std::array<uint64_t, kNumStates>, kNumStates>& transitions) {
+  std::string out;
+  for (int from = 0; from < kNumStates; ++from) {
+    for (int to = 0; to < kNumStates; ++to) {
+      const uint64_t n = transitions[static_cast<size_t>(from)][static_cast<size_t>(to)];
+      if (n == 0) continue;
+      absl::StrAppend(&out, out.empty() ? "" : ",", StateName(static_cast<State>(from)), ">",
+                      StateName(static_cast<State>(to)), ":", n);
+    }
+  }
+  return out;
+}
+
 std::string MetricsString(const BreakerMetrics& m) {
   return absl::StrCat(StateName(m.state), " gen=", m.generation, " permitted=", m.permitted,
                       " rejected=", m.rejected, " successes=", m.successes,
                       " failures=", m.failures, " ignored=", m.ignored, " released=", m.released,
-                      " slow=", m.slow, " stale=", m.stale, " opened=", m.opened);
+                      " slow=", m.slow, " stale=", m.stale, " opened=", m.opened,
+                      " transitions=", TransitionsString(m.transitions));
 }
 
 std::string MetricsString(const ModelMetrics& m) {
@@ -712,6 +729,7 @@ std::string MetricsString(const ModelMetrics& m) {
   b.slow = m.slow;
   b.stale = m.stale;
   b.opened = m.opened;
+  b.transitions = m.transitions;
   return MetricsString(b);
 }
 
@@ -881,7 +899,7 @@ class Run {
         r.permitted != m.permitted ||
         r.rejected != m.rejected || r.successes != m.successes || r.failures != m.failures ||
         r.ignored != m.ignored || r.released != m.released || r.slow != m.slow ||
-        r.stale != m.stale || r.opened != m.opened) {
+        r.stale != m.stale || r.opened != m.opened || r.transitions != m.transitions) {
       Mismatch(absl::StrCat("state or metrics differ (", where,
                             slot >= 0 ? absl::StrCat(", at slot ", slot) : std::string(), ")"));
     }

@@ -71,6 +71,7 @@
 #define CIRCUIT_FUZZ_BREAKER_MODEL_H_
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <deque>
@@ -107,6 +108,8 @@ struct ModelMetrics {
   uint64_t slow = 0;
   uint64_t stale = 0;
   uint64_t opened = 0;
+  // Transitions by [from][to], as BreakerMetrics::transitions.
+  std::array<std::array<uint64_t, circuit::kNumStates>, circuit::kNumStates> transitions{};
 };
 
 // What the model knows of one permit.
@@ -634,6 +637,7 @@ class BreakerModel {
   // Every transition: the next generation, with the trial counts, the
   // consecutive run and the rate window of the old one gone.
   void NewGeneration(State to, int64_t now) {
+    ++metrics_.transitions[static_cast<size_t>(state_)][static_cast<size_t>(to)];
     gen_ = (gen_ + 1) & kModelGenMask;
     state_ = to;
     in_flight_ = trial_successes_ = trial_failures_ = trial_slow_ = 0;
