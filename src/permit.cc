@@ -3,11 +3,15 @@
 #include "circuit/permit.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
 
@@ -69,6 +73,22 @@ absl::Status Permit::RejectionStatus() const {
 bool IsRejection(const absl::Status& status) {
   return status.code() == absl::StatusCode::kUnavailable &&
          status.GetPayload(kRejectionPayload).has_value();
+}
+
+std::optional<absl::Duration> RejectionRetryAfter(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnavailable) return std::nullopt;
+  const auto payload = status.GetPayload(kRejectionPayload);  // absl::optional<absl::Cord>
+  if (!payload.has_value()) return std::nullopt;
+  // "<STATE> <retry>": <retry> is "inf" or "<nanoseconds>ns".
+  const std::string text(*payload);
+  const size_t space = text.rfind(' ');
+  if (space == std::string::npos) return std::nullopt;
+  absl::string_view retry = absl::string_view(text).substr(space + 1);
+  if (retry == "inf") return absl::InfiniteDuration();
+  int64_t nanos = 0;
+  if (!absl::ConsumeSuffix(&retry, "ns")) return std::nullopt;
+  if (!absl::SimpleAtoi(retry, &nanos) || nanos < 0) return std::nullopt;
+  return absl::Nanoseconds(nanos);
 }
 
 }  // namespace circuit

@@ -3,6 +3,7 @@
 // exact, in nanoseconds, and IsRejection() recognises it.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -145,6 +146,44 @@ TEST_F(RejectionMessageTest, ForcedOpenSaysUntilResetAndThePayloadSaysInf) {
 TEST_F(RejectionMessageTest, AnUnavailableStatusWithoutThePayloadIsNotARejection) {
   EXPECT_FALSE(IsRejection(absl::UnavailableError("circuit breaker 'x' is OPEN; retry in 1s")));
   EXPECT_FALSE(IsRejection(absl::OkStatus()));
+}
+
+TEST(RejectionRetryAfterTest, GivesBackTheExactDelayOfEachKindOfRejection) {
+  FakeClock clock;
+  BreakerConfig config;
+  config.clock = &clock;
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Milliseconds(200);
+  std::unique_ptr<Breaker> breaker = Breaker::Create(config).value();
+  breaker->TryAcquire().Failure();
+  clock.Advance(absl::Nanoseconds(963));
+  Permit open = breaker->TryAcquire();
+  ASSERT_TRUE(open.rejected());
+  EXPECT_EQ(RejectionRetryAfter(open.RejectionStatus()), open.retry_after());
+  EXPECT_GT(open.retry_after(), absl::ZeroDuration());
+
+  clock.Advance(absl::Milliseconds(200));
+  Permit trial = breaker->TryAcquire();  // HALF_OPEN, its one slot taken
+  ASSERT_TRUE(trial);
+  Permit busy = breaker->TryAcquire();
+  ASSERT_TRUE(busy.rejected());
+  EXPECT_EQ(RejectionRetryAfter(busy.RejectionStatus()), absl::ZeroDuration());
+  trial.Success();
+
+  breaker->ForceOpen();
+  EXPECT_EQ(RejectionRetryAfter(breaker->TryAcquire().RejectionStatus()),
+            absl::InfiniteDuration());
+
+  // Anything else: not a rejection.
+  EXPECT_EQ(RejectionRetryAfter(absl::OkStatus()), std::nullopt);
+  EXPECT_EQ(RejectionRetryAfter(absl::UnavailableError("the dependency said so")), std::nullopt);
+  absl::Status forged = absl::UnavailableError("forged");
+  forged.SetPayload("circuit.dev/rejection", absl::Cord("OPEN garbage"));
+  EXPECT_EQ(RejectionRetryAfter(forged), std::nullopt);
+  forged.SetPayload("circuit.dev/rejection", absl::Cord("OPEN -5ns"));
+  EXPECT_EQ(RejectionRetryAfter(forged), std::nullopt);
+  forged.SetPayload("circuit.dev/rejection", absl::Cord(""));
+  EXPECT_EQ(RejectionRetryAfter(forged), std::nullopt);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@
 #define CIRCUIT_PERMIT_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -157,6 +158,12 @@ class Permit {
 // True if `status` is a breaker's RejectionStatus(), as opposed to a
 // kUnavailable the dependency itself returned.
 bool IsRejection(const absl::Status& status);
+
+// RejectionRetryAfter()
+// For a breaker's RejectionStatus(): the retry_after() it was built with
+// (InfiniteDuration() when FORCED_OPEN, zero when HALF_OPEN). For any other
+// status, or a rejection payload that does not parse: nullopt.
+std::optional<absl::Duration> RejectionRetryAfter(const absl::Status& status);
 
 }  // namespace circuit
 
