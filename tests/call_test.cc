@@ -6,6 +6,7 @@
 // the call's own exception (and never swallowed by a second run of the
 // fallback).
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -13,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "circuit/breaker.h"
 #include "circuit/fake_clock.h"
 #include "gmock/gmock.h"
@@ -270,7 +272,9 @@ TEST_F(CallTest, AStatusCallableReturnsItsStatusOrTheFallbacks) {
   EXPECT_TRUE(breaker_->Call([] { return absl::OkStatus(); }, fallback).ok());
   const absl::Status failed = breaker_->Call([] { return absl::InternalError("x"); }, fallback);
   EXPECT_EQ(failed.code(), absl::StatusCode::kAborted);
-  EXPECT_EQ(failed.message(), "x");
+  // A fallback that fails carries both errors.
+  EXPECT_EQ(failed.message(), "fallback failed: x; the call had failed with: INTERNAL: x");
+  EXPECT_EQ(FallbackFailureReason(failed), absl::InternalError("x"));
   // A void fallback handled the failure: OK.
   int handled = 0;
   EXPECT_TRUE(breaker_->Call([] { return absl::InternalError("x"); },
@@ -475,10 +479,9 @@ TEST_F(CallTest, CallWithClassifierOfAStatusAsksThePredicateOnlyAboutSuccesses) 
   EXPECT_EQ(breaker_->CallWithClassifier([] { return absl::OkStatus(); }, predicate, fallback)
                 .code(),
             absl::StatusCode::kAborted);
-  EXPECT_EQ(breaker_->CallWithClassifier([] { return absl::InternalError("x"); }, predicate,
-                                         fallback)
-                .message(),
-            "x");
+  EXPECT_EQ(FallbackFailureReason(breaker_->CallWithClassifier(
+                [] { return absl::InternalError("x"); }, predicate, fallback)),
+            absl::InternalError("x"));
   EXPECT_EQ(asked, 1);
 }
 
@@ -513,6 +516,44 @@ TEST_F(CallTest, CallWithClassifierTreatsAPredicateThatThrowsAsAFailure) {
                 .value(),
             0);
   EXPECT_EQ(breaker_->Metrics().failures, 1u);
+}
+
+TEST_F(CallTest, AFallbackThatReturnsAnErrorIsReportedWithBothErrors) {
+  const absl::StatusOr<int> failed = breaker_->Call(
+      [] { return absl::StatusOr<int>(absl::UnavailableError("primary down")); },
+      [](const absl::Status&) -> absl::StatusOr<int> {
+        absl::Status cache_miss = absl::NotFoundError("no cached quote");
+        cache_miss.SetPayload("example.com/cache", absl::Cord("miss"));
+        return cache_miss;
+      });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(failed.status().message()),
+              testing::AllOf(testing::HasSubstr("fallback failed: no cached quote"),
+                             testing::HasSubstr("primary down")));
+  EXPECT_EQ(failed.status().GetPayload("example.com/cache").value_or(absl::Cord()), "miss");
+  const std::optional<absl::Status> reason = FallbackFailureReason(failed.status());
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_EQ(*reason, absl::UnavailableError("primary down"));
+
+  // A rejection's reason comes back as a rejection.
+  breaker_->ForceOpen();
+  const absl::Status rejected = breaker_->Call(
+      [] { return absl::OkStatus(); },
+      [](const absl::Status&) { return absl::InternalError("no fallback either"); });
+  EXPECT_EQ(rejected.code(), absl::StatusCode::kInternal);
+  EXPECT_FALSE(IsRejection(rejected)) << "the fallback's failure is not a rejection";
+  const std::optional<absl::Status> rejection = FallbackFailureReason(rejected);
+  ASSERT_TRUE(rejection.has_value());
+  EXPECT_TRUE(IsRejection(*rejection)) << *rejection;
+  EXPECT_EQ(RejectionRetryAfter(*rejection), absl::InfiniteDuration());
+
+  // Passing the reason on is not a failure of the fallback: unchanged.
+  const absl::Status passed =
+      breaker_->Call([] { return absl::OkStatus(); }, [](const absl::Status& why) { return why; });
+  EXPECT_TRUE(IsRejection(passed));
+  EXPECT_EQ(FallbackFailureReason(passed), std::nullopt);
+  EXPECT_EQ(FallbackFailureReason(absl::NotFoundError("plain")), std::nullopt);
 }
 
 }  // namespace

@@ -117,6 +117,13 @@ struct TransitionWhy {
 };
 }  // namespace internal
 
+// FallbackFailureReason()
+// For what Call(fn, fallback, ...) returned when its fallback failed: the
+// status the call had failed or been rejected with (its code and message;
+// IsRejection() holds for it if it was a rejection). nullopt for any other
+// status.
+std::optional<absl::Status> FallbackFailureReason(const absl::Status& status);
+
 // A snapshot of a breaker's lifetime counters. Each counter is exact once
 // the calls have stopped; while they run, a snapshot may miss increments in
 // flight. permitted == successes + failures + ignored + released + (permits
@@ -246,7 +253,11 @@ class Breaker {
   // rejection status, the failing status, or kUnknown naming what fn threw.
   // Ignored and expected exceptions are rethrown, without the fallback. The
   // fallback runs at most once, outside the call's try: what it throws
-  // reaches the caller and is not recorded.
+  // reaches the caller and is not recorded. A fallback that returns a
+  // failing status is reported as such: Call() returns its code with the
+  // message "fallback failed: <its message>; the call had failed with:
+  // <reason>", and FallbackFailureReason() gives the reason back (a
+  // fallback that returns the reason itself passes it on unchanged).
   //
   // The fallback returns what fn returns, or anything that converts to
   // what Call() returns (T or absl::StatusOr<T> for a T; absl::Status for

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -106,10 +107,19 @@ decltype(auto) InvokeFallback(Fallback& fallback, const absl::Status& reason, Ar
   }
 }
 
+// FallbackFailure()
+// `fallback_status` (the fallback's own error) marked as a failed fallback:
+// its code and payloads, the message "fallback failed: <its message>; the
+// call had failed with: <reason>", and `reason` kept in a payload for
+// circuit::FallbackFailureReason() (circuit/breaker.h).
+absl::Status FallbackFailure(const absl::Status& fallback_status, const absl::Status& reason);
+
 // What Call() returns when it falls back: the fallback's result converted to
 // `Result` (what Call() returns for fn's result type), or OK when the
 // fallback returns void and Call() returns absl::Status (fn returns void or
 // absl::Status): a fallback that returns nothing has handled the failure.
+// A failing status from the fallback becomes FallbackFailure(), unless it
+// is the reason itself (fallback::OriginalError() passes it on).
 template <typename Result, typename Fallback, typename... Args>
 Result RunFallback(Fallback& fallback, const absl::Status& reason, Args&&... args) {
   static_assert(kIsFallback<Fallback, Args...>,
@@ -128,7 +138,14 @@ Result RunFallback(Fallback& fallback, const absl::Status& reason, Args&&... arg
                     "the fallback's result must convert to what Call() returns for fn's "
                     "result (absl::Status for void and absl::Status, absl::StatusOr<T> for T "
                     "and absl::StatusOr<T>)");
-      return Result(InvokeFallback(fallback, reason, std::forward<Args>(args)...));
+      Result result(InvokeFallback(fallback, reason, std::forward<Args>(args)...));
+      const absl::Status& status = StatusOf(result);
+      // A fallback that fails (but does not just pass the reason on) is
+      // reported as such, carrying both errors.
+      if (ABSL_PREDICT_FALSE(!status.ok()) && status != reason) {
+        return Result(FallbackFailure(status, reason));
+      }
+      return result;
     }
   } else {
     std::abort();  // unreachable: the static_assert above has failed
