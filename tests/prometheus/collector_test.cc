@@ -4,13 +4,13 @@
 #include "circuit/prometheus/collector.h"
 
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -285,11 +285,18 @@ TEST_F(CollectorTest, TheAlertRulesNameOnlyExportedSeries) {
   ASSERT_TRUE(file) << path;
   const std::string rules((std::istreambuf_iterator<char>(file)),
                           std::istreambuf_iterator<char>());
-  const std::regex series("circuit_breaker_[a-z_]+");
+  // Every circuit_breaker_[a-z_]+ in the file (std::regex is avoided: GCC
+  // 12 warns inside it under the sanitizers' -O1).
+  const std::string prefix = "circuit_breaker_";
   int named = 0;
-  for (auto it = std::sregex_iterator(rules.begin(), rules.end(), series);
-       it != std::sregex_iterator(); ++it) {
-    const std::string name = it->str();
+  for (size_t at = rules.find(prefix); at != std::string::npos; at = rules.find(prefix, at)) {
+    size_t end = at + prefix.size();
+    while (end < rules.size() && (std::islower(static_cast<unsigned char>(rules[end])) != 0 ||
+                                  rules[end] == '_')) {
+      ++end;
+    }
+    const std::string name = rules.substr(at, end - at);
+    at = end;
     ++named;
     EXPECT_EQ(exported.count(name), 1u) << name << " is in the rules but not exported";
   }
