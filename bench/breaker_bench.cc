@@ -55,6 +55,7 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "circuit/breaker.h"
+#include "circuit/bulkhead.h"
 #include "circuit/config.h"
 #include "circuit/internal/cas_stats.h"
 #include "circuit/internal/stripes.h"
@@ -622,6 +623,80 @@ void BM_Circuit_CallWrapper(benchmark::State& state) {
   Finish(state);
 }
 CIRCUIT_BENCH(BM_Circuit_CallWrapper);
+
+// ---- Bulkheads ---------------------------------------------------------------------
+// A slot taken and given back at once (the call itself is not what is
+// measured), every thread on one bulkhead whose limit they never reach:
+// circuit::Bulkhead (one CAS and one fetch_sub of one word) beside the
+// obvious bulkhead, a std::mutex around a counter.
+
+// The std::mutex bulkhead: what the issue measures circuit's against.
+class MutexBulkhead {
+ public:
+  explicit MutexBulkhead(int max_concurrent) : max_(max_concurrent) {}
+  bool TryAcquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (in_flight_ >= max_) return false;
+    ++in_flight_;
+    return true;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+  }
+
+ private:
+  std::mutex mu_;
+  const int max_;
+  int in_flight_ = 0;
+};
+
+circuit::Bulkhead* MakeBulkhead() {
+  circuit::BulkheadConfig config;
+  config.name = "bench_bulkhead";
+  config.max_concurrent = 64;
+  return circuit::Bulkhead::Create(config).value().release();
+}
+
+void BM_MutexBulkhead_TakeAndGiveBack(benchmark::State& state) {
+  static MutexBulkhead* const bulkhead = new MutexBulkhead(64);
+  AllocCounter allocs;
+  for (auto _ : state) {
+    if (ABSL_PREDICT_TRUE(bulkhead->TryAcquire())) bulkhead->Release();
+  }
+  allocs.Report(state);
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_MutexBulkhead_TakeAndGiveBack);
+
+void BM_Bulkhead_TakeAndGiveBack(benchmark::State& state) {
+  static circuit::Bulkhead* const bulkhead = MakeBulkhead();
+  AllocCounter allocs;
+  for (auto _ : state) {
+    circuit::BulkheadSlot slot = bulkhead->TryAcquire();
+    benchmark::DoNotOptimize(slot);
+  }
+  allocs.Report(state);
+  if (bulkhead->Metrics().rejected != 0) state.SkipWithError("the bulkhead refused a call");
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Bulkhead_TakeAndGiveBack);
+
+// A bulkhead in front of a CLOSED breaker, through Bulkhead::Call(breaker,
+// fn) around a callable that returns OK: beside BM_Circuit_CallWrapper.
+void BM_Bulkhead_WithBreakerCall(benchmark::State& state) {
+  static circuit::Bulkhead* const bulkhead = MakeBulkhead();
+  static circuit::Breaker* const breaker = MakeBreaker(CountWindowConfig());
+  AllocCounter allocs;
+  for (auto _ : state) {
+    absl::Status status = bulkhead->Call(*breaker, [] { return absl::OkStatus(); });
+    benchmark::DoNotOptimize(status);
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit::State::kClosed) state.SkipWithError("the breaker left CLOSED");
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Bulkhead_WithBreakerCall);
 
 // ---- Many threads ---------------------------------------------------------------
 // Registered after every other case: 128 threads leave the machine busy

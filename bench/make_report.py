@@ -54,11 +54,16 @@ BREAKERS = [
     "BM_Circuit_RejectedWhileOpen",
     "BM_Circuit_CallWrapper",
     "BM_Circuit_RegistryLookupByName",
+    "BM_MutexBulkhead_TakeAndGiveBack",
+    "BM_Bulkhead_TakeAndGiveBack",
+    "BM_Bulkhead_WithBreakerCall",
 ]
 
 FETCH_ADD = "BM_Ref_FetchAddShared"
 PADDED = "BM_Ref_FetchAddPadded"
 MUTEX_BREAKER = "BM_MutexBreaker_Closed"
+MUTEX_BULKHEAD = "BM_MutexBulkhead_TakeAndGiveBack"
+BULKHEAD = "BM_Bulkhead_TakeAndGiveBack"
 CLOSED_COUNT = "BM_Circuit_Closed_CountWindow"
 CLOSED_TIME = "BM_Circuit_Closed_TimeWindow"
 CLOSED_SLOW = "BM_Circuit_Closed_SlowCallDetection"
@@ -231,6 +236,19 @@ MISS_REASONS = {
 }
 
 
+def throughput_ratio(out, results, name, baseline, threads, factor, desc):
+    """Appends the target: `name` has at least `factor` x `baseline`'s throughput
+    at `threads` threads."""
+    a, b = get(results, name, threads), get(results, baseline, threads)
+    if a and b and a.ops_per_s and b.ops_per_s:
+        out.append((desc, a.ops_per_s >= factor * b.ops_per_s,
+                    "%s/s vs %g x %s/s (%.1fx)" % (fmt_rate(a.ops_per_s), factor,
+                                                  fmt_rate(b.ops_per_s),
+                                                  a.ops_per_s / b.ops_per_s)))
+    else:
+        out.append((desc, None, "missing data"))
+
+
 def targets(results, memory):
     """(description, passed or None, evidence) for each target."""
     out = []
@@ -260,14 +278,11 @@ def targets(results, memory):
         else:
             out.append((desc, None, "missing data"))
 
-    c2, m2 = get(results, CLOSED_COUNT, 2), get(results, MUTEX_BREAKER, 2)
-    desc = "closed count-window >= 10x the mutex breaker's throughput at 2 threads"
-    if c2 and m2 and c2.ops_per_s and m2.ops_per_s:
-        out.append((desc, c2.ops_per_s >= 10 * m2.ops_per_s,
-                    "%s/s vs 10 x %s/s (%.1fx)" % (fmt_rate(c2.ops_per_s), fmt_rate(m2.ops_per_s),
-                                                  c2.ops_per_s / m2.ops_per_s)))
-    else:
-        out.append((desc, None, "missing data"))
+    throughput_ratio(out, results, CLOSED_COUNT, MUTEX_BREAKER, 2, 10,
+                     "closed count-window >= 10x the mutex breaker's throughput at 2 threads")
+    throughput_ratio(out, results, BULKHEAD, MUTEX_BULKHEAD, 2, 3,
+                     "bulkhead take-and-give-back >= 3x the std::mutex bulkhead's throughput "
+                     "at 2 threads")
 
     allocs = [(r.name, r.threads, r.allocs_per_call) for r in results.values()
               if r.name.startswith("BM_Circuit_") and not r.error and r.allocs_per_call is not None]

@@ -194,4 +194,44 @@ HealthSummary Registry::Health() const {
   return health;
 }
 
+// ---- Bulkheads -------------------------------------------------------------
+
+absl::StatusOr<std::shared_ptr<Bulkhead>> Registry::GetOrCreateBulkhead(absl::string_view name,
+                                                                        BulkheadConfig config) {
+  if (name.empty()) return absl::InvalidArgumentError("Registry: a bulkhead needs a name");
+  if (std::shared_ptr<Bulkhead> found = FindBulkhead(name)) return found;
+  // Built outside the lock, as breakers are.
+  config.name = std::string(name);
+  absl::StatusOr<std::unique_ptr<Bulkhead>> made = Bulkhead::Create(std::move(config));
+  if (!made.ok()) return made.status();
+  std::shared_ptr<Bulkhead> bulkhead = std::move(made).value();
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  auto [it, inserted] = bulkheads_.try_emplace(std::string(name), std::move(bulkhead));
+  return it->second;
+}
+
+std::shared_ptr<Bulkhead> Registry::FindBulkhead(absl::string_view name) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = bulkheads_.find(name);
+  return it == bulkheads_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<Bulkhead>> Registry::AllBulkheads() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  std::vector<std::shared_ptr<Bulkhead>> all;
+  all.reserve(bulkheads_.size());
+  for (const auto& [name, bulkhead] : bulkheads_) all.push_back(bulkhead);
+  return all;
+}
+
+bool Registry::RemoveBulkhead(absl::string_view name) {
+  std::shared_ptr<Bulkhead> removed;  // destroyed after the lock, if last
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  auto it = bulkheads_.find(name);
+  if (it == bulkheads_.end()) return false;
+  removed = std::move(it->second);
+  bulkheads_.erase(it);
+  return true;
+}
+
 }  // namespace circuit

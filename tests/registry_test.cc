@@ -178,5 +178,37 @@ TEST(RegistryTest, HealthIsDegradedWhileABreakerIsNotClosedAndSaysWhy) {
   EXPECT_TRUE(registry.Health().healthy);
 }
 
+TEST(RegistryBulkheadTest, BulkheadsAreNamedSharedAndRemovableWhileHeld) {
+  Registry registry;
+  BulkheadConfig config;
+  config.max_concurrent = 3;
+  config.name = "ignored: the registry names it";
+  std::shared_ptr<Bulkhead> db = registry.GetOrCreateBulkhead("db", config).value();
+  EXPECT_EQ(db->name(), "db");
+  EXPECT_EQ(db->config().max_concurrent, 3);
+  // An existing bulkhead keeps its config.
+  EXPECT_EQ(registry.GetOrCreateBulkhead("db").value(), db);
+  EXPECT_EQ(registry.FindBulkhead("db"), db);
+  EXPECT_EQ(registry.FindBulkhead("cache"), nullptr);
+  EXPECT_EQ(registry.GetOrCreateBulkhead("").status().code(), absl::StatusCode::kInvalidArgument);
+  BulkheadConfig bad;
+  bad.max_concurrent = 0;
+  const absl::Status invalid = registry.GetOrCreateBulkhead("cache", bad).status();
+  EXPECT_EQ(invalid.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(invalid.message().find("BulkheadConfig.max_concurrent"), absl::string_view::npos);
+  EXPECT_EQ(registry.FindBulkhead("cache"), nullptr);
+  // Breakers and bulkheads are separate namespaces.
+  EXPECT_EQ(registry.Find("db"), nullptr);
+  ASSERT_EQ(registry.AllBulkheads().size(), 1u);
+
+  BulkheadSlot slot = db->TryAcquire();
+  EXPECT_TRUE(registry.RemoveBulkhead("db"));
+  EXPECT_FALSE(registry.RemoveBulkhead("db"));
+  EXPECT_TRUE(registry.AllBulkheads().empty());
+  EXPECT_EQ(db->Metrics().in_flight, 1u);  // the holder's bulkhead still works
+  slot.Release();
+  EXPECT_NE(registry.GetOrCreateBulkhead("db").value(), db);  // a new one
+}
+
 }  // namespace
 }  // namespace circuit

@@ -45,6 +45,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/bulkhead.h"
 #include "circuit/config.h"
 #include "circuit/snapshot.h"
 #include "circuit/state.h"
@@ -116,6 +117,25 @@ class Registry {
 
   HealthSummary Health() const;
 
+  // ---- Bulkheads (circuit/bulkhead.h) ---------------------------------------
+  // Named like breakers, in a namespace of their own, so that an operator
+  // and the Prometheus export see them beside the breakers.
+
+  // Registry::GetOrCreateBulkhead()
+  // The bulkhead named `name`, created from `config` (its `name` set to
+  // `name`) on first use; an existing one keeps its config. Errors:
+  // InvalidArgumentError for an empty name or an invalid config
+  // (ValidateBulkheadConfig(), asked only when it is created).
+  absl::StatusOr<std::shared_ptr<Bulkhead>> GetOrCreateBulkhead(
+      absl::string_view name, BulkheadConfig config = BulkheadConfig());
+  // The bulkhead named `name`, or null.
+  std::shared_ptr<Bulkhead> FindBulkhead(absl::string_view name) const;
+  // Every bulkhead, by name.
+  std::vector<std::shared_ptr<Bulkhead>> AllBulkheads() const;
+  // Drops the registry's bulkhead named `name` (false if none); holders
+  // keep a working bulkhead.
+  bool RemoveBulkhead(absl::string_view name);
+
  private:
   using Map = std::map<std::string, std::shared_ptr<Breaker>, std::less<>>;
 
@@ -125,6 +145,7 @@ class Registry {
   mutable std::shared_mutex mu_;
   Map breakers_;  // guarded by mu_
   std::map<std::string, BreakerConfig, std::less<>> overrides_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<Bulkhead>, std::less<>> bulkheads_;  // guarded by mu_
 };
 
 }  // namespace circuit

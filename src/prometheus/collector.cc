@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/bulkhead.h"
 #include "circuit/call_durations.h"
 #include "circuit/snapshot.h"
 #include "circuit/state.h"
@@ -61,24 +62,34 @@ double Seconds(absl::Duration d) {
   return absl::ToDoubleSeconds(d);
 }
 
+}  // namespace
+
 // Builds the families of one scrape: each Family() is created once, in
 // the order of the header, and gets one metric a breaker (or more).
 class Families {
  public:
   explicit Families(const CollectorOptions& options) : options_(options) {}
 
-  MetricFamily& Family(const std::string& suffix, const std::string& help, MetricType type) {
-    families_.push_back(MetricFamily{absl::StrCat(options_.prefix, "_", suffix), help, type, {}});
+  // A family named `prefix`_`suffix` whose series are labelled `owner`
+  // ("breaker" or "bulkhead").
+  MetricFamily& Family(const std::string& suffix, const std::string& help, MetricType type,
+                       const std::string& prefix, const char* owner = "breaker") {
+    families_.push_back(MetricFamily{absl::StrCat(prefix, "_", suffix), help, type, {}});
+    owners_.push_back(owner);
     return families_.back();
   }
+  MetricFamily& Family(const std::string& suffix, const std::string& help, MetricType type) {
+    return Family(suffix, help, type, options_.prefix);
+  }
 
-  // A metric of `family` for `breaker`, with `labels` after the breaker's.
-  ClientMetric& Add(MetricFamily& family, const std::string& breaker,
+  // A metric of `family` for the breaker (or bulkhead) named `owner`, with
+  // `labels` after its name.
+  ClientMetric& Add(MetricFamily& family, const std::string& owner,
                     std::vector<ClientMetric::Label> labels = {}) {
     ClientMetric metric;
     metric.label.reserve(options_.const_labels.size() + 1 + labels.size());
     for (const auto& [name, value] : options_.const_labels) metric.label.push_back({name, value});
-    metric.label.push_back({"breaker", breaker});
+    metric.label.push_back({OwnerLabel(family), owner});
     for (ClientMetric::Label& label : labels) metric.label.push_back(std::move(label));
     family.metric.push_back(std::move(metric));
     return family.metric.back();
@@ -96,10 +107,21 @@ class Families {
   }
 
  private:
+  // The label naming a family's owner: "breaker" or "bulkhead".
+  const char* OwnerLabel(const MetricFamily& family) const {
+    for (size_t i = 0; i < families_.size(); ++i) {
+      if (&families_[i] == &family) return owners_[i];
+    }
+    return "breaker";
+  }
+
   const CollectorOptions& options_;
   // A deque: Family()'s references stay valid as more are created.
   std::deque<MetricFamily> families_;
+  std::vector<const char*> owners_;  // by family
 };
+
+namespace {
 
 // What one breaker shows at one scrape.
 struct Reading {
@@ -114,10 +136,14 @@ struct Reading {
 }  // namespace
 
 absl::Status ValidateCollectorOptions(const CollectorOptions& options) {
-  if (!IsMetricName(options.prefix)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "CollectorOptions.prefix: \"", options.prefix,
-        "\" is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"));
+  for (const auto& [field, prefix] : {std::pair<const char*, const std::string*>{
+                                          "prefix", &options.prefix},
+                                      {"bulkhead_prefix", &options.bulkhead_prefix}}) {
+    if (!IsMetricName(*prefix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "CollectorOptions.", field, ": \"", *prefix,
+          "\" is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"));
+    }
   }
   for (const auto& [name, value] : options.const_labels) {
     if (!IsLabelName(name)) {
@@ -125,7 +151,7 @@ absl::Status ValidateCollectorOptions(const CollectorOptions& options) {
           "CollectorOptions.const_labels: \"", name,
           "\" is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"));
     }
-    for (const char* used : {"breaker", "outcome", "state", "from", "to", "le"}) {
+    for (const char* used : {"breaker", "bulkhead", "outcome", "state", "from", "to", "le"}) {
       if (name == used) {
         return absl::InvalidArgumentError(absl::StrCat("CollectorOptions.const_labels: \"", name,
                                                        "\" is a label the series use already"));
@@ -273,7 +299,39 @@ std::vector<MetricFamily> Collector::Collect() const {
     }
   }
 
+  CollectBulkheads(out);
   return std::move(out).Take();
+}
+
+void Collector::CollectBulkheads(Families& out) const {
+  std::vector<std::pair<std::string, BulkheadMetrics>> readings;
+  for (const std::shared_ptr<Bulkhead>& bulkhead : registry_.AllBulkheads()) {
+    readings.emplace_back(std::string(bulkhead->name()), bulkhead->Metrics());
+  }
+  const std::string& prefix = options_.bulkhead_prefix;
+  MetricFamily* in_flight = &out.Family("in_flight", "Calls in flight now.", MetricType::Gauge,
+                                        prefix, "bulkhead");
+  MetricFamily* limit = &out.Family("max_concurrent", "The limit of calls in flight.",
+                                    MetricType::Gauge, prefix, "bulkhead");
+  MetricFamily* peak = &out.Family("max_in_flight", "The most calls in flight at once so far.",
+                                   MetricType::Gauge, prefix, "bulkhead");
+  MetricFamily* waiting = &out.Family("waiting", "Callers waiting for a slot now.",
+                                      MetricType::Gauge, prefix, "bulkhead");
+  MetricFamily* rejected = &out.Family("rejected_total", "Calls refused: no slot (after any wait).",
+                                       MetricType::Counter, prefix, "bulkhead");
+  MetricFamily* waited = &out.Family("waited_total", "Calls that waited for a slot.",
+                                     MetricType::Counter, prefix, "bulkhead");
+  MetricFamily* wait_time = &out.Family("wait_seconds_total", "Time spent waiting for a slot.",
+                                        MetricType::Counter, prefix, "bulkhead");
+  for (const auto& [name, m] : readings) {
+    out.Add(*in_flight, name).gauge.value = m.in_flight;
+    out.Add(*limit, name).gauge.value = m.max_concurrent;
+    out.Add(*peak, name).gauge.value = m.max_in_flight;
+    out.Add(*waiting, name).gauge.value = m.waiting;
+    out.Add(*rejected, name).counter.value = static_cast<double>(m.rejected);
+    out.Add(*waited, name).counter.value = static_cast<double>(m.waited);
+    out.Add(*wait_time, name).counter.value = absl::ToDoubleSeconds(m.wait_time);
+  }
 }
 
 }  // namespace prometheus

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/bulkhead.h"
 #include "circuit/fake_clock.h"
 #include "circuit/registry.h"
 #include "gtest/gtest.h"
@@ -120,6 +121,14 @@ TEST_F(CollectorTest, AScrapeAfterAScriptedSequenceShowsEveryNumber) {
   ASSERT_TRUE(registry_.ForceOpen("ledger"));
   EXPECT_FALSE(ledger->TryAcquire());
 
+  // db: a bulkhead of 2, one slot held, one refused.
+  BulkheadConfig db;
+  db.max_concurrent = 2;
+  std::shared_ptr<Bulkhead> bulkhead = registry_.GetOrCreateBulkhead("db", db).value();
+  BulkheadSlot held = bulkhead->TryAcquire();
+  { BulkheadSlot second = bulkhead->TryAcquire(); }
+  { BulkheadSlot a = bulkhead->TryAcquire(), b = bulkhead->TryAcquire(); }
+
   auto collector = std::make_shared<prometheus::Collector>(registry_);
   Scraper scraper(collector);
   const std::string text = scraper.Scrape();
@@ -171,6 +180,13 @@ TEST_F(CollectorTest, AScrapeAfterAScriptedSequenceShowsEveryNumber) {
   expect(Key("calls_total", "breaker=\"ledger\",outcome=\"rejected\""), 1);
   expect(Key("transitions_total", "breaker=\"ledger\",from=\"closed\",to=\"forced_open\""), 1);
   expect(Key("open_remaining_seconds", "breaker=\"ledger\""), HUGE_VAL);
+
+  expect("circuit_bulkhead_in_flight{bulkhead=\"db\"}", 1);
+  expect("circuit_bulkhead_max_concurrent{bulkhead=\"db\"}", 2);
+  expect("circuit_bulkhead_max_in_flight{bulkhead=\"db\"}", 2);
+  expect("circuit_bulkhead_rejected_total{bulkhead=\"db\"}", 1);
+  expect("circuit_bulkhead_waiting{bulkhead=\"db\"}", 0);
+  expect("circuit_bulkhead_waited_total{bulkhead=\"db\"}", 0);
 
   // No rate yet, no histogram: those series are absent, not zero.
   EXPECT_EQ(s.count(Key("failure_ratio", "breaker=\"payments\"")), 0u);
@@ -243,6 +259,12 @@ TEST_F(CollectorTest, OptionsAddLabelsAndAPrefixAndAreValidated) {
   bad[2].field = "CollectorOptions.const_labels";
   bad[3].options.const_labels = {{"has-dash", "x"}};
   bad[3].field = "CollectorOptions.const_labels";
+  bad.emplace_back();
+  bad.back().options.bulkhead_prefix = "bad prefix";
+  bad.back().field = "CollectorOptions.bulkhead_prefix";
+  bad.emplace_back();
+  bad.back().options.const_labels = {{"bulkhead", "x"}};
+  bad.back().field = "CollectorOptions.const_labels";
   for (const Bad& b : bad) {
     absl::StatusOr<std::shared_ptr<prometheus::Collector>> created =
         prometheus::Collector::Create(registry_, b.options);

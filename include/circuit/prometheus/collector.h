@@ -45,6 +45,13 @@
 //   circuit_breaker_listener_errors_total  counter.
 //   circuit_breaker_call_duration_seconds  histogram, for breakers with
 //       record_call_durations (circuit/call_durations.h for the buckets).
+// And for each bulkhead of the registry (circuit/bulkhead.h), labelled
+// bulkhead="<name>", under options.bulkhead_prefix ("circuit_bulkhead"):
+//   circuit_bulkhead_in_flight, _max_concurrent, _max_in_flight, _waiting
+//       gauges: calls in flight now, the limit, the most at once so far,
+//       callers waiting for a slot now.
+//   circuit_bulkhead_rejected_total, _waited_total  counters.
+//   circuit_bulkhead_wait_seconds_total  counter: time spent waiting.
 // docs/alerts/ has alerting rules over these series.
 //
 // Thread safety: Collect() may run on any thread (prometheus-cpp's server
@@ -78,15 +85,19 @@ struct CollectorOptions {
   // The first part of every series' name. Must be a valid Prometheus metric
   // name ([a-zA-Z_:][a-zA-Z0-9_:]*).
   std::string prefix = "circuit_breaker";
+  // The same for the bulkheads' series.
+  std::string bulkhead_prefix = "circuit_bulkhead";
   // Labels added to every series (e.g. {"service", "checkout"}). Names must
-  // be valid label names and not "breaker", "outcome", "state", "from",
-  // "to" or "le", which the series use.
+  // be valid label names and not "breaker", "bulkhead", "outcome",
+  // "state", "from", "to" or "le", which the series use.
   std::map<std::string, std::string> const_labels;
 };
 
 // ValidateCollectorOptions()
 // OK, or InvalidArgumentError naming the bad field and value.
 absl::Status ValidateCollectorOptions(const CollectorOptions& options);
+
+class Families;  // src/prometheus/collector.cc
 
 class Collector : public ::prometheus::Collectable {
  public:
@@ -104,6 +115,7 @@ class Collector : public ::prometheus::Collectable {
  private:
   Collector(const Registry& registry, CollectorOptions options)
       : registry_(registry), options_(std::move(options)) {}
+  void CollectBulkheads(Families& out) const;
 
   const Registry& registry_;
   const CollectorOptions options_;
