@@ -98,6 +98,31 @@ TEST(BulkheadTest, AdmitsUpToTheLimitThenRefusesWithAValue) {
   EXPECT_EQ(m.max_in_flight, 2u);
 }
 
+// A thread's first CAS guesses the word from its last take, of whichever
+// bulkhead: a guess from another bulkhead must never admit or refuse wrongly.
+TEST(BulkheadTest, TakesAlternatingBetweenBulkheadsAreJudgedOnTheirOwnWords) {
+  std::unique_ptr<Bulkhead> one = MakeBulkhead(1);
+  std::unique_ptr<Bulkhead> three = MakeBulkhead(3);
+  BulkheadSlot a = one->TryAcquire();
+  ASSERT_TRUE(a);
+  std::vector<BulkheadSlot> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(three->TryAcquire());
+    ASSERT_TRUE(held.back()) << i;
+    EXPECT_FALSE(one->TryAcquire()) << "guessing from the other bulkhead, " << i;
+  }
+  EXPECT_FALSE(three->TryAcquire());
+  a.Release();
+  EXPECT_TRUE(one->TryAcquire());
+  held.pop_back();
+  BulkheadSlot again = three->TryAcquire();
+  EXPECT_TRUE(again);
+  EXPECT_EQ(three->Metrics().in_flight, 3u);
+  EXPECT_EQ(three->Metrics().max_in_flight, 3u);
+  EXPECT_EQ(one->Metrics().rejected, 3u);
+  EXPECT_EQ(three->Metrics().rejected, 1u);
+}
+
 TEST(BulkheadTest, ASlotMayBeGivenBackOnAnotherThread) {
   std::unique_ptr<Bulkhead> bulkhead = MakeBulkhead(1);
   BulkheadSlot slot = bulkhead->TryAcquire();

@@ -257,11 +257,27 @@ inline void BulkheadSlot::Release() noexcept {
   }
 }
 
+namespace internal {
+// The slot word this thread expects to find at its next take (of any
+// bulkhead): what the word was after its last take, less its own slot.
+// Per thread, trivially constructed: no TLS guard.
+inline thread_local uint64_t tls_bulkhead_word_guess = 0;
+}  // namespace internal
+
 inline bool Bulkhead::TryTake(uint32_t* in_flight_seen) noexcept {
+  // The first CAS guesses the word instead of loading it. A load would
+  // fetch a contended line shared and the CAS fetch it again exclusive:
+  // two transfers. A CAS that fails fetches it exclusive once and returns
+  // the word, and the retry finds both in this core's cache. A wrong guess
+  // costs a failed CAS, never a wrong answer: the bulkhead is judged full
+  // only on a word read from it (loaded, or returned by a failed CAS).
+  uint64_t word = internal::tls_bulkhead_word_guess;
   // relaxed: see slots_. A failed CAS reloads the word and tries again.
-  uint64_t word = slots_.load(std::memory_order_relaxed);
+  if (ABSL_PREDICT_FALSE(InFlightOf(word) >= max_concurrent_)) {
+    word = slots_.load(std::memory_order_relaxed);
+  }
   uint64_t desired;
-  do {
+  for (;;) {
     const uint32_t in_flight = InFlightOf(word);
     if (ABSL_PREDICT_FALSE(in_flight >= max_concurrent_)) {
       *in_flight_seen = in_flight;
@@ -271,8 +287,12 @@ inline bool Bulkhead::TryTake(uint32_t* in_flight_seen) noexcept {
     if (ABSL_PREDICT_FALSE(in_flight + 1 > PeakOf(word))) {
       desired += uint64_t{1} << kPeakShift;  // the most in flight: one more
     }
-  } while (!slots_.compare_exchange_weak(word, desired, std::memory_order_relaxed,
-                                         std::memory_order_relaxed));
+    if (ABSL_PREDICT_TRUE(slots_.compare_exchange_weak(word, desired, std::memory_order_relaxed,
+                                                       std::memory_order_relaxed))) {
+      break;
+    }
+  }
+  internal::tls_bulkhead_word_guess = desired - 1;
   *in_flight_seen = InFlightOf(desired);
   return true;
 }
