@@ -236,13 +236,14 @@ MISS_REASONS = {
     "bulkhead take-and-give-back >= 3x the std::mutex bulkhead's throughput at 2 threads": (
         "a slot taken and given back is two atomic read-modify-writes of one line that both "
         "threads write (the limit is shared by nature): two transfers of a contended line, "
-        "the floor of 2 x BM_Ref_FetchAddShared at 2 threads. The take no longer loads the "
-        "word before its CAS (a guessed CAS fetches the line once, exclusive), and the most "
-        "in flight lives in the slot word (a separate peak word cost a third transfer): "
-        "38.8 ns a take-and-give-back per thread became about 17 ns. The std::mutex "
-        "bulkhead is bimodal on this 2-CPU VM: 31-33 ns a take-and-give-back when the two "
-        "threads hand the lock over without sleeping, 65-76 ns when they sleep on the "
-        "futex, so the ratio reads 1.9x to 4.4x from run to run (runs of 2026-11-30)."),
+        "so its floor is 2 x BM_Ref_FetchAddShared at 2 threads (2 x 14 = 28 ns a thread "
+        "here); the bulkhead takes 30-34 ns. The take's CAS guesses the word instead of "
+        "loading it first, and the most in flight lives in the slot word, because a load "
+        "and a separate peak word each cost one more transfer (the first version took 39 "
+        "ns). The std::mutex bulkhead (four lock operations a take-and-give-back) varies "
+        "from 75 to 122 ns a thread from run to run on this 2-CPU VM, as its threads hand "
+        "the lock over or sleep on the futex, so the ratio reads 2.8x to 4.1x in the "
+        "reports of this code (2026-11-30)."),
 }
 
 
