@@ -1,5 +1,6 @@
 // File: src/fallbacks.cc
-// The out-of-line parts of the ready-made fallbacks (circuit/fallbacks.h):
+// The out-of-line parts of the ready-made fallbacks (circuit/fallbacks.h,
+// circuit/last_good_cache.h, circuit/deferred_queue.h):
 // validating LastGoodCacheConfig and DeferredQueueConfig, one rule per
 // field, each message naming the field; and the statuses a LastGoodCache
 // miss and a full DeferredQueue return.
