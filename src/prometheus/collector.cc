@@ -70,29 +70,36 @@ class Families {
  public:
   explicit Families(const CollectorOptions& options) : options_(options) {}
 
-  // A family named `prefix`_`suffix` whose series are labelled `owner`
-  // ("breaker" or "bulkhead").
-  MetricFamily& Family(const std::string& suffix, const std::string& help, MetricType type,
-                       const std::string& prefix, const char* owner = "breaker") {
-    families_.push_back(MetricFamily{absl::StrCat(prefix, "_", suffix), help, type, {}});
-    owners_.push_back(owner);
+  // A family and the label that names its series' owner: "breaker" or
+  // "bulkhead".
+  struct Entry {
+    MetricFamily family;
+    const char* owner_label;
+  };
+
+  // A family named `prefix`_`suffix` whose series are labelled
+  // `owner_label`.
+  Entry& Family(const std::string& suffix, const std::string& help, MetricType type,
+                const std::string& prefix, const char* owner_label = "breaker") {
+    families_.push_back(
+        Entry{MetricFamily{absl::StrCat(prefix, "_", suffix), help, type, {}}, owner_label});
     return families_.back();
   }
-  MetricFamily& Family(const std::string& suffix, const std::string& help, MetricType type) {
+  Entry& Family(const std::string& suffix, const std::string& help, MetricType type) {
     return Family(suffix, help, type, options_.prefix);
   }
 
-  // A metric of `family` for the breaker (or bulkhead) named `owner`, with
-  // `labels` after its name.
-  ClientMetric& Add(MetricFamily& family, const std::string& owner,
+  // A metric of `entry`'s family for the breaker (or bulkhead) named
+  // `owner`, with `labels` after its name.
+  ClientMetric& Add(Entry& entry, const std::string& owner,
                     std::vector<ClientMetric::Label> labels = {}) {
     ClientMetric metric;
     metric.label.reserve(options_.const_labels.size() + 1 + labels.size());
     for (const auto& [name, value] : options_.const_labels) metric.label.push_back({name, value});
-    metric.label.push_back({OwnerLabel(family), owner});
+    metric.label.push_back({entry.owner_label, owner});
     for (ClientMetric::Label& label : labels) metric.label.push_back(std::move(label));
-    family.metric.push_back(std::move(metric));
-    return family.metric.back();
+    entry.family.metric.push_back(std::move(metric));
+    return entry.family.metric.back();
   }
 
   // The families with at least one series: one with none (no rate to show
@@ -100,25 +107,16 @@ class Families {
   // HELP and TYPE for nothing.
   std::vector<MetricFamily> Take() && {
     std::vector<MetricFamily> shown;
-    for (MetricFamily& family : families_) {
-      if (!family.metric.empty()) shown.push_back(std::move(family));
+    for (Entry& entry : families_) {
+      if (!entry.family.metric.empty()) shown.push_back(std::move(entry.family));
     }
     return shown;
   }
 
  private:
-  // The label naming a family's owner: "breaker" or "bulkhead".
-  const char* OwnerLabel(const MetricFamily& family) const {
-    for (size_t i = 0; i < families_.size(); ++i) {
-      if (&families_[i] == &family) return owners_[i];
-    }
-    return "breaker";
-  }
-
   const CollectorOptions& options_;
   // A deque: Family()'s references stay valid as more are created.
-  std::deque<MetricFamily> families_;
-  std::vector<const char*> owners_;  // by family
+  std::deque<Entry> families_;
 };
 
 namespace {
@@ -178,60 +176,60 @@ std::vector<MetricFamily> Collector::Collect() const {
   }
 
   Families out(options_);
-  MetricFamily* calls = &out.Family(
+  Families::Entry* calls = &out.Family(
       "calls_total",
       "Calls through the breaker by outcome: successful, failed, ignored, released "
       "(given back unresolved), rejected (not permitted). Disjoint.",
       MetricType::Counter);
-  MetricFamily* slow = &out.Family(
+  Families::Entry* slow = &out.Family(
       "slow_calls_total",
       "Successful and failed calls at or over slow_call_duration (also in calls_total).",
       MetricType::Counter);
-  MetricFamily* stale = &out.Family(
+  Families::Entry* stale = &out.Family(
       "stale_outcomes_total",
       "Outcomes dropped because the breaker changed state since the call started.",
       MetricType::Counter);
-  MetricFamily* state = &out.Family(
+  Families::Entry* state = &out.Family(
       "state", "1 for the state the breaker is in, 0 for the others.", MetricType::Gauge);
-  MetricFamily* transitions =
+  Families::Entry* transitions =
       &out.Family("transitions_total", "State transitions by from and to.", MetricType::Counter);
-  MetricFamily* failure_ratio = &out.Family(
+  Families::Entry* failure_ratio = &out.Family(
       "failure_ratio",
       "Failed calls over calls in the current window (0..1); absent while too few calls.",
       MetricType::Gauge);
-  MetricFamily* slow_ratio = &out.Family(
+  Families::Entry* slow_ratio = &out.Family(
       "slow_call_ratio",
       "Slow calls over calls in the current window (0..1); absent while too few calls.",
       MetricType::Gauge);
-  MetricFamily* failure_threshold = &out.Family(
+  Families::Entry* failure_threshold = &out.Family(
       "failure_ratio_threshold",
       "The failure ratio at which the breaker opens (failure_rate_threshold / 100); absent "
       "when off.",
       MetricType::Gauge);
-  MetricFamily* slow_threshold = &out.Family(
+  Families::Entry* slow_threshold = &out.Family(
       "slow_call_ratio_threshold",
       "The slow-call ratio at which the breaker opens (slow_call_rate_threshold / 100); "
       "absent when off.",
       MetricType::Gauge);
-  MetricFamily* window = &out.Family(
+  Families::Entry* window = &out.Family(
       "window_calls",
       "Calls in the current window by outcome (successful, failed; slow counted again).",
       MetricType::Gauge);
-  MetricFamily* consecutive = &out.Family(
+  Families::Entry* consecutive = &out.Family(
       "consecutive_failures", "The current run of failures in a row.", MetricType::Gauge);
-  MetricFamily* trials = &out.Family("half_open_trials_in_flight",
+  Families::Entry* trials = &out.Family("half_open_trials_in_flight",
                                      "Half-open trial calls admitted and not yet resolved.",
                                      MetricType::Gauge);
-  MetricFamily* remaining = &out.Family(
+  Families::Entry* remaining = &out.Family(
       "open_remaining_seconds",
       "Time until the breaker admits a trial call: 0 unless OPEN, +Inf when FORCED_OPEN.",
       MetricType::Gauge);
-  MetricFamily* period = &out.Family(
+  Families::Entry* period = &out.Family(
       "open_period_seconds", "The current (OPEN) or next open period, with backoff.",
       MetricType::Gauge);
-  MetricFamily* listener_errors = &out.Family(
+  Families::Entry* listener_errors = &out.Family(
       "listener_errors_total", "Event listener calls that threw.", MetricType::Counter);
-  MetricFamily* durations = &out.Family(
+  Families::Entry* durations = &out.Family(
       "call_duration_seconds",
       "Call durations (breakers with record_call_durations).", MetricType::Histogram);
 
@@ -309,19 +307,19 @@ void Collector::CollectBulkheads(Families& out) const {
     readings.emplace_back(std::string(bulkhead->name()), bulkhead->Metrics());
   }
   const std::string& prefix = options_.bulkhead_prefix;
-  MetricFamily* in_flight = &out.Family("in_flight", "Calls in flight now.", MetricType::Gauge,
+  Families::Entry* in_flight = &out.Family("in_flight", "Calls in flight now.", MetricType::Gauge,
                                         prefix, "bulkhead");
-  MetricFamily* limit = &out.Family("max_concurrent", "The limit of calls in flight.",
+  Families::Entry* limit = &out.Family("max_concurrent", "The limit of calls in flight.",
                                     MetricType::Gauge, prefix, "bulkhead");
-  MetricFamily* peak = &out.Family("max_in_flight", "The most calls in flight at once so far.",
+  Families::Entry* peak = &out.Family("max_in_flight", "The most calls in flight at once so far.",
                                    MetricType::Gauge, prefix, "bulkhead");
-  MetricFamily* waiting = &out.Family("waiting", "Callers waiting for a slot now.",
+  Families::Entry* waiting = &out.Family("waiting", "Callers waiting for a slot now.",
                                       MetricType::Gauge, prefix, "bulkhead");
-  MetricFamily* rejected = &out.Family("rejected_total", "Calls refused: no slot (after any wait).",
+  Families::Entry* rejected = &out.Family("rejected_total", "Calls refused: no slot (after any wait).",
                                        MetricType::Counter, prefix, "bulkhead");
-  MetricFamily* waited = &out.Family("waited_total", "Calls that waited for a slot.",
+  Families::Entry* waited = &out.Family("waited_total", "Calls that waited for a slot.",
                                      MetricType::Counter, prefix, "bulkhead");
-  MetricFamily* wait_time = &out.Family("wait_seconds_total", "Time spent waiting for a slot.",
+  Families::Entry* wait_time = &out.Family("wait_seconds_total", "Time spent waiting for a slot.",
                                         MetricType::Counter, prefix, "bulkhead");
   for (const auto& [name, m] : readings) {
     out.Add(*in_flight, name).gauge.value = m.in_flight;
