@@ -340,10 +340,8 @@ auto Bulkhead::Call(F&& fn) -> internal::CallResultT<std::invoke_result_t<F&>> {
 
 template <typename F>
 auto Bulkhead::Call(Breaker& breaker, F&& fn) -> internal::CallResultT<std::invoke_result_t<F&>> {
-  using Result = internal::CallResultT<std::invoke_result_t<F&>>;
-  BulkheadSlot slot = Acquire();
-  if (!slot) return Result(slot.RejectionStatus());
-  return breaker.Call(fn);
+  // breaker.Call(fn) already returns a status type, which Call() passes on.
+  return Call([&breaker, &fn] { return breaker.Call(fn); });
 }
 
 template <typename F, typename Fallback, typename... Args>
