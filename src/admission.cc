@@ -97,6 +97,9 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
           return Reject(word, absl::ToInt64Nanoseconds(config_.open_duration));
         }
         if (now < until) return Reject(word, until - now);
+        // Under the shared state, the shared store ends OPEN (the
+        // coordinator's next sync): a trial slot may come any moment.
+        if (SharedDecides()) return Reject(word, 0);
         // OPEN,g,0 -> HALF_OPEN,g+1,1: exactly one caller wins and becomes
         // the first trial; the losers see HALF_OPEN and queue for a slot.
         // relaxed (the period): a number for the listeners.
@@ -122,8 +125,12 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
         }
         const uint32_t in_flight = InFlightOf(word);
         const uint32_t done = TrialSuccessesOf(word) + TrialFailuresOf(word);
+        // Under the shared state, only the trials the shared store lent
+        // this instance for this generation (bounded across instances).
+        const uint32_t slots = SharedDecides() ? SharedTrialSlots(gen)
+                                               : static_cast<uint32_t>(trial_limit);
         if (in_flight < static_cast<uint32_t>(concurrent_limit) &&
-            in_flight + done < static_cast<uint32_t>(trial_limit)) {
+            in_flight + done < static_cast<uint32_t>(trial_limit) && in_flight + done < slots) {
           // HALF_OPEN,g,n -> HALF_OPEN,g,n+1. acquire on success: the trial
           // sees the transition that opened this generation. Failure: retry
           // with the word we got.

@@ -34,6 +34,20 @@ absl::string_view TransitionCauseName(TransitionCause cause) {
       return "TRIALS_SUCCEEDED";
     case TransitionCause::kOperator:
       return "OPERATOR";
+    case TransitionCause::kShared:
+      return "SHARED";
+  }
+  return "UNKNOWN";
+}
+
+absl::string_view SharingName(Sharing sharing) {
+  switch (sharing) {
+    case Sharing::kLocal:
+      return "LOCAL";
+    case Sharing::kShared:
+      return "SHARED";
+    case Sharing::kDegraded:
+      return "DEGRADED";
   }
   return "UNKNOWN";
 }
@@ -161,6 +175,11 @@ void ListenerSet::DeliverTransition(const TransitionEvent& event) noexcept {
 void ListenerSet::DeliverCall(const CallEvent& event) noexcept {
   Deliver(kCallEvents, event,
           [](BreakerListener& listener, const CallEvent& e) { listener.OnCall(e); });
+}
+
+void ListenerSet::DeliverSharing(const SharingEvent& event) noexcept {
+  Deliver(kTransitionEvents, event,
+          [](BreakerListener& listener, const SharingEvent& e) { listener.OnSharing(e); });
 }
 
 }  // namespace internal

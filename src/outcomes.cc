@@ -221,7 +221,10 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
     TripCause cause = TripCause::kNone;
     double value = 0;
     double threshold = 0;
-    if (!config_.half_open_judge_by_rate) {
+    if (SharedDecides()) {
+      // Counted only: the coordinator pushes the trials to the shared
+      // store, whose verdict over every instance's trials it then follows.
+    } else if (!config_.half_open_judge_by_rate) {
       if (successes >= to_close) {
         desired = NextWord(word, State::kClosed);  // HALF_OPEN,g,n -> CLOSED,g+1,0
       } else if (failures > trials - to_close) {

@@ -79,6 +79,11 @@ std::string HealthSummary::ToJson() const {
                         : JsonNumber(absl::ToDoubleSeconds(e.open_remaining)),
                     "}");
   }
+  out += "],\"sharing_degraded\":[";
+  for (size_t i = 0; i < sharing_degraded.size(); ++i) {
+    if (i > 0) out += ",";
+    out += JsonString(sharing_degraded[i]);
+  }
   return out + "]}";
 }
 
@@ -182,6 +187,9 @@ HealthSummary Registry::Health() const {
   for (const std::shared_ptr<Breaker>& breaker : All()) {
     ++health.breakers;
     const BreakerSnapshot snapshot = breaker->Snapshot();
+    if (snapshot.sharing == Sharing::kDegraded) {
+      health.sharing_degraded.push_back(std::string(breaker->name()));
+    }
     if (Healthy(snapshot.state)) continue;
     health.healthy = false;
     HealthSummary::Entry entry;

@@ -42,6 +42,8 @@ absl::string_view TripCauseName(TripCause cause) {
       return "HALF_OPEN_TIMEOUT";
     case TripCause::kOperator:
       return "OPERATOR";
+    case TripCause::kShared:
+      return "SHARED";
   }
   return "UNKNOWN";
 }
@@ -74,6 +76,8 @@ BreakerSnapshot Breaker::Snapshot() const {
   s.state = StateOf(word);
   s.generation = GenOf(word);
   s.last_trip = ReadTrip();
+  // relaxed: a mode, reported as of now.
+  s.sharing = static_cast<Sharing>(sharing_.load(std::memory_order_relaxed));
   const int64_t coarse_now = CoarseNowNanos();
   const int64_t now = ElapsedNanos(coarse_now);
   const uint64_t minimum_calls =

@@ -142,7 +142,7 @@ bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now,
     // relaxed: a statistic.
     transitions_[static_cast<int>(from)][static_cast<int>(to)].fetch_add(
         1, std::memory_order_relaxed);
-    AfterTransition(from, desired, coarse_now);
+    AfterTransition(from, desired, coarse_now, why);
     if (to == State::kOpen || to == State::kForcedOpen) {
       RecordTrip(GenOf(desired), TripCauseOf(why.cause), why.value, why.threshold);
     }
@@ -164,7 +164,8 @@ void Breaker::NotifyTransition(State from, uint64_t word, const Why& why) noexce
   listeners_->DeliverTransition(event);
 }
 
-void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept {
+void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now,
+                              const Why& why) noexcept {
   const uint32_t gen = GenOf(word);
   const int64_t now = ElapsedNanos(coarse_now);
   // Every transition stores a deadline word (0 where the state has none), so
@@ -172,14 +173,18 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noe
   switch (StateOf(word)) {
     case State::kOpen: {
       const uint32_t reopen_count = UpdateReopenCount(gen, from == State::kHalfOpen);
-      const int64_t period = OpenDurationNanos(reopen_count, gen);
+      const int64_t period =
+          why.open_nanos >= 0 ? why.open_nanos : OpenDurationNanos(reopen_count, gen);
       // relaxed: published by the deadline's release store just below.
       open_period_nanos_.store(period, std::memory_order_relaxed);
       StoreDeadline(gen, now + period);
       break;
     }
     case State::kHalfOpen: {
-      const int64_t limit = absl::ToInt64Nanoseconds(config_.half_open_max_duration);
+      // Under the shared state the shared HALF_OPEN has its own limit.
+      const int64_t limit = why.cause == TransitionCause::kShared
+                                ? 0
+                                : absl::ToInt64Nanoseconds(config_.half_open_max_duration);
       StoreDeadline(gen, limit > 0 ? now + limit : 0);  // 0: no limit
       break;
     }
@@ -197,6 +202,9 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now) noe
 
 void Breaker::TripIfCurrent(uint32_t gen, TripCause cause, double value,
                             double threshold) noexcept {
+  // Under the shared state the window only records: the shared window,
+  // which this one's counts feed, decides.
+  if (SharedDecides()) return;
   // acquire: see TryAcquire().
   uint64_t word = state_.load(std::memory_order_acquire);
   // CLOSED,g,0 -> OPEN,g+1,0. Only one tripping thread wins; the others'
@@ -256,6 +264,7 @@ TripReason Breaker::ReadTrip() const noexcept {
 
 uint64_t Breaker::ApplyHalfOpenDeadline(uint64_t word) const noexcept {
   Breaker* const self = const_cast<Breaker*>(this);  // see the declaration
+  if (SharedDecides()) return word;  // the shared HALF_OPEN has its own limit
   while (StateOf(word) == State::kHalfOpen) {
     int64_t until;
     // Not yet published (its winner is storing it): not due either.
@@ -359,6 +368,8 @@ TripCause Breaker::TripCauseOf(TransitionCause cause) {
       return TripCause::kHalfOpenTimeout;
     case TransitionCause::kOperator:
       return TripCause::kOperator;
+    case TransitionCause::kShared:
+      return TripCause::kShared;
     case TransitionCause::kOpenPeriodOver:
     case TransitionCause::kTrialsSucceeded:
       break;
@@ -382,6 +393,8 @@ TransitionCause Breaker::TransitionCauseOf(TripCause cause) {
       return TransitionCause::kTrialSlowCallRate;
     case TripCause::kHalfOpenTimeout:
       return TransitionCause::kHalfOpenTimeout;
+    case TripCause::kShared:
+      return TransitionCause::kShared;
     case TripCause::kNone:
     case TripCause::kOperator:
       break;

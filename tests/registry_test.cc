@@ -151,7 +151,7 @@ TEST(RegistryTest, HealthIsDegradedWhileABreakerIsNotClosedAndSaysWhy) {
   FakeClock clock;
   Registry registry(Defaults(&clock));
   EXPECT_TRUE(registry.Health().healthy);
-  EXPECT_EQ(registry.Health().ToJson(), R"({"status":"healthy","breakers":0,"not_closed":[]})");
+  EXPECT_EQ(registry.Health().ToJson(), R"({"status":"healthy","breakers":0,"not_closed":[],"sharing_degraded":[]})");
   auto payments = registry.GetOrCreate("pay\"ments").value();  // a name that needs escaping
   auto search = registry.GetOrCreate("search").value();
   search->Disable();  // disabled counts as healthy
@@ -170,7 +170,7 @@ TEST(RegistryTest, HealthIsDegradedWhileABreakerIsNotClosedAndSaysWhy) {
   EXPECT_EQ(health.ToJson(),
             R"({"status":"degraded","breakers":2,"not_closed":[{"name":"pay\"ments",)"
             R"("state":"OPEN","last_trip":{"cause":"CONSECUTIVE_FAILURES","value":2,)"
-            R"("threshold":2},"open_remaining_seconds":6}]})");
+            R"("threshold":2},"open_remaining_seconds":6}],"sharing_degraded":[]})");
 
   registry.ForceOpen("search");
   EXPECT_THAT(registry.Health().ToJson(), HasSubstr(R"("open_remaining_seconds":null)"));

@@ -107,6 +107,7 @@ namespace internal {
 class BreakerTestPeer;  // tests only: tests/breaker_test_peer.h
 class ListenerSet;
 class RateWindow;
+class SharedControl;  // the distributed mode's hold on a breaker
 struct FoldResult;
 
 // Why a transition happens (Breaker::Publish()).
@@ -114,6 +115,9 @@ struct TransitionWhy {
   TransitionCause cause = TransitionCause::kOperator;
   double value = 0;
   double threshold = 0;
+  // Into OPEN: the open period, when the shared state sets it (-1: the
+  // breaker's own, with backoff and jitter).
+  int64_t open_nanos = -1;
 };
 }  // namespace internal
 
@@ -314,7 +318,26 @@ class Breaker {
  private:
   friend class Permit;
   friend class internal::BreakerTestPeer;
+  friend class internal::SharedControl;
   explicit Breaker(BreakerConfig config);
+
+  // True while the shared state decides this breaker's transitions
+  // (Sharing::kShared, circuit/sharing.h): its own trips, the end of its
+  // OPEN and HALF_OPEN's verdict are left to the coordinator, and its
+  // HALF_OPEN trials are bounded by the slots the shared state lent it
+  // (shared_trials_). Read only off the CLOSED path. relaxed: a mode set by
+  // the coordinator; a decision racing with its change is the one either
+  // side would make (each is a CAS on the state word).
+  bool SharedDecides() const noexcept {
+    return sharing_.load(std::memory_order_relaxed) == static_cast<uint8_t>(Sharing::kShared);
+  }
+  // In HALF_OPEN under the shared state: the trials this instance may start
+  // in generation `gen`: 0 unless shared_trials_ is that generation's.
+  uint32_t SharedTrialSlots(uint32_t gen) const noexcept {
+    // acquire: pairs with the release store in SharedControl::Lend().
+    const uint64_t lent = shared_trials_.load(std::memory_order_acquire);
+    return static_cast<uint32_t>(lent >> 32) == gen ? static_cast<uint32_t>(lent) : 0;
+  }
 
   enum class WindowMode : uint8_t { kNone, kCount, kTime };
 
@@ -479,7 +502,7 @@ class Breaker {
     // may not see it.
     return call_listeners_.load(std::memory_order_relaxed) != 0;
   }
-  void AfterTransition(State from, uint64_t word, int64_t coarse_now) noexcept;
+  void AfterTransition(State from, uint64_t word, int64_t coarse_now, const Why& why) noexcept;
   // CLOSED,g,0 -> OPEN,g+1,0 if the word is still CLOSED at generation
   // `gen`; the winner records why.
   void TripIfCurrent(uint32_t gen, TripCause cause, double value, double threshold) noexcept;
@@ -618,6 +641,16 @@ class Breaker {
   // what the outcome paths other than the CLOSED success load.
   std::atomic<uint32_t> call_listeners_{0};
   std::shared_ptr<internal::ListenerSet> listeners_;
+
+  // The distributed mode (circuit/sharing.h, internal::SharedControl):
+  //   sharing_        a Sharing value, written by the coordinator;
+  //   shared_trials_  (gen << 32) | the HALF_OPEN trials generation `gen`
+  //                   may start under the shared state: lent by the shared
+  //                   store, only ever raised within a generation, so a
+  //                   stale read can only refuse a trial, never admit one
+  //                   too many.
+  std::atomic<uint8_t> sharing_{0};
+  std::atomic<uint64_t> shared_trials_{0};
 };
 
 // ---- Inline fast paths ---------------------------------------------------

@@ -64,6 +64,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "circuit/sharing.h"
 #include "circuit/state.h"
 
 namespace circuit {
@@ -88,12 +89,18 @@ enum class TransitionCause : uint8_t {
   kTrialsSucceeded,
   // ForceOpen(), Disable(), MetricsOnly(), Reset().
   kOperator,
+  // Any of CLOSED, OPEN, HALF_OPEN -> another: the shared state of a
+  // shared breaker moved (circuit/sharing.h); for a move into OPEN, value
+  // and threshold are the shared trip's (see SharedState in
+  // circuit/redis/shared.h), and the shared store's open period holds.
+  kShared,
 };
 
 // TransitionCauseName()
 // "CONSECUTIVE_FAILURES", "FAILURE_RATE", "SLOW_CALL_RATE", "TRIAL_FAILURES",
 // "TRIAL_FAILURE_RATE", "TRIAL_SLOW_CALL_RATE", "HALF_OPEN_TIMEOUT",
-// "OPEN_PERIOD_OVER", "TRIALS_SUCCEEDED", "OPERATOR"; "UNKNOWN" outside.
+// "OPEN_PERIOD_OVER", "TRIALS_SUCCEEDED", "OPERATOR", "SHARED"; "UNKNOWN"
+// outside.
 absl::string_view TransitionCauseName(TransitionCause cause);
 
 struct TransitionEvent {
@@ -130,11 +137,25 @@ struct CallEvent {
   const char* exception_type = nullptr;
 };
 
+// A shared breaker's sharing changed (circuit/sharing.h): it lost the
+// shared store (kShared -> kDegraded, `reason` says why), found it again
+// (kDegraded -> kShared), or was shared or let go (from or to kLocal).
+// Delivered to transition listeners (kTransitionEvents) on the thread that
+// made the change: the coordinator's sync thread, or whoever shared or let
+// go of the breaker.
+struct SharingEvent {
+  absl::string_view breaker;  // valid during the call
+  Sharing from = Sharing::kLocal;
+  Sharing to = Sharing::kLocal;
+  absl::Status reason;  // why the store was lost (kDegraded); OK otherwise
+};
+
 class BreakerListener {
  public:
   virtual ~BreakerListener() = default;
   virtual void OnTransition(const TransitionEvent& event) { (void)event; }
   virtual void OnCall(const CallEvent& event) { (void)event; }
+  virtual void OnSharing(const SharingEvent& event) { (void)event; }
 };
 
 // What a listener is subscribed to.

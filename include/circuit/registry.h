@@ -64,11 +64,17 @@ struct HealthSummary {
   bool healthy = true;
   int breakers = 0;                  // how many were looked at
   std::vector<Entry> not_closed;     // by name
+  // Shared breakers that have lost the shared store (Sharing::kDegraded,
+  // circuit/sharing.h), by name. They still decide alone, so they do not
+  // make the summary unhealthy: a readiness probe that failed with the
+  // store would take every instance down with it.
+  std::vector<std::string> sharing_degraded;
 
   // {"status":"healthy"|"degraded","breakers":N,"not_closed":[{"name":...,
   //  "state":"OPEN","last_trip":{"cause":"FAILURE_RATE","value":55,
-  //  "threshold":50},"open_remaining_seconds":12.5}]}; names escaped as
-  // JSON strings. An infinite open_remaining (FORCED_OPEN) is null.
+  //  "threshold":50},"open_remaining_seconds":12.5}],
+  //  "sharing_degraded":["payments"]}; names escaped as JSON strings. An
+  // infinite open_remaining (FORCED_OPEN) is null.
   std::string ToJson() const;
 };
 

@@ -26,6 +26,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "circuit/sharing.h"
 #include "circuit/state.h"
 
 namespace circuit {
@@ -41,12 +42,14 @@ enum class TripCause : uint8_t {
   kTrialSlowCallRate,       // judged by rate in HALF_OPEN; value: percent
   kHalfOpenTimeout,         // value: the HALF_OPEN period's seconds
   kOperator,                // ForceOpen(); value 0
+  kShared,                  // the shared state opened (circuit/sharing.h);
+                            // value, threshold: the shared trip's
 };
 
 // TripCauseName()
 // "NONE", "CONSECUTIVE_FAILURES", "FAILURE_RATE", "SLOW_CALL_RATE",
 // "TRIAL_FAILURES", "TRIAL_FAILURE_RATE", "TRIAL_SLOW_CALL_RATE",
-// "HALF_OPEN_TIMEOUT", "OPERATOR"; "UNKNOWN" outside the enum.
+// "HALF_OPEN_TIMEOUT", "OPERATOR", "SHARED"; "UNKNOWN" outside the enum.
 absl::string_view TripCauseName(TripCause cause);
 
 // The last transition into OPEN or FORCED_OPEN, and what crossed which
@@ -104,6 +107,10 @@ struct BreakerSnapshot {
   absl::Duration open_period = absl::ZeroDuration();
 
   TripReason last_trip;
+
+  // Whether the breaker decides alone, follows a shared state, or has lost
+  // it (circuit/sharing.h).
+  Sharing sharing = Sharing::kLocal;
 };
 
 }  // namespace circuit

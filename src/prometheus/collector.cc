@@ -149,7 +149,7 @@ absl::Status ValidateCollectorOptions(const CollectorOptions& options) {
           "CollectorOptions.const_labels: \"", name,
           "\" is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"));
     }
-    for (const char* used : {"breaker", "bulkhead", "outcome", "state", "from", "to", "le"}) {
+    for (const char* used : {"breaker", "bulkhead", "outcome", "state", "from", "to", "le", "sharing"}) {
       if (name == used) {
         return absl::InvalidArgumentError(absl::StrCat("CollectorOptions.const_labels: \"", name,
                                                        "\" is a label the series use already"));
@@ -229,6 +229,11 @@ std::vector<MetricFamily> Collector::Collect() const {
       MetricType::Gauge);
   Families::Entry* listener_errors = &out.Family(
       "listener_errors_total", "Event listener calls that threw.", MetricType::Counter);
+  Families::Entry* sharing = &out.Family(
+      "sharing",
+      "Shared breakers (distributed mode) only: 1 for shared (the shared state decides) or "
+      "degraded (the shared store is lost: deciding alone), 0 for the other.",
+      MetricType::Gauge);
   Families::Entry* durations = &out.Family(
       "call_duration_seconds",
       "Call durations (breakers with record_call_durations).", MetricType::Histogram);
@@ -283,6 +288,12 @@ std::vector<MetricFamily> Collector::Collect() const {
     out.Add(*remaining, r.name).gauge.value = Seconds(s.open_remaining);
     out.Add(*period, r.name).gauge.value = Seconds(s.open_period);
     out.Add(*listener_errors, r.name).counter.value = static_cast<double>(m.listener_errors);
+    if (s.sharing != Sharing::kLocal) {
+      for (const Sharing each : {Sharing::kShared, Sharing::kDegraded}) {
+        out.Add(*sharing, r.name, {{"sharing", absl::AsciiStrToLower(SharingName(each))}})
+            .gauge.value = each == s.sharing ? 1 : 0;
+      }
+    }
 
     if (r.durations.recorded) {
       ClientMetric& metric = out.Add(*durations, r.name);

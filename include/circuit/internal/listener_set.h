@@ -47,6 +47,7 @@ class ListenerSet : public std::enable_shared_from_this<ListenerSet> {
   // is counted in errors() and skipped. Never throw.
   void DeliverTransition(const TransitionEvent& event) noexcept;
   void DeliverCall(const CallEvent& event) noexcept;
+  void DeliverSharing(const SharingEvent& event) noexcept;
 
   bool has_transition_listeners() const {
     // relaxed: a hint; a listener subscribed concurrently with a transition
