@@ -421,5 +421,46 @@ absl::StatusOr<RedisConnection> RedisServer::Connect(absl::Duration timeout) con
   return connection;
 }
 
+std::string RunCommand(redisContext* redis, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const std::string& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  auto* reply = static_cast<redisReply*>(redisCommandArgv(
+      redis, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  if (reply == nullptr) return absl::StrCat("(failed) ", redis->errstr);
+  std::string text;
+  switch (reply->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      text.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      text = absl::StrCat("(error) ", absl::string_view(reply->str, reply->len));
+      break;
+    case REDIS_REPLY_INTEGER:
+      text = absl::StrCat(reply->integer);
+      break;
+    case REDIS_REPLY_NIL:
+      text = "(nil)";
+      break;
+    case REDIS_REPLY_ARRAY:
+      for (size_t i = 0; i < reply->elements; ++i) {
+        const redisReply* e = reply->element[i];
+        if (i > 0) text += "\n";
+        if (e->type == REDIS_REPLY_INTEGER) {
+          absl::StrAppend(&text, e->integer);
+        } else if (e->str != nullptr) {
+          text.append(e->str, e->len);
+        }
+      }
+      break;
+  }
+  freeReplyObject(reply);
+  return text;
+}
+
 }  // namespace testing
 }  // namespace circuit

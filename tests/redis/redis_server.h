@@ -56,6 +56,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -71,6 +72,14 @@ struct RedisContextDeleter {
 
 // A connected hiredis context that owns its socket.
 using RedisConnection = std::unique_ptr<redisContext, RedisContextDeleter>;
+
+// RunCommand()
+// Sends one command (its arguments as they are, no format string) and
+// returns the reply as text, for tests: a string or status as it is, an
+// integer in decimal, "(nil)", "(error) <message>", an array as its
+// elements' texts joined by "\n", or "(failed) <errstr>" when the
+// connection failed.
+std::string RunCommand(redisContext* redis, const std::vector<std::string>& args);
 
 class RedisServer {
  public:

@@ -7,12 +7,16 @@
 // from.
 #include <signal.h>
 
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "circuit/circuit.h"
@@ -151,6 +155,258 @@ TEST_F(SharedTest, HalfOpenTrialsAreBoundedAcrossInstancesAndRecoveryClosesAll) 
   ASSERT_TRUE(b->SyncNow().ok());
   EXPECT_EQ(on_b->state(), State::kClosed);
   EXPECT_TRUE(on_b->TryAcquire());
+}
+
+
+TEST_F(SharedTest, AFailedTrialReopensEveryInstance) {
+  auto a = NewInstance();
+  auto b = NewInstance();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("stock")).value();
+  std::shared_ptr<Breaker> on_b = b->Share(RateConfig("stock")).value();
+  Outcomes(*on_b, 0, 10);
+  ASSERT_TRUE(b->SyncNow().ok());
+  ASSERT_TRUE(a->SyncNow().ok());
+  ASSERT_EQ(on_a->state(), State::kOpen);
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_FALSE(on_a->TryAcquire());
+  ASSERT_TRUE(a->SyncNow().ok());
+  ASSERT_EQ(on_a->state(), State::kHalfOpen);
+  Permit trial = on_a->TryAcquire();
+  ASSERT_TRUE(trial);
+  EXPECT_TRUE(trial.is_trial());
+  trial.Failure();
+  EXPECT_EQ(on_a->state(), State::kHalfOpen);  // counted; the store decides
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(a->Shared("stock").state, State::kOpen);
+  EXPECT_EQ(a->Shared("stock").last_trip.cause, TripCause::kTrialFailures);
+  EXPECT_EQ(on_a->state(), State::kOpen);
+  ASSERT_TRUE(b->SyncNow().ok());
+  EXPECT_EQ(on_b->state(), State::kOpen);
+}
+
+TEST_F(SharedTest, AnOperatorsStateIsNeverOverriddenByTheSharedOne) {
+  auto a = NewInstance();
+  auto b = NewInstance();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("ledger")).value();
+  std::shared_ptr<Breaker> on_b = b->Share(RateConfig("ledger")).value();
+  on_a->ForceOpen();
+  Outcomes(*on_b, 0, 10);
+  ASSERT_TRUE(b->SyncNow().ok());
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->state(), State::kForcedOpen);
+  on_a->Disable();
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->state(), State::kDisabled);
+  on_a->Reset();  // back to CLOSED: the shared OPEN applies again
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->state(), State::kOpen);
+}
+
+// Records what listeners hear about sharing.
+class SharingLog : public BreakerListener {
+ public:
+  void OnSharing(const SharingEvent& e) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    events.push_back({e.from, e.to, e.reason});
+  }
+  struct Entry {
+    Sharing from;
+    Sharing to;
+    absl::Status reason;
+  };
+  std::vector<Entry> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(events);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Entry> events;
+};
+
+TEST_F(SharedTest, WhenRedisDiesTheBreakerDecidesAloneLosesNoCountAndResyncsWhenItReturns) {
+  auto a = NewInstance();
+  BreakerConfig config = RateConfig("inventory");
+  std::shared_ptr<Breaker> on_a = a->Share(config).value();
+  auto log = std::make_shared<SharingLog>();
+  Subscription subscription = on_a->Subscribe(log);
+  ASSERT_TRUE(a->SyncNow().ok());
+  Outcomes(*on_a, 3, 0);
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(a->Shared("inventory").window_calls, 3u);
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
+
+  ASSERT_TRUE(server_->Kill().ok());
+  const absl::Time start = absl::Now();
+  const absl::Status lost = a->SyncNow();
+  EXPECT_FALSE(lost.ok());
+  // Bounded by the timeouts (200 ms each), with room for a loaded machine.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kDegraded);
+  EXPECT_TRUE(a->degraded());
+  const std::vector<SharingLog::Entry> events = log->Take();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().from, Sharing::kShared);
+  EXPECT_EQ(events.back().to, Sharing::kDegraded);
+  EXPECT_FALSE(events.back().reason.ok());
+
+  // Alone, the breaker still counts, and trips on its own window: 7 calls
+  // more make 10, 5 of them failed.
+  Outcomes(*on_a, 2, 5);
+  EXPECT_EQ(on_a->state(), State::kOpen);
+  EXPECT_EQ(on_a->Snapshot().last_trip.cause, TripCause::kFailureRate);
+  EXPECT_FALSE(on_a->TryAcquire());
+  EXPECT_FALSE(a->SyncNow().ok());
+
+  // Back, empty (a restart forgets every key and script): the calls made
+  // meanwhile are pushed, and the shared window judges them.
+  ASSERT_TRUE(server_->Restart().ok());
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
+  EXPECT_FALSE(a->degraded());
+  const std::vector<SharingLog::Entry> back = log->Take();
+  ASSERT_FALSE(back.empty());
+  EXPECT_EQ(back.back().to, Sharing::kShared);
+  // 7 calls, 5 failed, but fewer than minimum_calls: the shared window is
+  // CLOSED and holds them, and the instance follows it.
+  EXPECT_EQ(a->Shared("inventory").window_calls, 7u);
+  EXPECT_EQ(a->Shared("inventory").window_failures, 5u);
+  EXPECT_EQ(on_a->state(), State::kClosed);
+}
+
+TEST_F(SharedTest, AHungRedisCostsTheSyncItsTimeoutAndNeverACaller) {
+  auto a = NewInstance();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("quotes")).value();
+  ASSERT_TRUE(a->SyncNow().ok());
+  ASSERT_TRUE(server_->Pause().ok());
+  Outcomes(*on_a, 4, 0);  // the call path never waits for Redis
+  const absl::Time start = absl::Now();
+  const absl::Status hung = a->SyncNow();
+  EXPECT_FALSE(hung.ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kDegraded);
+  ASSERT_TRUE(server_->Resume().ok());
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
+  // The push the hang swallowed may have run after all: counted once.
+  EXPECT_EQ(a->Shared("quotes").window_calls, 4u);
+}
+
+TEST_F(SharedTest, ScriptsFlushedFromRedisAreLoadedAgain) {
+  auto a = NewInstance();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("mail")).value();
+  ASSERT_TRUE(a->SyncNow().ok());
+  const uint64_t loads = a->Stats().script_loads;
+  RedisConnection admin = server_->Connect().value();
+  ASSERT_EQ(testing::RunCommand(admin.get(), {"SCRIPT", "FLUSH"}), "OK");
+  Outcomes(*on_a, 2, 1);
+  ASSERT_TRUE(a->SyncNow().ok());  // NOSCRIPT, SCRIPT LOAD, again
+  EXPECT_EQ(a->Stats().script_loads, loads + 2);
+  EXPECT_EQ(a->Shared("mail").window_calls, 3u);
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
+}
+
+TEST_F(SharedTest, GarbageAtTheBreakersKeysIsRepairedNeverTrusted) {
+  auto a = NewInstance();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("cart")).value();
+  ASSERT_TRUE(a->SyncNow().ok());
+  RedisConnection admin = server_->Connect().value();
+  const std::string prefix = "circuit:{cart}:";
+
+  // A value of the wrong type at each key, and then fields that are not
+  // numbers, a state that does not exist, and a batch that does not parse.
+  const std::vector<std::vector<std::string>> garbage = {
+      {"SET", prefix + "s", "not a hash"},
+      {"SET", prefix + "w", "not a list"},
+      {"SET", prefix + "i:" + a->instance_id(), "not a hash"},
+      {"HSET", prefix + "s", "st", "7"},
+      {"HSET", prefix + "s", "wc", "lots"},
+      {"HSET", prefix + "s", "g", "-3"},
+      {"HSET", prefix + "s", "ou", "inf"},
+      {"RPUSH", prefix + "w", "1,2,x"},
+  };
+  for (const std::vector<std::string>& command : garbage) {
+    SCOPED_TRACE(absl::StrJoin(command, " "));
+    testing::RunCommand(admin.get(), {"DEL", prefix + "s", prefix + "w"});
+    testing::RunCommand(admin.get(), command);
+    Outcomes(*on_a, 1, 0);  // something to push
+    const uint64_t repairs = a->Stats().repairs;
+    ASSERT_TRUE(a->SyncNow().ok());
+    EXPECT_EQ(a->Stats().repairs, repairs + 1);
+    EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
+    EXPECT_EQ(a->Shared("cart").state, State::kClosed);
+  }
+  // The read script (nothing to push) finds garbage: degraded for a round,
+  // then the push that follows repairs it.
+  ASSERT_TRUE(a->SyncNow().ok());
+  testing::RunCommand(admin.get(), {"DEL", prefix + "s"});
+  testing::RunCommand(admin.get(), {"SET", prefix + "s", "garbage"});
+  EXPECT_FALSE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kDegraded);
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
+  EXPECT_TRUE(on_a->TryAcquire());
+}
+
+TEST_F(SharedTest, UnsharingHandsTheDecisionsBack) {
+  auto a = NewInstance();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("geo")).value();
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(a->Share(RateConfig("geo")).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(a->Unshare("geo"));
+  EXPECT_FALSE(a->Unshare("geo"));
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kLocal);
+  Outcomes(*on_a, 5, 5);  // its own window trips it
+  EXPECT_EQ(on_a->state(), State::kOpen);
+  a.reset();  // destroying the coordinator lets go of every breaker too
+}
+
+TEST(RedisOptionsTest, EachBadFieldIsNamed) {
+  const std::vector<std::pair<std::string, std::function<void(RedisOptions&)>>> cases = {
+      {"address", [](RedisOptions& o) { o.address = ""; }},
+      {"address", [](RedisOptions& o) { o.address = "host:99999"; }},
+      {"address", [](RedisOptions& o) { o.address = ":6379"; }},
+      {"unix_socket", [](RedisOptions& o) { o.unix_socket = std::string(200, 'x'); }},
+      {"database", [](RedisOptions& o) { o.database = -1; }},
+      {"username", [](RedisOptions& o) { o.username = "u"; }},
+      {"prefix", [](RedisOptions& o) { o.prefix = ""; }},
+      {"connect_timeout", [](RedisOptions& o) { o.connect_timeout = absl::ZeroDuration(); }},
+      {"command_timeout", [](RedisOptions& o) { o.command_timeout = absl::Microseconds(10); }},
+      {"sync_interval", [](RedisOptions& o) { o.sync_interval = absl::ZeroDuration(); }},
+      {"reconnect_backoff", [](RedisOptions& o) { o.reconnect_backoff = -absl::Seconds(1); }},
+      {"half_open_limit", [](RedisOptions& o) { o.half_open_limit = absl::ZeroDuration(); }},
+      {"key_ttl", [](RedisOptions& o) { o.key_ttl = absl::Milliseconds(10); }},
+      {"instance_id", [](RedisOptions& o) { o.instance_id = "has space"; }},
+  };
+  EXPECT_TRUE(ValidateRedisOptions(RedisOptions()).ok());
+  for (const auto& [field, change] : cases) {
+    RedisOptions options;
+    change(options);
+    const absl::Status status = ValidateRedisOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(status.message(), HasSubstr("RedisOptions." + field)) << status;
+    EXPECT_FALSE(Coordinator::Create(options).ok()) << field;
+  }
+}
+
+TEST(CoordinatorTest, WithNoRedisAtAllEveryBreakerWorksAlone) {
+  signal(SIGPIPE, SIG_IGN);
+  RedisOptions options;
+  options.unix_socket = "/nonexistent/redis.sock";
+  options.sync_interval = absl::Milliseconds(5);
+  auto coordinator = Coordinator::Create(options).value();
+  BreakerConfig config = RateConfig("alone");
+  std::shared_ptr<Breaker> breaker = coordinator->Share(config).value();
+  EXPECT_FALSE(coordinator->SyncNow().ok());
+  EXPECT_EQ(breaker->Snapshot().sharing, Sharing::kDegraded);
+  for (int i = 0; i < 10; ++i) {
+    Permit p = breaker->TryAcquire();
+    ASSERT_TRUE(p);
+    p.Failure();
+  }
+  EXPECT_EQ(breaker->state(), State::kOpen);
+  EXPECT_FALSE(coordinator->Stats().connected);
+  EXPECT_GT(coordinator->Stats().failed_rounds, 0u);
 }
 
 }  // namespace
