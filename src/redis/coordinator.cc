@@ -64,6 +64,9 @@ absl::Status ValidateRedisOptions(const RedisOptions& o) {
   if (o.connect_timeout < absl::Milliseconds(1)) return bad("connect_timeout", "must be >= 1 ms");
   if (o.command_timeout < absl::Milliseconds(1)) return bad("command_timeout", "must be >= 1 ms");
   if (o.sync_interval < absl::Milliseconds(1)) return bad("sync_interval", "must be >= 1 ms");
+  if (o.quiet_push_interval < absl::ZeroDuration()) {
+    return bad("quiet_push_interval", "must be >= 0");
+  }
   if (o.reconnect_backoff < absl::ZeroDuration()) return bad("reconnect_backoff", "must be >= 0");
   if (o.half_open_limit <= absl::ZeroDuration()) return bad("half_open_limit", "must be > 0");
   if (o.key_ttl < absl::Seconds(1)) return bad("key_ttl", "must be >= 1 s");
@@ -84,6 +87,8 @@ struct Tracked {
   uint64_t seen_rejected = 0; // rejections as of the last sync: calls waiting
   bool pushed = false;        // the store has taken a push since sharing
   bool force_push = false;    // the read script found the state unreadable
+  absl::Time quiet_push_due;  // when successes alone are pushed next
+  absl::Time ttl_refresh_due; // when the push sets the keys' TTLs again
   // Following: the shared generation last followed, and the local
   // HALF_OPEN generation that follows the shared HALF_OPEN `trial_shared`.
   std::optional<uint64_t> followed;
@@ -337,12 +342,19 @@ Command Coordinator::Impl::CommandFor(Tracked& t, const LocalCounts& now, bool* 
   }
   p.slots_wanted = wanted;
   p.trial_generation = following_trials ? t.trial_shared : -1;
-  *push = !t.pushed || t.force_push || now.calls != t.acked.calls || wanted > 0 ||
+  const absl::Time clock = absl::Now();
+  // Successes alone wait for the quiet push (RedisOptions::quiet_push_interval).
+  const bool news = now.failures != t.acked.failures || now.slow != t.acked.slow ||
+                    (now.calls != t.acked.calls && clock >= t.quiet_push_due);
+  *push = !t.pushed || t.force_push || news || wanted > 0 ||
           (following_trials && (now.trial_successes != t.acked.trial_successes ||
                                 now.trial_failures != t.acked.trial_failures ||
                                 now.trial_slow != t.acked.trial_slow ||
                                 t.acked.generation != now.generation));
   if (!*push) return internal::ReadCommand(read_sha_, t.keys, epoch_);
+  t.quiet_push_due = clock + options_.quiet_push_interval;
+  p.refresh_ttl = clock >= t.ttl_refresh_due;
+  if (p.refresh_ttl) t.ttl_refresh_due = clock + options_.key_ttl / 4;
   return internal::PushCommand(push_sha_, t.keys, p, config, options_);
 }
 

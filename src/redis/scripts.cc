@@ -32,12 +32,20 @@ end
 local function I(x) return string.format('%d', x) end
 local function D(x) return string.format('%.17g', x) end
 local F = {'st','g','ou','oa','ro','hu','wc','wf','ws','run','hg','ts','tf','tsl','cause','cv','ct'}
+-- HMGET, or nil when the key holds another type (WRONGTYPE).
+local function hmget(key, ...)
+  local vals = redis.pcall('HMGET', key, ...)
+  if vals['err'] then return nil end
+  return vals
+end
 local function load_state(key)
-  local vals = redis.call('HMGET', key, unpack(F))
-  local r, ok = {}, true
+  local vals = hmget(key, unpack(F))
+  local r, ok, present = {}, vals ~= nil, vals == nil
+  vals = vals or {}
   for i, f in ipairs(F) do
     local n = 0
     if vals[i] then
+      present = true
       n = num(vals[i])
       if n == nil or n < 0 then ok = false; n = 0 end
     end
@@ -46,7 +54,7 @@ local function load_state(key)
   if r.st ~= 0 and r.st ~= 1 and r.st ~= 2 then ok = false end
   if r.wf > r.wc or r.ws > r.wc or r.cause > 9 then ok = false end
   if not ok then for _, f in ipairs(F) do r[f] = 0 end end
-  return r, ok
+  return r, ok, present
 end
 local function reply(r, now, lent, repaired)
   local remaining = 0
@@ -66,25 +74,25 @@ local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 //  (calls, or ms)  17 minimum calls  18 failure rate %  19 slow rate %
 //  20 consecutive failures  21 open ms  22 backoff multiplier  23 max open
 //  ms  24 trials K  25 successes to close S  26 judge by rate (0/1)
-//  27 HALF_OPEN limit ms  28 key TTL ms
+//  27 HALF_OPEN limit ms  28 key TTL ms  29 set the TTLs again (0/1)
 constexpr char kPushBody[] = R"lua(
 local sk, wk, ik = KEYS[1], KEYS[2], KEYS[3]
 local repaired = 0
-local function want(key, kind)
-  local ty = redis.call('TYPE', key)['ok']
-  if ty ~= 'none' and ty ~= kind then redis.call('DEL', key); repaired = 1 end
-end
-want(sk, 'hash'); want(wk, 'list'); want(ik, 'hash')
 local a = {}
-for i = 2, 28 do
+for i = 2, 29 do
   local n = num(ARGV[i])
   if n == nil or n < 0 then n = 0 end
   a[i] = n
 end
 local epoch = ARGV[1]
 local trial_gen = num(ARGV[10]) or -1
-local r, ok = load_state(sk)
-if not ok then redis.call('DEL', sk, wk); repaired = 1 end
+local r, ok, present = load_state(sk)
+local created = not ok or not present
+if not ok then
+  -- Absent (no field at all), or garbage: start afresh either way.
+  if redis.call('EXISTS', sk) == 1 then repaired = 1 end
+  redis.call('DEL', sk, wk)
+end
 
 local function clear_window()
   redis.call('DEL', wk)
@@ -115,7 +123,8 @@ if r.st == 2 and r.hu > 0 and now >= r.hu then open(7, a[27] / 1000, a[27] / 100
 -- difference of lifetime counts (a retried push adds nothing), or, for an
 -- instance the store does not know (new, or the keys were lost), what it
 -- gathered since its last acknowledged push.
-local iv = redis.call('HMGET', ik, 'ep', 'c', 'f', 's', 'tg', 'tsu', 'tfa', 'tsl', 'lg')
+local iv = hmget(ik, 'ep', 'c', 'f', 's', 'tg', 'tsu', 'tfa', 'tsl', 'lg')
+if iv == nil then redis.call('DEL', ik); repaired = 1; iv = {} end
 local known = iv[1] == epoch
 local ic, ifl, isl = num(iv[2]), num(iv[3]), num(iv[4])
 local dc, df, ds
@@ -144,7 +153,14 @@ end
 -- are dropped, as a breaker drops outcomes of another generation.
 if r.st == 0 and dc > 0 then
   if a[15] ~= 0 then
-    redis.call('RPUSH', wk, I(now) .. ',' .. I(dc) .. ',' .. I(df) .. ',' .. I(ds))
+    local pushed = redis.pcall('RPUSH', wk, I(now) .. ',' .. I(dc) .. ',' .. I(df) .. ',' .. I(ds))
+    if type(pushed) == 'table' then
+      -- Another type at the window's key: the sums it had are gone with it.
+      clear_window(); repaired = 1
+      redis.call('RPUSH', wk, I(now) .. ',' .. I(dc) .. ',' .. I(df) .. ',' .. I(ds))
+    elseif pushed == 1 then
+      created = true
+    end
     r.wc = r.wc + dc; r.wf = r.wf + df; r.ws = r.ws + ds
     while true do
       local ht, hc, hf, hs = parse(redis.call('LINDEX', wk, 0))
@@ -209,10 +225,14 @@ end
 redis.call('HSET', sk, unpack(fields))
 redis.call('HSET', ik, 'ep', epoch, 'c', I(a[2]), 'f', I(a[3]), 's', I(a[4]), 'tg', I(tg),
            'tsu', I(tsu), 'tfa', I(tfa), 'tsl', I(tsl), 'lg', I(lg))
-local ttl = math.max(1000, math.floor(a[28]))
-redis.call('PEXPIRE', sk, ttl)
-redis.call('PEXPIRE', wk, ttl)
-redis.call('PEXPIRE', ik, ttl)
+-- The TTLs: set on a key this push created, and when the instance asks
+-- (ARGV[29]: it does every quarter TTL), not on every push.
+if created or not known or a[29] == 1 then
+  local ttl = math.max(1000, math.floor(a[28]))
+  redis.call('PEXPIRE', sk, ttl)
+  redis.call('PEXPIRE', wk, ttl)
+  redis.call('PEXPIRE', ik, ttl)
+end
 local lent = 0
 if r.st == 2 and tg == r.g then lent = lg end
 return reply(r, now, lent, repaired)
@@ -222,14 +242,12 @@ return reply(r, now, lent, repaired)
 // hash cannot be read (the next push repairs it).
 constexpr char kReadBody[] = R"lua(
 local sk, ik = KEYS[1], KEYS[2]
-local ty = redis.call('TYPE', sk)['ok']
-if ty ~= 'none' and ty ~= 'hash' then return {-1} end
 local r, ok = load_state(sk)
 if not ok then return {-1} end
 local lent = 0
-if r.st == 2 and redis.call('TYPE', ik)['ok'] == 'hash' then
-  local iv = redis.call('HMGET', ik, 'ep', 'tg', 'lg')
-  if iv[1] == ARGV[1] and num(iv[2]) == r.g then lent = num(iv[3]) or 0 end
+if r.st == 2 then
+  local iv = hmget(ik, 'ep', 'tg', 'lg')
+  if iv and iv[1] == ARGV[1] and num(iv[2]) == r.g then lent = num(iv[3]) or 0 end
 end
 return reply(r, now, lent, 0)
 )lua";
@@ -314,6 +332,7 @@ Command PushCommand(absl::string_view sha, const BreakerKeys& keys, const Push& 
       config.half_open_judge_by_rate ? "1" : "0",
       Millis(half_open_limit),
       Millis(options.key_ttl),
+      push.refresh_ttl ? "1" : "0",
   };
 }
 

@@ -11,7 +11,8 @@
 //   <prefix>{<name>}:i:<inst>   hash: what the store last took from one
 //                               instance (lifetime counts, its trials and
 //                               the trial slots it was lent)
-// Each push sets every key's TTL again; a key no instance syncs expires.
+// A push sets the TTLs of the keys it creates, and every key's again when
+// the instance asks (every quarter TTL): a key no instance syncs expires.
 //
 // The state hash's fields:
 //   st   0 CLOSED, 1 OPEN, 2 HALF_OPEN     g    the shared generation
@@ -66,6 +67,7 @@ struct Push {
   bool batch_had_success = false;  // a success since the last push
   int64_t trial_generation = -1;   // the shared generation local trials belong to
   uint32_t slots_wanted = 0;       // HALF_OPEN trial slots asked for
+  bool refresh_ttl = false;        // set the keys' TTLs again
 };
 
 // EVALSHA <push sha> 3 <keys> <args>.

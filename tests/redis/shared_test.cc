@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -60,6 +61,7 @@ class SharedTest : public ::testing::Test {
     options.unix_socket = server_->unix_socket();
     options.sync_interval = absl::Hours(1);  // rounds are driven by SyncNow()
     options.reconnect_backoff = absl::ZeroDuration();
+    options.quiet_push_interval = absl::ZeroDuration();  // every round pushes
     return options;
   }
 
@@ -182,6 +184,23 @@ TEST_F(SharedTest, AFailedTrialReopensEveryInstance) {
   EXPECT_EQ(on_a->state(), State::kOpen);
   ASSERT_TRUE(b->SyncNow().ok());
   EXPECT_EQ(on_b->state(), State::kOpen);
+}
+
+TEST_F(SharedTest, SuccessesAloneWaitForTheQuietPushAndAFailureCarriesThem) {
+  RedisOptions options = Options();
+  options.quiet_push_interval = absl::Hours(1);
+  auto a = Coordinator::Create(options).value();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("quiet")).value();
+  ASSERT_TRUE(a->SyncNow().ok());  // the first round pushes, whatever it has
+  const uint64_t commands = a->Stats().commands;
+  Outcomes(*on_a, 5, 0);
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(a->Stats().commands, commands + 1);
+  EXPECT_EQ(a->Shared("quiet").window_calls, 0u);  // read, not pushed
+  Outcomes(*on_a, 0, 1);
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(a->Shared("quiet").window_calls, 6u);
+  EXPECT_EQ(a->Shared("quiet").window_failures, 1u);
 }
 
 TEST_F(SharedTest, AnOperatorsStateIsNeverOverriddenByTheSharedOne) {
@@ -346,6 +365,33 @@ TEST_F(SharedTest, GarbageAtTheBreakersKeysIsRepairedNeverTrusted) {
   ASSERT_TRUE(a->SyncNow().ok());
   EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
   EXPECT_TRUE(on_a->TryAcquire());
+}
+
+TEST_F(SharedTest, EveryKeyExpiresWhenNoInstanceSyncsIt) {
+  RedisOptions options = Options();
+  options.key_ttl = absl::Seconds(30);
+  auto a = Coordinator::Create(options).value();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("ttl")).value();
+  Outcomes(*on_a, 3, 1);
+  ASSERT_TRUE(a->SyncNow().ok());
+  RedisConnection admin = server_->Connect().value();
+  for (const std::string& key : std::vector<std::string>{"circuit:{ttl}:s", "circuit:{ttl}:w",
+                                absl::StrCat("circuit:{ttl}:i:", a->instance_id())}) {
+    int64_t ttl_ms = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(testing::RunCommand(admin.get(), {"PTTL", key}), &ttl_ms)) << key;
+    EXPECT_GT(ttl_ms, 0) << key;
+    EXPECT_LE(ttl_ms, 30'000) << key;
+  }
+}
+
+TEST_F(SharedTest, ANameThatCouldBreakTheHashTagIsEscaped) {
+  auto a = NewInstance();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("we{ir}d name%")).value();
+  Outcomes(*on_a, 1, 0);
+  ASSERT_TRUE(a->SyncNow().ok());
+  RedisConnection admin = server_->Connect().value();
+  EXPECT_EQ(testing::RunCommand(admin.get(), {"EXISTS", "circuit:{we%7Bir%7Dd%20name%25}:s"}),
+            "1");
 }
 
 TEST_F(SharedTest, UnsharingHandsTheDecisionsBack) {

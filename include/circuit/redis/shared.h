@@ -101,6 +101,15 @@ struct RedisOptions {
   // about this. >= 1 ms.
   absl::Duration sync_interval = absl::Milliseconds(100);
 
+  // A breaker whose calls since its last push all succeeded (no failure, no
+  // slow call, no trial, no call waiting) pushes them at most this often
+  // instead of every sync: in steady health, most of the load a push puts
+  // on Redis buys nothing. Failures are pushed at the next sync, carrying
+  // the successes held back with them; meanwhile the shared window lacks
+  // up to this much of a healthy instance's successes, so its rates read
+  // high by their share. 0: push every sync. Default 1 s.
+  absl::Duration quiet_push_interval = absl::Seconds(1);
+
   // After a failed connect, the next attempt waits this long (doubled on
   // each failure, up to 16x). Meanwhile the breakers decide alone.
   absl::Duration reconnect_backoff = absl::Milliseconds(100);
