@@ -7,11 +7,15 @@
 #   3. cmake --install puts it in a temporary prefix (static library);
 #   4. a CMake project with find_package(circuit REQUIRED) builds and runs;
 #   5. a pkg-config build (pkg-config --cflags --libs circuit) builds and runs;
-#   6. the same with a shared libcircuit (BUILD_SHARED_LIBS=ON);
+#   6. the same with a shared libcircuit (BUILD_SHARED_LIBS=ON), which, as
+#      its consumer, needs no library of an optional part (the core links
+#      Abseil alone);
 #   7. a Bazel workspace depending on @circuit through local_repository
 #      builds and runs;
 #   8. a CMake project with find_package(circuit COMPONENTS prometheus)
-#      builds and runs (circuit::prometheus, the optional export).
+#      builds and runs (circuit::prometheus, the optional export);
+#   9. a CMake project with find_package(circuit COMPONENTS redis) builds
+#      and runs (circuit::redis, the distributed mode, with Redis down).
 # Each step is one check; ends with "packaging: N passed, N failed".
 # Needs cmake, pkg-config, g++ and bazel (./bazelw installs them).
 set -uo pipefail
@@ -65,7 +69,9 @@ cmake_install() {
     test -f "$prefix/lib/pkgconfig/circuit.pc" &&
     test -f "$prefix/include/circuit/breaker.h" &&
     test -f "$prefix/include/circuit/prometheus/collector.h" &&
-    test -f "$prefix/lib/cmake/circuit/circuitPrometheusTargets.cmake"
+    test -f "$prefix/lib/cmake/circuit/circuitPrometheusTargets.cmake" &&
+    test -f "$prefix/include/circuit/redis/shared.h" &&
+    test -f "$prefix/lib/cmake/circuit/circuitRedisTargets.cmake"
 }
 
 # The README's CMake consumer: find_package(circuit REQUIRED) (or the
@@ -87,13 +93,27 @@ pkg_config_consumer() {
     ./app
 }
 
+# core_links_alone FILE...: no FILE (an ELF binary) needs a library of an
+# optional part (hiredis, prometheus-cpp): those are for their targets only.
+core_links_alone() {
+  local file needed
+  for file in "$@"; do
+    needed=$(readelf -d "$file" | grep NEEDED) || return 1
+    if grep -E 'hiredis|prometheus' <<<"$needed"; then
+      echo "$file needs an optional part's library" >&2
+      return 1
+    fi
+  done
+}
+
 shared_library() {
   cmake -S "$root" -B "$work/build_shared" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
     -DCIRCUIT_BUILD_TESTS=OFF &&
     cmake --build "$work/build_shared" -j "$jobs" &&
     cmake --install "$work/build_shared" --prefix "$work/prefix_shared" &&
     test -f "$work/prefix_shared/lib/libcircuit.so" &&
-    find_package_consumer "$work/prefix_shared" "$work/consumer_shared"
+    find_package_consumer "$work/prefix_shared" "$work/consumer_shared" &&
+    core_links_alone "$work/prefix_shared/lib/libcircuit.so" "$work/consumer_shared/app"
 }
 
 # The README's Bazel consumer: WORKSPACE.in with this checkout's path.
@@ -141,6 +161,8 @@ step shared_library_consumer shared_library
 step bazel_consumer bazel_workspace_consumer
 step prometheus_consumer find_package_consumer "$prefix" "$work/prometheus_consumer" \
   "$here/prometheus_consumer"
+step redis_consumer find_package_consumer "$prefix" "$work/redis_consumer" \
+  "$here/redis_consumer"
 
 echo "packaging: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
