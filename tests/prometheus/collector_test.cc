@@ -22,7 +22,9 @@
 #include "circuit/breaker.h"
 #include "circuit/bulkhead.h"
 #include "circuit/fake_clock.h"
+#include "circuit/internal/shared_control.h"
 #include "circuit/registry.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "prometheus/exposer.h"
@@ -230,6 +232,34 @@ TEST_F(CollectorTest, TheSeriesFollowTheBreakersAsTheyChange) {
   EXPECT_EQ(s.count(closed), 0u);
 }
 
+TEST_F(CollectorTest, SharedBreakersShowWhetherTheyHaveTheSharedState) {
+  std::shared_ptr<Breaker> payments = registry_.GetOrCreate("payments").value();
+  registry_.GetOrCreate("local").value();
+  auto collector = std::make_shared<prometheus::Collector>(registry_);
+  Scraper scraper(collector);
+  const std::string shared = Key("sharing", "breaker=\"payments\",sharing=\"shared\"");
+  const std::string degraded = Key("sharing", "breaker=\"payments\",sharing=\"degraded\"");
+  std::map<std::string, double> s = ParseScrape(scraper.Scrape());
+  EXPECT_EQ(s.count(shared), 0u);  // not shared: no series
+  internal::SharedControl::SetSharing(*payments, Sharing::kShared, absl::OkStatus());
+  s = ParseScrape(scraper.Scrape());
+  EXPECT_EQ(s[shared], 1);
+  EXPECT_EQ(s[degraded], 0);
+  EXPECT_EQ(s.count(Key("sharing", "breaker=\"local\",sharing=\"shared\"")), 0u);
+  internal::SharedControl::SetSharing(*payments, Sharing::kDegraded,
+                                      absl::UnavailableError("no Redis"));
+  s = ParseScrape(scraper.Scrape());
+  EXPECT_EQ(s[shared], 0);
+  EXPECT_EQ(s[degraded], 1);
+  // Registry::Health() names it, and stays healthy: the breaker decides alone.
+  const HealthSummary health = registry_.Health();
+  EXPECT_TRUE(health.healthy);
+  EXPECT_EQ(health.sharing_degraded, std::vector<std::string>{"payments"});
+  EXPECT_THAT(health.ToJson(), ::testing::HasSubstr(R"("sharing_degraded":["payments"])"));
+  internal::SharedControl::SetSharing(*payments, Sharing::kLocal, absl::OkStatus());
+  EXPECT_EQ(ParseScrape(scraper.Scrape()).count(shared), 0u);
+}
+
 TEST_F(CollectorTest, OptionsAddLabelsAndAPrefixAndAreValidated) {
   registry_.GetOrCreate("payments").value()->TryAcquire().Success();
   prometheus::CollectorOptions options;
@@ -294,6 +324,10 @@ TEST_F(CollectorTest, TheAlertRulesNameOnlyExportedSeries) {
   every.record_call_durations = true;
   ASSERT_TRUE(registry_.SetOverride("every", every).ok());
   registry_.GetOrCreate("every").value()->TryAcquire().Success();
+  // Shared (the distributed mode's hold, as a coordinator sets it): the
+  // sharing series are exported only for shared breakers.
+  internal::SharedControl::SetSharing(*registry_.Find("every"), Sharing::kDegraded,
+                                      absl::UnavailableError("no Redis"));
   std::set<std::string> exported;
   for (const ::prometheus::MetricFamily& family : prometheus::Collector(registry_).Collect()) {
     exported.insert(family.name);

@@ -43,6 +43,9 @@
 //   circuit_breaker_open_period_seconds    gauge: the current (OPEN) or next
 //       open period, with backoff.
 //   circuit_breaker_listener_errors_total  counter.
+//   circuit_breaker_sharing             gauge, {sharing="shared"|"degraded"}:
+//                                       1 for the breaker's; shared breakers
+//                                       only (circuit/sharing.h).
 //   circuit_breaker_call_duration_seconds  histogram, for breakers with
 //       record_call_durations (circuit/call_durations.h for the buckets).
 // And for each bulkhead of the registry (circuit/bulkhead.h), labelled
