@@ -248,11 +248,10 @@ void Coordinator::Impl::Run() {
   absl::Time next = absl::Now();
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    const uint64_t started = requested_;
+    // A round at the interval, or at once when asked (Share(), SyncNow()).
     cv_.wait_until(lock, absl::ToChronoTime(next),
                    [&] { return stop_ || requested_ != completed_; });
     if (stop_) return;
-    (void)started;
     const uint64_t serving = requested_;
     lock.unlock();
     absl::Status status;

@@ -407,6 +407,33 @@ TEST_F(SharedTest, UnsharingHandsTheDecisionsBack) {
   a.reset();  // destroying the coordinator lets go of every breaker too
 }
 
+// With SIGPIPE at its default (terminate), a server that dies under a
+// coordinator must not take the process with it: the sync thread writes to
+// its dead socket, and blocks and consumes the SIGPIPE that raises.
+void SyncAcrossADeadServerWithSigpipeDefault() {
+  signal(SIGPIPE, SIG_DFL);
+  auto server = RedisServer::Start();
+  if (!server.ok()) std::_Exit(3);
+  RedisOptions options;
+  options.unix_socket = (*server)->unix_socket();
+  options.sync_interval = absl::Hours(1);
+  options.reconnect_backoff = absl::ZeroDuration();
+  auto coordinator = Coordinator::Create(options).value();
+  std::shared_ptr<Breaker> breaker = coordinator->Share(RateConfig("pipe")).value();
+  if (!coordinator->SyncNow().ok()) std::_Exit(4);
+  if (!(*server)->Kill().ok()) std::_Exit(5);
+  for (int i = 0; i < 3; ++i) {
+    breaker->TryAcquire().Failure();
+    if (coordinator->SyncNow().ok()) std::_Exit(6);
+  }
+  std::_Exit(breaker->Snapshot().sharing == Sharing::kDegraded ? 0 : 7);
+}
+
+TEST(SigpipeTest, ADeadServerNeverKillsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(SyncAcrossADeadServerWithSigpipeDefault(), ::testing::ExitedWithCode(0), "");
+}
+
 TEST(RedisOptionsTest, EachBadFieldIsNamed) {
   const std::vector<std::pair<std::string, std::function<void(RedisOptions&)>>> cases = {
       {"address", [](RedisOptions& o) { o.address = ""; }},
