@@ -17,6 +17,18 @@ Sharing SharedControl::sharing(const Breaker& breaker) {
   return static_cast<Sharing>(breaker.sharing_.load(std::memory_order_relaxed));
 }
 
+bool SharedControl::Claim(Breaker& breaker) {
+  uint8_t local = static_cast<uint8_t>(Sharing::kLocal);
+  // relaxed: see Breaker::SharedDecides(); the CAS makes one claimant win.
+  if (!breaker.sharing_.compare_exchange_strong(local, static_cast<uint8_t>(Sharing::kDegraded),
+                                                std::memory_order_relaxed)) {
+    return false;
+  }
+  Announce(breaker, Sharing::kLocal, Sharing::kDegraded,
+           absl::UnavailableError("not synced with the shared store yet"));
+  return true;
+}
+
 void SharedControl::SetSharing(Breaker& breaker, Sharing to, const absl::Status& reason) {
   // relaxed: see Breaker::SharedDecides(); the exchange makes exactly one
   // caller see each change.
@@ -38,6 +50,11 @@ void SharedControl::SetSharing(Breaker& breaker, Sharing to, const absl::Status&
       }
     }
   }
+  Announce(breaker, from, to, reason);
+}
+
+void SharedControl::Announce(Breaker& breaker, Sharing from, Sharing to,
+                             const absl::Status& reason) {
   if (!breaker.listeners_->has_transition_listeners()) return;
   SharingEvent event;
   event.breaker = breaker.config_.name;

@@ -87,8 +87,13 @@ struct Tracked {
   uint64_t seen_rejected = 0; // rejections as of the last sync: calls waiting
   bool pushed = false;        // the store has taken a push since sharing
   bool force_push = false;    // the read script found the state unreadable
+  // Not (or no longer) this coordinator's: rounds skip it. True until
+  // Share() has claimed the breaker, and again once Unshare()d.
+  std::atomic<bool> unshared{true};
   absl::Time quiet_push_due;  // when successes alone are pushed next
   absl::Time ttl_refresh_due; // when the push sets the keys' TTLs again
+  absl::Time last_synced;     // the last answer, and the shared OPEN's time
+  absl::Duration last_open_remaining;  // left then (copies of `last`'s)
   // Following: the shared generation last followed, and the local
   // HALF_OPEN generation that follows the shared HALF_OPEN `trial_shared`.
   std::optional<uint64_t> followed;
@@ -126,7 +131,9 @@ class Coordinator::Impl {
     cv_.notify_all();
     thread_.join();
     for (const auto& [name, t] : tracked_) {
-      SharedControl::SetSharing(*t->breaker, Sharing::kLocal, absl::OkStatus());
+      if (!t->unshared.load()) {
+        SharedControl::SetSharing(*t->breaker, Sharing::kLocal, absl::OkStatus());
+      }
     }
   }
 
@@ -145,11 +152,20 @@ class Coordinator::Impl {
         return absl::AlreadyExistsError(
             absl::StrCat("Coordinator::Share: a breaker named '", name, "' is shared here already"));
       }
+    }
+    // Outside the mutex: Claim() tells the breaker's listeners, which may
+    // call back into the coordinator. Rounds skip the entry until then.
+    if (!SharedControl::Claim(*t->breaker)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      tracked_.erase(name);
+      return absl::FailedPreconditionError(absl::StrCat(
+          "Coordinator::Share: breaker '", name, "' is shared already (by another coordinator)"));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      t->unshared.store(false);
       ++requested_;  // sync it at once; do not wait
     }
-    // Alone until the store answers for it.
-    SharedControl::SetSharing(*t->breaker, Sharing::kDegraded,
-                              absl::UnavailableError("not synced with Redis yet"));
     cv_.notify_all();
     return absl::OkStatus();
   }
@@ -163,9 +179,13 @@ class Coordinator::Impl {
       t = it->second;
       tracked_.erase(it);
     }
-    // The sync thread may be in a round with it: wait for that round, so the
-    // round cannot hand the breaker back to the shared state afterwards.
-    std::unique_lock<std::mutex> lock(round_mu_);
+    // A round in progress skips it from here on (it checks the flag before
+    // each step). From another thread, wait for that round to end, so the
+    // caller sees the breaker alone when this returns; from the sync thread
+    // (a listener called by the round) the flag is enough.
+    t->unshared.store(true);
+    std::unique_lock<std::mutex> round(round_mu_, std::defer_lock);
+    if (std::this_thread::get_id() != thread_.get_id()) round.lock();
     SharedControl::SetSharing(*t->breaker, Sharing::kLocal, absl::OkStatus());
     return true;
   }
@@ -173,11 +193,19 @@ class Coordinator::Impl {
   std::vector<std::shared_ptr<Breaker>> Breakers() const {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::shared_ptr<Breaker>> out;
-    for (const auto& [name, t] : tracked_) out.push_back(t->breaker);
+    for (const auto& [name, t] : tracked_) {
+      if (!t->unshared.load()) out.push_back(t->breaker);
+    }
     return out;
   }
 
   absl::Status SyncNow() {
+    if (std::this_thread::get_id() == thread_.get_id()) {
+      // A listener called by a round: waiting for the next would wait forever.
+      return absl::FailedPreconditionError(
+          "Coordinator::SyncNow: called from the sync thread (a listener); the next round "
+          "runs after this one");
+    }
     std::unique_lock<std::mutex> lock(mu_);
     const uint64_t ticket = ++requested_;
     cv_.notify_all();
@@ -330,7 +358,12 @@ Command Coordinator::Impl::CommandFor(Tracked& t, const LocalCounts& now, bool* 
   p.acked = t.acked;
   p.batch_had_success = now.calls - t.acked.calls > now.failures - t.acked.failures;
   uint32_t wanted = 0;
-  if (demand && (now.state == State::kOpen || now.state == State::kHalfOpen)) {
+  // While OPEN, calls ask for trial slots only once the shared open period
+  // is over (before, the store would refuse them: no push for nothing).
+  const bool due = now.state == State::kHalfOpen ||
+                   (now.state == State::kOpen &&
+                    absl::Now() >= t.last_synced + t.last_open_remaining);
+  if (demand && due) {
     // Trial slots for calls that are waiting, up to what this instance may
     // run at once, less the slots it holds unused.
     const uint32_t used = now.trials_in_flight + now.trial_successes + now.trial_failures;
@@ -397,7 +430,9 @@ absl::Status Coordinator::Impl::Round() {
   std::vector<std::shared_ptr<Tracked>> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [name, t] : tracked_) batch.push_back(t);
+    for (const auto& [name, t] : tracked_) {
+      if (!t->unshared.load()) batch.push_back(t);
+    }
   }
   if (absl::Status connected = Connect(); !connected.ok()) {
     Degrade(batch, connected);
@@ -446,13 +481,16 @@ absl::Status Coordinator::Impl::Round() {
     t.seen_rejected = counts[i].rejected;
     if (reply.repaired) ++repairs;
     reply.state.synced_at = absl::Now();
+    t.last_synced = reply.state.synced_at;
+    t.last_open_remaining = reply.state.open_remaining;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (tracked_.count(t.breaker->name()) == 0) continue;  // unshared meanwhile
       t.last = reply.state;
     }
+    if (t.unshared.load()) continue;
     SharedControl::SetSharing(*t.breaker, Sharing::kShared, absl::OkStatus());
-    Follow(t, reply.state);
+    // A listener of that change may have unshared it.
+    if (!t.unshared.load()) Follow(t, reply.state);
   }
   if (repairs > 0) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -508,10 +546,7 @@ void Coordinator::Impl::Follow(Tracked& t, const SharedState& shared) {
 void Coordinator::Impl::Degrade(const std::vector<std::shared_ptr<Tracked>>& batch,
                                 const absl::Status& why) {
   for (const std::shared_ptr<Tracked>& t : batch) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (tracked_.count(t->breaker->name()) == 0) continue;  // unshared meanwhile
-    }
+    if (t->unshared.load()) continue;
     SharedControl::SetSharing(*t->breaker, Sharing::kDegraded, why);
     // Whatever the store says next is news: follow it afresh.
     t->followed.reset();

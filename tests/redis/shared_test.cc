@@ -394,6 +394,49 @@ TEST_F(SharedTest, ANameThatCouldBreakTheHashTagIsEscaped) {
             "1");
 }
 
+TEST_F(SharedTest, ABreakerIsSharedByOneCoordinatorAtATime) {
+  auto a = NewInstance();
+  auto b = NewInstance();
+  std::shared_ptr<Breaker> breaker = Breaker::Create(RateConfig("one")).value();
+  ASSERT_TRUE(a->Share(breaker).ok());
+  EXPECT_EQ(b->Share(breaker).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(b->Breakers().empty());
+  EXPECT_EQ(a->Share(nullptr).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(a->Unshare("one"));
+  EXPECT_TRUE(b->Share(breaker).ok());  // free again
+  ASSERT_TRUE(b->SyncNow().ok());
+  EXPECT_EQ(breaker->Snapshot().sharing, Sharing::kShared);
+}
+
+// A listener that calls back into the coordinator from the sync thread.
+class CallsBack : public BreakerListener {
+ public:
+  explicit CallsBack(Coordinator* coordinator) : coordinator_(coordinator) {}
+  void OnSharing(const SharingEvent& e) override {
+    if (e.to != Sharing::kShared) return;
+    sync_now = coordinator_->SyncNow();  // would wait for itself
+    unshared = coordinator_->Unshare(e.breaker);
+  }
+  absl::Status sync_now;
+  bool unshared = false;
+
+ private:
+  Coordinator* coordinator_;
+};
+
+TEST_F(SharedTest, AListenerMayCallBackIntoTheCoordinatorFromTheSyncThread) {
+  auto a = NewInstance();
+  std::shared_ptr<Breaker> breaker = Breaker::Create(RateConfig("callback")).value();
+  auto listener = std::make_shared<CallsBack>(a.get());
+  Subscription subscription = breaker->Subscribe(listener);
+  ASSERT_TRUE(a->Share(breaker).ok());
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(listener->sync_now.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(listener->unshared);
+  EXPECT_EQ(breaker->Snapshot().sharing, Sharing::kLocal);
+  EXPECT_TRUE(a->Breakers().empty());
+}
+
 TEST_F(SharedTest, UnsharingHandsTheDecisionsBack) {
   auto a = NewInstance();
   std::shared_ptr<Breaker> on_a = a->Share(RateConfig("geo")).value();

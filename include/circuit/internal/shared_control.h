@@ -55,6 +55,10 @@ class SharedControl {
   // SHARED), so the next call starts the breaker's own trials.
   static void SetSharing(Breaker& breaker, Sharing to, const absl::Status& reason);
 
+  // Takes a breaker for a coordinator: kLocal -> kDegraded (alone until the
+  // store answers), telling its listeners. False if it is shared already.
+  static bool Claim(Breaker& breaker);
+
   // Sums the stripes (O(stripes)) and reads the state word.
   static LocalCounts Read(const Breaker& breaker);
 
@@ -77,6 +81,12 @@ class SharedControl {
   // Lets HALF_OPEN generation `generation` start up to `slots` trials in
   // all (the shared store's grant to this instance). Only ever raises it.
   static void Lend(Breaker& breaker, uint32_t generation, uint32_t slots);
+
+ private:
+  // Tells the breaker's transition listeners of a change of sharing.
+  static void Announce(Breaker& breaker, Sharing from, Sharing to, const absl::Status& reason);
+
+ public:
   // The trials HALF_OPEN generation `generation` was lent (0 if none).
   static uint32_t Lent(const Breaker& breaker, uint32_t generation) {
     return breaker.SharedTrialSlots(generation);
