@@ -37,6 +37,11 @@
 //                                     period outlived half_open_max_duration)
 //   any,g         -> FORCED_OPEN / DISABLED / METRICS_ONLY, g+1   by operator
 //   any,g         -> CLOSED,g+1,0     Reset()
+//   CLOSED, OPEN or HALF_OPEN,g -> another of them, g+1
+//                                     the shared state, while the breaker
+//                                     is shared (circuit/sharing.h), which
+//                                     then makes the three automatic
+//                                     transitions above in its stead
 //
 // Thread safety: every member may be called concurrently. Nothing on the
 // call path (TryAcquire, resolving a permit, Call) takes a lock, allocates
