@@ -109,6 +109,34 @@ std::string RandomId() {
   return absl::StrFormat("%016x", random());
 }
 
+// Keys expire key_ttl after the last push; an OPEN period, a time window
+// or a HALF_OPEN limit longer than that could be forgotten while it lasts
+// (an OPEN breaker's rejections push nothing).
+absl::Status FitsKeyTtl(const BreakerConfig& config, const RedisOptions& options) {
+  const absl::Duration longest_open = config.open_backoff_multiplier > 1
+                                          ? config.max_open_duration
+                                          : config.open_duration;
+  const absl::Duration half_open = config.half_open_max_duration > absl::ZeroDuration()
+                                       ? config.half_open_max_duration
+                                       : options.half_open_limit;
+  const std::pair<absl::string_view, absl::Duration> spans[] = {
+      {"the longest open period", longest_open},
+      {"the time window", config.window_type == WindowType::kTimeBased
+                              ? config.window_duration
+                              : absl::ZeroDuration()},
+      {"the HALF_OPEN limit", half_open},
+  };
+  for (const auto& [what, span] : spans) {
+    if (span > options.key_ttl) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "RedisOptions.key_ttl: ", absl::FormatDuration(options.key_ttl), " is shorter than ",
+          what, " of breaker '", config.name, "' (", absl::FormatDuration(span),
+          "): the shared state would expire while it holds"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool IsNoScript(const Reply& reply) {
   return reply.is_error() && absl::StartsWith(reply.str, "NOSCRIPT");
 }
@@ -141,6 +169,7 @@ class Coordinator::Impl {
     if (breaker == nullptr) return absl::InvalidArgumentError("Coordinator::Share: a null breaker");
     const std::string name(breaker->name());
     if (name.empty()) return absl::InvalidArgumentError("Coordinator::Share: a breaker needs a name");
+    if (absl::Status fits = FitsKeyTtl(breaker->config(), options_); !fits.ok()) return fits;
     auto t = std::make_shared<Tracked>();
     t->keys = internal::KeysOf(options_.prefix, name, options_.instance_id);
     t->acked = SharedControl::Read(*breaker);

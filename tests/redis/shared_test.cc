@@ -437,6 +437,49 @@ TEST_F(SharedTest, AListenerMayCallBackIntoTheCoordinatorFromTheSyncThread) {
   EXPECT_TRUE(a->Breakers().empty());
 }
 
+TEST_F(SharedTest, AKeyTtlShorterThanWhatTheSharedStateHoldsIsRefused) {
+  RedisOptions options = Options();
+  options.key_ttl = absl::Minutes(1);
+  auto a = Coordinator::Create(options).value();
+  BreakerConfig long_open = RateConfig("long-open");
+  long_open.open_duration = absl::Minutes(2);
+  absl::Status refused = a->Share(long_open).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("RedisOptions.key_ttl"));
+  EXPECT_THAT(refused.message(), HasSubstr("longest open period"));
+  BreakerConfig backoff = RateConfig("backoff");
+  backoff.open_backoff_multiplier = 2;  // up to max_open_duration (10 min)
+  EXPECT_THAT(a->Share(backoff).status().message(), HasSubstr("longest open period"));
+  BreakerConfig window = RateConfig("window");
+  window.window_type = WindowType::kTimeBased;
+  window.window_duration = absl::Minutes(5);
+  EXPECT_THAT(a->Share(window).status().message(), HasSubstr("time window"));
+  EXPECT_TRUE(a->Breakers().empty());
+  EXPECT_TRUE(a->Share(RateConfig("fits")).ok());
+}
+
+TEST_F(SharedTest, AuthAndDatabaseAreUsedAndAWrongPasswordDegrades) {
+  RedisConnection admin = server_->Connect().value();
+  ASSERT_EQ(testing::RunCommand(admin.get(), {"CONFIG", "SET", "requirepass", "s3cret"}), "OK");
+  RedisOptions options = Options();
+  options.password = "wrong";
+  auto denied = Coordinator::Create(options).value();
+  std::shared_ptr<Breaker> on_denied = denied->Share(RateConfig("auth")).value();
+  const absl::Status refused = denied->SyncNow();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+  EXPECT_EQ(on_denied->Snapshot().sharing, Sharing::kDegraded);
+
+  options.password = "s3cret";
+  options.database = 3;
+  auto a = Coordinator::Create(options).value();
+  std::shared_ptr<Breaker> on_a = a->Share(RateConfig("auth")).value();
+  Outcomes(*on_a, 1, 0);
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_EQ(on_a->Snapshot().sharing, Sharing::kShared);
+  ASSERT_EQ(testing::RunCommand(admin.get(), {"SELECT", "3"}), "OK");
+  EXPECT_EQ(testing::RunCommand(admin.get(), {"EXISTS", "circuit:{auth}:s"}), "1");
+}
+
 TEST_F(SharedTest, UnsharingHandsTheDecisionsBack) {
   auto a = NewInstance();
   std::shared_ptr<Breaker> on_a = a->Share(RateConfig("geo")).value();

@@ -183,8 +183,11 @@ class Coordinator {
   // Coordinator::Share(config)
   // Creates a breaker from `config` (validated: ValidateConfig()) and shares
   // it under config.name. Errors: InvalidArgumentError for an invalid
-  // config or an empty name; AlreadyExistsError when this coordinator
-  // shares a breaker of that name.
+  // config or an empty name, or when `key_ttl` is shorter than the config's
+  // longest open period (max_open_duration with backoff, else
+  // open_duration), its time window or its HALF_OPEN limit (the shared
+  // state would expire while it holds); AlreadyExistsError when this
+  // coordinator shares a breaker of that name.
   absl::StatusOr<std::shared_ptr<Breaker>> Share(BreakerConfig config);
 
   // Coordinator::Share(breaker)
@@ -192,7 +195,8 @@ class Coordinator {
   // degraded until the first sync answers, then follows the shared state.
   // An operator's state (FORCED_OPEN, DISABLED, METRICS_ONLY) is never
   // overridden by the shared one. Errors: as above; InvalidArgumentError
-  // for a null breaker.
+  // for a null breaker; FailedPreconditionError for a breaker another
+  // coordinator shares (one at a time).
   absl::Status Share(std::shared_ptr<Breaker> breaker);
 
   // Lets go of the breaker named `name` (false if not shared here): it
