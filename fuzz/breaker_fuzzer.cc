@@ -19,7 +19,9 @@
 //     (generation wrap-arounds), the Call()/CallOrThrow()/
 //     CallWithClassifier() wrappers with status, result and exception
 //     outcomes, and Success(took)/Failure(took)/Record(status, took) with
-//     durations the caller measured.
+//     durations the caller measured; with header byte 31 bit 6, the
+//     distributed mode's hold too (SharedOp(): SetSharing(), Follow(),
+//     Reopen(), Lend()).
 //
 // After every operation: every Metrics() field (read first: it applies no
 // due transition), then, as header byte 31 says, state() and generation()
@@ -54,6 +56,7 @@
 #include "absl/time/time.h"
 #include "circuit/circuit.h"
 #include "circuit/fake_clock.h"
+#include "circuit/internal/shared_control.h"
 #include "fuzz/breaker_model.h"
 
 namespace {
@@ -65,6 +68,7 @@ using circuit::kNumStates;
 using circuit::FakeClock;
 using circuit::Outcome;
 using circuit::Permit;
+using circuit::Sharing;
 using circuit::SlowCallClock;
 using circuit::State;
 using circuit::StateName;
@@ -76,6 +80,11 @@ using circuit_fuzz::ModelPermit;
 constexpr int kSlots = 8;
 // Operations: the opcode byte modulo this (see RunOp()).
 constexpr int kOpCodes = 26;
+// With header byte 31 bit 6 (FuzzConfig::shared_ops), the opcode bytes from
+// here up (234 to 255, which read as aliases of 0 to 21 otherwise) are the
+// distributed mode's operations (Run::SharedOp()): older inputs, whose bit 6
+// is 0, run as they ran then.
+constexpr int kSharedOpBase = 256 / kOpCodes * kOpCodes;
 constexpr int kMaxOps = 4096;
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kDay = 86'400 * kSecond;
@@ -490,6 +499,9 @@ struct FuzzConfig {
   // after every other operation (the even ones); 3 after every operation,
   // after state()/generation().
   uint8_t snapshot = 0;
+  // Opcode bytes from kSharedOpBase up are Run::SharedOp()'s (byte 31 bit
+  // 6; false for every input written before).
+  bool shared_ops = false;
 };
 
 // Header layout (byte: meaning):
@@ -522,9 +534,11 @@ struct FuzzConfig {
 //   31 bits0-1 slow_call_clock (kAuto, kPrecise, kCoarse, kCaller);
 //      bits2-3 which of state() and generation() Compare() calls
 //      (FuzzConfig::observe); bits4-5 when it calls Snapshot()
-//      (FuzzConfig::snapshot)
+//      (FuzzConfig::snapshot); bit6 the distributed mode's operations
+//      (FuzzConfig::shared_ops)
 // Inputs written before bytes 30-31 were read have zeros there: S = 0,
-// kAuto, both observed after every operation, no Snapshot(), as then.
+// kAuto, both observed after every operation, no Snapshot(), as then; and
+// before bit 6 of byte 31, no distributed mode's operations.
 FuzzConfig ReadConfig(Bytes& in) {
   FuzzConfig f;
   BreakerConfig& c = f.config;
@@ -590,6 +604,7 @@ FuzzConfig ReadConfig(Bytes& in) {
   c.slow_call_clock = static_cast<SlowCallClock>(byte31 & 3);
   f.observe = (byte31 >> 2) & 3;
   f.snapshot = (byte31 >> 4) & 3;
+  f.shared_ops = (byte31 & 0x40) != 0;
   ApplyWild(c, wild_field_1, wild_value_1);
   ApplyWild(c, wild_field_2, wild_value_2);
   f.wild = (wild_field_1 % kWildFieldCount) != 0 || (wild_field_2 % kWildFieldCount) != 0;
@@ -748,7 +763,8 @@ std::string SnapshotString(const circuit::BreakerSnapshot& s) {
       " (", absl::ToInt64Nanoseconds(s.open_remaining), " ns) open_period=",
       absl::ToInt64Nanoseconds(s.open_period), " ns last_trip={",
       circuit::TripCauseName(s.last_trip.cause), " value=", s.last_trip.value,
-      " threshold=", s.last_trip.threshold, " gen=", s.last_trip.generation, "}");
+      " threshold=", s.last_trip.threshold, " gen=", s.last_trip.generation,
+      "} sharing=", circuit::SharingName(s.sharing));
 }
 
 std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
@@ -764,7 +780,8 @@ std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
           : absl::StrCat("[", s.open_remaining_lo, ", ", s.open_remaining_hi, "] ns"),
       " open_period=[", s.open_period_lo, ", ", s.open_period_hi, "] ns last_trip={",
       circuit::TripCauseName(s.trip_cause), " value=", s.trip_value,
-      " threshold=", s.trip_threshold, " gen=", s.trip_generation, "}");
+      " threshold=", s.trip_threshold, " gen=", s.trip_generation,
+      "} sharing=", circuit::SharingName(s.sharing));
 }
 
 class Run {
@@ -776,8 +793,8 @@ class Run {
     auto created = Breaker::Create(config);
     if (!created.ok()) Die(absl::StrCat("Create() failed: ", created.status().ToString()));
     breaker_ = std::move(created).value();
-    TRACE("config: %s\nclock starts at %" PRId64 " ns\n", Describe(config).c_str(),
-          clock_.NowNanos());
+    TRACE("config: %s\nclock starts at %" PRId64 " ns; distributed mode's operations %s\n",
+          Describe(config).c_str(), clock_.NowNanos(), fuzz_.shared_ops ? "on" : "off");
   }
 
   ~Run() {
@@ -837,7 +854,9 @@ class Run {
         "\nmodel: ", MetricsString(model_.Metrics()), "\nmodel window: calls=", w.calls,
         " failures=", w.failures, " slow=", w.slow, " run=", model_.consecutive_failures(),
         " reopens=", model_.reopen_count(), " open_until=", model_.open_until(),
-        " half_open_until=", model_.half_open_until(), "\n", slots));
+        " half_open_until=", model_.half_open_until(),
+        " sharing=", circuit::SharingName(model_.sharing()),
+        " lent=", model_.Lent(model_.generation()), "\n", slots));
   }
 
   void ComparePermit(const Permit& p, ModelPermit& m, const char* where,
@@ -956,6 +975,7 @@ class Run {
     check(got.last_trip.value == want.trip_value, "last_trip.value");
     check(got.last_trip.threshold == want.trip_threshold, "last_trip.threshold");
     check(got.last_trip.generation == want.trip_generation, "last_trip.generation");
+    check(got.sharing == want.sharing, "sharing");
     if (!diff.empty()) {
       Mismatch(absl::StrCat("Snapshot() differs (", where, "):", diff, "\n  real  ",
                             SnapshotString(got), "\n  model ", SnapshotString(want),
@@ -1225,23 +1245,23 @@ class Run {
 
   // The operator controls, applied to the breaker and the model alike.
   enum class Operator : uint8_t { kForceOpen = 0, kDisable = 1, kMetricsOnly = 2, kReset = 3 };
-  void ApplyOperator(Operator op, int64_t now) {
+  void ApplyOperator(Operator op) {
     switch (op) {
       case Operator::kForceOpen:
         breaker_->ForceOpen();
-        model_.ForceOpen(now);
+        model_.ForceOpen();
         break;
       case Operator::kDisable:
         breaker_->Disable();
-        model_.Disable(now);
+        model_.Disable();
         break;
       case Operator::kMetricsOnly:
         breaker_->MetricsOnly();
-        model_.MetricsOnly(now);
+        model_.MetricsOnly();
         break;
       case Operator::kReset:
         breaker_->Reset();
-        model_.Reset(now);
+        model_.Reset();
         break;
     }
   }
@@ -1256,11 +1276,10 @@ class Run {
     }
     n = std::max<int64_t>(0, std::min(n, kMaxBurstTransitions - burst_total_));
     burst_total_ += n;
-    const int64_t now = Now();
     for (int64_t i = 0; i < n; ++i) {
       static constexpr Operator kBurstOps[] = {Operator::kReset, Operator::kForceOpen,
                                                Operator::kMetricsOnly};
-      ApplyOperator(kBurstOps[(pattern + i) % (pattern % 3 + 1)], now);
+      ApplyOperator(kBurstOps[(pattern + i) % (pattern % 3 + 1)]);
     }
     if (Tracing()) {
       last_op_ = absl::StrCat("burst of ", n, " operator transitions (pattern ", pattern % 3, ")");
@@ -1280,6 +1299,11 @@ class Run {
   void RunOp(Bytes& in) {
     op_offset_ = in.pos();
     const uint8_t op = in.U8();
+    if (fuzz_.shared_ops && op >= kSharedOpBase) {
+      op_code_ = op;
+      SharedOp(op - kSharedOpBase, in);
+      return;
+    }
     op_code_ = op % kOpCodes;
     const int64_t now = Now();
     switch (op % kOpCodes) {
@@ -1356,7 +1380,7 @@ class Run {
         const uint8_t which = in.U8() % 4;
         static const char* const kNames[] = {"ForceOpen", "Disable", "MetricsOnly", "Reset"};
         NOTE_OP(kNames[which]);
-        ApplyOperator(static_cast<Operator>(which), now);
+        ApplyOperator(static_cast<Operator>(which));
         return;
       }
       case 16: {
@@ -1455,6 +1479,89 @@ class Run {
         return;
       }
     }
+  }
+
+  // The distributed mode's hold on the breaker
+  // (circuit/internal/shared_control.h), as a coordinator's sync uses it;
+  // `which` % 4 picks SetSharing(), Follow(), Reopen() of the current
+  // generation or of the one before (a coordinator's stale reading), or
+  // Lend() to the current one. The current generation is the model's,
+  // which Compare() has just checked against Metrics().
+  void SharedOp(int which, Bytes& in) {
+    using circuit::internal::SharedControl;
+    const int64_t now = Now();
+    switch (which % 4) {
+      case 0: {  // b % 3: kLocal, kShared, kDegraded
+        const Sharing to = static_cast<Sharing>(in.U8() % 3);
+        NOTE_OP("SetSharing(", circuit::SharingName(to), ")");
+        SharedControl::SetSharing(
+            *breaker_, to,
+            to == Sharing::kDegraded ? absl::UnavailableError("store down") : absl::OkStatus());
+        model_.SetSharing(to, now);
+        return;
+      }
+      case 1: {  // b % 3: into CLOSED, OPEN, HALF_OPEN; then a SharedTrip
+        static constexpr State kTo[] = {State::kClosed, State::kOpen, State::kHalfOpen};
+        const State to = kTo[in.U8() % 3];
+        const SharedTrip trip = ReadSharedTrip(in);
+        NOTE_OP("Follow(", StateName(to), ", ", trip.open_nanos, " ns, ", trip.value, ", ",
+                trip.threshold, ")");
+        uint32_t got_gen = 0;
+        uint32_t want_gen = 0;
+        const bool got = SharedControl::Follow(*breaker_, to, trip.open_nanos, trip.value,
+                                               trip.threshold, &got_gen);
+        const bool want =
+            model_.Follow(to, trip.open_nanos, trip.value, trip.threshold, now, &want_gen);
+        if (got != want || got_gen != want_gen) {
+          Mismatch(absl::StrCat("Follow(", StateName(to), ") returned ", got, " generation ",
+                                got_gen, ", the model says ", want, " generation ", want_gen));
+        }
+        return;
+      }
+      case 2: {  // b % 2: generations back; then a SharedTrip
+        const uint32_t gen = (model_.generation() - in.U8() % 2) & circuit_fuzz::kModelGenMask;
+        const SharedTrip trip = ReadSharedTrip(in);
+        NOTE_OP("Reopen(generation ", gen, ", ", trip.open_nanos, " ns, ", trip.value, ", ",
+                trip.threshold, ")");
+        const bool got =
+            SharedControl::Reopen(*breaker_, gen, trip.open_nanos, trip.value, trip.threshold);
+        const bool want = model_.Reopen(gen, trip.open_nanos, trip.value, trip.threshold, now);
+        if (got != want) {
+          Mismatch(absl::StrCat("Reopen() returned ", got, ", the model says ", want));
+        }
+        return;
+      }
+      default: {  // b % 8 slots
+        const uint32_t slots = in.U8() % 8;
+        const uint32_t gen = model_.generation();
+        NOTE_OP("Lend(generation ", gen, ", ", slots, " slots)");
+        SharedControl::Lend(*breaker_, gen, slots);
+        model_.Lend(gen, slots);
+        if (SharedControl::Lent(*breaker_, gen) != model_.Lent(gen)) {
+          Mismatch(absl::StrCat("Lent() says ", SharedControl::Lent(*breaker_, gen),
+                                ", the model says ", model_.Lent(gen)));
+        }
+        return;
+      }
+    }
+  }
+
+  // The shared state's trip, for Follow() (used only into OPEN) and
+  // Reopen(): the open period left, byte 0 bits 0-1 the unit and byte 1
+  // the amount (SmallAdvance(): up to 25.5 s), negative with byte 0 bit 7
+  // (counts as 0); then the value and the threshold, a byte each.
+  struct SharedTrip {
+    int64_t open_nanos;
+    double value;
+    double threshold;
+  };
+  static SharedTrip ReadSharedTrip(Bytes& in) {
+    SharedTrip trip;
+    const uint8_t kind = in.U8();
+    trip.open_nanos = SmallAdvance(kind, in.U8()) * ((kind & 0x80) ? -1 : 1);
+    trip.value = in.U8();
+    trip.threshold = in.U8();
+    return trip;
   }
 
   static constexpr const char* kTookHow[] = {"Success(took)", "Failure(took)", "Record(took)"};

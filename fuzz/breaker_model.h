@@ -20,7 +20,9 @@
 //   - the half-open trials (in flight, successes, failures, slow), judged
 //     S of K (half_open_successes_to_close) or by rate, and the
 //     half_open_max_duration deadline, set when HALF_OPEN is entered;
-//   - the lifetime counters of BreakerMetrics.
+//   - the lifetime counters of BreakerMetrics;
+//   - the distributed mode's hold (circuit/internal/shared_control.h): the
+//     sharing, and the HALF_OPEN trial slots lent to a generation.
 //
 // Time comes from the caller (the fuzzer passes the FakeClock's reading), so
 // the model and the breaker see the same instants. The model does not model
@@ -67,6 +69,26 @@
 //     call that takes at least slow_call_duration is slow" compares the
 //     call's duration with the configured one exactly (fuzz/README.md,
 //     bug 5).
+//   - Under Sharing::kShared the breaker records but leaves its decisions
+//     to the shared state (circuit/sharing.h): CLOSED never trips (the
+//     window and the run still record), an OPEN past its deadline rejects
+//     with a retry delay of 0, HALF_OPEN admits a trial only within the
+//     slots lent to its generation (as well as the usual bounds), trials
+//     are counted but give no verdict, and half_open_max_duration does not
+//     apply. Leaving kShared reopens a HALF_OPEN at once (cause SHARED, an
+//     open period of 0), and a CLOSED one judges its window and its run at
+//     once (the trips the shared state held back; fuzz/README.md, bug 9);
+//     then the breaker decides alone again.
+//   - The shared state's transitions (SharedControl::Follow(), Reopen(),
+//     leaving kShared in HALF_OPEN) open for exactly the period given, with
+//     no backoff or jitter, but update the reopen count as any transition
+//     into OPEN does: +1 from HALF_OPEN, else back to 0 (a Reopen() from
+//     OPEN too). Snapshot() in OPEN then shows the trials if it left
+//     HALF_OPEN, else an empty window: the shared window opened it, not
+//     this one. A HALF_OPEN entered by Follow() has no
+//     half_open_max_duration deadline. Follow() and SetSharing() do not
+//     apply a due HALF_OPEN deadline first (they are not among "whatever
+//     looks").
 #ifndef CIRCUIT_FUZZ_BREAKER_MODEL_H_
 #define CIRCUIT_FUZZ_BREAKER_MODEL_H_
 
@@ -84,12 +106,14 @@
 #include "absl/time/time.h"
 #include "circuit/classify.h"
 #include "circuit/config.h"
+#include "circuit/sharing.h"
 #include "circuit/snapshot.h"
 #include "circuit/state.h"
 
 namespace circuit_fuzz {
 
 using circuit::Outcome;
+using circuit::Sharing;
 using circuit::State;
 using circuit::TripCause;
 
@@ -156,6 +180,7 @@ struct ModelSnapshot {
   double trip_value = 0;
   double trip_threshold = 0;
   uint32_t trip_generation = 0;
+  Sharing sharing = Sharing::kLocal;
 };
 
 // ---- The documented validation rules ----------------------------------------
@@ -345,6 +370,12 @@ class BreakerModel {
             wait_over = false;
           } else if (now >= open_until_hi_) {
             wait_over = true;
+          } else if (shared()) {
+            // Jitter under the shared state: rejected either way, with the
+            // time left or, the deadline passed, 0: both in [0, hi - now].
+            // The delay tells the deadline (LearnDeadline(); a 0 sets it to
+            // now, which from now on reads as any earlier instant would).
+            return Reject(-2, 0, open_until_hi_ - now);
           } else {
             // Jitter: the deadline is in [lo, hi]; follow the breaker.
             wait_over = hint == AcquireHint::kAdmitted;
@@ -358,8 +389,12 @@ class BreakerModel {
             return Reject(open_until_lo_ == open_until_hi_ ? open_until_lo_ - now : -2,
                           open_until_lo_ - now, open_until_hi_ - now);
           }
+          // Under the shared state the coordinator ends OPEN: a trial slot
+          // may come any moment.
+          if (shared()) return Reject(0, 0, 0);
           // OPEN,g,0 -> HALF_OPEN,g+1,1: this call is the first trial.
-          NewGeneration(State::kHalfOpen, now);
+          NewGeneration(State::kHalfOpen);
+          if (half_open_max_nanos_ > 0) half_open_until_ = CeilMicros(now + half_open_max_nanos_);
           in_flight_ = 1;
           ++metrics_.permitted;
           return Admit(ModelPermit::Kind::kTrial, now);
@@ -369,8 +404,11 @@ class BreakerModel {
           // with the open period starting at the deadline; then judged as
           // any call in OPEN (it may already be over: the first trial).
           if (ApplyHalfOpenDeadline(now)) continue;
-          if (in_flight_ < max_concurrent_ &&
-              in_flight_ + trial_successes_ + trial_failures_ < trial_calls_) {
+          // Under the shared state, also only within the trials lent to
+          // this generation (the bound across every instance).
+          const uint32_t slots = shared() ? Lent(gen_) : trial_calls_;
+          const uint32_t started = in_flight_ + trial_successes_ + trial_failures_;
+          if (in_flight_ < max_concurrent_ && started < trial_calls_ && started < slots) {
             ++in_flight_;
             ++metrics_.permitted;
             return Admit(ModelPermit::Kind::kTrial, now);
@@ -442,16 +480,84 @@ class BreakerModel {
   }
 
   // Operator controls: each a new generation.
-  void ForceOpen(int64_t now) {
-    NewGeneration(State::kForcedOpen, now);
+  void ForceOpen() {
+    NewGeneration(State::kForcedOpen);
     RecordTrip(TripCause::kOperator, 0, 0);
   }
-  void Disable(int64_t now) { NewGeneration(State::kDisabled, now); }
-  void MetricsOnly(int64_t now) { NewGeneration(State::kMetricsOnly, now); }
-  void Reset(int64_t now) {
-    NewGeneration(State::kClosed, now);
-    reopen_count_ = 0;  // "no open-duration backoff"
+  void Disable() { NewGeneration(State::kDisabled); }
+  void MetricsOnly() { NewGeneration(State::kMetricsOnly); }
+  void Reset() { Close(); }  // "no open-duration backoff", as a close
+
+  // ---- The distributed mode's hold (circuit/internal/shared_control.h) ----
+
+  // SharedControl::SetSharing() at time `now`. Leaving the shared state:
+  // the shared verdict on the trials will not come, so a HALF_OPEN reopens
+  // with no wait and the next call starts the breaker's own trials.
+  void SetSharing(Sharing to, int64_t now) {
+    const bool leaving = shared() && to != Sharing::kShared;
+    sharing_ = to;
+    if (!leaving) return;
+    if (state_ == State::kHalfOpen) {
+      Open(now, TripCause::kShared, 0, 0, /*period=*/0);
+      return;
+    }
+    if (state_ != State::kClosed) return;
+    // The trips the shared state held back are judged at once, the window
+    // first, as an outcome would (fuzz/README.md, bug 9).
+    TripCause cause;
+    double rate;
+    double threshold;
+    if (window_on_ && RatesTrip(now, &cause, &rate, &threshold)) {
+      Open(now, cause, rate, threshold);
+    } else if (consecutive_to_open_ > 0 && run_ >= static_cast<uint64_t>(consecutive_to_open_)) {
+      Open(now, TripCause::kConsecutiveFailures, static_cast<double>(run_), consecutive_to_open_);
+    }
   }
+  Sharing sharing() const { return sharing_; }
+
+  // SharedControl::Follow() at time `now`: into `to` (CLOSED, OPEN or
+  // HALF_OPEN) at the next generation, unless there already (true) or in an
+  // operator's state (false, the operator's word stands). Into OPEN for
+  // exactly `open_nanos` (0 if negative). `*generation`: the generation
+  // after.
+  bool Follow(State to, int64_t open_nanos, double value, double threshold, int64_t now,
+              uint32_t* generation) {
+    *generation = gen_;
+    if (state_ == State::kForcedOpen || state_ == State::kDisabled ||
+        state_ == State::kMetricsOnly) {
+      return false;
+    }
+    if (state_ == to) return true;
+    if (to == State::kClosed) {
+      Close();
+    } else if (to == State::kOpen) {
+      Open(now, TripCause::kShared, value, threshold, std::max<int64_t>(0, open_nanos));
+    } else {
+      // The shared HALF_OPEN: no trial yet, no half_open_max_duration.
+      NewGeneration(to);
+    }
+    *generation = gen_;
+    return true;
+  }
+
+  // SharedControl::Reopen() at time `now`: OPEN generation `generation` to
+  // the next, still OPEN, for exactly `open_nanos` (0 if negative).
+  bool Reopen(uint32_t generation, int64_t open_nanos, double value, double threshold,
+              int64_t now) {
+    if (state_ != State::kOpen || gen_ != generation) return false;
+    Open(now, TripCause::kShared, value, threshold, std::max<int64_t>(0, open_nanos));
+    return true;
+  }
+
+  // SharedControl::Lend() and Lent(): the grant is one generation's; one
+  // for another generation replaces it, one for the same only raises it.
+  void Lend(uint32_t generation, uint32_t slots) {
+    if (lent_gen_ != generation || lent_slots_ < slots) {
+      lent_gen_ = generation;
+      lent_slots_ = slots;
+    }
+  }
+  uint32_t Lent(uint32_t generation) const { return lent_gen_ == generation ? lent_slots_ : 0; }
 
   // The open duration after `k` reopens from HALF_OPEN, in nanoseconds:
   // open_duration * multiplier^k capped at max_open_duration, taken in
@@ -504,7 +610,8 @@ class BreakerModel {
   // deadline applied first, as state() does; the window as of `now` (a
   // time window without what has aged out); in OPEN the window that opened
   // it (the CLOSED window, read as of `now`, or the trials that reopened
-  // it); in HALF_OPEN the trials so far; FORCED_OPEN and DISABLED empty.
+  // it; none after the shared state's trip from CLOSED or OPEN); in
+  // HALF_OPEN the trials so far; FORCED_OPEN and DISABLED empty.
   ModelSnapshot Snapshot(int64_t now) {
     ApplyHalfOpenDeadline(now);
     ModelSnapshot s;
@@ -514,6 +621,7 @@ class BreakerModel {
     s.trip_value = trip_value_;
     s.trip_threshold = trip_threshold_;
     s.trip_generation = trip_gen_;
+    s.sharing = sharing_;
     switch (state_) {
       case State::kClosed:
       case State::kMetricsOnly: {
@@ -524,7 +632,7 @@ class BreakerModel {
         break;
       }
       case State::kOpen:
-        if (tripped_from_closed_) {
+        if (tripped_window_ == TrippedWindow::kClosed) {
           WindowView v;
           if (window_on_) {
             if (!time_window_) {
@@ -544,7 +652,7 @@ class BreakerModel {
           }
           SetWindow(v.calls, v.calls - v.failures, v.failures, v.slow,
                     static_cast<uint64_t>(minimum_calls_), s);
-        } else {
+        } else if (tripped_window_ == TrippedWindow::kTrials) {
           SetWindow(tripped_trial_successes_ + tripped_trial_failures_, tripped_trial_successes_,
                     tripped_trial_failures_, tripped_trial_slow_, trial_calls_, s);
         }
@@ -636,7 +744,7 @@ class BreakerModel {
 
   // Every transition: the next generation, with the trial counts, the
   // consecutive run and the rate window of the old one gone.
-  void NewGeneration(State to, int64_t now) {
+  void NewGeneration(State to) {
     ++metrics_.transitions[static_cast<size_t>(state_)][static_cast<size_t>(to)];
     gen_ = (gen_ + 1) & kModelGenMask;
     state_ = to;
@@ -644,28 +752,41 @@ class BreakerModel {
     run_ = 0;
     count_window_.clear();
     time_window_buckets_.clear();
-    half_open_until_ = 0;
-    if (to == State::kHalfOpen && half_open_max_nanos_ > 0) {
-      half_open_until_ = CeilMicros(now + half_open_max_nanos_);
-    }
+    half_open_until_ = 0;  // the caller sets a HALF_OPEN's, if it has one
   }
 
-  // CLOSED -> OPEN (a trip) or HALF_OPEN -> OPEN (a reopen), for `cause`
-  // (what crossed which threshold: TripReason). The window that opened it
-  // is kept for Snapshot().
-  void Open(int64_t now, bool reopen, TripCause cause, double value, double threshold) {
-    tripped_from_closed_ = !reopen;
+  // Into OPEN for `cause` (what crossed which threshold: TripReason): a
+  // trip from CLOSED, a reopen from HALF_OPEN, or the shared state's move
+  // (from either, or from OPEN). The window that opened it is kept for
+  // Snapshot(): a HALF_OPEN's trials, the CLOSED window of the breaker's own
+  // trip, none for the shared state's trip from CLOSED or OPEN (the shared
+  // window opened it). `period`: the shared state's, exact; without it the
+  // breaker's own, backed off and jittered.
+  void Open(int64_t now, TripCause cause, double value, double threshold,
+            std::optional<int64_t> period = std::nullopt) {
+    const bool reopen = state_ == State::kHalfOpen;
     if (reopen) {
+      tripped_window_ = TrippedWindow::kTrials;
       tripped_trial_successes_ = trial_successes_;
       tripped_trial_failures_ = trial_failures_;
       tripped_trial_slow_ = trial_slow_;
-    } else {
+    } else if (cause != TripCause::kShared) {
+      tripped_window_ = TrippedWindow::kClosed;
       tripped_count_window_ = count_window_;
       tripped_buckets_ = time_window_buckets_;
+    } else {
+      tripped_window_ = TrippedWindow::kNone;
     }
-    NewGeneration(State::kOpen, now);
+    NewGeneration(State::kOpen);
     RecordTrip(cause, value, threshold);
+    ++metrics_.opened;
+    // Every transition into OPEN, the shared state's too, counts reopens.
     reopen_count_ = reopen ? reopen_count_ + 1 : 0;
+    if (period.has_value()) {
+      open_period_lo_ = open_period_hi_ = *period;
+      open_until_lo_ = open_until_hi_ = CeilMicros(now + *period);
+      return;
+    }
     const int64_t nanos = OpenDurationNanos(reopen_count_);
     open_period_lo_ = open_period_hi_ = nanos;
     if (jitter_ > 0) {
@@ -685,11 +806,10 @@ class BreakerModel {
     } else {
       open_until_lo_ = open_until_hi_ = CeilMicros(now + nanos);
     }
-    ++metrics_.opened;
   }
 
-  void Close(int64_t now) {
-    NewGeneration(State::kClosed, now);
+  void Close() {
+    NewGeneration(State::kClosed);
     reopen_count_ = 0;  // "closing resets it"
   }
 
@@ -707,12 +827,14 @@ class BreakerModel {
   // BreakerModel::ApplyHalfOpenDeadline()
   // HALF_OPEN past half_open_max_duration at `now` -> OPEN, the new open
   // period (a reopen, with backoff) starting at the deadline. Returns true
-  // if it made the transition.
+  // if it made the transition. Not under the shared state, whose HALF_OPEN
+  // has its own limit.
   bool ApplyHalfOpenDeadline(int64_t now) {
-    if (state_ != State::kHalfOpen || half_open_until_ == 0 || now < half_open_until_) {
+    if (state_ != State::kHalfOpen || half_open_until_ == 0 || now < half_open_until_ ||
+        shared()) {
       return false;
     }
-    Open(half_open_until_, /*reopen=*/true, TripCause::kHalfOpenTimeout, half_open_max_seconds_,
+    Open(half_open_until_, TripCause::kHalfOpenTimeout, half_open_max_seconds_,
          half_open_max_seconds_);
     return true;
   }
@@ -724,12 +846,15 @@ class BreakerModel {
     while (!buckets.empty() && buckets.front().epoch <= epoch - buckets_) buckets.pop_front();
   }
 
-  // A CLOSED or METRICS_ONLY permit's success or failure.
+  // A CLOSED or METRICS_ONLY permit's success or failure. Only CLOSED
+  // trips, and not under the shared state (the window and the run still
+  // record: the shared window, which they feed, decides).
   void NormalOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now) {
     if (p.generation != gen_) {
       ++metrics_.stale;
       return;
     }
+    const bool may_trip = state_ == State::kClosed && !shared();
     if (window_on_) {
       AddToWindow(failure, slow, now);
       // Rates are judged on every outcome, a success included, and before
@@ -738,16 +863,16 @@ class BreakerModel {
       TripCause cause;
       double rate;
       double threshold;
-      if (state_ == State::kClosed && RatesTrip(now, &cause, &rate, &threshold)) {
-        Open(now, /*reopen=*/false, cause, rate, threshold);
+      if (may_trip && RatesTrip(now, &cause, &rate, &threshold)) {
+        Open(now, cause, rate, threshold);
         return;
       }
     }
     if (consecutive_to_open_ > 0) {
       if (failure) {
         ++run_;
-        if (run_ >= static_cast<uint64_t>(consecutive_to_open_) && state_ == State::kClosed) {
-          Open(now, /*reopen=*/false, TripCause::kConsecutiveFailures, static_cast<double>(run_),
+        if (run_ >= static_cast<uint64_t>(consecutive_to_open_) && may_trip) {
+          Open(now, TripCause::kConsecutiveFailures, static_cast<double>(run_),
                consecutive_to_open_);
           return;
         }
@@ -800,20 +925,22 @@ class BreakerModel {
     }
     --in_flight_;
     if (slow) ++trial_slow_;
+    // S of K: a trial failed if it failed, or if it was slow while slow
+    // calls count. By rate, failures and slow calls count apart.
+    const bool counted_failure = judge_by_rate_ ? failure : failure || (slow && slow_pct_ > 0);
+    ++(counted_failure ? trial_failures_ : trial_successes_);
+    // Under the shared state, counted only: the verdict is the shared
+    // store's, over every instance's trials.
+    if (shared()) return;
     if (!judge_by_rate_) {
-      // S of K: a trial failed if it failed, or if it was slow while slow
-      // calls count. S successes close; more than K - S failures reopen.
-      const bool failed_trial = failure || (slow && slow_pct_ > 0);
-      ++(failed_trial ? trial_failures_ : trial_successes_);
+      // S successes close; more than K - S failures reopen.
       if (trial_successes_ >= to_close_) {
-        Close(now);
+        Close();
       } else if (trial_failures_ > trial_calls_ - to_close_) {
-        Open(now, /*reopen=*/true, TripCause::kTrialFailures, trial_failures_,
-             trial_calls_ - to_close_ + 1);
+        Open(now, TripCause::kTrialFailures, trial_failures_, trial_calls_ - to_close_ + 1);
       }
       return;
     }
-    ++(failure ? trial_failures_ : trial_successes_);
     const uint32_t done = trial_successes_ + trial_failures_;
     if (done < trial_calls_) return;
     const double d = static_cast<double>(done);
@@ -822,14 +949,15 @@ class BreakerModel {
     const bool slow_trip =
         slow_pct_ > 0 && static_cast<double>(trial_slow_) * 100.0 >= slow_pct_ * d;
     if (failure_trip || slow_trip) {
-      Open(now, /*reopen=*/true,
-           failure_trip ? TripCause::kTrialFailureRate : TripCause::kTrialSlowCallRate,
+      Open(now, failure_trip ? TripCause::kTrialFailureRate : TripCause::kTrialSlowCallRate,
            static_cast<double>(failure_trip ? trial_failures_ : trial_slow_) * 100.0 / d,
            failure_trip ? failure_pct_ : slow_pct_);
     } else {
-      Close(now);
+      Close();
     }
   }
+
+  bool shared() const { return sharing_ == Sharing::kShared; }
 
   // Configuration.
   const int64_t base_;  // the clock when the breaker was created
@@ -872,6 +1000,11 @@ class BreakerModel {
   std::deque<CallFlags> count_window_;      // the last window_size calls
   std::deque<Bucket> time_window_buckets_;  // calls by epoch, oldest first
   ModelMetrics metrics_;
+  // The distributed mode: the sharing, and SharedControl::Lend()'s grant
+  // (HALF_OPEN generation lent_gen_ may start lent_slots_ trials).
+  Sharing sharing_ = Sharing::kLocal;
+  uint32_t lent_gen_ = 0;
+  uint32_t lent_slots_ = 0;
   // For Snapshot(): the last trip (TripReason), the current OPEN period
   // (a range with jitter) and the window that opened it.
   TripCause trip_cause_ = TripCause::kNone;
@@ -880,7 +1013,9 @@ class BreakerModel {
   uint32_t trip_gen_ = 0;
   int64_t open_period_lo_ = 0;
   int64_t open_period_hi_ = 0;
-  bool tripped_from_closed_ = false;
+  // Which window the OPEN breaker shows (Open()).
+  enum class TrippedWindow : uint8_t { kNone, kClosed, kTrials };
+  TrippedWindow tripped_window_ = TrippedWindow::kNone;
   std::deque<CallFlags> tripped_count_window_;
   std::deque<Bucket> tripped_buckets_;
   uint32_t tripped_trial_successes_ = 0;

@@ -43,14 +43,16 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
            window_size=100, window_duration=60 * S, buckets=10, minimum_calls=100,
            open_duration=30 * S, multiplier=0, max_open_factor=0, trials=1, concurrent=1,
            half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
-           slow_clock=0, observe=0, snapshot=0):
+           slow_clock=0, observe=0, snapshot=0, shared_ops=False):
     """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
     threshold, else off). successes_to_close: S of the `trials` (0: all).
     slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
     state() and generation() the fuzzer calls after an operation (0 both,
     1 neither, 2 every other operation, 3 generation() first). snapshot: when
     it calls Snapshot() and compares every field (0 never, 1 after every
-    operation, 2 after every other, 3 after every one, after state())."""
+    operation, 2 after every other, 3 after every one, after state()).
+    shared_ops: opcode bytes 234-255 are the distributed mode's operations
+    (set_sharing() and the rest below)."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -68,10 +70,11 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     assert len(h) == 30, len(h)
     assert 0 <= successes_to_close <= trials and not (judge_by_rate and successes_to_close)
     assert 0 <= slow_clock <= 3 and 0 <= observe <= 3 and 0 <= snapshot <= 3
-    return h + bytes([successes_to_close, slow_clock | (observe << 2) | (snapshot << 4)])
+    return h + bytes([successes_to_close, slow_clock | (observe << 2) | (snapshot << 4) |
+                      (0x40 if shared_ops else 0)])
 
 
-# Operations (opcode % 24 picks the operation).
+# Operations (opcode % 26 picks the operation).
 def acquire(slot): return bytes([0, slot])
 def success(slot): return bytes([3, slot])
 def failure(slot): return bytes([4, slot])
@@ -102,6 +105,19 @@ def resolve_took(slot, how, ms, code=0):
     return bytes([24, slot, b, abs(ms)]) + (bytes([code]) if how == 2 else b"")
 def resolve_at_slow(slot, how, offset, code=0):
     return bytes([25, slot, how | ((offset + 1) << 2)]) + (bytes([code]) if how == 2 else b"")
+# The distributed mode's hold (header(shared_ops=True); opcode byte 234 + n,
+# n % 4 picks the operation). Sharing: 0 kLocal, 1 kShared, 2 kDegraded.
+# Follow() into 0 CLOSED, 1 OPEN, 2 HALF_OPEN; the open period in ms
+# (negative: counts as 0) and the shared trip's value and threshold.
+LOCAL, SHARED, DEGRADED = 0, 1, 2
+CLOSED, OPEN, HALF_OPEN = 0, 1, 2
+def shared_trip(ms, value, threshold):
+    return bytes([2 | (0x80 if ms < 0 else 0), abs(ms), value, threshold])
+def set_sharing(to): return bytes([234, to])
+def follow(to, ms=0, value=0, threshold=0): return bytes([235, to]) + shared_trip(ms, value, threshold)
+def reopen(ms=0, value=0, threshold=0, back=0):  # back: 1 for the generation before
+    return bytes([236, back]) + shared_trip(ms, value, threshold)
+def lend(slots): return bytes([237, slots])
 
 
 def ok_fail(slot, fail):
@@ -241,6 +257,60 @@ SEEDS = {
     advance_s(3) + advance_ns(0) + advance_s(3) + advance_ns(0) + advance_s(5) + advance_ns(0) + to_edge(4, 0) +
     acquire(0) + acquire(1) + failure(0) + failure(1) + advance_s(1) + advance_ns(0) +
     operator(3) + ok_fail(0, True) + advance_s(20) + advance_ns(0),
+    # The distributed mode's hold, Snapshot() after every operation: shared,
+    # 4 failures neither trip on the run of 2 nor at 100 % over the minimum
+    # of 4; degraded, the next failure trips (FAILURE_RATE). Shared again:
+    # OPEN past its deadline rejects (retry 0); Follow() into HALF_OPEN
+    # (no trial, no 5 s limit) admits only the slots lent (0, 2, not
+    # lowered by 1, 3), trials counted with no verdict; Follow() into OPEN
+    # for 200 ms (SHARED 60/50, the trials' window, backoff counted), a
+    # Reopen() for 100 ms (an empty window, backoff back to 0), Follow()
+    # into CLOSED twice (the second a no-op), refused by FORCED_OPEN.
+    "seed_shared_hold": header(consecutive=2, failure_pct=50, window_size=10, minimum_calls=4,
+                               open_duration=1 * S, multiplier=2, max_open_factor=8, trials=3,
+                               concurrent=2, half_open_max=5 * S, snapshot=1, shared_ops=True) +
+    set_sharing(SHARED) + b"".join(ok_fail(0, True) for _ in range(4)) + set_sharing(DEGRADED) +
+    ok_fail(0, True) + set_sharing(SHARED) + to_edge(0, -1) + acquire(0) + to_edge(0, 0) +
+    acquire(0) + follow(HALF_OPEN) + acquire(0) + lend(2) + acquire(0) + acquire(1) +
+    acquire(2) + success(0) + acquire(3) + lend(1) + acquire(3) + lend(3) + acquire(3) +
+    advance_s(10) + acquire(4) + failure(1) + resolve_took(3, 0, 200) +
+    follow(OPEN, 200, 60, 50) + to_edge(0, -1) + acquire(5) + reopen(100, 70, 50) +
+    to_edge(0, 0) + acquire(5) + follow(CLOSED) + follow(CLOSED) + ok_fail(0, True) +
+    operator(0) + follow(CLOSED) + reopen(5) + operator(3) + set_sharing(LOCAL) +
+    b"".join(ok_fail(0, True) for _ in range(2)),
+    # Leaving the shared state, with jitter (the shared OPEN past the lower
+    # end of its range rejects with the time left or 0) and Snapshot() after
+    # state(): a shared HALF_OPEN whose trial would close it locally (S of
+    # 1) reopens on kDegraded for 0 s (SHARED); the breaker's own HALF_OPEN
+    # then times out at 1 s; shared in a local HALF_OPEN, its limit does not
+    # apply, and kLocal reopens it; Follow() into HALF_OPEN while local (no
+    # limit: 2 s later its trial is still one) closes on it; Reopen() of a
+    # CLOSED generation refused; Follow() into OPEN for a negative period
+    # (0); a stale Reopen() (the generation before) refused.
+    "seed_shared_leave": header(consecutive=1, open_duration=10 * S, jitter=128, trials=2,
+                                concurrent=2, successes_to_close=1, half_open_max=1 * S,
+                                snapshot=3, shared_ops=True) +
+    ok_fail(0, True) + set_sharing(SHARED) + to_edge(0, 0) + acquire(0) + to_edge(4, 0) +
+    acquire(0) + follow(HALF_OPEN) + lend(1) + acquire(0) + success(0) + acquire(1) +
+    set_sharing(DEGRADED) + acquire(2) + advance_us(1) + acquire(2) + to_edge(1, 0) +
+    to_edge(0, 0) + acquire(3) + set_sharing(SHARED) + advance_s(2) + acquire(4) + failure(3) +
+    set_sharing(LOCAL) + advance_us(1) + reopen(9) + follow(CLOSED) + follow(HALF_OPEN) +
+    advance_s(2) + acquire(5) + success(5) + reopen(9) + follow(OPEN, -5, 1, 2) +
+    reopen(9, back=1) + acquire(6) + advance_us(1) + acquire(6) + success(6),
+    # Trials judged by rate under the shared state, in a time window, seen
+    # only by calls and trials (observe=1): a slow success counts among the
+    # slow calls, not the failures; all K trials done and no verdict; then
+    # kLocal reopens (SHARED, the trials' window and rates); the next
+    # trials decide alone (TRIAL_FAILURE_RATE).
+    "seed_shared_rate_trials": header(time_window=True, consecutive=0, failure_pct=50,
+                                      slow_pct=50, slow_call=100 * MS, window_duration=10 * S,
+                                      buckets=10, minimum_calls=2, open_duration=1 * S,
+                                      judge_by_rate=True, trials=4, concurrent=4, observe=1,
+                                      snapshot=2, shared_ops=True) +
+    set_sharing(SHARED) + ok_fail(0, True) + ok_fail(0, True) + follow(HALF_OPEN) + lend(4) +
+    acquire_all() + success(0) + resolve_took(1, 0, 150) + failure(2) + failure(3) +
+    acquire(4) + set_sharing(LOCAL) + advance_ms(1) + acquire(0) + acquire(1) + acquire(2) +
+    acquire(3) + failure(0) + failure(1) + success(2) + success(3) + to_edge(0, 0) + acquire(0),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

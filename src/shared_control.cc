@@ -8,6 +8,7 @@
 #include "circuit/events.h"
 #include "circuit/internal/listener_set.h"
 #include "circuit/internal/state_word.h"
+#include "internal/rate_window.h"
 
 namespace circuit {
 namespace internal {
@@ -35,22 +36,45 @@ void SharedControl::SetSharing(Breaker& breaker, Sharing to, const absl::Status&
   const Sharing from = static_cast<Sharing>(
       breaker.sharing_.exchange(static_cast<uint8_t>(to), std::memory_order_relaxed));
   if (from == to) return;
-  if (from == Sharing::kShared) {
-    // The shared verdict on these trials will not come: reopen with no wait,
-    // so that the next call starts the breaker's own HALF_OPEN.
-    // acquire: see Breaker::TryAcquire().
-    uint64_t word = breaker.state_.load(std::memory_order_acquire);
-    while (StateOf(word) == State::kHalfOpen) {
-      const uint64_t trials = word;
-      if (breaker.Publish(word, NextWord(word, State::kOpen), breaker.CoarseNowNanos(),
-                          {TransitionCause::kShared, 0, 0, /*open_nanos=*/0})) {
-        // relaxed: read by snapshots only, as a statistic.
-        breaker.last_trials_.store(trials, std::memory_order_relaxed);
-        break;
-      }
+  if (from == Sharing::kShared) TakeBackDecisions(breaker);
+  Announce(breaker, from, to, reason);
+}
+
+void SharedControl::TakeBackDecisions(Breaker& breaker) {
+  // acquire: see Breaker::TryAcquire().
+  uint64_t word = breaker.state_.load(std::memory_order_acquire);
+  // HALF_OPEN: the shared verdict on these trials will not come. Reopen
+  // with no wait, so that the next call starts the breaker's own trials.
+  while (StateOf(word) == State::kHalfOpen) {
+    const uint64_t trials = word;
+    if (breaker.Publish(word, NextWord(word, State::kOpen), breaker.CoarseNowNanos(),
+                        {TransitionCause::kShared, 0, 0, /*open_nanos=*/0})) {
+      // relaxed: read by snapshots only, as a statistic.
+      breaker.last_trials_.store(trials, std::memory_order_relaxed);
+      return;
     }
   }
-  Announce(breaker, from, to, reason);
+  if (StateOf(word) != State::kClosed) return;
+  // CLOSED: the trips the shared state held back are judged now, as the
+  // outcome that met them would have: a window over its threshold must not
+  // wait for the next failure (a success could have been that outcome, and
+  // the next success may bring the rate back under), nor a run at its
+  // length for the next failure (a success would end it). The window first,
+  // as an outcome folds it before the run.
+  const uint32_t gen = GenOf(word);
+  if (breaker.window_) {
+    breaker.ApplyFold(breaker.window_->Fold(breaker.ElapsedNanos(breaker.CoarseNowNanos())));
+  }
+  if (breaker.consecutive_on_) {
+    // relaxed: a number; its generation tag says whether it is gen's, and
+    // TripIfCurrent() checks the generation again with its CAS.
+    const uint64_t run = breaker.consecutive_.load(std::memory_order_relaxed);
+    const uint32_t count = static_cast<uint32_t>(run);
+    if (static_cast<uint32_t>(run >> 32) == gen && count >= breaker.consecutive_to_open_) {
+      breaker.TripIfCurrent(gen, TripCause::kConsecutiveFailures, count,
+                            breaker.consecutive_to_open_);
+    }
+  }
 }
 
 void SharedControl::Announce(Breaker& breaker, Sharing from, Sharing to,

@@ -52,7 +52,9 @@ class SharedControl {
   // listeners (SharingEvent, with `reason`). Leaving kShared (to kDegraded
   // or kLocal) hands the decisions back to the breaker: a HALF_OPEN whose
   // verdict the shared store was to give reopens with no wait (cause
-  // SHARED), so the next call starts the breaker's own trials.
+  // SHARED), so the next call starts the breaker's own trials; a CLOSED
+  // breaker judges its window and its consecutive run at once, and trips
+  // if they hold a trip condition (the shared state held those trips back).
   static void SetSharing(Breaker& breaker, Sharing to, const absl::Status& reason);
 
   // Takes a breaker for a coordinator: kLocal -> kDegraded (alone until the
@@ -83,6 +85,9 @@ class SharedControl {
   static void Lend(Breaker& breaker, uint32_t generation, uint32_t slots);
 
  private:
+  // Leaving kShared: a HALF_OPEN reopens with no wait; a CLOSED breaker
+  // judges its window and its run, whose trips the shared state held back.
+  static void TakeBackDecisions(Breaker& breaker);
   // Tells the breaker's transition listeners of a change of sharing.
   static void Announce(Breaker& breaker, Sharing from, Sharing to, const absl::Status& reason);
 
