@@ -532,6 +532,74 @@ def plot(results, thread_counts, png_path):
     return None
 
 
+def load_redis(path):
+    """bench/redis_bench's JSON: {run_name without /real_time: (median ns, items/s, counters)}."""
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        data = json.load(f)
+    out = {}
+    for b in data.get("benchmarks", []):
+        if b.get("error_occurred") or b.get("aggregate_name", "median") != "median":
+            continue
+        name = b.get("run_name", b["name"]).replace("/real_time", "")
+        unit = TIME_UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+        out[name] = (b["real_time"] * unit, b.get("items_per_second"), b)
+    return out
+
+
+def redis_report(redis):
+    """The distributed mode's section and targets, from load_redis()."""
+    lines, checks = [], []
+    if not redis:
+        return lines, checks
+    w = lines.append
+    w("## Distributed mode (circuit/redis)")
+    w("")
+    w("`bench/redis_bench.cc`, against a real redis-server it starts on a Unix socket, in the "
+      "same run. The call path of a breaker shared through Redis (its coordinator syncing "
+      "every 100 ms throughout) beside the same breaker alone:")
+    w("")
+    w("| threads | local ns/op per thread | shared ns/op per thread | shared / local |")
+    w("|---:|---:|---:|---:|")
+    for t in (1, 2):
+        local = redis.get("BM_Redis_Closed_Local/threads:%d" % t)
+        shared = redis.get("BM_Redis_Closed_Shared/threads:%d" % t)
+        if not local or not shared or not local[1] or not shared[1]:
+            checks.append(("distributed call path within 10%% of local at %d thread(s)" % t,
+                           None, "missing data"))
+            continue
+        ln, sn = t * 1e9 / local[1], t * 1e9 / shared[1]
+        w("| %d | %s | %s | %.2fx |" % (t, fmt_ns(ln), fmt_ns(sn), sn / ln))
+        checks.append(("distributed call path within 10%% of local at %d thread(s)" % t,
+                       sn <= 1.10 * ln, "%s ns vs %s ns (%.2fx)" % (fmt_ns(sn), fmt_ns(ln),
+                                                                   sn / ln)))
+    w("")
+    w("One sync round (`Coordinator::SyncNow()`: the hand-off to the sync thread, one "
+      "pipelined round trip, following the replies) for N breakers, each with a call to push "
+      "(the push script) or nothing new (the read script), against N raw `EVALSHA`s of a "
+      "script that returns 1, pipelined on one hiredis connection to the same server:")
+    w("")
+    w("| breakers | raw EVALSHA x N, us | sync round, push, us | per breaker, us | "
+      "sync round, read, us | per breaker, us |")
+    w("|---:|---:|---:|---:|---:|---:|")
+    for n in (1, 10, 100):
+        raw = redis.get("BM_Redis_RawEvalsha/%d" % n)
+        push = redis.get("BM_Redis_SyncPush/%d" % n)
+        read = redis.get("BM_Redis_SyncRead/%d" % n)
+        if not raw or not push or not read:
+            continue
+        w("| %d | %.1f | %.1f | %.1f | %.1f | %.1f |" % (
+            n, raw[0] / 1e3, push[0] / 1e3, push[0] / 1e3 / n, read[0] / 1e3,
+            read[0] / 1e3 / n))
+    w("")
+    w("The per-breaker cost of a round is Redis running the script (Lua, ~60 ns per "
+      "interpreted step) more than the network: see docs/distributed.md for the load "
+      "per instance and per breaker.")
+    w("")
+    return lines, checks
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json")
@@ -540,6 +608,7 @@ def main():
     ap.add_argument("--callgrind", help="bench/callgrind.sh output to include")
     ap.add_argument("--memory", help="bench/memory_report output to include")
     ap.add_argument("--command", help="the command that produced the JSON")
+    ap.add_argument("--redis", help="bench/redis_bench's JSON, for the distributed mode")
     args = ap.parse_args()
 
     context, results = load(args.json)
@@ -703,11 +772,13 @@ def main():
         w("")
         w(memory_table)
         w("")
+    redis_lines, redis_checks = redis_report(load_redis(args.redis))
+    lines.extend(redis_lines)
     w("## Targets")
     w("")
     w("| target | result | numbers |")
     w("|---|---|---|")
-    checks = targets(results, memory)
+    checks = targets(results, memory) + redis_checks
     for desc, passed, evidence in checks:
         verdict = "n/a" if passed is None else ("PASS" if passed else "MISS")
         w("| %s | %s | %s |" % (desc, verdict, evidence))

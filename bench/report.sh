@@ -3,6 +3,8 @@
 #   docs/benchmarks.json  the raw results (median/stddev/cv of the repetitions)
 #   docs/benchmarks.md    the table, the machine, and the targets (PASS/MISS)
 #   docs/benchmarks.png   throughput vs threads per case
+#   docs/benchmarks_redis.json  bench/redis_bench's results (the distributed
+#                         mode, against its own redis-server)
 # with bench/memory_report's bytes per breaker.
 #
 # Usage: bench/report.sh [extra breaker_bench flags, e.g. --benchmark_filter=Circuit]
@@ -39,6 +41,17 @@ FLAGS+=("$@")
 echo "running: breaker_bench ${FLAGS[*]}" >&2
 # The JSON goes to the file; the console gets it too, so silence that copy.
 "$BIN" "${FLAGS[@]}" >/dev/null
+
+# The distributed mode (bench/redis_bench.cc), against its own redis-server.
+REDIS_JSON=docs/benchmarks_redis.json
+if command -v redis-server >/dev/null || [[ -x /usr/bin/redis-server ]]; then
+  "$BAZEL" build --config=bench //bench:redis_bench
+  "$(dirname "$BIN")/redis_bench" "--benchmark_repetitions=$REPETITIONS" \
+    --benchmark_report_aggregates_only=true --benchmark_format=json \
+    "--benchmark_out=$REDIS_JSON" --benchmark_out_format=json >/dev/null
+else
+  echo "report.sh: no redis-server; the report will not have the distributed mode" >&2
+fi
 
 # Bytes per breaker (bench/memory_report.cc).
 MEMORY_TXT="$(mktemp)"
@@ -85,6 +98,7 @@ fi
 
 REPORT_ARGS=("$JSON" --md "$MD" --png "$PNG" --memory "$MEMORY_TXT"
   --command "bench/report.sh (breaker_bench ${FLAGS[*]})")
+if [[ -s "$REDIS_JSON" ]]; then REPORT_ARGS+=(--redis "$REDIS_JSON"); fi
 if [[ -n "$CALLGRIND_TXT" && -s "$CALLGRIND_TXT" ]]; then
   REPORT_ARGS+=(--callgrind "$CALLGRIND_TXT")
 fi

@@ -549,9 +549,11 @@ class BreakerModel {
     return true;
   }
 
-  // SharedControl::Lend() and Lent(): the grant is one generation's; one
-  // for another generation replaces it, one for the same only raises it.
+  // SharedControl::Lend() and Lent(): the grant is one generation's, made
+  // only while that generation is the HALF_OPEN one; one for another
+  // generation replaces it, one for the same only raises it.
   void Lend(uint32_t generation, uint32_t slots) {
+    if (state_ != State::kHalfOpen || generation != gen_) return;
     if (lent_gen_ != generation || lent_slots_ < slots) {
       lent_gen_ = generation;
       lent_slots_ = slots;

@@ -166,6 +166,11 @@ bool SharedControl::Reopen(Breaker& breaker, uint32_t generation, int64_t open_n
 }
 
 void SharedControl::Lend(Breaker& breaker, uint32_t generation, uint32_t slots) {
+  // Only to the HALF_OPEN generation now in the word: a late grant for an
+  // older one must not replace the current one's. acquire: see
+  // Breaker::TryAcquire().
+  const uint64_t word = breaker.state_.load(std::memory_order_acquire);
+  if (StateOf(word) != State::kHalfOpen || GenOf(word) != generation) return;
   const uint64_t desired = (uint64_t{generation} << 32) | slots;
   // relaxed: the CAS below validates it.
   uint64_t lent = breaker.shared_trials_.load(std::memory_order_relaxed);

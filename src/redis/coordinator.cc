@@ -297,6 +297,7 @@ class Coordinator::Impl {
   std::string push_sha_;
   std::string read_sha_;
   absl::Time next_connect_ = absl::InfinitePast();
+  std::minstd_rand jitter_{static_cast<uint32_t>(absl::GetCurrentTimeNanos())};
   absl::Duration backoff_;
   std::thread thread_;
 };
@@ -316,7 +317,10 @@ void Coordinator::Impl::Run() {
       std::lock_guard<std::mutex> round(round_mu_);
       status = Round();
     }
-    next = absl::Now() + options_.sync_interval;
+    // Jittered by +-10 %: instances started together (a deploy) would
+    // otherwise sync in lockstep, their rounds queueing at Redis together.
+    next = absl::Now() + options_.sync_interval * std::uniform_real_distribution<double>(
+                                                      0.9, 1.1)(jitter_);
     lock.lock();
     ++stats_.rounds;
     if (!status.ok()) {

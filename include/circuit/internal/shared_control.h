@@ -81,7 +81,8 @@ class SharedControl {
 
   // SharedControl::Lend()
   // Lets HALF_OPEN generation `generation` start up to `slots` trials in
-  // all (the shared store's grant to this instance). Only ever raises it.
+  // all (the shared store's grant to this instance). Only ever raises it;
+  // does nothing unless the breaker is HALF_OPEN at that generation.
   static void Lend(Breaker& breaker, uint32_t generation, uint32_t slots);
 
  private:

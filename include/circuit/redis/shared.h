@@ -97,8 +97,9 @@ struct RedisOptions {
   absl::Duration connect_timeout = absl::Milliseconds(200);
   absl::Duration command_timeout = absl::Milliseconds(200);
 
-  // How often the sync runs: a shared OPEN reaches every instance within
-  // about this. >= 1 ms.
+  // How often the sync runs (each wait jittered by +-10 %, so that
+  // instances started together do not sync in lockstep): a shared OPEN
+  // reaches every instance within about this. >= 1 ms.
   absl::Duration sync_interval = absl::Milliseconds(100);
 
   // A breaker whose calls since its last push all succeeded (no failure, no
