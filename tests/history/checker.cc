@@ -28,6 +28,12 @@ constexpr uint8_t kAllStates = (1u << kStates) - 1;
 uint8_t Bit(State s) { return static_cast<uint8_t>(1u << static_cast<int>(s)); }
 const uint8_t kAdmitting = Bit(State::kClosed) | Bit(State::kMetricsOnly) | Bit(State::kDisabled);
 const uint8_t kRejecting = Bit(State::kOpen) | Bit(State::kHalfOpen) | Bit(State::kForcedOpen);
+const uint8_t kOperatorStates =
+    Bit(State::kForcedOpen) | Bit(State::kDisabled) | Bit(State::kMetricsOnly);
+uint8_t Bit(Sharing s) { return static_cast<uint8_t>(1u << static_cast<int>(s)); }
+uint64_t EdgeBit(State from, State to) {
+  return uint64_t{1} << (static_cast<int>(from) * kStates + static_cast<int>(to));
+}
 
 // The transitions the breaker makes by itself (breaker.h).
 bool Automatic(State from, State to) {
@@ -44,6 +50,51 @@ std::string Mask(uint8_t mask) {
   return absl::StrCat("{", absl::StrJoin(names, ","), "}");
 }
 
+// The transitions each of the breaker's own causes makes (events.h).
+bool OwnCauseMakes(TransitionCause cause, State from, State to) {
+  switch (cause) {
+    case TransitionCause::kConsecutiveFailures:
+    case TransitionCause::kFailureRate:
+    case TransitionCause::kSlowCallRate:
+      return from == State::kClosed && to == State::kOpen;
+    case TransitionCause::kTrialFailures:
+    case TransitionCause::kTrialFailureRate:
+    case TransitionCause::kTrialSlowCallRate:
+    case TransitionCause::kHalfOpenTimeout:
+      return from == State::kHalfOpen && to == State::kOpen;
+    case TransitionCause::kOpenPeriodOver:
+      return from == State::kOpen && to == State::kHalfOpen;
+    case TransitionCause::kTrialsSucceeded:
+      return from == State::kHalfOpen && to == State::kClosed;
+    default:
+      return false;
+  }
+}
+
+// The transitions one call of the coordinator's hold can make
+// (shared_control.h): Follow() from CLOSED, OPEN or HALF_OPEN to another of
+// them, Reopen() OPEN -> OPEN, and leaving kShared HALF_OPEN -> OPEN.
+bool HoldMay(const Event& c, State from, State to) {
+  const bool followable =
+      from == State::kClosed || from == State::kOpen || from == State::kHalfOpen;
+  switch (c.op) {
+    case Op::kFollow:
+      return followable && to == c.follow_to && from != to;
+    case Op::kReopen:
+      return from == State::kOpen && to == State::kOpen;
+    case Op::kSetSharing:
+      return c.sharing != Sharing::kShared && from == State::kHalfOpen && to == State::kOpen;
+    default:
+      return false;
+  }
+}
+
+// The period of an OPEN the coordinator's call `c` entered: the one it gave
+// (leaving kShared: none).
+int64_t HoldPeriod(const Event& c) {
+  return c.op == Op::kSetSharing ? 0 : std::max<int64_t>(0, c.open_nanos);
+}
+
 class Checker {
  public:
   Checker(const History& history, const CheckerOptions& options)
@@ -51,14 +102,18 @@ class Checker {
 
   CheckResult Run() {
     if (!Index()) return std::move(r_);
+    Holds();
     Observations();
     OperatorControls();
+    HoldResults();
     Reach();
     Monotonic();
     AdmissionStates();
     Transitions();
     Trials();
+    LentSlots();
     Causes();
+    Records();
     Counters();
     Liveness();
     StuckOpen();
@@ -68,8 +123,10 @@ class Checker {
 
  private:
   struct Known {
-    int8_t state = -1;    // observed state, or -1
-    int64_t source = -2;  // the event that showed it (-1: initial, -3: final Metrics())
+    int8_t state = -1;  // observed state, or -1
+    // The event that showed it (-1: initial, -3: final Metrics(), -4 - k:
+    // transition record k).
+    int64_t source = -2;
   };
 
   void Report(absl::string_view check, std::string detail) {
@@ -82,6 +139,10 @@ class Checker {
   std::string Source(int64_t source) const {
     if (source == -1) return "the initial state";
     if (source == -3) return "the final Metrics()";
+    if (source <= -4) {
+      return absl::StrCat("the transition record ",
+                          FormatTransition(h_.transitions[static_cast<size_t>(-4 - source)]));
+    }
     if (source < 0) return "nothing";
     return FormatEvent(h_.events[static_cast<size_t>(source)]);
   }
@@ -154,10 +215,14 @@ class Checker {
         if (!resolve_of_.emplace(e.permit, i).second) {
           Report(kMalformed, absl::StrCat("permit resolved twice: ", FormatEvent(e)));
         }
+      } else if (IsCoordinator(e.op)) {
+        ++s.coordinator_actions;
+        gen(e.hold_generation);
       } else {
         ++s.operator_controls;
       }
     }
+    for (const TransitionRecord& t : h_.transitions) gen(t.generation);
     for (const auto& [permit, i] : resolve_of_) {
       auto a = acquire_of_.find(permit);
       if (a == acquire_of_.end() || !At(a->second).admitted) {
@@ -185,7 +250,67 @@ class Checker {
     op_mask_.assign(n, 0);
     first_reach_.assign(n + 1, kNever);
     last_seen_.assign(n, kNever);
+    hold_edges_.assign(n, 0);
     return true;
+  }
+
+  // ---- 1b. The coordinator's changes of sharing, and its transitions -------------
+
+  void Holds() {
+    Sharing now = Sharing::kLocal;  // every breaker starts kLocal
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op == Op::kClaim || e.op == Op::kSetSharing) {
+        const Sharing to = e.op == Op::kSetSharing ? e.sharing
+                           : e.returned            ? Sharing::kDegraded
+                                                   : now;
+        if (to != now) sharing_changes_.push_back(SharingChange{e.before, e.after, now, to, i});
+        now = to;
+      }
+      uint64_t edges = 0;
+      for (int from = 0; from < kStates; ++from) {
+        for (int to = 0; to < kStates; ++to) {
+          if (HoldMay(e, static_cast<State>(from), static_cast<State>(to))) {
+            edges |= EdgeBit(static_cast<State>(from), static_cast<State>(to));
+          }
+        }
+      }
+      if (edges == 0) continue;
+      for (uint32_t g = e.pre.generation + 1; g <= e.post.generation; ++g) {
+        holders_[g].push_back(i);
+        hold_edges_[g] |= edges;
+      }
+    }
+  }
+
+  // The sharing values `e` may have read: the one set by the last change
+  // that ended before it began, and those of every change it overlapped
+  // (one thread makes them, so they do not overlap one another).
+  uint8_t SharingDuring(const Event& e) const {
+    auto it =
+        std::lower_bound(sharing_changes_.begin(), sharing_changes_.end(), e.before,
+                         [](const SharingChange& c, uint64_t ticket) { return c.after < ticket; });
+    uint8_t mask = Bit(it == sharing_changes_.begin() ? Sharing::kLocal : std::prev(it)->to);
+    for (; it != sharing_changes_.end() && it->before < e.after; ++it) mask |= Bit(it->to);
+    return mask;
+  }
+  bool CertainlyShared(const Event& e) const { return SharingDuring(e) == Bit(Sharing::kShared); }
+  bool MaybeShared(const Event& e) const { return SharingDuring(e) & Bit(Sharing::kShared); }
+
+  // The coordinator may have made from -> to at generation g.
+  bool HoldMayMake(uint32_t g, State from, State to) const {
+    return hold_edges_[g] & EdgeBit(from, to);
+  }
+  bool HoldMayEnter(uint32_t g, State to) const {
+    for (int from = 0; from < kStates; ++from) {
+      if (HoldMayMake(g, static_cast<State>(from), to)) return true;
+    }
+    return false;
+  }
+  const std::vector<size_t>& Holders(uint32_t g) const {
+    static const std::vector<size_t> kNone;
+    auto it = holders_.find(g);
+    return it == holders_.end() ? kNone : it->second;
   }
 
   // ---- 2. One state per generation --------------------------------------------
@@ -222,8 +347,65 @@ class Checker {
                  absl::StrCat("rejected in a state that admits calls: ", FormatEvent(e)));
         }
       }
+      // Follow() returns true once the word it loaded (or stored) is `to`,
+      // and names that word's generation; Reopen() moved OPEN g to OPEN g+1.
+      if (e.op == Op::kFollow && e.returned) Observe(e.hold_generation, e.follow_to, src);
+      if (e.op == Op::kReopen && e.returned) {
+        Observe(e.hold_generation, State::kOpen, src);
+        Observe(e.hold_generation + 1, State::kOpen, src);
+      }
     }
     if (h_.has_final) Observe(h_.final_metrics.generation, h_.final_metrics.state, -3);
+    // The breaker's listener names the states on either side of each
+    // transition.
+    for (size_t k = 0; k < h_.transitions.size(); ++k) {
+      const TransitionRecord& t = h_.transitions[k];
+      if (t.generation == 0) continue;  // Records() reports it
+      Observe(t.generation - 1, t.from, -4 - static_cast<int64_t>(k));
+      Observe(t.generation, t.to, -4 - static_cast<int64_t>(k));
+    }
+  }
+
+  // Follow() returns false only on an operator's state, which it leaves
+  // alone. Leaving kShared ends the HALF_OPEN it finds (the shared verdict
+  // will not come): once SetSharing() has returned, the generation it saw
+  // first is HALF_OPEN to nobody.
+  void HoldResults() {
+    std::unordered_map<uint32_t, size_t> left;  // generation -> the leaving SetSharing()
+    for (const SharingChange& c : sharing_changes_) {
+      if (c.from == Sharing::kShared) left.emplace(At(c.event).pre.generation, c.event);
+    }
+    for (const Event& e : h_.events) {
+      auto half_open_after_leaving = [&](uint32_t g) {
+        auto it = left.find(g);
+        if (it == left.end() || e.before <= At(it->second).after) return;
+        Report(kHoldResult,
+               absl::StrCat("generation ", g, " is still HALF_OPEN in [", FormatEvent(e),
+                            "] after [", FormatEvent(At(it->second)), "] left kShared"));
+      };
+      if (e.pre.has_state && e.pre.state == State::kHalfOpen) {
+        half_open_after_leaving(e.pre.generation);
+      }
+      if (e.post.has_state && e.post.state == State::kHalfOpen) {
+        half_open_after_leaving(e.post.generation);
+      }
+      if (e.op == Op::kAcquire && (e.admitted ? e.trial : e.rejected_state == State::kHalfOpen)) {
+        half_open_after_leaving(e.permit_generation);
+      }
+    }
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op != Op::kFollow || e.returned) continue;
+      const Known& k = known_[e.hold_generation];
+      if (k.state >= 0 && !(kOperatorStates & (1u << k.state))) {
+        Report(kHoldResult,
+               absl::StrCat("Follow() returned false in generation ", e.hold_generation,
+                            ", which is ", StateName(static_cast<State>(k.state)), " in [",
+                            Source(k.source), "]: ", FormatEvent(e)));
+        continue;
+      }
+      allowed_[e.hold_generation] &= kOperatorStates;
+    }
   }
 
   // ---- 3. Operator controls -------------------------------------------------------
@@ -279,6 +461,10 @@ class Checker {
              e.permit_generation <= e.post.generation;
       } else if (IsResolve(e.op)) {
         ok = ok && e.permit_generation <= e.pre.generation;
+      } else if (e.op == Op::kFollow) {
+        ok = ok && e.pre.generation <= e.hold_generation && e.hold_generation <= e.post.generation;
+      } else if (e.op == Op::kReopen || e.op == Op::kLend) {
+        ok = ok && e.hold_generation <= e.pre.generation;  // read before it began
       }
       if (!ok) Report(kMonotonic, absl::StrCat("within one event: ", FormatEvent(e)));
     }
@@ -340,7 +526,7 @@ class Checker {
   // ---- 7. Transitions: a sequential run through every generation ----------------------
 
   bool Edge(State from, State to, uint32_t gen) const {
-    return Automatic(from, to) || (op_mask_[gen] & Bit(to));
+    return Automatic(from, to) || (op_mask_[gen] & Bit(to)) || HoldMayMake(gen, from, to);
   }
 
   void Transitions() {
@@ -418,8 +604,11 @@ class Checker {
       const Event& r = At(res->second);
       p.points.emplace_back(r.before, -1);
       if (IsGiveBack(r.op)) ++p.handed_back;
+      // Under kShared trial outcomes are counted and never judged (the
+      // coordinator follows the shared verdict): only those certainly
+      // judged by the breaker count here.
       if ((r.op == Op::kSuccess || r.op == Op::kFailure) && r.returned &&
-          r.post.generation == e.permit_generation) {
+          r.post.generation == e.permit_generation && !MaybeShared(r)) {
         ++p.fresh_outcomes;  // counted by the word, which stayed HALF_OPEN
         if (CertainlySuccessfulTrial(r)) ++p.fresh_successes;
         if (CertainlyFailedTrial(r)) ++p.fresh_failed;
@@ -460,7 +649,8 @@ class Checker {
       }
       if (!c_.half_open_judge_by_rate && p.fresh_failed > 0 && gen + 1 < known_.size() &&
           known_[gen + 1].state == static_cast<int8_t>(State::kClosed) &&
-          !(op_mask_[gen + 1] & Bit(State::kClosed))) {
+          !(op_mask_[gen + 1] & Bit(State::kClosed)) &&
+          !HoldMayMake(gen + 1, State::kHalfOpen, State::kClosed)) {
         ++r_.stats.closes_after_a_failed_trial;
       }
       // S of K: S successful trials close it, more than K - S failed ones
@@ -481,13 +671,95 @@ class Checker {
     }
     if (h_.complete) {
       for (size_t g = 0; g < known_.size(); ++g) {
+        // The coordinator's HALF_OPEN starts with no trial, and may end
+        // before one was lent a slot.
         if (known_[g].state == static_cast<int8_t>(State::kHalfOpen) &&
-            !gens.count(static_cast<uint32_t>(g))) {
+            !gens.count(static_cast<uint32_t>(g)) &&
+            !HoldMayEnter(static_cast<uint32_t>(g), State::kHalfOpen)) {
           Report(kHalfOpenHasTrial,
                  absl::StrCat("generation ", g, " is HALF_OPEN in [", Source(known_[g].source),
                               "] but no trial was admitted in it (the caller that moves OPEN "
                               "to HALF_OPEN is its first trial)"));
         }
+      }
+    }
+  }
+
+  // ---- 8b. Trials under the shared hold: within the slots lent ----------------------------
+
+  // Under kShared a trial of HALF_OPEN g is admitted only if in flight +
+  // done < the slots lent to g (besides the config's bounds). The slots it
+  // read were lent by a Lend(g) that began before its acquire ended, and
+  // are only ever raised, so at most the largest of those. Every trial of g
+  // admitted before it that was not handed back was in flight or done: at
+  // least those whose acquire ended before it began, less every hand-back
+  // that began before it ended. Outcomes move a trial from in flight to
+  // done, and trials admitted while degraded take slots too, so neither
+  // lowers the count. A trial counts only if its acquire certainly read
+  // kShared.
+  void LentSlots() {
+    struct PerGen {
+      std::vector<std::pair<uint64_t, uint32_t>> lends;  // (before, slots)
+      std::vector<uint64_t> admitted;                    // trial acquires' `after`
+      std::vector<uint64_t> handed_back;                 // hand-backs' `before`
+      std::vector<size_t> shared;                        // trial acquires certainly under kShared
+    };
+    std::map<uint32_t, PerGen> gens;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op == Op::kLend) {
+        gens[e.hold_generation].lends.emplace_back(e.before, e.lent_slots);
+      } else if (e.op == Op::kAcquire && !e.admitted && e.rejected_state == State::kHalfOpen &&
+                 CertainlyShared(e)) {
+        ++r_.stats.shared_half_open_rejections;
+      } else if (e.op == Op::kAcquire && e.admitted && e.trial) {
+        PerGen& p = gens[e.permit_generation];
+        p.admitted.push_back(e.after);
+        if (CertainlyShared(e)) p.shared.push_back(i);
+      } else if (IsGiveBack(e.op) && e.trial) {
+        gens[e.permit_generation].handed_back.push_back(e.before);
+      }
+    }
+    for (auto& [gen, p] : gens) {
+      if (p.shared.empty()) continue;
+      std::sort(p.admitted.begin(), p.admitted.end());
+      std::sort(p.handed_back.begin(), p.handed_back.end());
+      auto count_before = [](const std::vector<uint64_t>& v, uint64_t t) {
+        return static_cast<int64_t>(std::lower_bound(v.begin(), v.end(), t) - v.begin());
+      };
+      auto lent_by = [&p = p](uint64_t t) {
+        uint32_t lent = 0;
+        for (const auto& [before, slots] : p.lends) {
+          if (before < t) lent = std::max(lent, slots);
+        }
+        return lent;
+      };
+      uint64_t last_after = 0;
+      for (size_t i : p.shared) {
+        const Event& a = At(i);
+        last_after = std::max(last_after, a.after);
+        const uint32_t lent = lent_by(a.after);
+        const int64_t taken =
+            count_before(p.admitted, a.before) - count_before(p.handed_back, a.after);
+        ++r_.stats.shared_trials_checked;
+        if (taken >= static_cast<int64_t>(lent)) {
+          Report(kTrialsWithinLentSlots,
+                 absl::StrCat("under kShared, a trial of generation ", gen, " was admitted with ",
+                              taken, " of its trials certainly in flight or done, but at most ",
+                              lent, " slots were lent to it by then: ", FormatEvent(a)));
+        } else if (taken + 1 == static_cast<int64_t>(lent)) {
+          ++r_.stats.shared_trials_on_last_slot;
+        }
+      }
+      // However they overlapped: the last of them to be admitted found all
+      // the others in flight or done, unless handed back.
+      const uint32_t lent = lent_by(last_after);
+      if (static_cast<int64_t>(p.shared.size()) - static_cast<int64_t>(p.handed_back.size()) >
+          static_cast<int64_t>(lent)) {
+        Report(kTrialsWithinLentSlots,
+               absl::StrCat(p.shared.size(), " trials of generation ", gen,
+                            " were admitted under kShared and ", p.handed_back.size(),
+                            " trials handed back, but at most ", lent, " slots were lent to it"));
       }
     }
   }
@@ -583,7 +855,10 @@ class Checker {
       if (a.state < 0 || b.state < 0) continue;
       const State from = static_cast<State>(a.state);
       const State to = static_cast<State>(b.state);
-      if (!Automatic(from, to) || (op_mask_[g] & Bit(to))) continue;
+      if (!Automatic(from, to) || (op_mask_[g] & Bit(to)) ||
+          HoldMayMake(static_cast<uint32_t>(g), from, to)) {
+        continue;
+      }
       // A cause started before anyone saw generation g; after that it was
       // too late (it would have read g). The transition itself came after
       // the last read of g - 1 began (`left`), and before `deadline`.
@@ -710,7 +985,6 @@ class Checker {
     int64_t opened_lo = kNone;  // the OPEN period began at this clock, at least
     bool from_deadline = false;
     const State from = static_cast<State>(before_open.state);
-    if (from != State::kClosed && from != State::kHalfOpen) return "";
     if (from == State::kClosed) {
       for (size_t i : resolutions[g - 2]) {
         const Event& r = At(i);
@@ -719,7 +993,7 @@ class Checker {
           opened_lo = std::min(opened_lo, r.clock_before);
         }
       }
-    } else {
+    } else if (from == State::kHalfOpen) {
       std::vector<int64_t> clocks;
       for (size_t i : resolutions[g - 2]) {
         const Event& r = At(i);
@@ -747,35 +1021,59 @@ class Checker {
         }
       }
     }
+    // Whoever can have opened it: the breaker (a failure, trials, the
+    // HALF_OPEN deadline: opened_lo, if any can have), or the coordinator,
+    // whose OPEN lasts exactly the period it gave from the clock it read
+    // inside its call. The earliest end among them binds.
+    int64_t shortest = 0;
+    std::string since;
+    if (opened_lo != kNone) {
+      shortest = ShortestOpenNanos(ReopenCountAtLeast(g - 1));
+      since = from_deadline ? "the HALF_OPEN deadline that reopened it" : "the call that opened it";
+    }
+    bool by_hold = false;
+    for (size_t i : Holders(g - 1)) {
+      const Event& c = At(i);
+      if (!HoldMay(c, from, State::kOpen)) continue;
+      if (opened_lo == kNone || c.clock_before + HoldPeriod(c) < opened_lo + shortest) {
+        opened_lo = c.clock_before;
+        shortest = HoldPeriod(c);
+        since = absl::StrCat("[", FormatEvent(c), "], which gave it that period");
+        from_deadline = false;
+        by_hold = true;
+      }
+    }
     if (opened_lo == kNone) return "";
     int64_t moved_hi = std::numeric_limits<int64_t>::min();
     for (size_t i : trial_acquires[g]) {
       if (At(i).before < seen) moved_hi = std::max(moved_hi, At(i).clock_after);
     }
     moved_hi = std::min(moved_hi, ClockBefore(seen));
-    const int64_t shortest = ShortestOpenNanos(ReopenCountAtLeast(g - 1));
     ++r_.stats.open_durations_checked;
     if (from_deadline) ++r_.stats.open_durations_from_half_open_deadline;
+    if (by_hold) ++r_.stats.shared_open_periods_timed;
     if (moved_hi + 2000 >= opened_lo + shortest) return "";
-    return absl::StrCat(
-        "it left OPEN after at most ", (moved_hi - opened_lo) / 1000, " us of clock since ",
-        from_deadline ? "the HALF_OPEN deadline that reopened it" : "the call that opened it",
-        "; the shortest open duration is ", shortest / 1000, " us");
+    return absl::StrCat("it left OPEN after at most ", (moved_hi - opened_lo) / 1000,
+                        " us of clock since ", since, "; the shortest open duration is ",
+                        shortest / 1000, " us");
   }
 
   // The re-open count an OPEN generation's period was computed with, at
   // least: 0 from CLOSED, one more than the OPEN before it for a reopen from
-  // HALF_OPEN (OPEN and HALF_OPEN are reached only automatically, so g-1
+  // HALF_OPEN (the breaker enters HALF_OPEN only from OPEN, so g-1
   // HALF_OPEN means g-2 OPEN). Exact, not a guess: each OPEN's winner
   // updates the count before it stores its deadline, and the next
   // HALF_OPEN needs that deadline, so a reopen's winner reads its
   // predecessor's count (design.md section 3). An unobserved generation
-  // ends the walk (count 0 from there).
+  // ends the walk (count 0 from there), and so does a HALF_OPEN the
+  // coordinator may have entered: from CLOSED, or from an OPEN whose
+  // winner may not have stored its count yet (it needs no deadline).
   int ReopenCountAtLeast(uint32_t open_gen) const {
     int count = 0;
     for (uint32_t g = open_gen; g >= 2 && count < 64; g -= 2) {
       if (known_[g - 1].state != static_cast<int8_t>(State::kHalfOpen)) break;
       ++count;
+      if (HoldMayEnter(g - 1, State::kHalfOpen)) break;
     }
     return count;
   }
@@ -788,6 +1086,103 @@ class Checker {
     const double backed_off =
         std::min(base * std::pow(c_.open_backoff_multiplier, reopen_count), cap);
     return static_cast<int64_t>(backed_off * (1 - c_.open_jitter));
+  }
+
+  // ---- 9b. Transition records: who made each transition, and why ------------------------
+
+  // The listener runs on the thread that made the transition, inside its
+  // call, so a record names its maker. A SHARED transition is one the
+  // maker, a call of the coordinator, can make; an OPERATOR one, the
+  // maker's control; any other cause is the breaker's own, and makes the
+  // transition that cause names, never while its maker certainly read
+  // kShared (the decision it took read kShared: design.md section 13).
+  void Records() {
+    if (h_.transitions.empty() && !h_.transitions_complete) return;
+    CheckStats& s = r_.stats;
+    std::unordered_map<uint64_t, size_t> event_at;  // by `before`
+    for (size_t i = 0; i < h_.events.size(); ++i) event_at.emplace(At(i).before, i);
+    std::vector<int64_t> made(known_.size(), -1);  // generation -> its record
+    for (size_t k = 0; k < h_.transitions.size(); ++k) {
+      const TransitionRecord& t = h_.transitions[k];
+      if (t.generation == 0) {
+        Report(kTransitionRecord,
+               absl::StrCat("a transition into generation 0: ", FormatTransition(t)));
+      } else if (made[t.generation] >= 0) {
+        Report(kTransitionRecord,
+               absl::StrCat(
+                   "two transitions into generation ", t.generation, ": ", FormatTransition(t),
+                   " and ",
+                   FormatTransition(h_.transitions[static_cast<size_t>(made[t.generation])])));
+      } else {
+        made[t.generation] = static_cast<int64_t>(k);
+      }
+    }
+    if (h_.transitions_complete) {
+      for (size_t g = 1; g < made.size(); ++g) {
+        if (made[g] < 0) {
+          Report(kTransitionRecord,
+                 absl::StrCat("no record of the transition into generation ", g));
+        }
+      }
+    }
+    for (const TransitionRecord& t : h_.transitions) {
+      const uint32_t g = t.generation;
+      if (g == 0) continue;
+      const Event* e = nullptr;
+      if (t.event != 0) {
+        auto it = event_at.find(t.event);
+        if (it == event_at.end() || At(it->second).thread != t.thread) {
+          Report(kTransitionRecord,
+                 absl::StrCat("the record names no event of its thread: ", FormatTransition(t)));
+          continue;
+        }
+        e = &At(it->second);
+      }
+      ++s.record_causes[std::string(TransitionCauseName(t.cause))];
+      // Made by the call between its two observations; an own transition
+      // may also be made by them (a due HALF_OPEN deadline).
+      const bool own = t.cause != TransitionCause::kShared && t.cause != TransitionCause::kOperator;
+      const bool in_window =
+          e == nullptr || ((own || e->pre.generation < g) && g <= e->post.generation);
+      std::string why;
+      if (t.cause == TransitionCause::kShared) {
+        if (e == nullptr || !HoldMay(*e, t.from, t.to) ||
+            (e->op == Op::kFollow && e->hold_generation != g) ||
+            (e->op == Op::kReopen && e->hold_generation + 1 != g)) {
+          why = "a SHARED transition that its maker, no call of the coordinator's hold, made";
+        } else if (e->op == Op::kSetSharing) {
+          ++s.leave_reopens;
+        }
+      } else if (t.cause == TransitionCause::kOperator) {
+        if (e == nullptr || !IsOperator(e->op) || OperatorTarget(e->op) != t.to) {
+          why = "an OPERATOR transition that its maker, no operator control, made";
+        }
+      } else if (!OwnCauseMakes(t.cause, t.from, t.to)) {
+        why = "its cause does not make that transition";
+      } else if (t.cause == TransitionCause::kHalfOpenTimeout && made[g - 1] >= 0 &&
+                 h_.transitions[static_cast<size_t>(made[g - 1])].cause ==
+                     TransitionCause::kShared) {
+        why = "the HALF_OPEN it left was the coordinator's, which has no deadline";
+      }
+      if (why.empty() && !in_window) why = "made outside its maker's window of generations";
+      if (!why.empty()) {
+        Report(kTransitionRecord, absl::StrCat(why, ": ", FormatTransition(t),
+                                               e ? absl::StrCat(" [", FormatEvent(*e), "]") : ""));
+        continue;
+      }
+      if (!own || e == nullptr) continue;
+      const uint8_t sharing = SharingDuring(*e);
+      if (sharing == Bit(Sharing::kShared)) {
+        Report(kOwnTransitionWhileShared,
+               absl::StrCat("the breaker made ", FormatTransition(t),
+                            " itself in an event that certainly read kShared: [", FormatEvent(*e),
+                            "]"));
+      } else if (sharing & Bit(Sharing::kShared)) {
+        ++s.own_transitions_racing;
+      } else {
+        ++s.own_transitions_unshared;
+      }
+    }
   }
 
   // ---- 10. Counters, stale and slow outcomes -------------------------------------------
@@ -888,12 +1283,14 @@ class Checker {
 
   // ---- 11. Liveness once quiet --------------------------------------------------------
 
-  int64_t LongestOpenNanos() const {
-    // OpenDurationNanos() is at most max_open_duration * (1 + jitter), and
-    // the deadline is rounded up to a microsecond.
-    return static_cast<int64_t>(absl::ToDoubleNanoseconds(c_.max_open_duration) *
-                                (1 + c_.open_jitter)) +
-           2000;
+  // The longest OPEN generation g can last: OpenDurationNanos() is at most
+  // max_open_duration * (1 + jitter), the coordinator's OPEN lasts the
+  // period it gave, and the deadline is rounded up to a microsecond.
+  int64_t LongestOpenNanos(uint32_t g) const {
+    int64_t longest = static_cast<int64_t>(absl::ToDoubleNanoseconds(c_.max_open_duration) *
+                                           (1 + c_.open_jitter));
+    for (size_t i : Holders(g)) longest = std::max(longest, HoldPeriod(At(i)));
+    return longest + 2000;
   }
 
   void Liveness() {
@@ -914,7 +1311,8 @@ class Checker {
                                         c_.half_open_max_duration > absl::ZeroDuration();
       if ((e.pre.state == State::kHalfOpen && !reopened_by_deadline) ||
           (e.pre.state == State::kOpen &&
-           e.clock_before >= ClockBefore(first_reach_[e.pre.generation]) + LongestOpenNanos())) {
+           e.clock_before >=
+               ClockBefore(first_reach_[e.pre.generation]) + LongestOpenNanos(e.pre.generation))) {
         Report(kLiveness,
                absl::StrCat("a quiet breaker rejected a call it must admit: ", FormatEvent(e)));
       }
@@ -923,6 +1321,11 @@ class Checker {
       Report(kLiveness, absl::StrCat("successful probes did not close the breaker: it ends ",
                                      StateName(h_.final_metrics.state)));
     }
+    // Every permit has ended: no trial slot may still be taken.
+    if (h_.quiescent_trials_in_flight > 0) {
+      Report(kLiveness, absl::StrCat("once every permit had ended, the state word still counted ",
+                                     h_.quiescent_trials_in_flight, " trials in flight"));
+    }
   }
 
   // ---- 12. OPEN past its deadline, mid-run ------------------------------------------------
@@ -930,18 +1333,18 @@ class Checker {
   // A rejection in OPEN at generation g that began after the transition's
   // winner had certainly stored g's deadline, read a clock past any deadline
   // g can have, and saw g still current afterwards, can only mean that g's
-  // deadline word was lost.
+  // deadline word was lost. Under kShared the coordinator ends OPEN, so
+  // only rejections that certainly read another sharing count.
   void StuckOpen() {
     // Each thread's events by `before` (a thread's events do not overlap).
     std::map<int, std::vector<std::pair<uint64_t, uint64_t>>> spans;
     for (const Event& e : h_.events) spans[e.thread].emplace_back(e.before, e.after);
     for (auto& [thread, v] : spans) std::sort(v.begin(), v.end());
     std::unordered_map<uint32_t, std::pair<uint64_t, int64_t>> bounds;  // g -> (Q, U)
-    const int64_t longest = LongestOpenNanos();
     for (const Event& e : h_.events) {
       if (e.op != Op::kAcquire || e.admitted || e.rejected_state != State::kOpen) continue;
       const uint32_t g = e.permit_generation;
-      if (e.post.generation != g) continue;
+      if (e.post.generation != g || MaybeShared(e)) continue;
       auto it = bounds.find(g);
       if (it == bounds.end()) {
         const uint64_t seen = first_reach_[g];
@@ -964,6 +1367,7 @@ class Checker {
       const auto [q, u] = it->second;
       if (q == kNever || e.before <= q) continue;
       ++r_.stats.deadline_checks;
+      const int64_t longest = LongestOpenNanos(g);
       if (e.clock_before >= u + longest) {
         Report(kStuckOpen,
                absl::StrCat("generation ", g, " entered OPEN with the clock at most ", u,
@@ -987,7 +1391,9 @@ class Checker {
   // winner had returned, read a clock past any deadline g can have, and
   // still found g HALF_OPEN (a trial admitted in g, a rejection by HALF_OPEN
   // g, a post-observation of HALF_OPEN g: each read the clock after
-  // clock_before) shows a deadline that was not applied.
+  // clock_before) shows a deadline that was not applied. Not under kShared
+  // (only events that certainly read another sharing count), and not for a
+  // HALF_OPEN the coordinator may have entered: that one has no deadline.
   void HalfOpenPastDeadline() {
     if (c_.half_open_max_duration <= absl::ZeroDuration()) return;
     const int64_t limit = absl::ToInt64Nanoseconds(c_.half_open_max_duration);
@@ -1016,6 +1422,7 @@ class Checker {
       } else {
         continue;
       }
+      if (MaybeShared(e) || HoldMayEnter(g, State::kHalfOpen)) continue;
       auto it = bounds.find(g);
       if (it == bounds.end()) continue;  // no trial: half-open-starts-with-a-trial says so
       const auto [q, entered_hi] = it->second;
@@ -1048,6 +1455,20 @@ class Checker {
   // The last `before` of an event that read generation g (kNever: none): a
   // transition out of g came after it.
   std::vector<uint64_t> last_seen_;
+  // The coordinator's changes of sharing, in order: it stored `to` between
+  // `before` and `after` (changes to the sharing already set left out).
+  struct SharingChange {
+    uint64_t before;
+    uint64_t after;
+    Sharing from;
+    Sharing to;
+    size_t event;
+  };
+  std::vector<SharingChange> sharing_changes_;
+  // Generation -> the coordinator's calls whose window covers it and that
+  // can make a transition; and the transitions they can make there.
+  std::unordered_map<uint32_t, std::vector<size_t>> holders_;
+  std::vector<uint64_t> hold_edges_;
 };
 
 }  // namespace
@@ -1079,6 +1500,20 @@ std::string CheckResult::Summary() const {
       s.trips_without_failure_in_flight, " (", s.trips_by_a_success,
       " by a success), closes after a failed trial ", s.closes_after_a_failed_trial,
       ", violations ", violation_count());
+  if (s.coordinator_actions > 0) {
+    std::vector<std::string> causes;
+    for (const auto& [cause, n] : s.record_causes) causes.push_back(absl::StrCat(cause, " ", n));
+    absl::StrAppend(&out, "; shared hold: coordinator calls ", s.coordinator_actions,
+                    ", transitions by cause (", absl::StrJoin(causes, ", "),
+                    "), own transitions certainly unshared ", s.own_transitions_unshared, " (",
+                    s.own_transitions_racing,
+                    " racing a change of sharing), HALF_OPEN -> OPEN on leaving kShared ",
+                    s.leave_reopens, ", trials checked against the slots lent ",
+                    s.shared_trials_checked, " (", s.shared_trials_on_last_slot,
+                    " on the last slot), HALF_OPEN rejections under kShared ",
+                    s.shared_half_open_rejections, ", OPEN periods timed from the coordinator's ",
+                    s.shared_open_periods_timed);
+  }
   for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
   return out;
 }

@@ -15,7 +15,15 @@
 //     was certainly stale; one whose post-observation still shows the
 //     permit's generation certainly was not; anything else may be either;
 //   * an operator control produced exactly one generation in the window
-//     (pre.generation, post.generation].
+//     (pre.generation, post.generation];
+//   * the coordinator's calls are made by one thread, so its changes of
+//     sharing are ordered: an event that began after one ended and ended
+//     before the next began read that sharing; one that overlaps a change
+//     may have read either side of it. A transition its Follow(), Reopen()
+//     or SetSharing() can make may be the coordinator's if it lies in that
+//     call's window (pre.generation, post.generation];
+//   * a transition record (the harness's listener, on the thread that made
+//     the transition) names the event that made it and its cause.
 //
 // Everything else (which of two overlapping operations went first, the
 // generations nobody observed) is left open: a check fails only when NO
@@ -55,6 +63,11 @@ inline constexpr absl::string_view kCounters = "counters";
 inline constexpr absl::string_view kLiveness = "liveness-after-quiescence";
 inline constexpr absl::string_view kStuckOpen = "open-past-its-deadline";
 inline constexpr absl::string_view kHalfOpenPastDeadline = "half-open-past-its-deadline";
+// The shared hold (internal::SharedControl, design.md section 13).
+inline constexpr absl::string_view kOwnTransitionWhileShared = "no-own-transition-while-shared";
+inline constexpr absl::string_view kTrialsWithinLentSlots = "trials-within-lent-slots";
+inline constexpr absl::string_view kTransitionRecord = "transition-record";
+inline constexpr absl::string_view kHoldResult = "shared-hold-result";
 
 struct Violation {
   std::string check;
@@ -115,6 +128,24 @@ struct CheckStats {
   // HALF_OPEN -> CLOSED after a trial that certainly failed (or was slow,
   // when slow counts) was counted: only S < K allows it.
   uint64_t closes_after_a_failed_trial = 0;
+
+  // The shared hold: the coordinator's calls (Claim, SetSharing, Follow,
+  // Reopen, Lend); the transition records by cause; the breaker's own
+  // transitions made in an event certainly not shared, and in one that
+  // overlapped a change of sharing; HALF_OPEN -> OPEN made by SetSharing()
+  // leaving kShared; trials admitted certainly under kShared, checked
+  // against the slots lent, and those of them that can only have taken the
+  // last slot lent; calls rejected by HALF_OPEN certainly under kShared;
+  // OPEN -> HALF_OPEN timed against the period the coordinator gave.
+  uint64_t coordinator_actions = 0;
+  std::map<std::string, uint64_t> record_causes;
+  uint64_t own_transitions_unshared = 0;
+  uint64_t own_transitions_racing = 0;
+  uint64_t leave_reopens = 0;
+  uint64_t shared_trials_checked = 0;
+  uint64_t shared_trials_on_last_slot = 0;
+  uint64_t shared_half_open_rejections = 0;
+  uint64_t shared_open_periods_timed = 0;
 };
 
 struct CheckResult {

@@ -19,7 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/events.h"
 #include "circuit/fake_clock.h"
+#include "circuit/internal/shared_control.h"
 
 namespace circuit {
 namespace history {
@@ -46,6 +48,16 @@ absl::string_view OpName(Op op) {
       return "METRICS_ONLY";
     case Op::kReset:
       return "RESET";
+    case Op::kClaim:
+      return "CLAIM";
+    case Op::kSetSharing:
+      return "SET_SHARING";
+    case Op::kFollow:
+      return "FOLLOW";
+    case Op::kReopen:
+      return "REOPEN";
+    case Op::kLend:
+      return "LEND";
   }
   return "UNKNOWN";
 }
@@ -81,10 +93,30 @@ std::string FormatEvent(const Event& e) {
   } else if (IsResolve(e.op)) {
     absl::StrAppend(&s, " p", e.permit, "@g", e.permit_generation, e.trial ? " (trial)" : "",
                     e.meant_slow ? " (slow)" : "", e.returned ? "" : " returned false");
+  } else if (e.op == Op::kSetSharing) {
+    absl::StrAppend(&s, " ", SharingName(e.sharing));
+  } else if (e.op == Op::kFollow || e.op == Op::kReopen) {
+    absl::StrAppend(&s, e.op == Op::kFollow ? absl::StrCat(" ", StateName(e.follow_to)) : "",
+                    e.op == Op::kReopen ? absl::StrCat(" g", e.hold_generation) : "",
+                    e.op == Op::kReopen || e.follow_to == State::kOpen
+                        ? absl::StrCat(" for ", e.open_nanos / 1000, " us")
+                        : "",
+                    e.op == Op::kFollow ? absl::StrCat(" -> g", e.hold_generation) : "");
+  } else if (e.op == Op::kLend) {
+    absl::StrAppend(&s, " g", e.hold_generation, " slots ", e.lent_slots);
+  }
+  if ((e.op == Op::kClaim || e.op == Op::kFollow || e.op == Op::kReopen) && !e.returned) {
+    absl::StrAppend(&s, " returned false");
   }
   absl::StrAppend(&s, " pre ", FormatObservation(e.pre), " post ", FormatObservation(e.post),
                   " clock ", e.clock_before, "..", e.clock_after, e.probe ? " [probe]" : "");
   return s;
+}
+
+std::string FormatTransition(const TransitionRecord& t) {
+  return absl::StrCat(StateName(t.from), " -> ", StateName(t.to), " g", t.generation, " (",
+                      TransitionCauseName(t.cause), ") made by t", t.thread,
+                      t.event == 0 ? " outside any event" : absl::StrCat(" in event #", t.event));
 }
 
 std::vector<BreakerConfig> StressConfigs() {
@@ -193,6 +225,8 @@ BreakerConfig StressConfig(absl::string_view name) {
 
 namespace {
 
+using internal::SharedControl;
+
 // Held by a worker (or handed to another) between acquire and resolution.
 struct Held {
   Permit permit;
@@ -211,6 +245,39 @@ struct Worker {
   uint64_t next_permit = 1;
   std::vector<Held> held;
   Observation last;  // the last post-observation
+  uint64_t event = 0;  // the `before` ticket of the event in progress (0: none)
+  std::vector<TransitionRecord> transitions;  // those this thread made
+};
+
+// The run's thread that is calling into the breaker (null on others).
+thread_local Worker* tls_worker = nullptr;
+
+// Listeners run on the thread that made the transition, inside its call:
+// so the record names the event that made it.
+class TransitionRecorder : public BreakerListener {
+ public:
+  void OnTransition(const TransitionEvent& e) override {
+    Worker* w = tls_worker;
+    if (w == nullptr) return;  // no thread of the run: the checker reports the gap
+    w->transitions.push_back(
+        TransitionRecord{e.generation, e.from, e.to, e.cause, w->id, w->event});
+  }
+};
+
+// The shared state as the coordinator hears it from the store: here it
+// evolves at random, standing for the other instances that share it.
+struct SharedState {
+  State state = State::kClosed;
+  uint64_t generation = 0;
+  int64_t open_until = 0;  // OPEN: when the store lets trials start (the fake clock)
+  uint32_t lent = 0;       // HALF_OPEN: trial slots lent to this instance
+};
+
+// What src/redis/coordinator.cc keeps per breaker to follow it (Tracked).
+struct Following {
+  int64_t followed = -1;         // the shared generation last followed (-1: none)
+  uint32_t half_open_local = 0;  // the local HALF_OPEN that follows ...
+  int64_t trial_shared = -1;     // ... this shared HALF_OPEN
 };
 
 class Run {
@@ -239,27 +306,45 @@ class Run {
           id, options_.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(id) * 7919 + 1));
       workers.back()->log.reserve(static_cast<size_t>(options_.ops_per_thread) * 3 + 16);
     }
+    Subscription recording;
+    if (options_.coordinator)
+      recording = breaker_->Subscribe(std::make_shared<TransitionRecorder>());
+    Worker coordinator(options_.threads + 1, options_.seed ^ 0xc00d);
+    const int parties = options_.threads + 1 + (options_.coordinator ? 1 : 0);
     std::atomic<int> ready{0};
-    std::thread driver([&] {
+    auto start = [&ready, parties] {
       ready.fetch_add(1);
-      while (ready.load() <= options_.threads) std::this_thread::yield();
+      while (ready.load() < parties) std::this_thread::yield();
+    };
+    std::thread driver([&] {
+      start();
       Drive();
     });
+    std::thread sync;
+    if (options_.coordinator) {
+      sync = std::thread([&] {
+        tls_worker = &coordinator;
+        start();
+        Coordinate(coordinator);
+      });
+    }
     std::vector<std::thread> threads;
     for (auto& worker : workers) {
       Worker* w = worker.get();
-      threads.emplace_back([this, w, &ready] {
-        ready.fetch_add(1);
-        while (ready.load() <= options_.threads) std::this_thread::yield();
+      threads.emplace_back([this, w, &start] {
+        tls_worker = w;
+        start();
         Work(*w);
       });
     }
     for (std::thread& t : threads) t.join();
     done_.store(true, std::memory_order_release);
     driver.join();
+    if (sync.joinable()) sync.join();
 
     // The quiescent tail, on this thread: nothing else touches the breaker.
     Worker tail(options_.threads, options_.seed ^ 0x5eed);
+    tls_worker = &tail;
     std::deque<Held> leftovers;
     {
       std::lock_guard<std::mutex> lock(exchange_mu_);
@@ -267,7 +352,10 @@ class Run {
     }
     for (Held& h : leftovers) ResolveRandomly(tail, h, /*probe=*/false);
     history.quiescent_clock = clock_.NowNanos();
+    history.quiescent_trials_in_flight =
+        static_cast<int>(SharedControl::Read(*breaker_).trials_in_flight);
     if (options_.probe_tail) ProbeUntilClosed(tail);
+    tls_worker = nullptr;
 
     history.end_clock = clock_.NowNanos();
     history.final_metrics = breaker_->Metrics();
@@ -278,8 +366,24 @@ class Run {
       history.events.insert(history.events.end(), worker->log.begin(), worker->log.end());
     }
     history.events.insert(history.events.end(), tail.log.begin(), tail.log.end());
+    history.events.insert(history.events.end(), coordinator.log.begin(), coordinator.log.end());
     std::sort(history.events.begin(), history.events.end(),
               [](const Event& a, const Event& b) { return a.after < b.after; });
+    if (options_.coordinator) {
+      history.transitions_complete = true;
+      for (auto& worker : workers) {
+        history.transitions.insert(history.transitions.end(), worker->transitions.begin(),
+                                   worker->transitions.end());
+      }
+      for (const Worker* w : {&tail, &coordinator}) {
+        history.transitions.insert(history.transitions.end(), w->transitions.begin(),
+                                   w->transitions.end());
+      }
+      std::sort(history.transitions.begin(), history.transitions.end(),
+                [](const TransitionRecord& a, const TransitionRecord& b) {
+                  return a.generation < b.generation;
+                });
+    }
     return history;
   }
 
@@ -316,6 +420,7 @@ class Run {
     e.op = op;
     e.probe = probe;
     e.before = Ticket();
+    w.event = e.before;
     e.pre = Observe();
     e.clock_before = clock_.NowNanos();
     return e;
@@ -325,6 +430,7 @@ class Run {
     e.post = Observe();
     e.clock_after = clock_.NowNanos();
     e.after = Ticket();
+    w.event = 0;
     w.last = e.post;
     w.log.push_back(e);
   }
@@ -438,14 +544,22 @@ class Run {
     Resolve(w, h, op, /*meant_slow=*/true, /*probe=*/false);
   }
 
+  // The workers run at most kMaxLagOps operations past the driver's next
+  // clock step and the coordinator's next round: time and syncs track work
+  // however fast the threads run.
+  uint64_t PacedOps() const {
+    uint64_t next = next_step_.load(std::memory_order_relaxed);
+    if (options_.coordinator) next = std::min(next, next_sync_.load(std::memory_order_relaxed));
+    return next + kMaxLagOps;
+  }
+
   void Work(Worker& w) {
     static constexpr Op kOperators[] = {Op::kForceOpen, Op::kDisable, Op::kMetricsOnly, Op::kReset,
                                         Op::kReset};
     const bool slow_on = config_.slow_call_rate_threshold > 0;
     for (int op = 0; op < options_.ops_per_thread; ++op) {
-      while (ops_.load(std::memory_order_relaxed) >
-             next_step_.load(std::memory_order_relaxed) + kMaxLagOps) {
-        std::this_thread::yield();  // let the driver catch up
+      while (ops_.load(std::memory_order_relaxed) > PacedOps()) {
+        std::this_thread::yield();  // let the driver (and the coordinator) catch up
       }
       ops_.fetch_add(1, std::memory_order_relaxed);
       const bool operator_state = w.last.has_state && (w.last.state == State::kForcedOpen ||
@@ -527,6 +641,185 @@ class Run {
     }
   }
 
+  // ---- The coordinator ----------------------------------------------------------
+
+  // The sync thread of the distributed mode: one round every sync_ops
+  // operations of the workers, as src/redis/coordinator.cc's Round(): the
+  // store answers (SetSharing(kShared), then Follow() what it said) or is
+  // lost for a few rounds (SetSharing(kDegraded) each round, forgetting
+  // what was followed, as Degrade()); now and then the breaker is let go
+  // (SetSharing(kLocal), as Unshare()) and shared again (Claim(), as
+  // Share(), then a round at once). When the workers are done it lets the
+  // breaker go: the tail needs it deciding alone.
+  void Coordinate(Worker& c) {
+    SharedState shared;
+    Following following;
+    Claim(c);
+    Sharing sharing = Sharing::kDegraded;
+    int lost_rounds = 0;
+    while (!done_.load(std::memory_order_acquire)) {
+      const uint64_t next = next_sync_.load(std::memory_order_relaxed);
+      if (ops_.load(std::memory_order_relaxed) < next) {
+        std::this_thread::yield();
+        continue;
+      }
+      next_sync_.store(next + static_cast<uint64_t>(std::max(1, options_.sync_ops)),
+                       std::memory_order_relaxed);
+      Evolve(c.rng, shared);
+      if (sharing == Sharing::kShared && c.rng() % 32 == 0) {
+        lost_rounds = 2 + static_cast<int>(c.rng() % 10);
+        if (c.rng() % 4 == 0) {
+          SetSharing(c, Sharing::kLocal);
+          sharing = Sharing::kLocal;
+          following = Following();
+        }
+      }
+      if (lost_rounds > 0) {
+        --lost_rounds;
+        if (sharing == Sharing::kLocal) continue;  // let go: rounds skip it
+        SetSharing(c, Sharing::kDegraded);
+        sharing = Sharing::kDegraded;
+        following.followed = -1;
+        following.trial_shared = -1;
+        continue;
+      }
+      if (sharing == Sharing::kLocal) Claim(c);
+      SetSharing(c, Sharing::kShared);
+      sharing = Sharing::kShared;
+      Follow(c, shared, following);
+    }
+    SetSharing(c, Sharing::kLocal);
+  }
+
+  // One step of the other instances: a shared trip, the store's OPEN over
+  // (HALF_OPEN, with 0 or 1 trial slot lent here), a reopen between two
+  // syncs, a new shared HALF_OPEN, a verdict on the trials, or more slots
+  // lent, one at a time, up to one past half_open_trial_calls (so that the
+  // config's bound also binds).
+  void Evolve(std::mt19937_64& rng, SharedState& s) {
+    const int64_t now = clock_.NowNanos();
+    const uint64_t roll = rng() % 100;
+    auto open = [&] {
+      s.state = State::kOpen;
+      ++s.generation;
+      // At most max_open_duration: the tail waits that long for OPEN to end.
+      s.open_until = now + 1 +
+                     static_cast<int64_t>(
+                         rng() % static_cast<uint64_t>(std::max<int64_t>(
+                                     1, absl::ToInt64Nanoseconds(config_.max_open_duration))));
+    };
+    switch (s.state) {
+      case State::kClosed:
+        if (roll < 15) open();
+        break;
+      case State::kOpen:
+        if (roll < 6) {
+          open();  // the store reopened between two syncs
+        } else if (now >= s.open_until) {
+          s.state = State::kHalfOpen;
+          ++s.generation;
+          s.lent = static_cast<uint32_t>(rng() % 2);
+        }
+        break;
+      default:  // HALF_OPEN
+        if (roll < 12) {
+          s.state = State::kClosed;
+          ++s.generation;
+        } else if (roll < 22) {
+          open();
+        } else if (roll < 26) {
+          ++s.generation;  // through OPEN into another HALF_OPEN between two syncs
+          s.lent = 0;
+        } else if (s.lent <= static_cast<uint32_t>(config_.half_open_trial_calls)) {
+          s.lent += static_cast<uint32_t>(rng() % 2);
+        }
+        break;
+    }
+  }
+
+  // src/redis/coordinator.cc's Follow(), call for call.
+  void Follow(Worker& c, const SharedState& shared, Following& t) {
+    const internal::LocalCounts local = SharedControl::Read(*breaker_);
+    const bool new_generation = t.followed != static_cast<int64_t>(shared.generation);
+    const int64_t open_nanos = std::max<int64_t>(0, shared.open_until - clock_.NowNanos());
+    uint32_t gen = local.generation;
+    switch (shared.state) {
+      case State::kClosed:
+        FollowTo(c, State::kClosed, 0, &gen);
+        break;
+      case State::kOpen:
+        if (local.state == State::kOpen && new_generation) {
+          Reopen(c, local.generation, open_nanos);
+        } else {
+          FollowTo(c, State::kOpen, open_nanos, &gen);
+        }
+        break;
+      default: {  // HALF_OPEN
+        const bool ours = local.state == State::kHalfOpen &&
+                          local.generation == t.half_open_local &&
+                          t.trial_shared == static_cast<int64_t>(shared.generation);
+        if (!ours) {
+          if (local.state == State::kHalfOpen) FollowTo(c, State::kOpen, 0, &gen);
+          if (!FollowTo(c, State::kHalfOpen, 0, &gen)) break;
+          t.half_open_local = gen;
+          t.trial_shared = static_cast<int64_t>(shared.generation);
+        }
+        if (shared.lent > 0) Lend(c, t.half_open_local, shared.lent);
+        break;
+      }
+    }
+    t.followed = static_cast<int64_t>(shared.generation);
+  }
+
+  // The hold's calls, each recorded as one event. The shared trip's value
+  // and threshold only reach listeners and snapshots.
+  static constexpr double kSharedTripValue = 60;
+  static constexpr double kSharedTripThreshold = 50;
+
+  void Claim(Worker& c) {
+    Event e = Begin(c, Op::kClaim, /*probe=*/false);
+    e.returned = SharedControl::Claim(*breaker_);
+    End(c, e);
+  }
+
+  void SetSharing(Worker& c, Sharing to) {
+    Event e = Begin(c, Op::kSetSharing, /*probe=*/false);
+    e.sharing = to;
+    SharedControl::SetSharing(*breaker_, to,
+                              to == Sharing::kDegraded
+                                  ? absl::UnavailableError("the harness's store")
+                                  : absl::OkStatus());
+    End(c, e);
+  }
+
+  bool FollowTo(Worker& c, State to, int64_t open_nanos, uint32_t* gen) {
+    Event e = Begin(c, Op::kFollow, /*probe=*/false);
+    e.follow_to = to;
+    e.open_nanos = open_nanos;
+    e.returned = SharedControl::Follow(*breaker_, to, open_nanos, kSharedTripValue,
+                                       kSharedTripThreshold, gen);
+    e.hold_generation = *gen;
+    End(c, e);
+    return e.returned;
+  }
+
+  void Reopen(Worker& c, uint32_t gen, int64_t open_nanos) {
+    Event e = Begin(c, Op::kReopen, /*probe=*/false);
+    e.hold_generation = gen;
+    e.open_nanos = open_nanos;
+    e.returned =
+        SharedControl::Reopen(*breaker_, gen, open_nanos, kSharedTripValue, kSharedTripThreshold);
+    End(c, e);
+  }
+
+  void Lend(Worker& c, uint32_t gen, uint32_t slots) {
+    Event e = Begin(c, Op::kLend, /*probe=*/false);
+    e.hold_generation = gen;
+    e.lent_slots = slots;
+    SharedControl::Lend(*breaker_, gen, slots);
+    End(c, e);
+  }
+
   // After the workers joined: every permit has ended, so an OPEN breaker
   // must admit a trial once its longest possible open duration has passed,
   // and a HALF_OPEN one must admit a trial at once. Successful probes close it.
@@ -577,6 +870,7 @@ class Run {
   std::atomic<bool> outage_{false};
   std::atomic<uint64_t> ops_{0};
   std::atomic<uint64_t> next_step_{0};  // the first step comes at once
+  std::atomic<uint64_t> next_sync_{0};  // the coordinator's next round
   std::atomic<int> slow_waiters_{0};
 };
 

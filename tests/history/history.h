@@ -34,6 +34,16 @@
 // observes exactly the generation its own ForceOpen()/Disable()/MetricsOnly()
 // produced. So the history knows every DISABLED generation, hence which
 // permits were untracked, hence the exact counters Metrics() must report.
+//
+// With HarnessOptions::coordinator, one more thread plays the distributed
+// mode's sync (src/redis/coordinator.cc) against a shared state that evolves
+// at random: it claims the breaker, shares it most of the time and degrades
+// it sometimes (internal::SharedControl::SetSharing()), and while shared
+// Follow()s, Reopen()s and Lend()s as the coordinator does. Each of its
+// calls is an Event too (it takes neither mutex: it races with operators
+// as a real coordinator would). A transition listener then records, for
+// every transition, its cause and the event in progress on the thread that
+// made it (listeners run on that thread, right after the transition's CAS).
 #ifndef CIRCUIT_TESTS_HISTORY_HISTORY_H_
 #define CIRCUIT_TESTS_HISTORY_HISTORY_H_
 
@@ -46,6 +56,8 @@
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
 #include "circuit/config.h"
+#include "circuit/events.h"
+#include "circuit/sharing.h"
 #include "circuit/state.h"
 
 namespace circuit {
@@ -62,11 +74,18 @@ enum class Op : uint8_t {
   kDisable,      // Breaker::Disable()
   kMetricsOnly,  // Breaker::MetricsOnly()
   kReset,        // Breaker::Reset()
+  // The coordinator's hold (internal::SharedControl).
+  kClaim,       // Claim(): kLocal -> kDegraded
+  kSetSharing,  // SetSharing(sharing)
+  kFollow,      // Follow(follow_to, open_nanos, ...)
+  kReopen,      // Reopen(hold_generation, open_nanos, ...)
+  kLend,        // Lend(hold_generation, lent_slots)
 };
 
 absl::string_view OpName(Op op);
 inline bool IsResolve(Op op) { return op >= Op::kSuccess && op <= Op::kDrop; }
-inline bool IsOperator(Op op) { return op >= Op::kForceOpen; }
+inline bool IsOperator(Op op) { return op >= Op::kForceOpen && op <= Op::kReset; }
+inline bool IsCoordinator(Op op) { return op >= Op::kClaim; }
 // Resolutions that hand the permit back without an outcome.
 inline bool IsGiveBack(Op op) { return op == Op::kIgnore || op == Op::kRelease || op == Op::kDrop; }
 // The state an operator control moves the breaker to.
@@ -101,8 +120,28 @@ struct Event {
   int64_t acquired_clock_before = 0;  // the acquire's clock_before
   int64_t acquired_clock_after = 0;   // the acquire's clock_after
   bool meant_slow = false;            // the worker held the permit until the clock had moved
+  // The coordinator's calls; `returned` is what Claim(), Follow() and
+  // Reopen() returned.
+  State follow_to = State::kClosed;   // Follow(): the state followed
+  Sharing sharing = Sharing::kLocal;  // SetSharing(): the sharing set
+  // Follow(): the generation it left the breaker in; Reopen(): the OPEN
+  // generation it was to move; Lend(): the HALF_OPEN generation lent to.
+  uint32_t hold_generation = 0;
+  uint32_t lent_slots = 0;  // Lend()
+  int64_t open_nanos = 0;   // Follow() into OPEN, Reopen(): the period given
 
   bool probe = false;  // made by the quiescent tail, after every worker joined
+};
+
+// One transition as the breaker's transition listener was told of it, on
+// the thread that made it.
+struct TransitionRecord {
+  uint32_t generation = 0;  // the generation it opened
+  State from = State::kClosed;
+  State to = State::kClosed;
+  TransitionCause cause = TransitionCause::kOperator;
+  int thread = -1;
+  uint64_t event = 0;  // the `before` ticket of that thread's event in progress (0: none)
 };
 
 // The driver's clock: after the advance that made the clock `now`, it took
@@ -126,6 +165,13 @@ struct History {
   int64_t end_clock = 0;
   bool has_final = false;
   BreakerMetrics final_metrics;  // Metrics() after every permit ended
+  // The trials the state word still counted in flight once every permit
+  // had ended, before the tail (internal::SharedControl::Read(); 0 unless
+  // HALF_OPEN); -1: not read.
+  int quiescent_trials_in_flight = -1;
+  // With the coordinator: every transition of the run, by generation.
+  bool transitions_complete = false;
+  std::vector<TransitionRecord> transitions;
 };
 
 struct HarnessOptions {
@@ -142,6 +188,11 @@ struct HarnessOptions {
   int ops_per_step = 16;
   // After the workers join: probe until the breaker is CLOSED again.
   bool probe_tail = true;
+  // A coordinator thread shares the breaker (see above), one sync round
+  // every `sync_ops` operations of the workers; it lets the breaker go when
+  // they are done, before the tail.
+  bool coordinator = false;
+  int sync_ops = 24;
 };
 
 // The configurations the test and the soak rotate through, each named:
@@ -168,6 +219,7 @@ absl::StatusOr<History> RunHistory(BreakerConfig config, const HarnessOptions& o
 
 std::string FormatObservation(const Observation& o);
 std::string FormatEvent(const Event& e);
+std::string FormatTransition(const TransitionRecord& t);
 
 }  // namespace history
 }  // namespace circuit

@@ -6,15 +6,19 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
 #include "circuit/config.h"
+#include "circuit/events.h"
 #include "circuit/fake_clock.h"
+#include "circuit/sharing.h"
 #include "gtest/gtest.h"
 #include "tests/history/checker.h"
 
@@ -38,18 +42,29 @@ struct Totals {
   uint64_t trips_without_failure_in_flight = 0;
   uint64_t trips_by_a_success = 0;
   uint64_t closes_after_a_failed_trial = 0;
+  // The shared hold.
+  std::map<std::string, uint64_t> transition_kinds;
+  std::map<std::string, uint64_t> record_causes;
+  uint64_t own_transitions_unshared = 0;
+  uint64_t own_transitions_racing = 0;
+  uint64_t leave_reopens = 0;
+  uint64_t shared_trials_checked = 0;
+  uint64_t shared_trials_on_last_slot = 0;
+  uint64_t shared_open_periods_timed = 0;
 };
 
 constexpr int kThreads = 8;  // the machine has 2 cores
 constexpr int kOpsPerThread = 3000;
 constexpr int kHistoriesPerConfig = 4;
 
-void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* totals) {
+void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* totals,
+                 bool coordinator = false) {
   for (int i = 0; i < kHistoriesPerConfig; ++i) {
     HarnessOptions options;
     options.threads = kThreads;
     options.ops_per_thread = kOpsPerThread;
     options.seed = first_seed + static_cast<uint64_t>(i);
+    options.coordinator = coordinator;
     absl::StatusOr<History> history = RunHistory(config, options);
     ASSERT_TRUE(history.ok()) << history.status();
     const CheckResult result = CheckHistory(*history);
@@ -66,6 +81,14 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
     totals->trips_without_failure_in_flight += result.stats.trips_without_failure_in_flight;
     totals->trips_by_a_success += result.stats.trips_by_a_success;
     totals->closes_after_a_failed_trial += result.stats.closes_after_a_failed_trial;
+    for (const auto& [kind, n] : result.stats.transition_kinds) totals->transition_kinds[kind] += n;
+    for (const auto& [cause, n] : result.stats.record_causes) totals->record_causes[cause] += n;
+    totals->own_transitions_unshared += result.stats.own_transitions_unshared;
+    totals->own_transitions_racing += result.stats.own_transitions_racing;
+    totals->leave_reopens += result.stats.leave_reopens;
+    totals->shared_trials_checked += result.stats.shared_trials_checked;
+    totals->shared_trials_on_last_slot += result.stats.shared_trials_on_last_slot;
+    totals->shared_open_periods_timed += result.stats.shared_open_periods_timed;
     if (result.stats.max_trials_in_flight > totals->max_trials_in_flight) {
       totals->max_trials_in_flight = result.stats.max_trials_in_flight;
     }
@@ -91,6 +114,20 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
       static_cast<unsigned long long>(totals->trips_without_failure_in_flight),
       static_cast<unsigned long long>(totals->trips_by_a_success),
       static_cast<unsigned long long>(totals->closes_after_a_failed_trial));
+  if (coordinator) {
+    std::printf(
+        "  shared: SHARED transitions %llu, own transitions certainly unshared %llu (%llu racing a "
+        "change of sharing), HALF_OPEN -> OPEN on leaving kShared %llu, trials checked against "
+        "the slots lent %llu (%llu on the last slot), OPEN periods timed from the coordinator's "
+        "%llu\n",
+        static_cast<unsigned long long>(totals->record_causes["SHARED"]),
+        static_cast<unsigned long long>(totals->own_transitions_unshared),
+        static_cast<unsigned long long>(totals->own_transitions_racing),
+        static_cast<unsigned long long>(totals->leave_reopens),
+        static_cast<unsigned long long>(totals->shared_trials_checked),
+        static_cast<unsigned long long>(totals->shared_trials_on_last_slot),
+        static_cast<unsigned long long>(totals->shared_open_periods_timed));
+  }
 }
 
 TEST(HistoryTest, ConcurrentHistoriesOfACountWindowBreakerFollowTheStateMachine) {
@@ -149,6 +186,38 @@ TEST(HistoryTest, ConcurrentHistoriesWhereSuccessesDecideRatesFollowTheStateMach
   ASSERT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
   RunAndCheck(config, 8001, &totals);
   EXPECT_GT(totals.trips_by_a_success, 0u);
+}
+
+// The distributed mode's hold (HarnessOptions::coordinator): a coordinator
+// thread shares the breaker, degrades it now and then, and follows a shared
+// state that evolves at random. Three configurations: rates with backoff
+// and jitter, a short HALF_OPEN limit with as many slots as workers (the
+// slots lent bind, not half_open_max_concurrent), and K = C = 2 (the
+// coordinator lends up to K + 1: the config's bound binds too).
+void RunShared(absl::string_view name, uint64_t first_seed) {
+  Totals totals;
+  RunAndCheck(StressConfig(name), first_seed, &totals, /*coordinator=*/true);
+  // Every part of the hold was exercised.
+  EXPECT_GT(totals.record_causes["SHARED"], 0u);
+  EXPECT_GT(totals.transition_kinds["OPEN->OPEN"], 0u) << "no Reopen()";
+  EXPECT_GT(totals.transition_kinds["CLOSED->HALF_OPEN"], 0u) << "no Follow() CLOSED -> HALF_OPEN";
+  EXPECT_GT(totals.leave_reopens, 0u);
+  EXPECT_GT(totals.own_transitions_unshared, 0u) << "the breaker never decided while degraded";
+  EXPECT_GT(totals.shared_trials_checked, 0u);
+  EXPECT_GT(totals.shared_trials_on_last_slot, 0u);
+  EXPECT_GT(totals.shared_open_periods_timed, 0u);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesOfASharedCountWindowBreakerFollowTheStateMachine) {
+  RunShared("count-window", 10001);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesOfASharedBreakerWithAHalfOpenLimitFollowTheStateMachine) {
+  RunShared("half-open-limit", 11001);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesOfASharedConsecutiveOnlyBreakerFollowTheStateMachine) {
+  RunShared("consecutive-only", 12001);
 }
 
 // ---- Hand-made histories: the checker can fail ------------------------------------
@@ -214,6 +283,39 @@ class Builder {
   }
 
   Event& Last() { return history_.events.back(); }
+
+  // A call of the coordinator's hold, on its own thread, that saw
+  // `gen`/`state` before and after.
+  static constexpr int kCoordinator = 9;
+  Event& Hold(Op op, uint32_t gen, State state) { return Add(op, gen, state, kCoordinator); }
+  Event& SetSharing(Sharing to, uint32_t gen, State state) {
+    Event& e = Hold(Op::kSetSharing, gen, state);
+    e.sharing = to;
+    return e;
+  }
+  // Follow(to) moving `gen`/`from` to gen+1/`to`, recorded as SHARED.
+  Event& Follow(State to, uint32_t gen, State from, absl::Duration open = absl::ZeroDuration()) {
+    Event& e = Hold(Op::kFollow, gen, from);
+    e.follow_to = to;
+    e.open_nanos = absl::ToInt64Nanoseconds(open);
+    e.returned = true;
+    e.hold_generation = gen + 1;
+    e.post = Observation{gen + 1, true, to};
+    Made(gen + 1, from, to, TransitionCause::kShared);
+    return history_.events.back();
+  }
+  Event& Lend(uint32_t gen, uint32_t slots) {
+    Event& e = Hold(Op::kLend, gen, State::kHalfOpen);
+    e.hold_generation = gen;
+    e.lent_slots = slots;
+    return e;
+  }
+  // The transition into `gen` as the listener recorded it, made by the last
+  // event.
+  void Made(uint32_t gen, State from, State to, TransitionCause cause) {
+    const Event& e = history_.events.back();
+    history_.transitions.push_back(TransitionRecord{gen, from, to, cause, e.thread, e.before});
+  }
 
   void Advance(absl::Duration d) {
     clock_ += absl::ToInt64Nanoseconds(d);
@@ -676,6 +778,271 @@ TEST(CheckerTest, AnUnsetConsecutiveFailuresToOpenIsFiveWithoutARate) {
   Builder five(config);
   five.Failures(5, 0, 1, State::kOpen);
   const CheckResult result = CheckHistory(five.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+}
+
+// ---- The shared hold ---------------------------------------------------------------------
+
+// Claimed and shared: three failures trip nothing; the coordinator opens it
+// for 1 s, and 2 s later OPEN still rejects (the store ends it) until the
+// coordinator follows HALF_OPEN; no slot is lent at first, then one, then
+// two, and two trial outcomes leave it HALF_OPEN (K = 2: alone, the second
+// would decide) until it follows CLOSED. Degraded, three failures trip it
+// by themselves.
+Builder SharedHistory() {
+  Builder b(HandMadeConfig());  // 3 failures, open 1 s, K = 2, C = 1
+  b.Hold(Op::kClaim, 0, State::kClosed).returned = true;
+  b.SetSharing(Sharing::kShared, 0, State::kClosed);
+  b.Failures(3, 0, 0, State::kClosed);
+  b.Follow(State::kOpen, 0, State::kClosed, absl::Seconds(1));
+  b.Advance(absl::Seconds(2));
+  b.Acquire(1, State::kOpen, false);
+  b.Follow(State::kHalfOpen, 1, State::kOpen);
+  b.Acquire(2, State::kHalfOpen, false);
+  b.Lend(2, 1);
+  b.Resolve(b.Acquire(2, State::kHalfOpen, true), Op::kSuccess, 2, State::kHalfOpen);
+  b.Acquire(2, State::kHalfOpen, false);
+  b.Lend(2, 2);
+  b.Resolve(b.Acquire(2, State::kHalfOpen, true), Op::kFailure, 2, State::kHalfOpen);
+  b.Follow(State::kClosed, 2, State::kHalfOpen);
+  b.SetSharing(Sharing::kDegraded, 3, State::kClosed);
+  b.Failures(3, 3, 4, State::kOpen);
+  b.Made(4, State::kClosed, State::kOpen, TransitionCause::kConsecutiveFailures);
+  b.history().transitions_complete = true;
+  return b;
+}
+
+TEST(CheckerTest, AcceptsAHandMadeHistoryOfASharedBreaker) {
+  Builder b = SharedHistory();
+  const CheckResult result = CheckHistory(b.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.record_causes.at("SHARED"), 3u);
+  EXPECT_EQ(result.stats.own_transitions_unshared, 1u);
+  EXPECT_EQ(result.stats.shared_trials_checked, 2u);
+  EXPECT_EQ(result.stats.shared_trials_on_last_slot, 2u);
+  EXPECT_EQ(result.stats.shared_half_open_rejections, 2u);
+}
+
+TEST(CheckerTest, CatchesATransitionTheBreakerMadeItselfWhileShared) {
+  // Shared, three failures open it: a trip by the breaker's own window.
+  auto build = [](bool racing) {
+    Builder b(HandMadeConfig());
+    b.Hold(Op::kClaim, 0, State::kClosed).returned = true;
+    b.Failures(2, 0, 0, State::kClosed);
+    const uint64_t p = b.Acquire(0, State::kClosed, true);
+    b.Advance(absl::ZeroDuration());  // a spare ticket
+    const uint64_t spare = b.history().clock_marks.back().ticket;
+    b.SetSharing(Sharing::kShared, 0, State::kClosed);
+    Event& e = b.Resolve(p, Op::kFailure, 0, State::kClosed);
+    e.post = Observation{1, true, State::kOpen};
+    // Racing: the failure began before SetSharing() ended, so it may have
+    // read kDegraded and tripped after the change (design.md section 13).
+    if (racing) e.before = spare;
+    b.Made(1, State::kClosed, State::kOpen, TransitionCause::kConsecutiveFailures);
+    return b;
+  };
+  Builder shared = build(false);
+  CheckResult result = CheckHistory(shared.history());
+  EXPECT_TRUE(result.Has(kOwnTransitionWhileShared)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+
+  Builder racing = build(true);
+  result = CheckHistory(racing.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.own_transitions_racing, 1u);
+}
+
+// Shared: the coordinator opens it for 1 s, then follows HALF_OPEN g2 (K = 4,
+// C = 2, S = 2).
+Builder SharedHalfOpen() {
+  Builder b(SOfKConfig());
+  b.Hold(Op::kClaim, 0, State::kClosed).returned = true;
+  b.SetSharing(Sharing::kShared, 0, State::kClosed);
+  b.Follow(State::kOpen, 0, State::kClosed, absl::Seconds(1));
+  b.Advance(absl::Seconds(1));
+  b.Follow(State::kHalfOpen, 1, State::kOpen);
+  return b;
+}
+
+TEST(CheckerTest, CatchesATrialBeyondTheSlotsLentWhileShared) {
+  // No slot lent: no trial.
+  Builder none = SharedHalfOpen();
+  none.Acquire(2, State::kHalfOpen, true);
+  EXPECT_TRUE(CheckHistory(none.history()).Has(kTrialsWithinLentSlots));
+
+  // One slot lent, its trial done, a second trial admitted: only a second
+  // slot, lent by a Lend() that began before that admission ended (it may
+  // have landed first), or the first trial handed back explain it.
+  enum class SecondSlot { kLentBefore, kLentOverlapping, kLentAfter };
+  auto one_slot = [](Op first_ends, SecondSlot second) {
+    Builder b = SharedHalfOpen();
+    b.Lend(2, 1);
+    b.Resolve(b.Acquire(2, State::kHalfOpen, true), first_ends, 2, State::kHalfOpen);
+    if (second == SecondSlot::kLentBefore) b.Lend(2, 2);
+    b.Advance(absl::ZeroDuration());  // a spare ticket
+    const uint64_t spare = b.history().clock_marks.back().ticket;
+    b.Acquire(2, State::kHalfOpen, true);
+    if (second != SecondSlot::kLentBefore) b.Lend(2, 2);
+    if (second == SecondSlot::kLentOverlapping) b.Last().before = spare;
+    return b;
+  };
+  Builder late = one_slot(Op::kSuccess, SecondSlot::kLentAfter);
+  CheckResult result = CheckHistory(late.history());
+  EXPECT_TRUE(result.Has(kTrialsWithinLentSlots)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  for (SecondSlot second : {SecondSlot::kLentBefore, SecondSlot::kLentOverlapping}) {
+    Builder lent = one_slot(Op::kSuccess, second);
+    result = CheckHistory(lent.history());
+    EXPECT_TRUE(result.ok()) << result.Summary();
+  }
+  Builder released = one_slot(Op::kRelease, SecondSlot::kLentAfter);
+  result = CheckHistory(released.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+
+  // Two trials whose acquires overlap, one slot lent: neither certainly came
+  // first, but the second of them found the first in flight.
+  Builder both = SharedHalfOpen();
+  both.Lend(2, 1);
+  both.Advance(absl::ZeroDuration());
+  const uint64_t spare = both.history().clock_marks.back().ticket;
+  const uint64_t t1 = both.Acquire(2, State::kHalfOpen, true, 1);
+  const uint64_t t2 = both.Acquire(2, State::kHalfOpen, true, 2);
+  History& hb = both.history();
+  hb.events[hb.events.size() - 1].before = hb.events[hb.events.size() - 2].before;
+  hb.events[hb.events.size() - 2].before = spare;
+  both.Resolve(t1, Op::kSuccess, 2, State::kHalfOpen, 1);
+  both.Resolve(t2, Op::kSuccess, 2, State::kHalfOpen, 2);
+  result = CheckHistory(both.history());
+  EXPECT_TRUE(result.Has(kTrialsWithinLentSlots)) << result.Summary();
+  EXPECT_EQ(result.stats.shared_trials_checked, 2u);
+}
+
+TEST(CheckerTest, CatchesATrialLeftInFlightOnceEveryPermitEnded) {
+  Builder b = SharedHistory();
+  History& h = b.history();
+  h.quiescent_trials_in_flight = 0;
+  EXPECT_TRUE(CheckHistory(h).ok()) << CheckHistory(h).Summary();
+  h.quiescent_trials_in_flight = 1;
+  const CheckResult result = CheckHistory(h);
+  EXPECT_TRUE(result.Has(kLiveness)) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesATransitionRecordThatItsMakerCannotExplain) {
+  // The coordinator's transitions are SHARED, an operator's OPERATOR, and
+  // the breaker's own carry the cause of the transition they make.
+  auto trip = [](TransitionCause cause) {
+    Builder b(HandMadeConfig());
+    b.Failures(3, 0, 1, State::kOpen);
+    b.Made(1, State::kClosed, State::kOpen, cause);
+    return b;
+  };
+  for (TransitionCause cause :
+       {TransitionCause::kShared, TransitionCause::kOperator, TransitionCause::kOpenPeriodOver}) {
+    Builder b = trip(cause);
+    const CheckResult result = CheckHistory(b.history());
+    EXPECT_TRUE(result.Has(kTransitionRecord)) << TransitionCauseName(cause) << result.Summary();
+  }
+  Builder fine = trip(TransitionCause::kConsecutiveFailures);
+  EXPECT_TRUE(CheckHistory(fine.history()).ok());
+
+  // Every transition has its record.
+  Builder missing = SharedHistory();
+  missing.history().transitions.pop_back();
+  EXPECT_TRUE(CheckHistory(missing.history()).Has(kTransitionRecord));
+
+  // A HALF_OPEN the coordinator entered has no deadline: past
+  // half_open_max_duration, once degraded, only leaving kShared reopens it.
+  Builder limit(LimitConfig());  // half_open_max_duration 5 s
+  limit.Hold(Op::kClaim, 0, State::kClosed).returned = true;
+  limit.SetSharing(Sharing::kShared, 0, State::kClosed);
+  limit.Follow(State::kHalfOpen, 0, State::kClosed);
+  limit.Lend(1, 1);
+  limit.Acquire(1, State::kHalfOpen, true);  // held
+  limit.Advance(absl::Seconds(6));
+  limit.SetSharing(Sharing::kDegraded, 1, State::kHalfOpen);
+  Event& e = limit.Add(Op::kAcquire, 1, State::kHalfOpen);  // its observation reopens it
+  e.permit = 99;
+  e.permit_generation = 2;
+  e.rejected_state = State::kOpen;
+  e.post = Observation{2, true, State::kOpen};
+  limit.Made(2, State::kHalfOpen, State::kOpen, TransitionCause::kHalfOpenTimeout);
+  const CheckResult result = CheckHistory(limit.history());
+  EXPECT_TRUE(result.Has(kTransitionRecord)) << result.Summary();
+}
+
+TEST(CheckerTest, WhileDegradedTheSharedOpenPeriodAndTheModelHold) {
+  // The coordinator opens it for 1 s at clock 0, then the store is lost.
+  auto degraded_open = [](bool degrade) {
+    Builder b(HandMadeConfig());
+    b.Hold(Op::kClaim, 0, State::kClosed).returned = true;
+    b.SetSharing(Sharing::kShared, 0, State::kClosed);
+    b.Follow(State::kOpen, 0, State::kClosed, absl::Seconds(1));
+    if (degrade) b.SetSharing(Sharing::kDegraded, 1, State::kOpen);
+    return b;
+  };
+  // Left after 100 ms of the 1 s it was given.
+  Builder early = degraded_open(true);
+  early.Advance(absl::Milliseconds(100));
+  early.Acquire(2, State::kHalfOpen, true);
+  early.Made(2, State::kOpen, State::kHalfOpen, TransitionCause::kOpenPeriodOver);
+  CheckResult result = CheckHistory(early.history());
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+  Builder on_time = degraded_open(true);
+  on_time.Advance(absl::Seconds(1));
+  on_time.Acquire(2, State::kHalfOpen, true);
+  on_time.Made(2, State::kOpen, State::kHalfOpen, TransitionCause::kOpenPeriodOver);
+  result = CheckHistory(on_time.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.shared_open_periods_timed, 1u);
+
+  // Degraded, OPEN 3 s into a 1 s period still rejects: stuck. Shared, the
+  // store ends OPEN: fine.
+  for (bool degrade : {true, false}) {
+    Builder b = degraded_open(degrade);
+    b.Advance(absl::Milliseconds(100));  // bounds the clock at which it opened
+    b.Advance(absl::Seconds(3));
+    b.Acquire(1, State::kOpen, false);
+    result = CheckHistory(b.history());
+    EXPECT_EQ(result.Has(kStuckOpen), degrade) << result.Summary();
+  }
+}
+
+TEST(CheckerTest, CatchesAHalfOpenThatOutlivesLeavingShared) {
+  // The coordinator's HALF_OPEN g2, one trial lent; the store is lost.
+  auto build = [](bool reopened) {
+    Builder b = SharedHalfOpen();
+    b.Lend(2, 1);
+    Event& leave = b.SetSharing(Sharing::kDegraded, 2, State::kHalfOpen);
+    if (reopened) {
+      leave.post = Observation{3, true, State::kOpen};
+      b.Made(3, State::kHalfOpen, State::kOpen, TransitionCause::kShared);
+    }
+    b.Acquire(reopened ? 3 : 2, reopened ? State::kOpen : State::kHalfOpen, !reopened);
+    return b;
+  };
+  Builder kept = build(false);
+  CheckResult result = CheckHistory(kept.history());
+  EXPECT_TRUE(result.Has(kHoldResult)) << result.Summary();
+  Builder reopened = build(true);
+  result = CheckHistory(reopened.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.leave_reopens, 1u);
+}
+
+TEST(CheckerTest, CatchesAFollowThatFailedOutsideAnOperatorState) {
+  Builder b(HandMadeConfig());
+  Event& follow = b.Hold(Op::kFollow, 0, State::kClosed);
+  follow.follow_to = State::kOpen;
+  EXPECT_TRUE(CheckHistory(b.history()).Has(kHoldResult));
+
+  // FORCED_OPEN is the operator's: Follow() leaves it alone.
+  Builder ok(HandMadeConfig());
+  Event& force = ok.Add(Op::kForceOpen, 0, State::kClosed);
+  force.post = Observation{1, true, State::kForcedOpen};
+  Event& left = ok.Hold(Op::kFollow, 1, State::kForcedOpen);
+  left.follow_to = State::kOpen;
+  left.hold_generation = 1;
+  const CheckResult result = CheckHistory(ok.history());
   EXPECT_TRUE(result.ok()) << result.Summary();
 }
 

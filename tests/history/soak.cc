@@ -11,6 +11,8 @@
 //   --seed=N      the first seed; history i uses seed + i (default 1)
 //   --ops=N       operations per thread per history (default 3000)
 //   --config=NAME only this stress configuration (default: rotate through all)
+//   --shared      with a coordinator thread sharing the breaker (the
+//                 distributed mode's hold: HarnessOptions::coordinator)
 //   --dump=PATH   write every event of each violating history to PATH.<i>
 //   --verbose     print every history's summary
 //   --delay=N     history_soak_with_faults only: each call the breaker makes
@@ -55,6 +57,7 @@ struct Flags {
   int ops = 3000;
   bool strict = false;
   bool verbose = false;
+  bool shared = false;
   int64_t delay = 0;
   std::string config;
   std::string dump;
@@ -99,10 +102,13 @@ Flags Parse(int argc, char** argv) {
       flags.verbose = true;
     } else if (arg == "--strict") {
       flags.strict = true;
+    } else if (arg == "--shared") {
+      flags.shared = true;
     } else {
       std::fprintf(stderr,
                    "usage: history_soak [--seconds=N] [--rounds=N] [--threads=N] [--seed=N] "
-                   "[--ops=N] [--config=NAME] [--dump=PATH] [--delay=N] [--verbose] [--strict]\n");
+                   "[--ops=N] [--config=NAME] [--shared] [--dump=PATH] [--delay=N] [--verbose] "
+                   "[--strict]\n");
       std::exit(2);
     }
   }
@@ -128,6 +134,9 @@ void Dump(const std::string& path, const History& history, const CheckResult& re
       ++mark;
     }
     std::fprintf(f, "%s\n", circuit::history::FormatEvent(e).c_str());
+  }
+  for (const circuit::history::TransitionRecord& t : history.transitions) {
+    std::fprintf(f, "transition %s\n", circuit::history::FormatTransition(t).c_str());
   }
   std::fclose(f);
   std::printf("  (history written to %s)\n", path.c_str());
@@ -162,14 +171,19 @@ int main(int argc, char** argv) {
     uint64_t histories = 0, transitions = 0, violations = 0, timeout_reopens = 0, timeout_free = 0,
              half_open_deadline_checks = 0, from_deadline = 0, trips_no_failure = 0,
              trips_by_success = 0, opened = 0, closes_after_failed_trial = 0;
+    // The shared hold.
+    uint64_t coordinator_actions = 0, own_unshared = 0, own_racing = 0, leave_reopens = 0,
+             shared_trials = 0, last_slot = 0, shared_rejections = 0, shared_periods = 0;
   };
+  std::map<std::string, uint64_t> record_causes;
   std::map<std::string, PerConfig> per_config;
   std::printf(
-      "history_soak: %lld s, %lld rounds max, %d threads, %d ops/thread, seed %llu%s, "
+      "history_soak: %lld s, %lld rounds max, %d threads, %d ops/thread, seed %llu%s%s, "
       "injected delay %lld/1000\n",
       static_cast<long long>(flags.seconds), static_cast<long long>(flags.rounds), flags.threads,
       flags.ops, static_cast<unsigned long long>(flags.seed),
-      flags.strict ? ", strict trial admission" : "", static_cast<long long>(flags.delay));
+      flags.strict ? ", strict trial admission" : "",
+      flags.shared ? ", shared by a coordinator" : "", static_cast<long long>(flags.delay));
   for (uint64_t i = 0;; ++i) {
     if (flags.rounds > 0 && static_cast<int64_t>(i) >= flags.rounds) break;
     if (Clock::now() - start >= std::chrono::seconds(flags.seconds)) break;
@@ -178,6 +192,7 @@ int main(int argc, char** argv) {
     options.threads = flags.threads;
     options.ops_per_thread = flags.ops;
     options.seed = flags.seed + i;
+    options.coordinator = flags.shared;
     absl::StatusOr<History> history = circuit::history::RunHistory(config, options);
     if (!history.ok()) {
       std::fprintf(stderr, "history_soak: %s\n", history.status().ToString().c_str());
@@ -205,6 +220,15 @@ int main(int argc, char** argv) {
       p.trips_by_success += result.stats.trips_by_a_success;
       p.opened += history->final_metrics.opened;
       p.closes_after_failed_trial += result.stats.closes_after_a_failed_trial;
+      p.coordinator_actions += result.stats.coordinator_actions;
+      p.own_unshared += result.stats.own_transitions_unshared;
+      p.own_racing += result.stats.own_transitions_racing;
+      p.leave_reopens += result.stats.leave_reopens;
+      p.shared_trials += result.stats.shared_trials_checked;
+      p.last_slot += result.stats.shared_trials_on_last_slot;
+      p.shared_rejections += result.stats.shared_half_open_rejections;
+      p.shared_periods += result.stats.shared_open_periods_timed;
+      for (const auto& [cause, n] : result.stats.record_causes) record_causes[cause] += n;
     }
     if (flags.verbose && result.ok()) {
       std::printf("history %llu (%s, seed %llu): %s\n", static_cast<unsigned long long>(i),
@@ -264,6 +288,28 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(p.trips_by_success),
                 static_cast<unsigned long long>(p.closes_after_failed_trial),
                 static_cast<unsigned long long>(p.violations));
+  }
+  if (flags.shared) {
+    std::printf("  transition records by cause\n");
+    for (const auto& [cause, n] : record_causes) {
+      std::printf("    %-28s %llu\n", cause.c_str(), static_cast<unsigned long long>(n));
+    }
+    std::printf(
+        "  shared hold, per configuration: coordinator calls, own transitions certainly unshared "
+        "(racing a change of sharing), HALF_OPEN -> OPEN on leaving kShared, trials checked "
+        "against the slots lent (on the last slot), HALF_OPEN rejections under kShared, OPEN "
+        "periods timed from the coordinator's\n");
+    for (const auto& [name, p] : per_config) {
+      std::printf("    %-24s %llu, %llu (%llu), %llu, %llu (%llu), %llu, %llu\n", name.c_str(),
+                  static_cast<unsigned long long>(p.coordinator_actions),
+                  static_cast<unsigned long long>(p.own_unshared),
+                  static_cast<unsigned long long>(p.own_racing),
+                  static_cast<unsigned long long>(p.leave_reopens),
+                  static_cast<unsigned long long>(p.shared_trials),
+                  static_cast<unsigned long long>(p.last_slot),
+                  static_cast<unsigned long long>(p.shared_rejections),
+                  static_cast<unsigned long long>(p.shared_periods));
+    }
   }
   std::printf("  violations         %llu in %llu histories\n",
               static_cast<unsigned long long>(violations),
