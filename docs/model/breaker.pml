@@ -39,8 +39,24 @@
  *                 the word's generation that sees either clears both and
  *                 folds (ServeWindow(word, both)); a fold may trip;
  *                 0: never set
- *   MONITOR       0: no invariant monitor process (I1-I5, I8); default 1
+ *   MONITOR       0: no invariant monitor process (I1-I5, I8, I10); default 1
  *   CHECK_JUDGED  0: do not check I9 (so that mutant 6 must be caught by I8)
+ *   SHARED        1: the distributed mode's hold on the breaker (docs/design.md
+ *                 section 13, src/shared_control.cc): a Coordinator process
+ *                 toggles sharing_ between kShared and kDegraded (leaving
+ *                 kShared moves HALF_OPEN to OPEN), and while kShared
+ *                 Follow()s the shared state into CLOSED, OPEN or HALF_OPEN,
+ *                 Reopen()s an OPEN generation and Lend()s the current
+ *                 HALF_OPEN generation trial slots (shared_trials_, only
+ *                 ever raised). The threads read sharing_ (SharedDecides(),
+ *                 one step each) where the code does: under kShared no trip,
+ *                 no end of OPEN, HALF_OPEN admission only within the slots
+ *                 lent (a further load, of shared_trials_), trial outcomes
+ *                 counted but never judged, no HALF_OPEN deadline;
+ *                 0 (default): no coordinator, sharing_ is kLocal
+ *   NCOORD        (SHARED) the coordinator's actions; 0 = unbounded. After
+ *                 the last it lets go (leaves kShared) and stops, so the
+ *                 liveness runs check the breaker left alone
  *   TRACE         1: printf the story (CASes with real generation numbers,
  *                 deadline stores, the clock, rejections) for `spin -t`;
  *                 pan prints nothing either way
@@ -53,7 +69,17 @@
  *                 6: ApplyFold()'s set loop forgets its state and
  *                    generation checks (sets the bits in any state);
  *                 7: ApplyFold()'s set loop forgets its generation check
- *                    only (sets the bits into any CLOSED generation)
+ *                    only (sets the bits into any CLOSED generation);
+ *                 with SHARED=1:
+ *                 8: HALF_OPEN admission under kShared ignores the slots
+ *                    lent (checks only K and T);
+ *                 9: Lend() stores its slots even when they are fewer than
+ *                    the generation's (a lend may lower them);
+ *                 10: leaving kShared leaves HALF_OPEN as it is (no move to
+ *                    OPEN);
+ *                 11: a trial outcome under kShared is judged as if the
+ *                    breaker decided alone (OnTrialOutcome() forgets
+ *                    SharedDecides())
  */
 
 #ifndef THREADS
@@ -97,6 +123,15 @@
 #endif
 #ifndef TRACE
 #define TRACE 0
+#endif
+#ifndef SHARED
+#define SHARED 0
+#endif
+#ifndef NCOORD
+#define NCOORD 0
+#endif
+#if MUTANT >= 8 && !SHARED
+#error "MUTANT 8 to 11 break the shared hold: they need SHARED=1"
 #endif
 
 /* circuit::State (only the states the protocol under test reaches). */
@@ -153,16 +188,21 @@
 /* Enough identities for everything that can refer to one at once: the
  * word, the deadline, and per process a loaded word, a permit, a pending
  * deadline, (fix) a loaded deadline and the generation a fold judged; plus
- * the new one. (At most 28 with 4 threads: below 31, which STALEW's
- * generation field holds.) */
+ * the new one. (shared_trials_'s generation, SHARED, is the word's or
+ * none: see canon().) (At most 28 with 4 threads, or with 3 threads and
+ * SHARED: below 31, which STALEW's generation field holds.) */
 #define NGEN  (5 * NPROCS + 3)
 #define NOGEN 255
 #define STALEW (31 << 11)  /* lw[]: a loaded word whose generation has ended (canon()) */
 #define OLDDL  254         /* dlt[]: a loaded deadline tag since replaced (canon()) */
 #define ENDED  253         /* fg[]: a judged generation that has ended (canon()) */
 #define NOWORD (-1)
-#define NPROCS (THREADS + 1)   /* the threads, then the operator */
+#define NPROCS (THREADS + 1 + SHARED)   /* the threads, the operator, (SHARED) the coordinator */
 #define OPER   THREADS
+#define COORD  (THREADS + 1)
+#if NGEN > 30
+#error "too many processes for the generation identities (THREADS <= 3 with SHARED=1)"
+#endif
 
 /* ---- Shared state ------------------------------------------------------- */
 
@@ -186,6 +226,25 @@ int  edged;        /* ghost, a bit per identity: OPEN generation g was left by a
 byte fg[NPROCS];   /* ApplyFold()'s set loop: FoldResult::gen, the generation the fold judged */
 #if FIX_DEADLINE
 byte dlt[NPROCS];  /* the deadline (its tag) loaded for the fix's CAS loop */
+#endif
+
+#if SHARED
+/* The distributed mode (SHARED=1). */
+#define DEGRADED 0         /* Sharing::kDegraded (kLocal alike: the breaker decides) */
+#define SHARING  1         /* Sharing::kShared: the shared state decides */
+#define NOLENT   252       /* lent_gen: no live generation's (canon()) */
+bit  sharing = DEGRADED;   /* Breaker::sharing_ (Claim() left it kDegraded) */
+byte lent_gen = NOLENT;    /* Breaker::shared_trials_: the generation (top half) */
+byte lent_slots;           /* ... and the trial slots lent to it (bottom half) */
+bit  co_leaving;           /* the coordinator is between SetSharing()'s exchange and its load */
+/* Ghosts for I10 and I11. */
+byte sadm;                 /* trial slots of the word's generation taken by admissions
+                            * decided under kShared: in flight or done (a release
+                            * gives its slot back); 0 from each new generation */
+bit  psh[THREADS];         /* the trial permit held was admitted under kShared */
+bit  shx[THREADS];         /* sharing_ has been kShared at every moment since the
+                            * thread's operation began (its load of the word) */
+#define LENT(g) ((lent_gen == (g)) -> lent_slots : 0)   /* SharedTrialSlots(g) */
 #endif
 
 /* Scratch, not part of a state. pan does not restore hidden variables when
@@ -217,6 +276,10 @@ inline alloc_gen() { d_step {
      gi++
   :: else -> break
   od;
+#if SHARED
+  if :: lent_gen < NGEN -> used = used | (1 << lent_gen) :: else -> skip fi;
+  sadm = 0;                   /* the new generation's trials: none admitted yet */
+#endif
   ng = 0;
   do
   :: ng < NGEN && ((used >> ng) & 1) -> ng++
@@ -260,6 +323,12 @@ inline alloc_gen() { d_step {
  *  - a judged generation (fg[]) that has ended becomes ENDED: the set loop
  *    only compares it with the current word's generation (and I9 with the
  *    generation of the word it is about to CAS), and can only fail.
+ *  - (SHARED) shared_trials_ of a generation other than the word's becomes
+ *    NOLENT with 0 slots: every reader (SharedTrialSlots()) compares its
+ *    generation with that of a word it loaded, which is the current one or
+ *    STALEW, and Lend() with the current one.
+ *    The ghosts psh[] of a thread that holds no trial permit and shx[] of a
+ *    thread with no loaded word are cleared: nothing reads them then.
  */
 hidden byte map[NGEN];
 hidden byte nmap;
@@ -276,6 +345,17 @@ inline canon_ref(x) {
 
 inline canon() { d_step {
   if :: dl_gen != GEN(word) -> dl_zero = 1; dl_due = 1 :: else -> skip fi;   /* dead */
+#if SHARED
+  if :: lent_gen != GEN(word) -> lent_gen = NOLENT; lent_slots = 0 :: else -> skip fi;   /* dead */
+  gi = 0;
+  do
+  :: gi < THREADS ->
+     if :: pk[gi] != TRIAL -> psh[gi] = 0 :: else -> skip fi;
+     if :: lw[gi] == NOWORD -> shx[gi] = 0 :: else -> skip fi;
+     gi++
+  :: else -> break
+  od;
+#endif
   gi = 0;
   do
   :: gi < NGEN -> map[gi] = NOGEN; gi++
@@ -306,6 +386,9 @@ inline canon() { d_step {
   od;
   word = REGEN(word);
   dl_gen = map[dl_gen];
+#if SHARED
+  if :: lent_gen < NGEN -> lent_gen = map[lent_gen] :: else -> skip fi;
+#endif
   gi = 0;
   do
   :: gi < NPROCS ->
@@ -347,22 +430,29 @@ inline canon() { d_step {
 #define HOLDS(i)    ((pk[i] == TRIAL && pg[i] == GEN(word)) -> 1 : 0)
 #define PENDS(i, g) ((ag[i] == (g)) -> 1 : 0)
 #define IDLE(i)     (pk[i] == NONE && lw[i] == NOWORD && ag[i] == NOGEN)
+#if SHARED
+#define OPER_IDLE   (lw[OPER] == NOWORD && ag[OPER] == NOGEN && \
+                     lw[COORD] == NOWORD && ag[COORD] == NOGEN && !co_leaving)   /* and the coordinator */
+#define CO_PENDS(g) + PENDS(COORD, g)
+#else
 #define OPER_IDLE   (lw[OPER] == NOWORD && ag[OPER] == NOGEN)
+#define CO_PENDS(g)
+#endif
 #if THREADS == 1
 #define HOLDERS      (HOLDS(0))
-#define PENDING(g)   (PENDS(0, g))
+#define PENDING(g)   (PENDS(0, g) CO_PENDS(g))
 #define QUIET        (IDLE(0) && OPER_IDLE)
 #elif THREADS == 2
 #define HOLDERS      (HOLDS(0) + HOLDS(1))
-#define PENDING(g)   (PENDS(0, g) + PENDS(1, g))
+#define PENDING(g)   (PENDS(0, g) + PENDS(1, g) CO_PENDS(g))
 #define QUIET        (IDLE(0) && IDLE(1) && OPER_IDLE)
 #elif THREADS == 3
 #define HOLDERS      (HOLDS(0) + HOLDS(1) + HOLDS(2))
-#define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g))
+#define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g) CO_PENDS(g))
 #define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && OPER_IDLE)
 #elif THREADS == 4
 #define HOLDERS      (HOLDS(0) + HOLDS(1) + HOLDS(2) + HOLDS(3))
-#define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g) + PENDS(3, g))
+#define PENDING(g)   (PENDS(0, g) + PENDS(1, g) + PENDS(2, g) + PENDS(3, g) CO_PENDS(g))
 #define QUIET        (IDLE(0) && IDLE(1) && IDLE(2) && IDLE(3) && OPER_IDLE)
 #endif
 
@@ -374,8 +464,17 @@ inline canon() { d_step {
  * permit of the word's generation. */
 #define INV_SLOTS   (IFL(word) == HOLDERS)
 /* I4: with every permit given back and nobody mid-operation, a HALF_OPEN
- * breaker has a free slot and trials left: the next call is admitted. */
-#define INV_QUIET   (!QUIET || ST(word) != HALF_OPEN || (IFL(word) == 0 && SUC(word) + FAI(word) < T))
+ * breaker has a free slot and trials left: the next call is admitted.
+ * (SHARED: under kShared a HALF_OPEN whose T trials are done waits for the
+ * coordinator, by design, and a call is admitted only within the slots
+ * lent: there, only no slot may be left taken. Leaving kShared moves
+ * HALF_OPEN to OPEN, so under kDegraded the whole of I4 holds.) */
+#if SHARED
+#define TRIALS_LEFT_OR_SHARED(w) (SUC(w) + FAI(w) < T || sharing == SHARING)
+#else
+#define TRIALS_LEFT_OR_SHARED(w) (SUC(w) + FAI(w) < T)
+#endif
+#define INV_QUIET   (!QUIET || ST(word) != HALF_OPEN || (IFL(word) == 0 && TRIALS_LEFT_OR_SHARED(word)))
 /* I5: the deadline that moves the breaker on (OPEN: when trials may start;
  * HALF_OPEN with a max duration: when lost trials reopen) is published for
  * the word's generation, or its transition's winner is about to store it.
@@ -387,6 +486,14 @@ inline canon() { d_step {
  * every admission of that generation to serve a fold of a window that is
  * gone (and want, every success that sees it). */
 #define INV_WINDOW  (BITS(word) == 0 || ST(word) == CLOSED)
+/* I10 (SHARED): the trial slots that admissions decided under kShared took
+ * in a HALF_OPEN generation (in flight or done; a release gives its slot
+ * back) never exceed the slots lent to that generation. The lent slots
+ * only rise within a generation, so a count the admission read before a
+ * Lend() can only be lower than the current one: a stale read refuses. */
+#if SHARED
+#define INV_LENT    (ST(word) != HALF_OPEN || sadm <= LENT(GEN(word)))
+#endif
 
 /* Named flags, so that pan's "assertion violated" names the property. They
  * are hidden (not part of a state): each is only ever cleared just before
@@ -400,7 +507,23 @@ hidden byte I6_stale_outcome_never_changes_word = 1;
 hidden byte I7_one_edge_winner_per_open_gen = 1;
 hidden byte I8_window_bits_only_in_closed = 1;
 hidden byte I9_bits_set_only_into_judged_gen = 1;
+hidden byte I10_shared_trials_within_lent_slots = 1;
+hidden byte I11_shared_state_moves_only_by_coordinator = 1;
 #define CHECK(flag, cond) if :: !(cond) -> flag = 0; assert(flag) :: else -> skip fi
+/* I11 (SHARED), at every thread CAS that moves the word to another state
+ * or generation (a trip, the end of OPEN, the HALF_OPEN deadline's reopen,
+ * a trial verdict): sharing_ was not kShared at every moment since the
+ * thread's operation began. Under kShared only the coordinator moves it. */
+/* (Each expands to nothing, not skip, without SHARED: a statement more in
+ * an atomic step would change the depths that pan -i/-I search by, and so
+ * the counterexamples the other runs print.) */
+#if SHARED
+#define CHECK_I11 CHECK(I11_shared_state_moves_only_by_coordinator, !shx[t]);
+#define SHX_START shx[t] = (sharing == SHARING);   /* an operation begins: its load of the word */
+#else
+#define CHECK_I11
+#define SHX_START
+#endif
 
 #if MONITOR
 active proctype Monitor() {
@@ -415,6 +538,10 @@ end_monitor:
                               assert(I4_released_half_open_admits_next) }
   :: atomic { !(INV_WINDOW) -> I8_window_bits_only_in_closed = 0;
                                assert(I8_window_bits_only_in_closed) }
+#if SHARED
+  :: atomic { !(INV_LENT) -> I10_shared_trials_within_lent_slots = 0;
+                             assert(I10_shared_trials_within_lent_slots) }
+#endif
 #if CHECK_DEADLINE
   :: atomic { !(INV_DEADLINE) -> I5_deadline_published_for_current_gen = 0;
                                  assert(I5_deadline_published_for_current_gen) }
@@ -447,7 +574,16 @@ inline say(w) {
   :: else -> skip
   fi
 }
+#if SHARED
+#define WHO(who) \
+  if \
+  :: who == OPER -> printf("operator: ") \
+  :: who == COORD -> printf("coordinator: ") \
+  :: else -> printf("thread %d: ", who) \
+  fi
+#else
 #define WHO(who) if :: who == OPER -> printf("operator: ") :: else -> printf("thread %d: ", who) fi
+#endif
 #define TRACE_CAS(who, old, what) \
   WHO(who); printf(what); printf(" CAS "); say(old); printf(" -> "); say(word); printf("\n")
 #define TRACE_DL(who) \
@@ -458,12 +594,36 @@ inline say(w) {
   WHO(who); printf("TryAcquire() loads "); say(w); printf(", deadline tag g%d: Reject\n", real[dl_gen])
 #define TRACE_STALE(who) \
   WHO(who); printf("its trial permit of g%d is stale: dropped\n", real[pg[who]])
+#define TRACE_SHARED_REJECT(who, why) \
+  WHO(who); printf("TryAcquire() loaded "); \
+  if \
+  :: GEN(lw[who]) < NGEN -> say(lw[who]) \
+  :: else -> printf("a word of a generation since ended") \
+  fi; \
+  printf(", "); printf(why); printf(", kShared: Reject(word, 0)\n")
+#define TRACE_SHARING(v) printf("coordinator: SetSharing("); printf(v); printf(")\n")
+#define TRACE_SHARED_READ(who, what) WHO(who); printf(what); printf(": SharedDecides() is true\n")
+#define TRACE_SLOTS(who) \
+  if \
+  :: GEN(lw[who]) < NGEN -> \
+     WHO(who); printf("TryAcquire(): SharedTrialSlots(g%d) = %d, in flight + done = %d\n", \
+                      real[GEN(lw[who])], LENT(GEN(lw[who])), IFL(lw[who]) + SUC(lw[who]) + FAI(lw[who])) \
+  :: else -> skip \
+  fi
+#define TRACE_LEND(s) \
+  printf("coordinator: Lend(g%d, %d): shared_trials_ = (g%d, %d) while the word is ", \
+         real[GEN(word)], s, real[GEN(word)], s); say(word); printf("\n")
 #else
 #define TRACE_CAS(who, old, what) skip
 #define TRACE_DL(who) skip
 #define TRACE_CLOCK skip
 #define TRACE_REJECT(who, w) skip
 #define TRACE_STALE(who) skip
+#define TRACE_SHARED_REJECT(who, why) skip
+#define TRACE_SHARING(v) skip
+#define TRACE_SHARED_READ(who, what) skip
+#define TRACE_SLOTS(who) skip
+#define TRACE_LEND(s) skip
 #endif
 
 /* ---- Time ---------------------------------------------------------------- */
@@ -534,6 +694,23 @@ end_clock:
 #else
 #define SLOT_FREE(w) (IFL(w) < K && IFL(w) + SUC(w) + FAI(w) < T)
 #endif
+/* SHARED: each decision that kShared suppresses first reads sharing_
+ * (SharedDecides(), a relaxed load: a step of its own, so that the
+ * coordinator can change it between the thread's load of the word, that
+ * read, and the CAS that follows). */
+#if SHARED
+#define TO_EDGE   acq_open_sh                      /* case kOpen past the deadline */
+#define TO_SLOT   acq_ho_sh                        /* case kHalfOpen, within K and T */
+#define TO_REOPEN acq_hodl_sh                      /* ApplyHalfOpenDeadline() */
+#define TO_TRIP   trip_sh                          /* TripIfCurrent() */
+#define TO_TRIAL  trial_sh                         /* OnTrialOutcome()'s loop */
+#else
+#define TO_EDGE   acq_edge
+#define TO_SLOT   acq_slot
+#define TO_REOPEN acq_reopen
+#define TO_TRIP   trip_retry
+#define TO_TRIAL  trial_cas
+#endif
 inline dispatch() {
   if
   :: (lw[t] & OWEDB) && !served ->                /* a fold is owed: ServeWindow(word, owed) first, */
@@ -547,13 +724,13 @@ inline dispatch() {
   :: ST(lw[t]) == FORCED_OPEN ->                  /* Reject(word, -1) */
      served = 0; lw[t] = NOWORD; canon(); goto end_idle
   :: ST(lw[t]) == OPEN &&                         /* ReadDeadline(gen) && now >= until */
-     dl_gen == GEN(lw[t]) && dl_due -> canon(); goto acq_edge
+     dl_gen == GEN(lw[t]) && dl_due -> canon(); goto TO_EDGE
   :: ST(lw[t]) == OPEN &&                         /* not yet published, or now < until: Reject */
      !(dl_gen == GEN(lw[t]) && dl_due) ->
      TRACE_REJECT(t, lw[t]); served = 0; lw[t] = NOWORD; canon(); goto end_idle
-  :: ST(lw[t]) == HALF_OPEN && SLOT_FREE(lw[t]) -> canon(); goto acq_slot
+  :: ST(lw[t]) == HALF_OPEN && SLOT_FREE(lw[t]) -> canon(); goto TO_SLOT
   :: ST(lw[t]) == HALF_OPEN && !SLOT_FREE(lw[t]) &&   /* every slot taken, trials too old */
-     dl_gen == GEN(lw[t]) && !dl_zero && dl_due -> canon(); goto acq_reopen
+     dl_gen == GEN(lw[t]) && !dl_zero && dl_due -> canon(); goto TO_REOPEN
   :: ST(lw[t]) == HALF_OPEN && !SLOT_FREE(lw[t]) &&   /* every slot taken: Reject(word, 0) */
      !(dl_gen == GEN(lw[t]) && !dl_zero && dl_due) -> served = 0; lw[t] = NOWORD; canon(); goto end_idle
   fi
@@ -571,7 +748,7 @@ inline trial_head() {
   :: TRIAL_STALE(lw[t]) ->                         /* stripe.Add(kStale); return */
      TRACE_STALE(t);
      pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; how = 0; canon(); goto end_idle
-  :: else -> canon(); goto trial_cas
+  :: else -> canon(); goto TO_TRIAL
   fi
 }
 
@@ -604,6 +781,7 @@ inline release_head() {
        alloc_gen(); word = NEXTW(lw[t], OPEN); \
        TRACE_TRIP; \
        CHECK(I6_stale_outcome_never_changes_word, pk[t] != NORMAL || GEN(lw[t]) == pg[t]); \
+       CHECK_I11 \
        ag[t] = ng; az[t] = 0; \
        pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto trip_after } \
   :: atomic { word != lw[t] && ST(word) == CLOSED && GEN(word) == GEN(lw[t]) -> \
@@ -675,7 +853,7 @@ inline release_head() {
        lw[t] = NOWORD; canon(); goto end_idle } \
   :: atomic { word == lw[t] -> \
        word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold trips"); \
-       lw[t] = word; goto trip_retry } \
+       lw[t] = word; goto TO_TRIP } \
   :: atomic { word == lw[t] -> \
        word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold owes"); \
        fg[t] = GEN(lw[t]); fb = OWEDB; lw[t] = word; canon(); goto set_retry } \
@@ -693,10 +871,71 @@ proctype Thread(byte t) {
   byte how;                                       /* the outcome being recorded */
   short fb;                                       /* ApplyFold()'s set loop: the bits to set */
   bit  served;                                    /* TryAcquireSlow(): owed served this admission */
+#if SHARED
+  bit  sh;                                        /* SharedDecides() said kShared (admission, verdict) */
+#endif
 
   /* ---- TryAcquire() / TryAcquireSlow() --------------------------------- */
 end_idle:
-  atomic { lw[t] = word; dispatch() }             /* state_.load(acquire) */
+  atomic { lw[t] = word; SHX_START dispatch() }   /* state_.load(acquire) */
+
+#if SHARED
+  /* ---- Under the shared hold: the reads of sharing_ and shared_trials_ -- */
+acq_open_sh:                                      /* case kOpen, now >= until: SharedDecides() */
+  if
+  :: atomic { sharing == SHARING ->               /* the store ends OPEN: Reject(word, 0) */
+       TRACE_SHARED_REJECT(t, "OPEN past its deadline");
+       served = 0; lw[t] = NOWORD; canon(); goto end_idle }
+  :: atomic { sharing != SHARING -> goto acq_edge }
+  fi;
+
+acq_ho_sh:                                        /* case kHalfOpen, a slot within K and T: */
+  if                                              /* SharedDecides() ? SharedTrialSlots(gen) : T */
+  :: atomic { sharing == SHARING -> goto acq_lent }
+  :: atomic { sharing != SHARING -> goto acq_slot }
+  fi;
+
+acq_lent:                                         /* SharedTrialSlots(gen): shared_trials_.load(acquire) */
+#if MUTANT == 8
+#define LENT_OK(w) true                           /* MUTANT: the slots lent are not looked at */
+#else
+#define LENT_OK(w) (IFL(w) + SUC(w) + FAI(w) < LENT(GEN(w)))
+#endif
+  if
+  /* in_flight + done < lent. A word of an ended generation (STALEW): the
+   * slots canon() forgot could be any, so either; its CAS can only fail. */
+  :: atomic { LENT_OK(lw[t]) || lw[t] == STALEW -> TRACE_SLOTS(t); sh = 1; goto acq_slot }
+  :: atomic { !LENT_OK(lw[t]) ->                  /* Reject(word, 0) */
+       TRACE_SHARED_REJECT(t, "no trial slot lent");
+       served = 0; lw[t] = NOWORD; canon(); goto end_idle }
+  fi;
+
+acq_hodl_sh:                                      /* ApplyHalfOpenDeadline(): SharedDecides() */
+  if
+  :: atomic { sharing == SHARING ->               /* the store's HALF_OPEN has its own limit; */
+       TRACE_SHARED_REJECT(t, "HALF_OPEN past its limit");
+       served = 0; lw[t] = NOWORD; canon(); goto end_idle }   /* no slot within K and T: Reject */
+  :: atomic { sharing != SHARING -> goto acq_reopen }
+  fi;
+
+trip_sh:                                          /* TripIfCurrent(): SharedDecides() */
+  if
+  :: atomic { sharing == SHARING ->               /* the window only records: return */
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
+  :: atomic { sharing != SHARING -> goto trip_retry }
+  fi;
+
+trial_sh:                                         /* OnTrialOutcome(), in its loop: SharedDecides() */
+  if
+#if MUTANT == 11
+  :: atomic { true -> goto trial_cas }            /* MUTANT: judged as if alone */
+#else
+  :: atomic { sharing == SHARING ->               /* counted only */
+       TRACE_SHARED_READ(t, "OnTrialOutcome()"); sh = 1; goto trial_cas }
+  :: atomic { sharing != SHARING -> goto trial_cas }
+#endif
+  fi;
+#endif
 
 acq_edge:                                         /* Publish(OPEN,g,0 -> HALF_OPEN,g+1,1) */
   if
@@ -711,6 +950,7 @@ acq_edge:                                         /* Publish(OPEN,g,0 -> HALF_OP
        word = NEXTW(lw[t], HALF_OPEN) + ONE_IN_FLIGHT;
        TRACE_CAS(t, lw[t], EDGE_WHAT);
        CHECK(I7_one_edge_winner_per_open_gen, ((edged >> GEN(lw[t])) & 1) == 0);
+       CHECK_I11
        edged = edged | (1 << GEN(lw[t]));
        pk[t] = TRIAL; pg[t] = ng;                  /* the winner is the first trial */
        ag[t] = ng; az[t] = (HO_LIMIT -> 0 : 1);
@@ -733,9 +973,16 @@ acq_slot:                                         /* HALF_OPEN,g,n -> HALF_OPEN,
 #endif
        word = lw[t] + ONE_IN_FLIGHT;
        TRACE_CAS(t, lw[t], SLOT_WHAT);
+#if SHARED
+       psh[t] = sh; sadm = sadm + sh; sh = 0;      /* ghost: a slot taken under kShared */
+#endif
        pk[t] = TRIAL; pg[t] = GEN(lw[t]); served = 0; lw[t] = NOWORD; canon(); goto holding }
 #if MUTANT != 1
+#if SHARED
+  :: atomic { word != lw[t] -> sh = 0; lw[t] = word; dispatch() }
+#else
   :: atomic { word != lw[t] -> lw[t] = word; dispatch() }
+#endif
 #endif
   fi;
 
@@ -744,6 +991,7 @@ acq_reopen:                                       /* Publish(HALF_OPEN,g,n -> OP
   :: atomic { word == lw[t] ->
        alloc_gen(); word = NEXTW(lw[t], OPEN);
        TRACE_CAS(t, lw[t], "TryAcquire(): trials too old, reopen:");
+       CHECK_I11
        ag[t] = ng; az[t] = 0; lw[t] = NOWORD; canon(); goto reopen_after }
   :: atomic { word != lw[t] -> lw[t] = NOWORD; canon(); goto end_idle }   /* reload, loop */
   fi;
@@ -764,7 +1012,14 @@ progress_closed:
   if
   /* It fails and reaches a threshold (the consecutive run, or its fold
    * trips): TripIfCurrent(g), its load folded into the first CAS. */
+#if SHARED
+  /* (SHARED: TripIfCurrent() reads sharing_ first: trip_sh, in one step.) */
+  :: atomic { sharing == SHARING ->               /* the window only records: return */
+       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
+  :: atomic { sharing != SHARING -> goto trip_retry }
+#else
   TRIP_BRANCHES
+#endif
 #if WINDOW
   /* It fails, and its fold (window_->Record()) owes, or finds the window
    * short of minimum_calls with failures, or both: ApplyFold() sets the
@@ -776,6 +1031,7 @@ progress_closed:
   /* It succeeds: RecordClosedSuccess(). At the permit's generation with a
    * bit set, ServeWindow(word, both bits); otherwise it writes nothing. */
   :: atomic { lw[t] = word; pk[t] = NONE;          /* state_.load(acquire) */
+       SHX_START
        if
        :: GEN(lw[t]) == pg[t] && BITS(lw[t]) != 0 -> pg[t] = NOGEN; canon(); goto serve_both
        :: else -> pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle
@@ -806,9 +1062,9 @@ holding:
 progress_held:
   if
   :: atomic { pk[t] == TRIAL -> how = SUCCESS;     /* OnTrialOutcome(success): state_.load */
-       lw[t] = word; trial_head() }
+       lw[t] = word; SHX_START trial_head() }
   :: atomic { pk[t] == TRIAL -> how = FAILURE;     /* OnTrialOutcome(failure): state_.load */
-       lw[t] = word; trial_head() }
+       lw[t] = word; SHX_START trial_head() }
   :: atomic { pk[t] == TRIAL ->                    /* OnRelease(): Release(), Ignore(), ~Permit() */
        lw[t] = word; release_head() }
   fi;
@@ -816,6 +1072,13 @@ progress_held:
 trial_cas:                                        /* Publish(word, desired) in OnTrialOutcome() */
   if
   :: atomic { word == lw[t] ->
+#if SHARED
+       if
+       :: sh ->                                    /* kShared: counted only; the coordinator */
+          word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + (how == SUCCESS -> 1 : 0),
+                         FAI(lw[t]) + (how == FAILURE -> 1 : 0))   /* follows the store's verdict */
+       :: else ->
+#endif
 #if RATE
        if
        :: SUC(lw[t]) + FAI(lw[t]) + 1 >= T ->      /* T trials done: judge the rates */
@@ -837,7 +1100,14 @@ trial_cas:                                        /* Publish(word, desired) in O
           word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + 1, FAI(lw[t]))
        fi;
 #endif
+#if SHARED
+       fi;
+#endif
        TRACE_CAS(t, lw[t], "OnTrialOutcome():");
+#if SHARED
+       if :: ST(word) != HALF_OPEN -> CHECK_I11 skip :: else -> skip fi;   /* a verdict */
+       sh = 0;
+#endif
        CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
        pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; how = 0;
        canon();
@@ -845,7 +1115,11 @@ trial_cas:                                        /* Publish(word, desired) in O
        :: ag[t] != NOGEN -> goto trial_after
        :: else -> goto end_idle
        fi }
+#if SHARED
+  :: atomic { word != lw[t] -> sh = 0; lw[t] = word; trial_head() }   /* retry with the word we got */
+#else
   :: atomic { word != lw[t] -> lw[t] = word; trial_head() }   /* retry with the word we got */
+#endif
   fi;
 trial_after:
   AFTER_TRANSITION(t, end_idle);
@@ -856,6 +1130,9 @@ release_cas:                                      /* compare_exchange_weak(word 
        word = lw[t] - ONE_IN_FLIGHT;
        TRACE_CAS(t, lw[t], "OnRelease():");
        CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
+#if SHARED
+       sadm = sadm - psh[t];                       /* ghost: the slot goes back */
+#endif
        pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
   :: atomic { word != lw[t] -> lw[t] = word; release_head() }
   fi
@@ -908,6 +1185,167 @@ progress_forced:
   fi
 }
 
+/* ---- The coordinator (SHARED=1): SharedControl's calls ---------------------- */
+
+#if SHARED
+/* Follow()'s loop head on the word in lw[COORD]: an operator's state stands,
+ * and a word already in `to` is left as it is (both return); otherwise
+ * Publish(word, NextWord(word, to)). */
+inline follow_head() {
+  if
+  :: ST(lw[COORD]) == FORCED_OPEN || ST(lw[COORD]) == to ->
+     lw[COORD] = NOWORD; to = 0; canon(); goto end_coord
+  :: else -> canon(); goto follow_cas
+  fi
+}
+
+/* SetSharing()'s loop on leaving kShared: while HALF_OPEN, Publish(word,
+ * NextWord(word, kOpen)) with a period of 0. */
+inline leave_head() {
+  if
+  :: ST(lw[COORD]) == HALF_OPEN -> canon(); goto leave_cas
+  :: else -> lw[COORD] = NOWORD; canon(); goto end_coord
+  fi
+}
+
+/* SetSharing()'s exchange, when it leaves kShared: the ghost window of I11
+ * closes for every thread. */
+inline shx_clear() { d_step {
+  gi = 0;
+  do
+  :: gi < THREADS -> shx[gi] = 0; gi++
+  :: else -> break
+  od;
+  gi = 0
+} }
+
+/*
+ * The coordinator's sync thread (src/redis/coordinator.cc), one action at a
+ * time, any number of them, in any order: SetSharing() between kShared and
+ * kDegraded (kLocal, Unshare(), acts alike for the core), and, while
+ * kShared, Follow(to) for to = CLOSED, OPEN, HALF_OPEN, Reopen() and Lend().
+ * The sync thread follows only after its SetSharing(kShared) of the same
+ * round, and is sharing_'s only writer (Unshare() waits for the round), so
+ * it knows the mode without a load: the guards on `sharing` below are not
+ * shared accesses. The store's verdicts are free: any action any time.
+ */
+proctype Coordinator() {
+  byte to;                                        /* Follow(): the state to follow */
+  byte s;                                         /* Lend(): the slots */
+#if NCOORD > 0
+  byte nco;                                       /* actions taken */
+#define CO_LEFT  (nco < NCOORD)
+#define CO_COUNT if :: nco < NCOORD -> nco++ :: else -> skip fi
+#else
+#define CO_LEFT  true
+#define CO_COUNT skip
+#endif
+end_coord:
+  if
+  :: atomic { CO_LEFT && sharing == SHARING -> CO_COUNT; to = CLOSED;  /* Follow(kClosed): state_.load(acquire) */
+       lw[COORD] = word; follow_head() }
+  :: atomic { CO_LEFT && sharing == SHARING -> CO_COUNT; to = OPEN;    /* Follow(kOpen) */
+       lw[COORD] = word; follow_head() }
+  :: atomic { CO_LEFT && sharing == SHARING -> CO_COUNT; to = HALF_OPEN;   /* Follow(kHalfOpen) */
+       lw[COORD] = word; follow_head() }
+  /* Reopen(gen): its gen comes from the sync's Read(), its loop from its
+   * own load. A gen that has ended by that load makes it do nothing, as
+   * choosing another action does; one still current is what the load
+   * finds: so the load gives the generation here. */
+  :: atomic { CO_LEFT && sharing == SHARING ->    /* Reopen(gen): state_.load(acquire) */
+       CO_COUNT; lw[COORD] = word;
+       if
+       :: ST(lw[COORD]) == OPEN -> canon(); goto reopen_cas
+       :: else -> lw[COORD] = NOWORD; canon(); goto end_coord
+       fi }
+  /* Read() (a state_.load) finds HALF_OPEN generation g: Lend(g, s), s in
+   * 1..T, a CAS loop that only raises: while (shared_trials_ is another
+   * generation's, or fewer slots) CAS it to (g << 32) | s, release. One
+   * step, for three reasons. A lend to a generation that has ended since
+   * the Read changes nothing any reader takes for its own (every reader
+   * compares the generation first), and a lend to one still current is
+   * the one made just after a Read. The coordinator is shared_trials_'s
+   * only writer, so the CAS cannot fail, and the load before it reads
+   * what the CAS compares. */
+#if MUTANT == 9
+#define LEND_RAISES(g) true                       /* MUTANT: stores whatever it is given */
+#else
+#define LEND_RAISES(g) (lent_gen != (g) || lent_slots < s)
+#endif
+  :: atomic { CO_LEFT && sharing == SHARING && ST(word) == HALF_OPEN ->
+       CO_COUNT; s = 1;                           /* (chosen before canon()) */
+       do
+       :: s < T -> s++
+       :: break
+       od;
+       if
+       :: LEND_RAISES(GEN(word)) -> lent_gen = GEN(word); lent_slots = s; TRACE_LEND(s)
+       :: else -> skip                            /* lent already, as many or more */
+       fi;
+       s = 0; canon(); goto end_coord }
+  /* SetSharing(kDegraded): the exchange. With NCOORD, after the last
+   * action it lets go (SetSharing(kLocal), which acts alike) and stops. */
+  :: atomic { sharing == SHARING ->
+       CO_COUNT; sharing = DEGRADED; shx_clear(); TRACE_SHARING("kDegraded");
+#if MUTANT == 10
+       goto end_coord }                           /* MUTANT: HALF_OPEN stays */
+#else
+       co_leaving = 1; goto leave_load }
+#endif
+  :: atomic { CO_LEFT && sharing != SHARING ->    /* SetSharing(kShared): the exchange */
+       CO_COUNT; sharing = SHARING; TRACE_SHARING("kShared"); goto end_coord }
+#if NCOORD > 0
+  :: !CO_LEFT && sharing != SHARING -> goto co_done   /* let go: the breaker is alone */
+#endif
+  fi;
+
+follow_cas:                                       /* Publish(word, NextWord(word, to)), cause kShared */
+  if
+  :: atomic { word == lw[COORD] ->
+       alloc_gen(); word = NEXTW(lw[COORD], to);
+       TRACE_CAS(COORD, lw[COORD], "Follow():");
+       if
+       :: to == CLOSED -> STORE_ZERO(COORD)
+       :: to == OPEN -> ag[COORD] = ng; az[COORD] = 0       /* the store's remaining period */
+       :: to == HALF_OPEN -> ag[COORD] = ng; az[COORD] = 1  /* 0 in flight; no deadline (kShared) */
+       fi;
+       lw[COORD] = NOWORD; to = 0; canon();
+       if
+       :: ag[COORD] != NOGEN -> goto co_after
+       :: else -> goto end_coord
+       fi }
+  :: atomic { word != lw[COORD] -> lw[COORD] = word; follow_head() }   /* `word` holds what beat us */
+  fi;
+
+reopen_cas:                                       /* Publish(OPEN,g -> OPEN,g+1), cause kShared */
+  if
+  :: atomic { word == lw[COORD] ->
+       alloc_gen(); word = NEXTW(lw[COORD], OPEN);
+       TRACE_CAS(COORD, lw[COORD], "Reopen():");
+       ag[COORD] = ng; az[COORD] = 0; lw[COORD] = NOWORD; canon(); goto co_after }
+  /* OPEN,g is a single word (I2, I8): a failed CAS means the generation
+   * has moved on, and Reopen()'s loop ends. */
+  :: atomic { word != lw[COORD] -> lw[COORD] = NOWORD; canon(); goto end_coord }
+  fi;
+
+leave_load:                                       /* SetSharing(), leaving kShared: state_.load(acquire) */
+  atomic { co_leaving = 0; lw[COORD] = word; leave_head() }
+leave_cas:                                        /* Publish(HALF_OPEN,g -> OPEN,g+1), period 0 */
+  if
+  :: atomic { word == lw[COORD] ->
+       alloc_gen(); word = NEXTW(lw[COORD], OPEN);
+       TRACE_CAS(COORD, lw[COORD], "SetSharing(), leaving kShared:");
+       ag[COORD] = ng; az[COORD] = 0; lw[COORD] = NOWORD; canon(); goto co_after }
+  :: atomic { word != lw[COORD] -> lw[COORD] = word; leave_head() }
+  fi;
+
+co_after:
+  AFTER_TRANSITION(COORD, end_coord);
+co_done:
+  skip
+}
+#endif
+
 init {
   byte i = 0;
   atomic {
@@ -926,6 +1364,9 @@ init {
     od;
 #if OPERATOR
     run Operator();
+#endif
+#if SHARED
+    run Coordinator();
 #endif
     i = 0
   }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # docs/model/check.sh: exhaustive spin runs of docs/model/breaker.pml.
 #
-#   docs/model/check.sh              the runs below (the test: about 120 s of
-#                                    CPU, a minute on 2 idle cores)
-#   docs/model/check.sh --extended   and 4 more runs with 3 threads (about
-#                                    45 s of CPU more)
+#   docs/model/check.sh              the runs below (the test: about 205 s of
+#                                    CPU, 105 s on 2 lightly loaded cores)
+#   docs/model/check.sh --extended   and 4 more runs with 3 threads and 3
+#                                    more of the shared hold (about 110 s
+#                                    of CPU more)
 #   docs/model/check.sh --quick      2 threads only
 #   docs/model/check.sh --mutant     only the mutants (each must be caught)
 #   docs/model/check.sh --known-bug  only the reproduction of the deadline bug
@@ -58,7 +59,9 @@ export MEMLIM="${MEMLIM:-6144}"
 #   story:  for a run that must fail, its counterexample to print (replayed
 #           with TRACE=1): "shortest" (pan -i), "short" (pan -I), or the
 #           last N events; for a run that must pass, O0: compile pan.c
-#           with -O0 even for 3 threads (a small search)
+#           with -O0 even for 3 threads (a small search), or deep: a 2-thread
+#           search of millions of states, deeper than 2 million steps (as
+#           3 threads: -O1, the depth limit and the hash size)
 # Longest first, so that two workers finish together.
 runs=()
 add() { runs+=("$1"); }
@@ -85,6 +88,21 @@ if [ "$mode" = --all ] || [ "$mode" = --extended ] || [ "$mode" = --quick ]; the
   [ $x3 = 1 ] && add "code-rate-safety-3|pass|safety|3|-DRATE=1 -DOPERATOR=0|O0"
   [ $x3 = 1 ] && add "code-nomaxdur-safety-3|pass|safety|3|-DHO_LIMIT=0 -DOPERATOR=0|O0"
   [ $x3 = 1 ] && add "code-k1t1-safety-3|pass|safety|3|-DK=1 -DT=1 -DOPERATOR=0|O0"
+  # The shared hold (SHARED=1, README.md): a coordinator that toggles
+  # sharing_, follows, reopens and lends trial slots, any number of times.
+  # The operator and the coordinator together multiply the states, so:
+  # I1-I11 with 2 threads and the window bits, no operator; with the
+  # operator, 2 threads with K = T = 1 and no window bits, or 1 thread
+  # with both; and no non-progress cycle once the coordinator, after 3
+  # actions, lets go. --extended: the operator with K = T = 2 (no window
+  # bits), RATE, HO_LIMIT=0.
+  [ $x3 = 1 ] && add "shared-nowindow-operator-safety-2|pass|safety|2|-DSHARED=1 -DWINDOW=0|deep"
+  add "shared-k1t1-operator-safety-2|pass|safety|2|-DSHARED=1 -DK=1 -DT=1 -DWINDOW=0|deep"
+  add "shared-safety-2|pass|safety|2|-DSHARED=1 -DOPERATOR=0"
+  add "shared-nowindow-liveness-2|pass|liveness|2|-DSHARED=1 -DNCOORD=3 -DOPERATOR=0 -DWINDOW=0"
+  add "shared-operator-safety-1|pass|safety|1|-DSHARED=1"
+  [ $x3 = 1 ] && add "shared-rate-safety-2|pass|safety|2|-DSHARED=1 -DRATE=1 -DOPERATOR=0"
+  [ $x3 = 1 ] && add "shared-nomaxdur-safety-2|pass|safety|2|-DSHARED=1 -DHO_LIMIT=0 -DOPERATOR=0"
   # Both, with 2 threads (FIX_DEADLINE=1 is the default: the code).
   add "fixed-liveness-2|pass|liveness|2|-DFIX_DEADLINE=1 -DNOPS=1"
   add "code-safety-2|pass|safety|2|"
@@ -107,6 +125,13 @@ if [ "$mode" != --known-bug ]; then
   add "mutant-5-transition-keeps-window-bits|I8_window_bits_only_in_closed|safety|2|-DMUTANT=5 -DOPERATOR=0|short"
   add "mutant-6-window-bits-any-state|I8_window_bits_only_in_closed|safety|2|-DMUTANT=6 -DOPERATOR=0 -DCHECK_JUDGED=0|short"
   add "mutant-7-window-bits-any-gen|I9_bits_set_only_into_judged_gen|safety|2|-DMUTANT=7|short"
+  # The shared hold's (SHARED=1): the coordinator takes only the few actions
+  # each needs (NCOORD), so that the first counterexample pan finds is a
+  # short one (pan -I would take 10 to 30 s here).
+  add "mutant-8-shared-admission-ignores-lent-slots|I10_shared_trials_within_lent_slots|safety|2|-DSHARED=1 -DMUTANT=8 -DNCOORD=2 -DOPERATOR=0 -DWINDOW=0|20"
+  add "mutant-9-lend-lowers-slots|I10_shared_trials_within_lent_slots|safety|2|-DSHARED=1 -DMUTANT=9 -DNCOORD=4 -DOPERATOR=0 -DWINDOW=0|20"
+  add "mutant-10-leaving-shared-keeps-half-open|I4_released_half_open_admits_next|safety|2|-DSHARED=1 -DMUTANT=10 -DNCOORD=3 -DOPERATOR=0 -DWINDOW=0|20"
+  add "mutant-11-shared-trial-verdict|I11_shared_state_moves_only_by_coordinator|safety|2|-DSHARED=1 -DMUTANT=11 -DNCOORD=3 -DOPERATOR=0 -DWINDOW=0|20"
 fi
 
 # One run, in its own directory; writes $dir/result (a single line).
@@ -124,6 +149,7 @@ run_one() {
   local depth=2000000 hash=22 opt=-O0
   if [ "$threads" -ge 3 ]; then depth=10000000 hash=26 opt=-O1; fi
   if [ "$tell" = O0 ]; then opt=-O0 tell=; fi
+  if [ "$tell" = deep ]; then depth=10000000 hash=24 opt=-O1 tell=; fi
   local cflags=("$opt" -w -DNOREDUCE "-DMEMLIM=$MEMLIM") panflags=("-m$depth" "-w$hash")
   if [ "$kind" = liveness ]; then
     cflags+=(-DNP -DNFAIR=3)
@@ -178,7 +204,7 @@ run_one() {
       echo "ok   $name: caught as expected ($what), $figures" >result
       if [ -n "$tell" ] && [ -f breaker.pml.trail ]; then
         spin -T -t "${sflags[@]}" breaker.pml 2>&1 |
-          grep -E '^(thread [0-9]|clock|operator|<<<<<START OF CYCLE)' >story.all || true
+          grep -E '^(thread [0-9]|clock|operator|coordinator|<<<<<START OF CYCLE)' >story.all || true
         case "$tell" in
           short*) cp story.all story ;;
           *) tail -n "$tell" story.all >story ;;
