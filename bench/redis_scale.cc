@@ -80,6 +80,7 @@
 #include "circuit/redis/shared.h"
 #include "circuit/sharing.h"
 #include "circuit/state.h"
+#include "tests/redis/redis_server.h"
 
 ABSL_FLAG(int, instances, 64, "instances in all: each its own Coordinator and connection");
 ABSL_FLAG(int, processes, 4, "processes the instances are split across (this one included)");
@@ -102,7 +103,6 @@ ABSL_FLAG(absl::Duration, quiet_push_interval, absl::InfiniteDuration(),
 ABSL_FLAG(bool, spread_phases, true,
           "stagger the instances' sync rounds evenly over the interval, as in a fleet "
           "started at different times; false: all in lockstep, as when all start at once");
-ABSL_FLAG(std::string, redis_server, "/usr/bin/redis-server", "the redis-server binary");
 ABSL_FLAG(std::string, markdown_out, "", "also write the markdown table to this file");
 // Set by the parent for the processes it starts.
 ABSL_FLAG(bool, child, false, "internal: run as one of the parent's processes");
@@ -120,6 +120,9 @@ using circuit::SharingEvent;
 using circuit::State;
 using circuit::Subscription;
 using circuit::TransitionCause;
+using circuit::testing::RedisConnection;
+using circuit::testing::RedisServer;
+using circuit::testing::RunCommand;
 using circuit::TransitionEvent;
 using circuit::redis::Coordinator;
 using circuit::redis::RedisOptions;
@@ -221,139 +224,6 @@ BreakerConfig ConfigOf(const Plan& plan, int b) {
 
 // ---- redis-server, started and stopped by PID ------------------------------
 
-class RedisProcess {
- public:
-  static absl::StatusOr<std::unique_ptr<RedisProcess>> Start(const std::string& binary) {
-    if (access(binary.c_str(), X_OK) != 0) {
-      return absl::NotFoundError(absl::StrCat(binary, ": ", ErrnoText(errno)));
-    }
-    char dir_template[] = "/tmp/redis_scale.XXXXXX";
-    if (mkdtemp(dir_template) == nullptr) {
-      return absl::InternalError(absl::StrCat("mkdtemp: ", ErrnoText(errno)));
-    }
-    std::unique_ptr<RedisProcess> r(new RedisProcess(dir_template));
-    // Everything the child needs is built before fork(): between fork() and
-    // execv() it calls only async-signal-safe functions.
-    std::vector<std::string> args = {
-        binary,        "--port",    "0",     "--unixsocket", r->socket_, "--unixsocketperm",
-        "700",         "--save",    "",      "--appendonly", "no",       "--daemonize",
-        "no",          "--dir",     r->dir_, "--logfile",    r->log_,
-    };
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      // The server dies with us, whatever way we go.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", ErrnoText(errno)));
-    r->pid_ = pid;
-    // Up when it answers PING on its socket.
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < deadline) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        r->pid_ = -1;
-        return absl::InternalError(absl::StrCat("redis-server exited at start; log: ", r->LogTail()));
-      }
-      if (absl::StatusOr<std::string> pong = r->Command({"PING"}); pong.ok() && *pong == "PONG") {
-        return r;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return absl::DeadlineExceededError(absl::StrCat("redis-server did not answer; log: ", r->LogTail()));
-  }
-
-  ~RedisProcess() {
-    if (context_ != nullptr) redisFree(context_);
-    if (pid_ > 0) {
-      // SIGTERM: it exits at its next cron tick (hz 10); SIGKILL if not.
-      kill(pid_, SIGTERM);
-      const absl::Time deadline = absl::Now() + absl::Seconds(5);
-      int status = 0;
-      while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (absl::Now() > deadline) {
-          kill(pid_, SIGKILL);
-          waitpid(pid_, &status, 0);
-          break;
-        }
-        absl::SleepFor(absl::Milliseconds(10));
-      }
-    }
-    unlink(socket_.c_str());
-    unlink(log_.c_str());
-    rmdir(dir_.c_str());
-  }
-
-  // One command on the tool's own connection: its reply as text (status or
-  // bulk string), or an error.
-  absl::StatusOr<std::string> Command(const std::vector<std::string>& args) {
-    if (context_ == nullptr) {
-      struct timeval timeout = {2, 0};
-      context_ = redisConnectUnixWithTimeout(socket_.c_str(), timeout);
-      if (context_ == nullptr || context_->err != 0) {
-        const std::string why = context_ != nullptr ? context_->errstr : "no memory";
-        if (context_ != nullptr) redisFree(context_);
-        context_ = nullptr;
-        return absl::UnavailableError(why);
-      }
-      redisSetTimeout(context_, timeout);
-    }
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (reply == nullptr) {
-      const std::string why = context_->errstr;
-      redisFree(context_);
-      context_ = nullptr;
-      return absl::UnavailableError(why);
-    }
-    absl::StatusOr<std::string> out;
-    if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
-      out = std::string(reply->str, reply->len);
-    } else {
-      out = absl::InternalError(absl::StrCat("unexpected reply type ", reply->type, ": ",
-                                             reply->str != nullptr ? reply->str : ""));
-    }
-    freeReplyObject(reply);
-    return out;
-  }
-
-  const std::string& socket() const { return socket_; }
-  pid_t pid() const { return pid_; }
-
- private:
-  explicit RedisProcess(std::string dir)
-      : dir_(std::move(dir)), socket_(dir_ + "/redis.sock"), log_(dir_ + "/redis.log") {}
-
-  std::string LogTail() const {
-    std::string text;
-    if (FILE* f = std::fopen(log_.c_str(), "r")) {
-      char buf[4096];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-      std::fclose(f);
-    }
-    return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
-  }
-
-  const std::string dir_;
-  const std::string socket_;
-  const std::string log_;
-  pid_t pid_ = -1;
-  redisContext* context_ = nullptr;
-};
-
 // What INFO (and schedstat) says, of the fields this tool reads.
 struct RedisInfo {
   absl::Time at;
@@ -374,12 +244,14 @@ struct RedisInfo {
   std::map<std::string, double> calls;
 };
 
-absl::StatusOr<RedisInfo> ReadInfo(RedisProcess& redis) {
-  absl::StatusOr<std::string> text = redis.Command({"INFO", "all"});
-  if (!text.ok()) return text.status();
+absl::StatusOr<RedisInfo> ReadInfo(const RedisServer& server, redisContext* redis) {
+  const std::string text = RunCommand(redis, {"INFO", "all"});
+  if (absl::StartsWith(text, "(error)") || absl::StartsWith(text, "(failed)")) {
+    return absl::UnavailableError(absl::StrCat("INFO: ", text));
+  }
   RedisInfo info;
   info.at = absl::Now();
-  if (FILE* f = std::fopen(absl::StrCat("/proc/", redis.pid(), "/schedstat").c_str(), "r")) {
+  if (FILE* f = std::fopen(absl::StrCat("/proc/", server.pid(), "/schedstat").c_str(), "r")) {
     unsigned long long run = 0, wait = 0;
     if (std::fscanf(f, "%llu %llu", &run, &wait) == 2) {
       info.run_seconds = run / 1e9;
@@ -387,7 +259,7 @@ absl::StatusOr<RedisInfo> ReadInfo(RedisProcess& redis) {
     }
     std::fclose(f);
   }
-  for (absl::string_view line : absl::StrSplit(*text, "\r\n")) {
+  for (absl::string_view line : absl::StrSplit(text, "\r\n")) {
     const size_t colon = line.find(':');
     if (colon == absl::string_view::npos) continue;
     const absl::string_view key = line.substr(0, colon);
@@ -946,10 +818,16 @@ absl::Status Parse(const std::string& results, Totals* t) {
 
 int RunParent(const Plan& plan, const std::vector<std::string>& passed) {
   // 1. The server, then the children: forks, all of them, before any thread.
-  absl::StatusOr<std::unique_ptr<RedisProcess>> redis =
-      RedisProcess::Start(absl::GetFlag(FLAGS_redis_server));
+  // The tests' fixture (tests/redis/redis_server.h): a Unix socket of its
+  // own, no persistence, killed with this process whatever way it goes.
+  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
   if (!redis.ok()) {
     std::fprintf(stderr, "redis_scale: %s\n", redis.status().ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<RedisConnection> admin = (*redis)->Connect(absl::Seconds(2));
+  if (!admin.ok()) {
+    std::fprintf(stderr, "redis_scale: %s\n", admin.status().ToString().c_str());
     return 1;
   }
   std::vector<std::unique_ptr<Child>> children;
@@ -957,7 +835,7 @@ int RunParent(const Plan& plan, const std::vector<std::string>& passed) {
     std::vector<std::string> args = {"redis_scale"};
     args.insert(args.end(), passed.begin(), passed.end());
     args.push_back("--child");
-    args.push_back(absl::StrCat("--redis_socket=", (*redis)->socket()));
+    args.push_back(absl::StrCat("--redis_socket=", (*redis)->unix_socket()));
     args.push_back(absl::StrCat("--process_index=", p));
     absl::StatusOr<std::unique_ptr<Child>> child = Child::Spawn(std::move(args));
     if (!child.ok()) {
@@ -987,14 +865,14 @@ int RunParent(const Plan& plan, const std::vector<std::string>& passed) {
   double load_start = NAN, load_end = NAN;
   Hooks hooks;
   hooks.measure_start = [&] {
-    info_start = ReadInfo(**redis);
+    info_start = ReadInfo(**redis, admin->get());
     load_start = LoadAverage();
   };
   hooks.measure_end = [&] {
-    info_end = ReadInfo(**redis);
+    info_end = ReadInfo(**redis, admin->get());
     load_end = LoadAverage();
   };
-  absl::StatusOr<std::string> own = RunProcess(plan, 0, (*redis)->socket(), start, hooks);
+  absl::StatusOr<std::string> own = RunProcess(plan, 0, (*redis)->unix_socket(), start, hooks);
   if (!own.ok()) {
     std::fprintf(stderr, "redis_scale: %s\n", own.status().ToString().c_str());
     return 1;
