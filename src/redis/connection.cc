@@ -116,20 +116,28 @@ absl::Status ContextError(const redisContext* context, absl::string_view doing) 
   }
 }
 
-// One command, synchronously, for the handshake.
-absl::StatusOr<Reply> Run(redisContext* context, const Command& command) {
+// Queues one command, its arguments as they are (no format string), in the
+// context's output buffer; the first read sends it.
+bool Append(redisContext* context, const Command& command) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const std::string& arg : command) {
     argv.push_back(arg.data());
     lens.push_back(arg.size());
   }
+  return redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(),
+                                lens.data()) == REDIS_OK;
+}
+
+// One command, synchronously, for the handshake.
+absl::StatusOr<Reply> Run(redisContext* context, const Command& command) {
   SigpipeBlock no_sigpipe;
-  auto* raw = static_cast<redisReply*>(
-      redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lens.data()));
-  if (raw == nullptr) return ContextError(context, absl::StrCat("command ", command[0]));
+  void* raw = nullptr;
+  if (!Append(context, command) || redisGetReply(context, &raw) != REDIS_OK || raw == nullptr) {
+    return ContextError(context, absl::StrCat("command ", command[0]));
+  }
   Reply reply;
-  const bool ok = Copy(raw, 0, &reply);
+  const bool ok = Copy(static_cast<redisReply*>(raw), 0, &reply);
   freeReplyObject(raw);
   if (!ok) return absl::InternalError(absl::StrCat("Redis ", command[0], ": a malformed reply"));
   return reply;
@@ -215,19 +223,8 @@ absl::StatusOr<std::vector<Reply>> Connection::Pipeline(const std::vector<Comman
                                                         absl::Time deadline) {
   if (context_ == nullptr) return absl::FailedPreconditionError("Redis: the connection is broken");
   SigpipeBlock no_sigpipe;
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
   for (const Command& command : commands) {
-    argv.clear();
-    lens.clear();
-    for (const std::string& arg : command) {
-      argv.push_back(arg.data());
-      lens.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                               lens.data()) != REDIS_OK) {
-      return Broken(ContextError(context_, "pipeline"));
-    }
+    if (!Append(context_, command)) return Broken(ContextError(context_, "pipeline"));
   }
   std::vector<Reply> replies(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
