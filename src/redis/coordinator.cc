@@ -92,14 +92,14 @@ struct Tracked {
   std::atomic<bool> unshared{true};
   absl::Time quiet_push_due;  // when successes alone are pushed next
   absl::Time ttl_refresh_due; // when the push sets the keys' TTLs again
-  absl::Time last_synced;     // the last answer, and the shared OPEN's time
-  absl::Duration last_open_remaining;  // left then (copies of `last`'s)
   // Following: the shared generation last followed, and the local
   // HALF_OPEN generation that follows the shared HALF_OPEN `trial_shared`.
   std::optional<uint64_t> followed;
   uint32_t half_open_local = 0;
   int64_t trial_shared = -1;
-  SharedState last;           // guarded by the coordinator's mutex
+  // Written by the sync thread under the coordinator's mutex, read by others
+  // under it (Shared()); the sync thread, its only writer, reads it freely.
+  SharedState last;
 };
 
 std::string RandomId() {
@@ -395,7 +395,7 @@ Command Coordinator::Impl::CommandFor(Tracked& t, const LocalCounts& now, bool* 
   // is over (before, the store would refuse them: no push for nothing).
   const bool due = now.state == State::kHalfOpen ||
                    (now.state == State::kOpen &&
-                    absl::Now() >= t.last_synced + t.last_open_remaining);
+                    absl::Now() >= t.last.synced_at + t.last.open_remaining);
   if (demand && due) {
     // Trial slots for calls that are waiting, up to what this instance may
     // run at once, less the slots it holds unused.
@@ -514,8 +514,6 @@ absl::Status Coordinator::Impl::Round() {
     t.seen_rejected = counts[i].rejected;
     if (reply.repaired) ++repairs;
     reply.state.synced_at = absl::Now();
-    t.last_synced = reply.state.synced_at;
-    t.last_open_remaining = reply.state.open_remaining;
     {
       std::lock_guard<std::mutex> lock(mu_);
       t.last = reply.state;
