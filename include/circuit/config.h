@@ -17,7 +17,7 @@
 //   if (!breaker.ok()) LOG(ERROR) << breaker.status();
 //
 // ValidateConfig() explains what is wrong in a message that names the field,
-// e.g. "BreakerConfig.window_size must be >= 1, got 0".
+// e.g. "BreakerConfig.window_size must be in 1..1000000, got 0".
 #ifndef CIRCUIT_CONFIG_H_
 #define CIRCUIT_CONFIG_H_
 
