@@ -1,0 +1,121 @@
+// Tests of configs as text (tools/sim/config_text.h): every field type, the
+// file format, and errors that name the file, line and key.
+#include "tools/sim/config_text.h"
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace circuit {
+namespace sim {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ConfigTextTest, SetsEveryKindOfField) {
+  BreakerConfig c;
+  ASSERT_TRUE(SetConfigField(c, "failure_rate_threshold", "50%").ok());
+  ASSERT_TRUE(SetConfigField(c, "consecutive_failures_to_open", "0").ok());
+  ASSERT_TRUE(SetConfigField(c, "window_type", "time").ok());
+  ASSERT_TRUE(SetConfigField(c, "window_duration", "10s").ok());
+  ASSERT_TRUE(SetConfigField(c, "slow_call_clock", "caller").ok());
+  ASSERT_TRUE(SetConfigField(c, "half_open_judge_by_rate", "true").ok());
+  ASSERT_TRUE(SetConfigField(c, "half_open_max_duration", "0").ok());
+  ASSERT_TRUE(SetConfigField(c, "minimum_calls", "20").ok());
+  EXPECT_EQ(c.failure_rate_threshold, 50);
+  EXPECT_EQ(c.consecutive_failures_to_open, 0);
+  EXPECT_EQ(c.window_type, WindowType::kTimeBased);
+  EXPECT_EQ(c.window_duration, absl::Seconds(10));
+  EXPECT_EQ(c.slow_call_clock, SlowCallClock::kCaller);
+  EXPECT_TRUE(c.half_open_judge_by_rate);
+  EXPECT_EQ(c.half_open_max_duration, absl::ZeroDuration());
+  EXPECT_EQ(c.minimum_calls, 20);
+}
+
+TEST(ConfigTextTest, ErrorsNameTheKeyAndWhatWasExpected) {
+  BreakerConfig c;
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* message;
+  };
+  for (const Case& k : {
+           Case{"window_size", "ten", "window_size: expected an integer, got 'ten'"},
+           Case{"open_duration", "30", "open_duration: expected a duration with its unit"},
+           Case{"open_duration", "inf", "open_duration: expected a duration"},
+           Case{"window_type", "sliding", "window_type: expected count or time, got 'sliding'"},
+           Case{"failure_rate_threshold", "nan", "expected a number"},
+           Case{"half_open_judge_by_rate", "maybe", "expected true or false"},
+           Case{"failure_rate", "50", "unknown key 'failure_rate'; the keys are: "},
+       }) {
+    absl::Status s = SetConfigField(c, k.key, k.value);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << k.key;
+    EXPECT_THAT(s.message(), HasSubstr(k.message)) << k.key;
+  }
+}
+
+TEST(ConfigTextTest, FileSectionsShareTheKeysBeforeThem) {
+  absl::StatusOr<std::vector<BreakerConfig>> configs = ParseConfigFile(
+      "# shared\n"
+      "minimum_calls = 20\n"
+      "\n"
+      "[fast]\n"
+      "failure_rate_threshold = 50\n"
+      "open_duration = 5s\n"
+      "[ slow ]\n"
+      "  failure_rate_threshold=25  \n"
+      "minimum_calls = 40\n",
+      "tuning.cfg");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 2u);
+  EXPECT_EQ((*configs)[0].name, "fast");
+  EXPECT_EQ((*configs)[0].minimum_calls, 20);
+  EXPECT_EQ((*configs)[0].open_duration, absl::Seconds(5));
+  EXPECT_EQ((*configs)[1].name, "slow");
+  EXPECT_EQ((*configs)[1].minimum_calls, 40);
+  EXPECT_EQ((*configs)[1].failure_rate_threshold, 25);
+  EXPECT_EQ((*configs)[1].open_duration, absl::Seconds(30));
+}
+
+TEST(ConfigTextTest, FileErrorsNameTheFileAndLine) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& k : {
+           Case{"[a]\nwindow_size = x\n", "tuning.cfg:2: window_size: expected an integer"},
+           Case{"[a]\n[a]\n", "tuning.cfg:2: a second section 'a'"},
+           Case{"[a\n", "tuning.cfg:1: a section header is '[name]'"},
+           Case{"[]\n", "tuning.cfg:1: a section needs a name"},
+           Case{"[a]\njust words\n", "tuning.cfg:2: expected 'key = value' or '[name]'"},
+           Case{"minimum_calls = 5\n", "tuning.cfg: no config"},
+           Case{"[ok]\n\n[bad]\nwindow_size = 0\n",
+                "tuning.cfg:3: [bad]: BreakerConfig.window_size must be"},
+           Case{"[none]\nconsecutive_failures_to_open = 0\n",
+                "tuning.cfg:1: [none]: BreakerConfig."},
+       }) {
+    absl::StatusOr<std::vector<BreakerConfig>> configs = ParseConfigFile(k.text, "tuning.cfg");
+    ASSERT_FALSE(configs.ok()) << k.text;
+    EXPECT_THAT(configs.status().message(), HasSubstr(k.message)) << k.text;
+  }
+}
+
+TEST(ConfigTextTest, FormatsOnlyWhatDiffersFromTheDefaults) {
+  BreakerConfig c;
+  EXPECT_EQ(FormatConfig(c), "defaults");
+  c.failure_rate_threshold = 50;
+  c.window_type = WindowType::kTimeBased;
+  c.open_duration = absl::Seconds(5);
+  EXPECT_EQ(FormatConfig(c), "failure_rate_threshold=50 window_type=time open_duration=5s");
+  // What FormatConfig() prints, SetConfigField() reads back.
+  BreakerConfig back;
+  for (absl::string_view pair : absl::StrSplit(FormatConfig(c), ' ')) {
+    const size_t eq = pair.find('=');
+    ASSERT_TRUE(SetConfigField(back, pair.substr(0, eq), pair.substr(eq + 1)).ok()) << pair;
+  }
+  EXPECT_EQ(FormatConfig(back), FormatConfig(c));
+}
+
+}  // namespace
+}  // namespace sim
+}  // namespace circuit

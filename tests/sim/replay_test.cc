@@ -1,0 +1,233 @@
+// Tests of the replay (tools/sim/replay.h) on scripted traces whose every
+// decision is worked out by hand: when it opens and closes, which calls are
+// rejected, calls in flight across transitions, and the report's judgement.
+#include "tools/sim/replay.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace circuit {
+namespace sim {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kSecond = 1'000 * kMs;
+
+TraceCall Call(int64_t start, TraceOutcome outcome, int64_t latency) {
+  return TraceCall{start, outcome, latency};
+}
+
+// Calls every 100 ms from 0 to `end` (exclusive), 10 ms each, failing in
+// [fail_from, fail_until).
+std::vector<TraceCall> Every100ms(int64_t end, int64_t fail_from, int64_t fail_until) {
+  std::vector<TraceCall> calls;
+  for (int64_t t = 0; t < end; t += 100 * kMs) {
+    const bool fails = t >= fail_from && t < fail_until;
+    calls.push_back(Call(t, fails ? TraceOutcome::kFailure : TraceOutcome::kSuccess, 10 * kMs));
+  }
+  return calls;
+}
+
+Report ReplayAll(std::vector<BreakerConfig> configs, const std::vector<TraceCall>& calls,
+           ReplayOptions options = {}) {
+  auto replay = Replay::Create(std::move(configs), std::move(options), 0);
+  EXPECT_TRUE(replay.ok()) << replay.status();
+  for (const TraceCall& call : calls) {
+    EXPECT_TRUE((*replay)->Feed(call).ok());
+  }
+  return (*replay)->Finish({});
+}
+
+TEST(ReplayTest, DefaultConfigThroughATenSecondOutage) {
+  BreakerConfig config;  // 5 failures in a row; OPEN 30 s; one trial
+  config.name = "default";
+  ReplayOptions options;
+  options.outages = {Period{10 * kSecond, 20 * kSecond}};
+  const Report report = ReplayAll({config}, Every100ms(60 * kSecond, 10 * kSecond, 20 * kSecond), options);
+  ASSERT_EQ(report.configs.size(), 1u);
+  const ConfigResult& r = report.configs[0];
+  // Failures start at 10.0 s; the fifth (started 10.4 s) ends at 10.41 s.
+  ASSERT_EQ(r.transitions.size(), 3u);
+  EXPECT_EQ(r.transitions[0].at_nanos, 10'410 * kMs);
+  EXPECT_EQ(r.transitions[0].to, State::kOpen);
+  EXPECT_EQ(r.transitions[0].cause, TransitionCause::kConsecutiveFailures);
+  // 30 s later (40.41 s) the next call, at 40.5 s, is the trial ...
+  EXPECT_EQ(r.transitions[1].at_nanos, 40'500 * kMs);
+  EXPECT_EQ(r.transitions[1].to, State::kHalfOpen);
+  // ... and its success, at 40.51 s, closes it.
+  EXPECT_EQ(r.transitions[2].at_nanos, 40'510 * kMs);
+  EXPECT_EQ(r.transitions[2].to, State::kClosed);
+
+  EXPECT_EQ(r.rejected, 300);               // 10.5 s .. 40.4 s
+  EXPECT_EQ(r.rejected_while_healthy, 205);  // 20.0 s .. 40.4 s
+  EXPECT_EQ(r.admitted, 600 - 300);
+  EXPECT_EQ(r.failures_admitted, 5);
+  EXPECT_EQ(r.openings, 1);
+  EXPECT_EQ(r.openings_while_healthy, 0);
+  EXPECT_EQ(r.closings, 1);
+  ASSERT_EQ(r.outages.size(), 1u);
+  EXPECT_TRUE(r.outages[0].opened);
+  EXPECT_EQ(r.outages[0].time_to_open_nanos, 410 * kMs);
+  EXPECT_EQ(r.outages[0].time_to_close_nanos, 20'510 * kMs);
+  EXPECT_EQ(r.nanos_in_state[static_cast<int>(State::kOpen)], 40'500 * kMs - 10'410 * kMs);
+  EXPECT_EQ(r.nanos_in_state[static_cast<int>(State::kHalfOpen)], 10 * kMs);
+  // The timeline's buckets: OPEN held longest from 11 s to 39 s.
+  EXPECT_EQ(r.bucket_state[9], State::kClosed);
+  EXPECT_EQ(r.bucket_state[10], State::kOpen);  // open from 10.41 s
+  EXPECT_EQ(r.bucket_state[39], State::kOpen);
+  EXPECT_EQ(r.bucket_state[40], State::kOpen);  // until 40.5 s of it
+  EXPECT_EQ(r.bucket_state[41], State::kClosed);
+  EXPECT_EQ(r.bucket_rejected[25], 10u);
+  EXPECT_EQ(report.outage_source, OutageSource::kGiven);
+}
+
+TEST(ReplayTest, ATrialInFlightHoldsItsSlotUntilItEnds) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Seconds(1);
+  auto simulation = Simulation::Create(config, 0).value();
+  EXPECT_TRUE(simulation->Feed(Call(0, TraceOutcome::kFailure, 0)));  // opens at 0
+  EXPECT_FALSE(simulation->Feed(Call(500 * kMs, TraceOutcome::kSuccess, 0)));
+  // The trial: admitted at 1 s, it takes 5 s.
+  EXPECT_TRUE(simulation->Feed(Call(1 * kSecond, TraceOutcome::kSuccess, 5 * kSecond)));
+  EXPECT_FALSE(simulation->Feed(Call(1'500 * kMs, TraceOutcome::kSuccess, 0)));
+  EXPECT_FALSE(simulation->Feed(Call(5'999 * kMs, TraceOutcome::kSuccess, 0)));
+  // It ends at 6 s, before the call that starts then: that one is admitted.
+  EXPECT_TRUE(simulation->Feed(Call(6 * kSecond, TraceOutcome::kSuccess, 0)));
+  const std::vector<Transition>& t = simulation->transitions();
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[2].to, State::kClosed);
+  EXPECT_EQ(t[2].at_nanos, 6 * kSecond);
+}
+
+TEST(ReplayTest, ALateOutcomeOfAnEarlierStateChangesNothing) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 2;
+  config.open_duration = absl::Seconds(1);
+  auto simulation = Simulation::Create(config, 0).value();
+  // A: admitted while CLOSED, fails only at 10 s.
+  EXPECT_TRUE(simulation->Feed(Call(0, TraceOutcome::kFailure, 10 * kSecond)));
+  EXPECT_TRUE(simulation->Feed(Call(1 * kSecond, TraceOutcome::kFailure, 0)));
+  EXPECT_TRUE(simulation->Feed(Call(2 * kSecond, TraceOutcome::kFailure, 0)));  // opens at 2 s
+  EXPECT_TRUE(simulation->Feed(Call(3'500 * kMs, TraceOutcome::kSuccess, 0)));  // the trial
+  EXPECT_TRUE(simulation->Feed(Call(4 * kSecond, TraceOutcome::kFailure, 0)));  // one of two
+  EXPECT_TRUE(simulation->Feed(Call(11 * kSecond, TraceOutcome::kSuccess, 0)));
+  simulation->Finish();
+  // A's failure at 10 s belongs to the first CLOSED period: it is not the
+  // second failure in a row of the new one.
+  ASSERT_EQ(simulation->transitions().size(), 3u);
+  EXPECT_EQ(simulation->transitions()[2].to, State::kClosed);
+  EXPECT_EQ(simulation->breaker().state(), State::kClosed);
+}
+
+TEST(ReplayTest, SlowCallsAreJudgedByTheTracesLatency) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 0;
+  config.slow_call_rate_threshold = 50;
+  config.slow_call_duration = absl::Seconds(1);  // kAuto: the coarse clock, were it read
+  config.window_size = 4;
+  config.minimum_calls = 4;
+  auto simulation = Simulation::Create(config, 0).value();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(simulation->Feed(Call(i * kMs, TraceOutcome::kSuccess, 999 * kMs)));
+  }
+  EXPECT_TRUE(simulation->Feed(Call(3 * kMs, TraceOutcome::kSuccess, 1 * kSecond)));
+  EXPECT_TRUE(simulation->Feed(Call(4 * kMs, TraceOutcome::kSuccess, 1 * kSecond)));
+  simulation->Finish();
+  // At 1003 ms the window is 999, 999, 999, 1000 ms: one slow call of four.
+  // At 1004 ms it is 999, 999, 1000, 1000: half are slow, and it opens.
+  ASSERT_EQ(simulation->transitions().size(), 1u);
+  EXPECT_EQ(simulation->transitions()[0].cause, TransitionCause::kSlowCallRate);
+  EXPECT_EQ(simulation->transitions()[0].at_nanos, 1'004 * kMs);
+}
+
+TEST(ReplayTest, ConfigsSideBySideSeeTheSameTrace) {
+  BreakerConfig eager;
+  eager.name = "eager";
+  eager.consecutive_failures_to_open = 2;
+  BreakerConfig patient;
+  patient.name = "patient";
+  patient.consecutive_failures_to_open = 20;
+  ReplayOptions options;
+  options.outages = {Period{10 * kSecond, 11 * kSecond}};
+  const Report report =
+      ReplayAll({eager, patient}, Every100ms(30 * kSecond, 10 * kSecond, 11 * kSecond), options);
+  ASSERT_EQ(report.configs.size(), 2u);
+  EXPECT_EQ(report.calls, 300);
+  EXPECT_EQ(report.configs[0].openings, 1);
+  EXPECT_EQ(report.configs[0].outages[0].time_to_open_nanos, 110 * kMs);
+  EXPECT_EQ(report.configs[1].openings, 0);  // 10 failures in a row, never 20
+  EXPECT_FALSE(report.configs[1].outages[0].opened);
+  EXPECT_FALSE(report.configs[1].outages[0].time_to_open_nanos.has_value());
+  EXPECT_EQ(report.configs[1].rejected, 0);
+  EXPECT_EQ(report.configs[1].failures_admitted, 10);
+}
+
+TEST(ReplayTest, OpeningsOutsideEveryOutageAreFlapping) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 2;
+  config.open_duration = absl::Seconds(1);
+  ReplayOptions options;
+  options.outages = {Period{50 * kSecond, 60 * kSecond}};  // the failures are not in it
+  const Report report = ReplayAll({config}, Every100ms(30 * kSecond, 10 * kSecond, 10'200 * kMs), options);
+  EXPECT_EQ(report.configs[0].openings, 1);
+  EXPECT_EQ(report.configs[0].openings_while_healthy, 1);
+}
+
+TEST(ReplayTest, OutagesAreDetectedFromTheTraceWhenNotGiven) {
+  BreakerConfig config;
+  std::vector<TraceCall> calls = Every100ms(20 * kSecond, 5 * kSecond, 8 * kSecond);
+  // A gap with no calls at all inside the outage continues it.
+  calls.erase(std::remove_if(calls.begin(), calls.end(),
+                             [](const TraceCall& c) {
+                               return c.start_nanos >= 6 * kSecond && c.start_nanos < 7 * kSecond;
+                             }),
+              calls.end());
+  const Report report = ReplayAll({config}, calls);
+  EXPECT_EQ(report.outage_source, OutageSource::kDetected);
+  ASSERT_EQ(report.outages.size(), 1u);
+  EXPECT_EQ(report.outages[0].start_nanos, 5 * kSecond);
+  EXPECT_EQ(report.outages[0].end_nanos, 8 * kSecond);
+  EXPECT_TRUE(report.buckets[6].unhealthy);
+  EXPECT_FALSE(report.buckets[8].unhealthy);
+}
+
+TEST(ReplayTest, AnnotatedOutagesComeAfterGivenOnes) {
+  auto replay = Replay::Create({BreakerConfig()}, ReplayOptions(), 0).value();
+  ASSERT_TRUE(replay->Feed(Call(0, TraceOutcome::kSuccess, 0)).ok());
+  const Report report = replay->Finish({Period{1 * kSecond, 2 * kSecond}});
+  EXPECT_EQ(report.outage_source, OutageSource::kAnnotated);
+  ASSERT_EQ(report.outages.size(), 1u);
+}
+
+TEST(ReplayTest, RefusesWhatItCannotDo) {
+  BreakerConfig bad;
+  bad.name = "bad";
+  bad.window_size = 0;
+  absl::StatusOr<std::unique_ptr<Replay>> replay = Replay::Create({bad}, ReplayOptions(), 0);
+  ASSERT_FALSE(replay.ok());
+  EXPECT_THAT(replay.status().message(), HasSubstr("config 'bad': BreakerConfig.window_size"));
+
+  EXPECT_FALSE(Replay::Create({}, ReplayOptions(), 0).ok());
+  ReplayOptions fine;
+  fine.bucket_nanos = 1;
+  EXPECT_THAT(Replay::Create({BreakerConfig()}, fine, 0).status().message(),
+              HasSubstr("at least 1ms"));
+
+  ReplayOptions small;
+  small.max_buckets = 100;
+  replay = Replay::Create({BreakerConfig()}, small, 0);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE((*replay)->Feed(Call(99 * kSecond, TraceOutcome::kSuccess, 0)).ok());
+  absl::Status too_long = (*replay)->Feed(Call(100 * kSecond, TraceOutcome::kSuccess, 0));
+  EXPECT_THAT(too_long.message(), HasSubstr("use a bucket of at least 1.001s"));
+}
+
+}  // namespace
+}  // namespace sim
+}  // namespace circuit
