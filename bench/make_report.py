@@ -532,8 +532,8 @@ def plot(results, thread_counts, png_path):
     return None
 
 
-def load_redis(path):
-    """bench/redis_bench's JSON: {run_name without /real_time: (median ns, items/s, counters)}."""
+def load_aggregates(path):
+    """A benchmark JSON (redis_bench, sim_bench): {run_name without /real_time: (median ns, items/s, counters)}."""
     if not path or not os.path.exists(path):
         return {}
     with open(path) as f:
@@ -549,7 +549,7 @@ def load_redis(path):
 
 
 def redis_report(redis):
-    """The distributed mode's section and targets, from load_redis()."""
+    """The distributed mode's section and targets, from load_aggregates()."""
     lines, checks = [], []
     if not redis:
         return lines, checks
@@ -600,6 +600,41 @@ def redis_report(redis):
     return lines, checks
 
 
+def sim_report(sim):
+    """circuit_sim's section and target, from load_aggregates() applied to bench/sim_bench's JSON."""
+    lines, checks = [], []
+    if not sim:
+        return lines, checks
+    w = lines.append
+    w("## Trace simulator (tools/sim)")
+    w("")
+    w("`bench/sim_bench.cc`: the \"mixed\" synthetic trace (10 minutes at 200 calls/s, with an "
+      "outage, a slow period and flapping) read from memory and replayed, parsing included, on "
+      "one core (CPU time):")
+    w("")
+    w("| case | ms per trace (wall) | lines a second (CPU) | lines a minute (CPU) |")
+    w("|---|---:|---:|---:|")
+    for name, label in (("BM_Sim_ParseOnly", "parsing alone"),
+                        ("BM_Sim_Replay/1", "replay, 1 config"),
+                        ("BM_Sim_Replay/3", "replay, 3 configs side by side")):
+        r = sim.get(name)
+        if not r or not r[1]:
+            continue
+        w("| %s | %.1f | %.2f M | %.0f M |" % (label, r[0] / 1e6, r[1] / 1e6, r[1] * 60 / 1e6))
+    w("")
+    for n in (1, 3):
+        r = sim.get("BM_Sim_Replay/%d" % n)
+        desc = "circuit_sim replays >= 10 million trace lines a minute on one core (%d config%s)" % (
+            n, "" if n == 1 else "s")
+        if not r or not r[1]:
+            checks.append((desc, None, "missing data"))
+            continue
+        per_minute = r[1] * 60
+        checks.append((desc, per_minute >= 10e6, "%.0f M lines a minute (%.0fx)" % (
+            per_minute / 1e6, per_minute / 10e6)))
+    return lines, checks
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json")
@@ -609,6 +644,7 @@ def main():
     ap.add_argument("--memory", help="bench/memory_report output to include")
     ap.add_argument("--command", help="the command that produced the JSON")
     ap.add_argument("--redis", help="bench/redis_bench's JSON, for the distributed mode")
+    ap.add_argument("--sim", help="bench/sim_bench's JSON, for the trace simulator")
     args = ap.parse_args()
 
     context, results = load(args.json)
@@ -772,13 +808,15 @@ def main():
         w("")
         w(memory_table)
         w("")
-    redis_lines, redis_checks = redis_report(load_redis(args.redis))
+    redis_lines, redis_checks = redis_report(load_aggregates(args.redis))
     lines.extend(redis_lines)
+    sim_lines, sim_checks = sim_report(load_aggregates(args.sim))
+    lines.extend(sim_lines)
     w("## Targets")
     w("")
     w("| target | result | numbers |")
     w("|---|---|---|")
-    checks = targets(results, memory) + redis_checks
+    checks = targets(results, memory) + redis_checks + sim_checks
     for desc, passed, evidence in checks:
         verdict = "n/a" if passed is None else ("PASS" if passed else "MISS")
         w("| %s | %s | %s |" % (desc, verdict, evidence))

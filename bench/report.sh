@@ -53,6 +53,13 @@ else
   echo "report.sh: no redis-server; the report will not have the distributed mode" >&2
 fi
 
+# circuit_sim's throughput (bench/sim_bench.cc).
+SIM_JSON=docs/benchmarks_sim.json
+"$BAZEL" build --config=bench //bench:sim_bench
+"$(dirname "$BIN")/sim_bench" "--benchmark_repetitions=$REPETITIONS" \
+  --benchmark_report_aggregates_only=true --benchmark_format=json \
+  "--benchmark_out=$SIM_JSON" --benchmark_out_format=json >/dev/null
+
 # Bytes per breaker (bench/memory_report.cc).
 MEMORY_TXT="$(mktemp)"
 trap 'rm -f "$MEMORY_TXT"' EXIT
@@ -99,6 +106,7 @@ fi
 REPORT_ARGS=("$JSON" --md "$MD" --png "$PNG" --memory "$MEMORY_TXT"
   --command "bench/report.sh (breaker_bench ${FLAGS[*]})")
 if [[ -s "$REDIS_JSON" ]]; then REPORT_ARGS+=(--redis "$REDIS_JSON"); fi
+if [[ -s "$SIM_JSON" ]]; then REPORT_ARGS+=(--sim "$SIM_JSON"); fi
 if [[ -n "$CALLGRIND_TXT" && -s "$CALLGRIND_TXT" ]]; then
   REPORT_ARGS+=(--callgrind "$CALLGRIND_TXT")
 fi
