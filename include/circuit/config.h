@@ -1,8 +1,8 @@
 // File: circuit/config.h
 // `circuit::BreakerConfig` tunes one breaker: a plain struct whose defaults
-// behave like the best-known Python breaker (pybreaker): open after 5
-// consecutive failures, stay open 30 s, then let one trial call through and
-// close if it succeeds. Rate-based trips are off until a threshold is set;
+// open after 5 consecutive failures (the best-known Python breaker's,
+// pybreaker's, fail_max), stay open 30 s (pybreaker waits 60), then let one
+// trial call through and close if it succeeds. Rate-based trips are off until a threshold is set;
 // setting one turns the default of 5 consecutive failures off (set
 // consecutive_failures_to_open to have both).
 //
