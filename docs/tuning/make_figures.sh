@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Regenerates the traces, outputs and figures that docs/tuning.md shows,
+# with circuit_sim. Deterministic: the same seeds give the same files.
+#   docs/tuning/make_figures.sh            (from the repository's root)
+# //docs:tuning_outputs_test runs it into a temporary directory and checks
+# that the committed outputs are what the tool prints today.
+set -euo pipefail
+sim="${CIRCUIT_SIM:-}"
+if [[ -z "$sim" ]]; then
+  ./bazelw build //tools/sim:circuit_sim >&2
+  sim="$(pwd)/bazel-bin/tools/sim/circuit_sim"
+fi
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-$here}"          # where the outputs go
+plots="${PLOTS:-1}"        # 0: text outputs only (the test)
+out="$(cd "$out" && pwd)"
+traces="$(mktemp -d)"
+trap 'rm -rf "$traces"' EXIT
+# Traces are named relative to their directory, so the outputs do not
+# depend on where they were written.
+cd "$traces"
+cp "$here/three.cfg" .
+
+plot() { if [[ "$plots" == 1 ]]; then echo "--plot=$out/$1"; fi; }
+
+# 1. Three configs on the mixed trace: an outage, a slow period, flapping.
+"$sim" generate --scenario=mixed --seed=1 --out=mixed.csv
+"$sim" replay --trace="mixed.csv" --config=three.cfg --max_transitions=6 \
+  $(plot mixed.png) >"$out/mixed.txt" 2>/dev/null
+
+# 2. A healthy dependency with 5 % background errors at 20 calls/s: how
+#    small a window is too small (every opening is a false alarm).
+"$sim" generate --scenario=steady --rate=20 --error_rate=5 --duration=1h --seed=2 \
+  --out="steady.csv"
+"$sim" replay --trace="steady.csv" --failure_rate_threshold=25 --minimum_calls=5 \
+  --open_duration=10s --sweep=window_size=5,10,20,50 --max_transitions=0 \
+  $(plot steady.png) >"$out/steady.txt" 2>/dev/null
+
+# 3. A flapping dependency (down 10 s, up 10 s for 4 minutes): open
+#    periods with and without backoff.
+"$sim" generate --scenario=flapping --seed=3 --out="flapping.csv"
+"$sim" replay --trace="flapping.csv" --failure_rate_threshold=50 --window_type=time \
+  --window_duration=5s --minimum_calls=20 --open_duration=5s --max_open_duration=2m \
+  --sweep=open_backoff_multiplier=1,2,4 --max_transitions=0 \
+  $(plot flapping.png) >"$out/flapping.txt" 2>/dev/null
+
+# 4. Latency rising to a 2 s median for 2 minutes: slow-call thresholds.
+"$sim" generate --scenario=slow --seed=4 --out="slow.csv"
+"$sim" replay --trace="slow.csv" --slow_call_rate_threshold=50 --window_type=time \
+  --window_duration=10s --minimum_calls=20 --open_duration=5s \
+  --sweep=slow_call_duration=250ms,1s,5s --max_transitions=0 \
+  $(plot slow.png) >"$out/slow.txt" 2>/dev/null
