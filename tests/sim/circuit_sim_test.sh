@@ -128,6 +128,10 @@ expect_error "bucket" "the bucket must be at least 1ms" \
   replay --trace="$work/outage.csv" --bucket=10us --timeline="$out/t.csv"
 expect_error "no python" "drawing $out/p.png failed" \
   replay --trace="$work/outage.csv" --plot="$out/p.png" --python=/bin/false
+expect_error "bucket flag" "--bucket: expected a duration with its unit (e.g. 10m, 250ms), got 'soon'" \
+  replay --trace="$work/outage.csv" --bucket=soon --timeline="$out/t.csv"
+expect_error "rate flag" "--rate: expected a number, got 'fast'" generate --rate=fast --out="$out/t.csv"
+expect_error "duration flag" "--duration must be in (0, 31 days], got -1m" generate --duration=-1m --out="$out/t.csv"
 expect_error "scenario" "no scenario 'chaos'" generate --scenario=chaos --out="$out/t.csv"
 expect_error "episode" "outage '9m': expected START+LENGTH[@RATE]" generate --outage=9m --out="$out/t.csv"
 expect_error "episode outside" "within the trace's duration" generate --outage=9m+2m@50 --out="$out/t.csv"

@@ -99,7 +99,12 @@ TEST(TraceTest, RejectsMalformedFieldsNamingThem) {
            {"-1,success,3", "bad timestamp '-1'"},
            {"1e3,success,3", "bad timestamp '1e3'"},
            {"12.5.1,success,3", "bad timestamp"},
-           {"99999999999999,success,3", "bad timestamp"},  // past 2262
+           {"99999999999999,success,3", "bad timestamp"},  // past int64_t
+           {"4611686018.427387905,success,3", "after the year 2116"},
+           {"2200-01-01T00:00:00Z,success,3", "after 2116"},
+           {"12.5,success,31536000001", "longer than 365 days"},
+           {"12.5,success,366d", "bad latency"},
+           {"12.5,success,8800h", "longer than 365 days"},
            {"12.5,maybe,3", "bad outcome 'maybe'"},
            {"12.5,success,-3", "bad latency '-3'"},
            {"12.5,success,fast", "bad latency 'fast'"},

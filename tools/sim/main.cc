@@ -13,7 +13,9 @@
 // docs/tuning.md is the guide. Exit status: 0, or 1 with one line on
 // standard error naming what was wrong (file and line for bad input); a
 // failed run writes no output file.
+#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -38,16 +41,16 @@
 // ---- generate ----------------------------------------------------------------
 ABSL_FLAG(std::string, scenario, "mixed",
           "generate: the base scenario: steady, outage, slow, flapping or mixed");
-ABSL_FLAG(std::optional<absl::Duration>, duration, std::nullopt,
+ABSL_FLAG(std::string, duration, "",
           "generate: the trace's length (default 10m; the scenario's episodes keep their "
           "places in proportion)");
-ABSL_FLAG(std::optional<double>, rate, std::nullopt,
+ABSL_FLAG(std::string, rate, "",
           "generate: calls per second (default 200)");
-ABSL_FLAG(std::optional<double>, error_rate, std::nullopt,
+ABSL_FLAG(std::string, error_rate, "",
           "generate: percent of calls failing outside episodes (default 1)");
-ABSL_FLAG(std::optional<absl::Duration>, latency, std::nullopt,
+ABSL_FLAG(std::string, latency, "",
           "generate: median latency (default 20ms)");
-ABSL_FLAG(std::optional<absl::Duration>, latency_p99, std::nullopt,
+ABSL_FLAG(std::string, latency_p99, "",
           "generate: 99th percentile latency (default 80ms)");
 ABSL_FLAG(std::vector<std::string>, outage, {},
           "generate: more outages, START+LENGTH[@RATE] (e.g. 2m+1m@100)");
@@ -65,7 +68,7 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(std::string, name, "flags", "replay: the name of the config given by flags");
 ABSL_FLAG(std::string, sweep, "",
           "replay: KEY=V1,V2,...: one config per value of KEY, from each config");
-ABSL_FLAG(absl::Duration, bucket, absl::Seconds(1), "replay: the timeline's resolution");
+ABSL_FLAG(std::string, bucket, "1s", "replay: the timeline's resolution");
 ABSL_FLAG(std::vector<std::string>, known_outages, {},
           "replay: when the dependency was down, START+LENGTH from the trace's start "
           "(default: the trace's '# outage' lines, else detected from its failure rate)");
@@ -73,7 +76,7 @@ ABSL_FLAG(double, unhealthy_failure_rate, 50,
           "replay: detecting outages: a bucket with this percent of failures is unhealthy");
 ABSL_FLAG(double, unhealthy_slow_rate, 50,
           "replay: detecting outages: ... or with this percent of slow calls");
-ABSL_FLAG(std::optional<absl::Duration>, unhealthy_latency, std::nullopt,
+ABSL_FLAG(std::string, unhealthy_latency, "",
           "replay: a slow call for outages and the plot (default: the slow_call_duration of "
           "the first config that judges slow calls)");
 ABSL_FLAG(std::string, plot, "", "replay: draw the timeline into this PNG");
@@ -92,22 +95,63 @@ namespace circuit {
 namespace sim {
 namespace {
 
+// Flags whose types Abseil keeps behind a sequence lock (absl::Duration,
+// std::optional<...>) are strings here, parsed below: the lock's fences do
+// not build under ThreadSanitizer, and the messages can name the flag.
+
+// The flag's duration, or nullopt when it is empty.
+absl::StatusOr<std::optional<absl::Duration>> DurationFlag(absl::string_view name,
+                                                           const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d == absl::InfiniteDuration() ||
+      d == -absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", name, ": expected a duration with its unit (e.g. 10m, 250ms), got '", value, "'"));
+  }
+  return d;
+}
+
+// The flag's number, or nullopt when it is empty.
+absl::StatusOr<std::optional<double>> NumberFlag(absl::string_view name, const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  double v;
+  if (!absl::SimpleAtod(value, &v) || !std::isfinite(v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": expected a number, got '", value, "'"));
+  }
+  return v;
+}
+
 absl::Status RunGenerate() {
   absl::StatusOr<Scenario> preset = PresetScenario(absl::GetFlag(FLAGS_scenario));
   if (!preset.ok()) return preset.status();
   Scenario scenario = *preset;
-  if (auto d = absl::GetFlag(FLAGS_duration)) {
-    if (*d <= absl::ZeroDuration() || *d > absl::Hours(31 * 24)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--duration must be in (0, 31 days], got ", absl::FormatDuration(*d)));
-    }
-    ScaleScenario(scenario, absl::ToInt64Nanoseconds(*d));
+  absl::StatusOr<std::optional<absl::Duration>> duration =
+      DurationFlag("duration", absl::GetFlag(FLAGS_duration));
+  absl::StatusOr<std::optional<double>> rate = NumberFlag("rate", absl::GetFlag(FLAGS_rate));
+  absl::StatusOr<std::optional<double>> error_rate =
+      NumberFlag("error_rate", absl::GetFlag(FLAGS_error_rate));
+  absl::StatusOr<std::optional<absl::Duration>> latency =
+      DurationFlag("latency", absl::GetFlag(FLAGS_latency));
+  absl::StatusOr<std::optional<absl::Duration>> latency_p99 =
+      DurationFlag("latency_p99", absl::GetFlag(FLAGS_latency_p99));
+  for (const absl::Status& s : {duration.status(), rate.status(), error_rate.status(),
+                                latency.status(), latency_p99.status()}) {
+    if (!s.ok()) return s;
   }
-  if (auto r = absl::GetFlag(FLAGS_rate)) scenario.calls_per_second = *r;
-  if (auto e = absl::GetFlag(FLAGS_error_rate)) scenario.error_rate = *e;
-  if (auto l = absl::GetFlag(FLAGS_latency)) scenario.latency_median_nanos = absl::ToInt64Nanoseconds(*l);
-  if (auto p = absl::GetFlag(FLAGS_latency_p99)) {
-    scenario.latency_p99_nanos = absl::ToInt64Nanoseconds(*p);
+  if (*duration) {
+    if (**duration <= absl::ZeroDuration() || **duration > absl::Hours(31 * 24)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--duration must be in (0, 31 days], got ", absl::FormatDuration(**duration)));
+    }
+    ScaleScenario(scenario, absl::ToInt64Nanoseconds(**duration));
+  }
+  if (*rate) scenario.calls_per_second = **rate;
+  if (*error_rate) scenario.error_rate = **error_rate;
+  if (*latency) scenario.latency_median_nanos = absl::ToInt64Nanoseconds(**latency);
+  if (*latency_p99) {
+    scenario.latency_p99_nanos = absl::ToInt64Nanoseconds(**latency_p99);
   } else if (scenario.latency_p99_nanos < scenario.latency_median_nanos) {
     scenario.latency_p99_nanos = 4 * scenario.latency_median_nanos;
   }
@@ -219,7 +263,11 @@ absl::StatusOr<std::vector<BreakerConfig>> Configs() {
 
 absl::StatusOr<ReplayOptions> Options(const std::vector<BreakerConfig>& configs) {
   ReplayOptions options;
-  options.bucket_nanos = absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_bucket));
+  absl::StatusOr<std::optional<absl::Duration>> bucket =
+      DurationFlag("bucket", absl::GetFlag(FLAGS_bucket));
+  if (!bucket.ok()) return bucket.status();
+  if (!*bucket) return absl::InvalidArgumentError("--bucket: expected a duration, got ''");
+  options.bucket_nanos = absl::ToInt64Nanoseconds(**bucket);
   options.unhealthy_failure_rate = absl::GetFlag(FLAGS_unhealthy_failure_rate);
   options.unhealthy_slow_rate = absl::GetFlag(FLAGS_unhealthy_slow_rate);
   for (double rate : {options.unhealthy_failure_rate, options.unhealthy_slow_rate}) {
@@ -229,8 +277,11 @@ absl::StatusOr<ReplayOptions> Options(const std::vector<BreakerConfig>& configs)
                        rate));
     }
   }
-  if (auto latency = absl::GetFlag(FLAGS_unhealthy_latency)) {
-    options.unhealthy_latency_nanos = absl::ToInt64Nanoseconds(*latency);
+  absl::StatusOr<std::optional<absl::Duration>> unhealthy_latency =
+      DurationFlag("unhealthy_latency", absl::GetFlag(FLAGS_unhealthy_latency));
+  if (!unhealthy_latency.ok()) return unhealthy_latency.status();
+  if (*unhealthy_latency) {
+    options.unhealthy_latency_nanos = absl::ToInt64Nanoseconds(**unhealthy_latency);
   } else {
     for (const BreakerConfig& config : configs) {
       if (config.slow_call_rate_threshold > 0) {

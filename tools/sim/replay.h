@@ -137,8 +137,9 @@ struct ReplayOptions {
   int64_t unhealthy_latency_nanos = 0;
 
   // A trace spanning more buckets than this is refused (with the bucket
-  // width that would fit): the timeline is kept in memory, 8 bytes a
-  // bucket for each config and 24 for the trace.
+  // width that would fit): the timeline is kept in memory, 16 bytes a
+  // bucket for the trace and 5 for each config, twice while the Report is
+  // made.
   int64_t max_buckets = 20'000'000;
 };
 

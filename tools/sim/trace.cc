@@ -74,17 +74,20 @@ absl::string_view TraceOutcomeName(TraceOutcome outcome) {
 
 absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text) {
   int64_t nanos;
-  if (ParseScaledDecimal(text, 9, &nanos)) return nanos;
+  if (ParseScaledDecimal(text, 9, &nanos)) {
+    if (nanos > kMaxTimestampNanos) return Invalid("timestamp", text, "after the year 2116");
+    return nanos;
+  }
   if (absl::StrContains(text, 'T')) {
     absl::Time time;
     std::string error;
     if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
       const absl::Duration since_epoch = time - absl::UnixEpoch();
       if (since_epoch >= absl::ZeroDuration() &&
-          since_epoch < absl::Nanoseconds(std::numeric_limits<int64_t>::max())) {
+          since_epoch <= absl::Nanoseconds(kMaxTimestampNanos)) {
         return absl::ToInt64Nanoseconds(since_epoch);
       }
-      return Invalid("timestamp", text, "before 1970 or after 2262");
+      return Invalid("timestamp", text, "before 1970 or after 2116");
     }
     return Invalid("timestamp", text, absl::StrCat("not an RFC 3339 time (", error, ")"));
   }
@@ -95,10 +98,16 @@ absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text) {
 
 absl::StatusOr<int64_t> ParseLatency(absl::string_view text) {
   int64_t nanos;
-  if (ParseScaledDecimal(text, 6, &nanos)) return nanos;  // milliseconds
   absl::Duration duration;
+  if (ParseScaledDecimal(text, 6, &nanos)) {  // milliseconds
+    if (nanos > kMaxLatencyNanos) return Invalid("latency", text, "longer than 365 days");
+    return nanos;
+  }
   if (!text.empty() && text[0] != '-' && absl::ParseDuration(text, &duration) &&
       duration >= absl::ZeroDuration() && duration < absl::InfiniteDuration()) {
+    if (duration > absl::Nanoseconds(kMaxLatencyNanos)) {
+      return Invalid("latency", text, "longer than 365 days");
+    }
     return absl::ToInt64Nanoseconds(duration);
   }
   return Invalid("latency", text,

@@ -56,15 +56,23 @@ struct Period {
   int64_t end_nanos = 0;
 };
 
+// The largest timestamp (2^62 ns: the year 2116 counted from the epoch)
+// and latency (365 days) a trace may hold, so that a call's end is always
+// representable.
+inline constexpr int64_t kMaxTimestampNanos = int64_t{1} << 62;
+inline constexpr int64_t kMaxLatencyNanos = int64_t{365} * 24 * 3600 * 1'000'000'000;
+
 // ParseTimestamp()
 // Nanoseconds from a trace timestamp: a non-negative decimal number of
-// seconds (at most 9 fractional digits) or an RFC 3339 time (nanoseconds
-// since the Unix epoch). InvalidArgumentError saying what is wrong.
+// seconds (digits past the ninth decimal are dropped) or an RFC 3339 time
+// (nanoseconds since the Unix epoch), at most kMaxTimestampNanos.
+// InvalidArgumentError saying what is wrong.
 absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text);
 
 // ParseLatency()
 // Nanoseconds from a latency: a plain non-negative number of milliseconds
-// or a duration with its unit ("250us", "1.5s"). InvalidArgumentError.
+// or a duration with its unit ("250us", "1.5s"), at most kMaxLatencyNanos.
+// InvalidArgumentError.
 absl::StatusOr<int64_t> ParseLatency(absl::string_view text);
 
 // ParseOutcome()
