@@ -180,11 +180,11 @@ absl::Status RunGenerate() {
   if (file != nullptr && std::fclose(file) != 0 && written.ok()) {
     written = absl::ErrnoToStatus(errno, absl::StrCat("cannot write ", out));
   }
-  if (written.ok() && std::rename(temp.c_str(), out.c_str()) != 0) {
-    written = absl::ErrnoToStatus(errno, absl::StrCat("cannot write ", out));
+  if (!written.ok()) {
+    std::remove(temp.c_str());
+    return written;
   }
-  if (!written.ok()) std::remove(temp.c_str());
-  return written;
+  return ReplaceWith(temp, out);
 }
 
 // The flags' field overrides, as (key, value) pairs.

@@ -57,6 +57,10 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     return absl::ErrnoToStatus(written ? errno : write_error,
                                absl::StrCat("cannot write ", path));
   }
+  return ReplaceWith(temp, path);
+}
+
+absl::Status ReplaceWith(const std::string& temp, const std::string& path) {
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
     const int error = errno;
     unlink(temp.c_str());

@@ -25,6 +25,11 @@ std::string ResolvePath(absl::string_view path);
 // errno's message, naming the path, on failure (nothing is left behind).
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view content);
 
+// ReplaceWith()
+// Renames `temp` (written whole) over `path`; on failure removes `temp`
+// and returns the errno's message naming `path`.
+absl::Status ReplaceWith(const std::string& temp, const std::string& path);
+
 // TemporaryPathFor()
 // A fresh name in `path`'s directory, ending like `path` (so a tool that
 // picks a format by extension still sees it): "dir/.name.XXXXXX.png".

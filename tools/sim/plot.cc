@@ -93,12 +93,7 @@ absl::Status DrawPlot(const Report& report, const std::string& png_path,
         WIFEXITED(status) ? absl::StrCat("exited with ", WEXITSTATUS(status))
                           : absl::StrCat("was killed by signal ", WTERMSIG(status))));
   }
-  if (std::rename(partial.c_str(), png_path.c_str()) != 0) {
-    const int error = errno;
-    unlink(partial.c_str());
-    return absl::ErrnoToStatus(error, absl::StrCat("cannot write ", png_path));
-  }
-  return absl::OkStatus();
+  return ReplaceWith(partial, png_path);
 }
 
 }  // namespace sim
