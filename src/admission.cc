@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/time/time.h"
 #include "circuit/internal/cas_stats.h"
@@ -22,28 +23,39 @@ using internal::TrialSuccessesOf;
 
 // ---- Admission ---------------------------------------------------------------
 
-Permit Breaker::TryAcquireNotClosed(uint64_t word) noexcept {
+void Breaker::TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept {
   // OPEN before its deadline, with the system clock, a coarse reading this
   // thread may still reuse (see circuit/clock.h), a stripe of its own and
   // no call listener to tell: the deadline's load, the reading, the
-  // rejection. This path calls nothing, so it needs no registers saved;
+  // rejection. This path calls nothing, so it needs no registers saved and
+  // no stack frame;
   // everything else (call listeners included: Reject() tells them) goes on
   // to TryAcquireOpen().
   if (StateOf(word) == State::kOpen && system_clock_ && !HasCallListeners()) {
     internal::RejectionClock& clock = internal::tls_rejection_clock;
-    internal::StripeRef stripe;
     int64_t until;
-    if (ABSL_PREDICT_TRUE(clock.reuses_left != 0) && stripes_.OwnStripe(&stripe) &&
-        ReadDeadline(GenOf(word), &until)) {
-      const int64_t now = ElapsedNanos(clock.coarse_nanos);
-      if (ABSL_PREDICT_TRUE(now < until)) {
+    if (ABSL_PREDICT_TRUE(clock.reuses_left != 0) && ReadDeadline(GenOf(word), &until)) {
+      const int64_t retry = until - ElapsedNanos(clock.coarse_nanos);
+      // The stripe is looked up last, once the deadline's registers are
+      // free: with it earlier the path runs out of scratch registers and
+      // saves one.
+      internal::StripeRef stripe;
+      if (ABSL_PREDICT_TRUE(retry > 0) && stripes_.OwnStripe(&stripe)) {
         --clock.reuses_left;
         stripe.Add(internal::kRejected);
-        return RejectedPermit(word, until - now);
+        permit->Fill(this, Permit::Kind::kRejected, GenOf(word), retry, State::kOpen);
+        return;
       }
     }
   }
-  return TryAcquireOpen(word);
+  TryAcquireOpenInto(permit, word);  // a tail call
+}
+
+// Not inlined: its frame (a Permit on the stack) would become
+// TryAcquireNotClosed()'s.
+ABSL_ATTRIBUTE_NOINLINE void Breaker::TryAcquireOpenInto(Permit* permit, uint64_t word) noexcept {
+  Permit filled = TryAcquireOpen(word);
+  permit->MoveFrom(filled);
 }
 
 Permit Breaker::TryAcquireOpen(uint64_t word) noexcept {

@@ -363,8 +363,11 @@ class Breaker {
 
   // Everything TryAcquire() does not settle inline, out of line so that
   // the CLOSED path inlines into its callers: first the common rejection
-  // (OPEN before its deadline), then TryAcquireSlow().
-  Permit TryAcquireNotClosed(uint64_t word) noexcept;
+  // (OPEN before its deadline), then TryAcquireSlow(). Fills `*permit`
+  // (constructed Unfilled): the common rejection then needs no stack frame
+  // (the rest is a tail call to TryAcquireOpenInto()).
+  void TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept;
+  void TryAcquireOpenInto(Permit* permit, uint64_t word) noexcept;
   Permit TryAcquireOpen(uint64_t word) noexcept;
   // The end of OPEN, HALF_OPEN trials, the forced states, an owed fold, and
   // a retry after a lost CAS.
@@ -668,13 +671,18 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Permit Breaker::TryAcquire() noexcept {
   // The state with the owed bit: CLOSED or METRICS_ONLY only if no fold is
   // owed (TryAcquireSlow() serves it first).
   const uint32_t state = internal::StateAndFoldOwedOf(word);
+  // One named permit on every path, so that it is built in the caller's
+  // return slot (a second, unnamed return would make it a copy).
+  Permit permit{Permit::Unfilled{}};
   if (ABSL_PREDICT_TRUE(state == static_cast<uint32_t>(State::kClosed) ||
                         state == static_cast<uint32_t>(State::kMetricsOnly))) {
     stripes_.ForThisThread().Add(internal::kPermitted);
-    return Permit(this, Permit::Kind::kNormal, internal::GenOf(word),
-                  DurationNowNanos());
+    permit.Fill(this, Permit::Kind::kNormal, internal::GenOf(word), DurationNowNanos(),
+                State::kClosed);
+    return permit;
   }
-  return TryAcquireNotClosed(word);
+  TryAcquireNotClosed(&permit, word);
+  return permit;
 }
 
 inline void Breaker::OnSuccess(const Permit& permit, int64_t measured) noexcept {

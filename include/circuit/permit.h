@@ -46,7 +46,9 @@ class Breaker;
 class Permit {
  public:
   // An empty permit: false, resolving it does nothing.
-  Permit() = default;
+  Permit() noexcept
+      : breaker_(nullptr), time_nanos_(0), generation_(0), kind_(Kind::kNone), admitted_(false),
+        rejected_state_(State::kClosed) {}
   Permit(Permit&& other) noexcept { MoveFrom(other); }
   Permit& operator=(Permit&& other) noexcept {
     if (this != &other) {
@@ -123,7 +125,25 @@ class Permit {
 
   Permit(Breaker* breaker, Kind kind, uint32_t generation, int64_t time_nanos)
       : breaker_(breaker), time_nanos_(time_nanos), generation_(generation), kind_(kind),
-        admitted_(kind != Kind::kRejected) {}
+        admitted_(kind != Kind::kRejected), rejected_state_(State::kClosed) {}
+
+  // A permit whose every field the function it is passed to fills, with
+  // Fill() or MoveFrom(), before anything reads it: Breaker::TryAcquire()
+  // hands one to its out-of-line part, which then stores nothing twice and
+  // can hand it on with a tail call (a function returning a Permit by
+  // value cannot: the return slot stays the caller's).
+  struct Unfilled {};
+  explicit Permit(Unfilled) noexcept {}
+
+  void Fill(Breaker* breaker, Kind kind, uint32_t generation, int64_t time_nanos,
+            State rejected_state) noexcept {
+    breaker_ = breaker;
+    time_nanos_ = time_nanos;
+    generation_ = generation;
+    kind_ = kind;
+    admitted_ = kind != Kind::kRejected;
+    rejected_state_ = rejected_state;
+  }
 
   void MoveFrom(Permit& other) noexcept {
     breaker_ = other.breaker_;
@@ -144,14 +164,15 @@ class Permit {
     return true;
   }
 
-  Breaker* breaker_ = nullptr;
+  // Every constructor but Permit(Unfilled) sets every field.
+  Breaker* breaker_;
   // Admitted: when the call started (0 when durations are not measured).
   // Rejected: the nanoseconds until a trial will be admitted (-1: never).
-  int64_t time_nanos_ = 0;
-  uint32_t generation_ = 0;
-  Kind kind_ = Kind::kNone;
-  bool admitted_ = false;
-  State rejected_state_ = State::kClosed;
+  int64_t time_nanos_;
+  uint32_t generation_;
+  Kind kind_;
+  bool admitted_;
+  State rejected_state_;
 };
 
 // IsRejection()
