@@ -502,6 +502,9 @@ struct FuzzConfig {
   // Opcode bytes from kSharedOpBase up are Run::SharedOp()'s (byte 31 bit
   // 6; false for every input written before).
   bool shared_ops = false;
+  // Byte 31 bit 7: operation 24's fourth way, Permit::FailureRetryAfter()
+  // with its amount as the wait (older inputs: three ways, as then).
+  bool retry_after_ops = false;
 };
 
 // Header layout (byte: meaning):
@@ -535,7 +538,8 @@ struct FuzzConfig {
 //      bits2-3 which of state() and generation() Compare() calls
 //      (FuzzConfig::observe); bits4-5 when it calls Snapshot()
 //      (FuzzConfig::snapshot); bit6 the distributed mode's operations
-//      (FuzzConfig::shared_ops)
+//      (FuzzConfig::shared_ops); bit7 FailureRetryAfter() among the
+//      resolutions with a duration (FuzzConfig::retry_after_ops)
 // Inputs written before bytes 30-31 were read have zeros there: S = 0,
 // kAuto, both observed after every operation, no Snapshot(), as then; and
 // before bit 6 of byte 31, no distributed mode's operations.
@@ -605,6 +609,7 @@ FuzzConfig ReadConfig(Bytes& in) {
   f.observe = (byte31 >> 2) & 3;
   f.snapshot = (byte31 >> 4) & 3;
   f.shared_ops = (byte31 & 0x40) != 0;
+  f.retry_after_ops = (byte31 & 0x80) != 0;
   ApplyWild(c, wild_field_1, wild_value_1);
   ApplyWild(c, wild_field_2, wild_value_2);
   f.wild = (wild_field_1 % kWildFieldCount) != 0 || (wild_field_2 % kWildFieldCount) != 0;
@@ -1450,9 +1455,14 @@ class Run {
                   // b bits0-1 how, bits2-3 unit (SmallAdvance), bit7 negative
         const int slot = in.U8() % kSlots;
         const uint8_t b = in.U8();
-        const int how = (b & 3) % 3;
+        const int how = fuzz_.retry_after_ops ? (b & 3) : (b & 3) % 3;
         int64_t took = SmallAdvance((b >> 2) & 3, in.U8());
         if (b & 0x80) took = -took;  // "a negative took counts as zero"
+        if (how == 3) {  // the amount is the wait; zero or less: a plain failure
+          NOTE_OP("FailureRetryAfter slot ", slot, " wait ", took, " ns");
+          ResolveRetryAfter(slot, absl::Nanoseconds(took));
+          return;
+        }
         const uint8_t code = how == 2 ? in.U8() : 0;
         NOTE_OP(kTookHow[how], " slot ", slot, " took ", took, " ns",
                 StatusNote(how, code));
@@ -1595,6 +1605,23 @@ class Run {
     if (got != want) {
       Mismatch(absl::StrCat("resolving slot ", slot, " with took ", absl::FormatDuration(took),
                             " (how ", how, ") returned ", got, ", the model says ", want));
+    }
+  }
+
+  // Permit::FailureRetryAfter(wait) on a slot.
+  void ResolveRetryAfter(int slot, absl::Duration wait) {
+    Permit& p = real_[slot];
+    ModelPermit& m = model_slots_[slot];
+    const int64_t now = Now();
+    const bool got = p.FailureRetryAfter(wait);
+    std::optional<int64_t> open_nanos;
+    if (wait > absl::ZeroDuration()) {
+      open_nanos = absl::ToInt64Nanoseconds(std::min(wait, fuzz_.config.max_open_duration));
+    }
+    const bool want = model_.Resolve(m, Outcome::kFailure, now, std::nullopt, open_nanos);
+    if (got != want) {
+      Mismatch(absl::StrCat("FailureRetryAfter(", absl::FormatDuration(wait), ") on slot ", slot,
+                            " returned ", got, ", the model says ", want));
     }
   }
 

@@ -69,6 +69,13 @@
 //     call that takes at least slow_call_duration is slow" compares the
 //     call's duration with the configured one exactly (fuzz/README.md,
 //     bug 5).
+//   - Permit::FailureRetryAfter(wait), wait > 0: a failure counted as any
+//     (window, run, metrics) that opens for exactly min(wait,
+//     max_open_duration), no backoff or jitter, cause RETRY_AFTER with the
+//     seconds as its value: a current CLOSED permit opens (the window's and
+//     the run's own trips give way to it), a current trial reopens whatever
+//     S of K or the rates say; stale permits, METRICS_ONLY and the shared
+//     state open nothing. A wait of zero or less is a plain Failure().
 //   - Under Sharing::kShared the breaker records but leaves its decisions
 //     to the shared state (circuit/sharing.h): CLOSED never trips (the
 //     window and the run still record), an OPEN past its deadline rejects
@@ -432,9 +439,12 @@ class BreakerModel {
   // Success(), Failure(), Ignore(), Record() at time `now`: the permit's
   // outcome. With `took` (Success(took) and friends) the call's duration is
   // the caller's, not the clock's: negative counts as 0. Returns what the
-  // permit's method returns.
+  // permit's method returns. `retry_open_nanos`: FailureRetryAfter(), the
+  // open period the dependency asked for (already capped at
+  // max_open_duration, > 0); with it, `outcome` is kFailure.
   bool Resolve(ModelPermit& p, Outcome outcome, int64_t now,
-               std::optional<absl::Duration> took = std::nullopt) {
+               std::optional<absl::Duration> took = std::nullopt,
+               std::optional<int64_t> retry_open_nanos = std::nullopt) {
     if (!p.admitted) return false;
     p.admitted = false;
     if (p.kind == ModelPermit::Kind::kUntracked) return true;  // DISABLED: nothing
@@ -453,9 +463,9 @@ class BreakerModel {
     ++(failure ? metrics_.failures : metrics_.successes);
     if (slow) ++metrics_.slow;
     if (p.kind == ModelPermit::Kind::kTrial) {
-      TrialOutcome(p, failure, slow, now);
+      TrialOutcome(p, failure, slow, now, retry_open_nanos);
     } else {
-      NormalOutcome(p, failure, slow, now);
+      NormalOutcome(p, failure, slow, now, retry_open_nanos);
     }
     return true;
   }
@@ -851,12 +861,16 @@ class BreakerModel {
   // A CLOSED or METRICS_ONLY permit's success or failure. Only CLOSED
   // trips, and not under the shared state (the window and the run still
   // record: the shared window, which they feed, decides).
-  void NormalOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now) {
+  void NormalOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now,
+                     std::optional<int64_t> retry_open_nanos) {
     if (p.generation != gen_) {
       ++metrics_.stale;
       return;
     }
     const bool may_trip = state_ == State::kClosed && !shared();
+    // With a retry-after, the window and the run count the failure but the
+    // dependency's trip is the one, with its period (RETRY_AFTER).
+    const bool may_trip_itself = may_trip && !retry_open_nanos.has_value();
     if (window_on_) {
       AddToWindow(failure, slow, now);
       // Rates are judged on every outcome, a success included, and before
@@ -865,7 +879,7 @@ class BreakerModel {
       TripCause cause;
       double rate;
       double threshold;
-      if (may_trip && RatesTrip(now, &cause, &rate, &threshold)) {
+      if (may_trip_itself && RatesTrip(now, &cause, &rate, &threshold)) {
         Open(now, cause, rate, threshold);
         return;
       }
@@ -873,7 +887,7 @@ class BreakerModel {
     if (consecutive_to_open_ > 0) {
       if (failure) {
         ++run_;
-        if (run_ >= static_cast<uint64_t>(consecutive_to_open_) && may_trip) {
+        if (run_ >= static_cast<uint64_t>(consecutive_to_open_) && may_trip_itself) {
           Open(now, TripCause::kConsecutiveFailures, static_cast<double>(run_),
                consecutive_to_open_);
           return;
@@ -881,6 +895,10 @@ class BreakerModel {
       } else {
         run_ = 0;
       }
+    }
+    if (retry_open_nanos.has_value() && may_trip) {
+      Open(now, TripCause::kRetryAfter, static_cast<double>(*retry_open_nanos) / 1e9, 0,
+           *retry_open_nanos);
     }
   }
 
@@ -917,7 +935,8 @@ class BreakerModel {
     return failure_trip || slow_trip;
   }
 
-  void TrialOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now) {
+  void TrialOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now,
+                    std::optional<int64_t> retry_open_nanos) {
     // A HALF_OPEN period past its deadline reopens first: the outcome is
     // then late, and stale.
     ApplyHalfOpenDeadline(now);
@@ -934,6 +953,12 @@ class BreakerModel {
     // Under the shared state, counted only: the verdict is the shared
     // store's, over every instance's trials.
     if (shared()) return;
+    if (retry_open_nanos.has_value()) {
+      // The dependency said when to come back: no verdict to wait for.
+      Open(now, TripCause::kRetryAfter, static_cast<double>(*retry_open_nanos) / 1e9, 0,
+           *retry_open_nanos);
+      return;
+    }
     if (!judge_by_rate_) {
       // S successes close; more than K - S failures reopen.
       if (trial_successes_ >= to_close_) {

@@ -43,7 +43,7 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
            window_size=100, window_duration=60 * S, buckets=10, minimum_calls=100,
            open_duration=30 * S, multiplier=0, max_open_factor=0, trials=1, concurrent=1,
            half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
-           slow_clock=0, observe=0, snapshot=0, shared_ops=False):
+           slow_clock=0, observe=0, snapshot=0, shared_ops=False, retry_after_ops=False):
     """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
     threshold, else off). successes_to_close: S of the `trials` (0: all).
     slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
@@ -52,7 +52,8 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     it calls Snapshot() and compares every field (0 never, 1 after every
     operation, 2 after every other, 3 after every one, after state()).
     shared_ops: opcode bytes 234-255 are the distributed mode's operations
-    (set_sharing() and the rest below)."""
+    (set_sharing() and the rest below). retry_after_ops: resolve_took()'s
+    fourth way, retry_after() below."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -71,7 +72,7 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     assert 0 <= successes_to_close <= trials and not (judge_by_rate and successes_to_close)
     assert 0 <= slow_clock <= 3 and 0 <= observe <= 3 and 0 <= snapshot <= 3
     return h + bytes([successes_to_close, slow_clock | (observe << 2) | (snapshot << 4) |
-                      (0x40 if shared_ops else 0)])
+                      (0x40 if shared_ops else 0) | (0x80 if retry_after_ops else 0)])
 
 
 # Operations (opcode % 26 picks the operation).
@@ -103,6 +104,10 @@ def resolve_all(how): return bytes([23, how])
 def resolve_took(slot, how, ms, code=0):
     b = how | (2 << 2) | (0x80 if ms < 0 else 0)
     return bytes([24, slot, b, abs(ms)]) + (bytes([code]) if how == 2 else b"")
+# Permit::FailureRetryAfter(ms) (header(retry_after_ops=True)); a wait of 0
+# or less (ms <= 0) is a plain Failure().
+def retry_after(slot, ms):
+    return bytes([24, slot, 3 | (2 << 2) | (0x80 if ms < 0 else 0), abs(ms)])
 def resolve_at_slow(slot, how, offset, code=0):
     return bytes([25, slot, how | ((offset + 1) << 2)]) + (bytes([code]) if how == 2 else b"")
 # The distributed mode's hold (header(shared_ops=True); opcode byte 234 + n,
@@ -311,6 +316,20 @@ SEEDS = {
     acquire_all() + success(0) + resolve_took(1, 0, 150) + failure(2) + failure(3) +
     acquire(4) + set_sharing(LOCAL) + advance_ms(1) + acquire(0) + acquire(1) + acquire(2) +
     acquire(3) + failure(0) + failure(1) + success(2) + success(3) + to_edge(0, 0) + acquire(0),
+    # The dependency says when to come back (Permit::FailureRetryAfter()):
+    # a CLOSED breaker opens for 200 ms whatever its trip conditions (the
+    # rate's own trip gives way, cause RETRY_AFTER), rejections report it;
+    # a trial with the answer reopens where S of K would wait; a stale one
+    # and a zero wait change nothing; the cap is max_open_duration.
+    "seed_retry_after": header(consecutive=0, failure_pct=50, window_size=4, minimum_calls=2,
+                               open_duration=30 * S, multiplier=2, max_open_factor=2, trials=3,
+                               concurrent=3, successes_to_close=2, snapshot=1,
+                               retry_after_ops=True) +
+    ok_fail(0, True) + acquire(0) + acquire(1) + retry_after(0, 200) + acquire(2) +
+    advance_ms(200) + acquire(2) + acquire(3) + failure(2) + acquire(4) + retry_after(4, 150) +
+    retry_after(1, 100) + advance_ms(150) + acquire(0) + acquire(1) + success(0) + success(1) +
+    acquire(2) + retry_after(2, 0) + acquire(3) + retry_after(3, -5) + acquire(4) +
+    retry_after(4, 255) + acquire(5),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

@@ -36,6 +36,8 @@ absl::string_view TransitionCauseName(TransitionCause cause) {
       return "OPERATOR";
     case TransitionCause::kShared:
       return "SHARED";
+    case TransitionCause::kRetryAfter:
+      return "RETRY_AFTER";
   }
   return "UNKNOWN";
 }

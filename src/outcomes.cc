@@ -4,6 +4,7 @@
 // (S of K, or judged by rate), releases.
 #include "circuit/breaker.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <typeinfo>
@@ -60,6 +61,23 @@ void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured,
       OnRelease(permit, /*ignored=*/true);
       return;
   }
+}
+
+void Breaker::ResolveRetryAfter(Permit& permit, int64_t measured,
+                                absl::Duration retry_after) noexcept {
+  if (retry_after <= absl::ZeroDuration()) {
+    ResolveAs(permit, Outcome::kFailure, measured);
+    return;
+  }
+  if (!permit.Claim()) return;
+  // Capped at max_open_duration: a wrong header cannot hold it open longer
+  // than the config allows any open period to last.
+  const int64_t open_nanos =
+      absl::ToInt64Nanoseconds(std::min(retry_after, config_.max_open_duration));
+  const StripeRef stripe = stripes_.ForThisThread();
+  const bool slow = IsSlow(permit, MeasureAndRecord(permit, measured, stripe));
+  OnOutcomeSlow(permit, Outcome::kFailure, slow, stripe, open_nanos);
+  if (ABSL_PREDICT_FALSE(HasCallListeners())) NotifyCall(permit, CallOutcome::kFailure, slow);
 }
 
 void Breaker::OnSuccessSlow(const Permit& permit, int64_t measured) noexcept {
@@ -146,13 +164,13 @@ void Breaker::ClearConsecutiveFailures(uint32_t gen) noexcept {
   }
 }
 
-void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
-                            StripeRef stripe) noexcept {
+void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow, StripeRef stripe,
+                            int64_t open_nanos) noexcept {
   const bool failure = outcome == Outcome::kFailure;
   stripe.Add(failure ? internal::kFailures : internal::kSuccesses);
   if (slow) stripe.Add(internal::kSlow);
   if (permit.kind_ == Permit::Kind::kTrial) {
-    OnTrialOutcome(permit, outcome, slow, stripe);
+    OnTrialOutcome(permit, outcome, slow, stripe, open_nanos);
     return;
   }
   const uint32_t gen = permit.generation_;
@@ -175,21 +193,33 @@ void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
   // The window first: a consecutive trip moves the generation on, and an
   // event published after it would be dropped as stale, missing from the
   // window the OPEN breaker shows (Snapshot()).
-  if (window_ && (failure || slow)) ApplyFold(window_->Record(gen, failure, slow, elapsed));
+  // With a retry-after the dependency's trip below is the one: the window
+  // and the run count the failure but do not trip on it (they would open
+  // with the computed period, which the dependency overrides).
+  const bool retry_after = open_nanos >= 0;
+  if (window_ && (failure || slow)) {
+    internal::FoldResult result = window_->Record(gen, failure, slow, elapsed);
+    if (retry_after && result.trip_gen == static_cast<int64_t>(gen)) result.trip_gen = -1;
+    ApplyFold(result);
+  }
   if (consecutive_on_) {
     if (failure) {
       const uint32_t run = AddConsecutiveFailure(gen);
-      if (run >= consecutive_to_open_) {
+      if (run >= consecutive_to_open_ && !retry_after) {
         TripIfCurrent(gen, TripCause::kConsecutiveFailures, run, consecutive_to_open_);
       }
     } else {
       ClearConsecutiveFailures(gen);
     }
   }
+  if (retry_after) {
+    const double seconds = static_cast<double>(open_nanos) / 1e9;
+    TripIfCurrent(gen, TripCause::kRetryAfter, seconds, 0, open_nanos);
+  }
 }
 
-void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
-                             StripeRef stripe) noexcept {
+void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow, StripeRef stripe,
+                             int64_t open_nanos) noexcept {
   const uint32_t gen = permit.generation_;
   const bool failure = outcome == Outcome::kFailure;
   const uint32_t trials = static_cast<uint32_t>(config_.half_open_trial_calls);
@@ -224,6 +254,11 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
     if (SharedDecides()) {
       // Counted only: the coordinator pushes the trials to the shared
       // store, whose verdict over every instance's trials it then follows.
+    } else if (open_nanos >= 0) {
+      // The dependency said when to come back: no verdict to wait for.
+      desired = NextWord(word, State::kOpen);  // HALF_OPEN,g,n -> OPEN,g+1,0
+      cause = TripCause::kRetryAfter;
+      value = static_cast<double>(open_nanos) / 1e9;
     } else if (!config_.half_open_judge_by_rate) {
       if (successes >= to_close) {
         desired = NextWord(word, State::kClosed);  // HALF_OPEN,g,n -> CLOSED,g+1,0
@@ -250,7 +285,8 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
     const int64_t now = StateOf(desired) == State::kHalfOpen ? 0 : CoarseNowNanos();
     Why why;
     if (StateOf(desired) == State::kOpen) {
-      why = {TransitionCauseOf(cause), value, threshold};
+      why = {TransitionCauseOf(cause), value, threshold,
+             cause == TripCause::kRetryAfter ? open_nanos : -1};
     } else if (StateOf(desired) == State::kClosed) {
       why = {TransitionCause::kTrialsSucceeded, static_cast<double>(successes),
              config_.half_open_judge_by_rate ? 0.0 : static_cast<double>(to_close)};

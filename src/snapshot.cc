@@ -44,6 +44,8 @@ absl::string_view TripCauseName(TripCause cause) {
       return "OPERATOR";
     case TripCause::kShared:
       return "SHARED";
+    case TripCause::kRetryAfter:
+      return "RETRY_AFTER";
   }
   return "UNKNOWN";
 }
@@ -75,7 +77,8 @@ BreakerSnapshot Breaker::Snapshot() const {
   const uint64_t word = WordAsOfNow();
   s.state = StateOf(word);
   s.generation = GenOf(word);
-  s.last_trip = ReadTrip();
+  bool reopened = false;
+  s.last_trip = ReadTrip(&reopened);
   // relaxed: a mode, reported as of now.
   s.sharing = static_cast<Sharing>(sharing_.load(std::memory_order_relaxed));
   const int64_t coarse_now = CoarseNowNanos();
@@ -109,11 +112,12 @@ BreakerSnapshot Breaker::Snapshot() const {
     }
     case State::kOpen: {
       // The window that opened it: the CLOSED generation before, or the
-      // trials of the HALF_OPEN one.
+      // trials of the HALF_OPEN one (a retry-after opens from either).
       const bool from_closed = s.last_trip.generation == s.generation &&
                                (s.last_trip.cause == TripCause::kConsecutiveFailures ||
                                 s.last_trip.cause == TripCause::kFailureRate ||
-                                s.last_trip.cause == TripCause::kSlowCallRate);
+                                s.last_trip.cause == TripCause::kSlowCallRate ||
+                                (s.last_trip.cause == TripCause::kRetryAfter && !reopened));
       if (from_closed) {
         read_window(s.generation - 1);
       } else if (s.last_trip.generation == s.generation) {

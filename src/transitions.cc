@@ -144,7 +144,8 @@ bool Breaker::Publish(uint64_t& expected, uint64_t desired, int64_t coarse_now,
         1, std::memory_order_relaxed);
     AfterTransition(from, desired, coarse_now, why);
     if (to == State::kOpen || to == State::kForcedOpen) {
-      RecordTrip(GenOf(desired), TripCauseOf(why.cause), why.value, why.threshold);
+      RecordTrip(GenOf(desired), TripCauseOf(why.cause), why.value, why.threshold,
+                 from == State::kHalfOpen);
     }
     NotifyTransition(from, desired, why);
   }
@@ -200,8 +201,8 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now,
   }
 }
 
-void Breaker::TripIfCurrent(uint32_t gen, TripCause cause, double value,
-                            double threshold) noexcept {
+void Breaker::TripIfCurrent(uint32_t gen, TripCause cause, double value, double threshold,
+                            int64_t open_nanos) noexcept {
   // Under the shared state the window only records: the shared window,
   // which this one's counts feed, decides.
   if (SharedDecides()) return;
@@ -212,13 +213,14 @@ void Breaker::TripIfCurrent(uint32_t gen, TripCause cause, double value,
   // fails only because a window bit changed is retried.
   while (StateOf(word) == State::kClosed && GenOf(word) == gen) {
     if (Publish(word, NextWord(word, State::kOpen), CoarseNowNanos(),
-                {TransitionCauseOf(cause), value, threshold})) {
+                {TransitionCauseOf(cause), value, threshold, open_nanos})) {
       return;
     }
   }
 }
 
-void Breaker::RecordTrip(uint32_t gen, TripCause cause, double value, double threshold) noexcept {
+void Breaker::RecordTrip(uint32_t gen, TripCause cause, double value, double threshold,
+                         bool from_half_open) noexcept {
   // A seqlock whose sequence word is the record's tag (as the rate window's
   // base): claim it, check that no later trip is recorded, write, publish.
   // relaxed: the CAS below validates it.
@@ -242,16 +244,19 @@ void Breaker::RecordTrip(uint32_t gen, TripCause cause, double value, double thr
   trip_value_.store(value, std::memory_order_release);
   trip_threshold_.store(threshold, std::memory_order_release);
   // release: publishes the values with the tag.
-  trip_tag_.store((uint64_t{gen} << 8) | static_cast<uint8_t>(cause), std::memory_order_release);
+  trip_tag_.store((uint64_t{gen} << 8) | (from_half_open ? kTripFromHalfOpen : 0) |
+                      static_cast<uint8_t>(cause),
+                  std::memory_order_release);
 }
 
-TripReason Breaker::ReadTrip() const noexcept {
+TripReason Breaker::ReadTrip(bool* from_half_open) const noexcept {
   TripReason reason;
   for (int attempt = 0; attempt < 8; ++attempt) {
     // acquire: pairs with the release store of the tag in RecordTrip().
     const uint64_t tag = trip_tag_.load(std::memory_order_acquire);
     if (tag == kTripWriting) continue;
-    reason.cause = static_cast<TripCause>(tag & 0xFF);
+    reason.cause = static_cast<TripCause>(tag & (kTripFromHalfOpen - 1));
+    if (from_half_open != nullptr) *from_half_open = (tag & kTripFromHalfOpen) != 0;
     reason.generation = static_cast<uint32_t>(tag >> 8);
     // acquire: see RecordTrip().
     reason.value = trip_value_.load(std::memory_order_acquire);
@@ -370,6 +375,8 @@ TripCause Breaker::TripCauseOf(TransitionCause cause) {
       return TripCause::kOperator;
     case TransitionCause::kShared:
       return TripCause::kShared;
+    case TransitionCause::kRetryAfter:
+      return TripCause::kRetryAfter;
     case TransitionCause::kOpenPeriodOver:
     case TransitionCause::kTrialsSucceeded:
       break;
@@ -395,6 +402,8 @@ TransitionCause Breaker::TransitionCauseOf(TripCause cause) {
       return TransitionCause::kHalfOpenTimeout;
     case TripCause::kShared:
       return TransitionCause::kShared;
+    case TripCause::kRetryAfter:
+      return TransitionCause::kRetryAfter;
     case TripCause::kNone:
     case TripCause::kOperator:
       break;

@@ -1,8 +1,8 @@
 // File: tests/readme_stubs.h
 // The dependency types that README.md's examples use, declared just enough
 // for the examples to compile and for tests/readme_test.cc to run them: a
-// payments service whose health a test sets, its orders and quotes, and a
-// cache of quotes. See tests/readme_blocks.py.
+// payments service whose health a test sets, its orders and quotes, a
+// cache of quotes, and an HTTP client. See tests/readme_blocks.py.
 #ifndef CIRCUIT_TESTS_README_STUBS_H_
 #define CIRCUIT_TESTS_README_STUBS_H_
 
@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace readme {
 
@@ -52,6 +53,27 @@ class QuoteCache {
 
  private:
   std::map<std::string, Quote> quotes_;
+};
+
+// An HTTP client whose next answer a test sets.
+struct Request {
+  std::string path;
+};
+
+struct HttpResponse {
+  int code = 200;
+  absl::Duration retry_after;  // from the Retry-After header, if any
+};
+
+class HttpClient {
+ public:
+  HttpResponse Send(const Request&) {
+    ++calls;
+    return next;
+  }
+
+  HttpResponse next;
+  int calls = 0;
 };
 
 }  // namespace readme

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "circuit/circuit.h"
+#include "circuit/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/readme_blocks.h"
@@ -52,6 +53,26 @@ TEST(ReadmeTest, TheQuickStartsClientOpensItsBreakerAndFallsBackToItsCache) {
   EXPECT_TRUE(circuit::IsRejection(none.status())) << none.status();
   EXPECT_TRUE(circuit::IsRejection(Checkout(payments, cached_order)));
   EXPECT_EQ(api.calls, calls_before) << "an open breaker lets no call through";
+}
+
+TEST(ReadmeTest, A429WithRetryAfterOpensTheBreakerForThatLong) {
+  circuit::FakeClock clock;
+  circuit::BreakerConfig config;
+  config.name = "http";
+  config.clock = &clock;
+  auto breaker = circuit::Breaker::Create(config).value();
+  HttpClient http;
+  ASSERT_TRUE(Send(*breaker, http, Request{"/a"}).ok());
+  http.next = HttpResponse{429, absl::Seconds(30)};
+  EXPECT_FALSE(Send(*breaker, http, Request{"/b"}).ok());
+  EXPECT_EQ(breaker->state(), circuit::State::kOpen);  // one 429, not 5 failures
+  const absl::Status rejected = Send(*breaker, http, Request{"/c"});
+  EXPECT_THAT(std::string(rejected.message()), HasSubstr("retry in 30s"));
+  EXPECT_EQ(http.calls, 2);
+  http.next = HttpResponse{};
+  clock.Advance(absl::Seconds(30));
+  EXPECT_TRUE(Send(*breaker, http, Request{"/d"}).ok());  // the trial
+  EXPECT_EQ(breaker->state(), circuit::State::kClosed);
 }
 
 TEST(ReadmeTest, ARateThresholdAloneDoesNotOpenOnAShortRunOfFailures) {

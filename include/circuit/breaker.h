@@ -93,6 +93,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "circuit/classify.h"
 #include "circuit/clock.h"
 #include "circuit/config.h"
@@ -441,10 +443,12 @@ class Breaker {
   void RecordClosedSuccess(const Permit& permit, internal::StripeRef stripe) noexcept;
   // Every other success: DISABLED, trials, slow calls.
   void OnSuccessSlow(const Permit& permit, int64_t measured) noexcept;
+  // `open_nanos` >= 0: the dependency asked for that open period
+  // (FailureRetryAfter(), already capped); -1: none.
   void OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
-                     internal::StripeRef stripe) noexcept;
+                     internal::StripeRef stripe, int64_t open_nanos = -1) noexcept;
   void OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
-                      internal::StripeRef stripe) noexcept;
+                      internal::StripeRef stripe, int64_t open_nanos = -1) noexcept;
   void OnRelease(const Permit& permit, bool ignored) noexcept;
   // Claims `permit` (if still unresolved) and records `outcome`.
   // `status` / `error`: what the outcome was classified from, for call
@@ -452,6 +456,9 @@ class Breaker {
   void ResolveAs(Permit& permit, Outcome outcome, int64_t measured = kNotMeasured,
                  const absl::Status* status = nullptr,
                  const std::exception_ptr* error = nullptr) noexcept;
+  // Claims `permit` and records a failure that asks the breaker to open for
+  // `retry_after` (Permit::FailureRetryAfter()).
+  void ResolveRetryAfter(Permit& permit, int64_t measured, absl::Duration retry_after) noexcept;
   void ClearConsecutiveFailures(uint32_t gen) noexcept;
   uint32_t AddConsecutiveFailure(uint32_t gen) noexcept;
 
@@ -512,12 +519,18 @@ class Breaker {
   }
   void AfterTransition(State from, uint64_t word, int64_t coarse_now, const Why& why) noexcept;
   // CLOSED,g,0 -> OPEN,g+1,0 if the word is still CLOSED at generation
-  // `gen`; the winner records why.
-  void TripIfCurrent(uint32_t gen, TripCause cause, double value, double threshold) noexcept;
+  // `gen`; the winner records why. `open_nanos`: the open period (-1: the
+  // breaker's own, with backoff and jitter).
+  void TripIfCurrent(uint32_t gen, TripCause cause, double value, double threshold,
+                     int64_t open_nanos = -1) noexcept;
   // Records the reason of the transition into OPEN or FORCED_OPEN at `gen`,
   // unless a later generation's is already there (as StoreDeadline()).
-  void RecordTrip(uint32_t gen, TripCause cause, double value, double threshold) noexcept;
-  TripReason ReadTrip() const noexcept;
+  // `from_half_open`: a reopen (kept in the tag's bit 7, beside the cause,
+  // for Snapshot(), which shows the trials of a reopen and the window of a
+  // trip from CLOSED, and cannot tell them apart by a RETRY_AFTER cause).
+  void RecordTrip(uint32_t gen, TripCause cause, double value, double threshold,
+                  bool from_half_open) noexcept;
+  TripReason ReadTrip(bool* from_half_open = nullptr) const noexcept;
   // Moves to `to` at the next generation, whatever the state; returns it.
   uint32_t ForceTo(State to);
   // open_duration * multiplier^reopen_count, capped; then OpenDurationNanos()
@@ -631,12 +644,13 @@ class Breaker {
 
   // For Snapshot(), written by transition winners, read by snapshots:
   //   trip_tag_   the last trip's generation (or kTripWriting) and cause,
-  //               (gen << 8) | cause: the sequence word of a seqlock over
-  //               the two values below;
+  //               (gen << 8) | from HALF_OPEN << 7 | cause (below 128):
+  //               the sequence word of a seqlock over the two values below;
   //   open_period_nanos_  the current OPEN's period, stored before its
   //               deadline (whose release publishes it);
   //   last_trials_        the HALF_OPEN word the last reopen left.
   static constexpr uint64_t kTripWriting = ~uint64_t{0};
+  static constexpr uint64_t kTripFromHalfOpen = 0x80;
   std::atomic<uint64_t> trip_tag_{0};
   std::atomic<double> trip_value_{0};
   std::atomic<double> trip_threshold_{0};
@@ -802,6 +816,24 @@ inline bool Permit::Failure(absl::Duration took) noexcept {
   if (kind_ == Kind::kUntracked) return Claim();
   breaker_->ResolveAs(*this, Outcome::kFailure, breaker_->JudgeMeasured(took));
   return true;
+}
+
+inline bool Permit::FailureRetryAfter(absl::Duration retry_after) noexcept {
+  if (!admitted_) return false;
+  if (kind_ == Kind::kUntracked) return Claim();
+  breaker_->ResolveRetryAfter(*this, Breaker::kNotMeasured, retry_after);
+  return true;
+}
+
+inline bool Permit::FailureRetryAfter(absl::Duration retry_after, absl::Duration took) noexcept {
+  if (!admitted_) return false;
+  if (kind_ == Kind::kUntracked) return Claim();
+  breaker_->ResolveRetryAfter(*this, breaker_->JudgeMeasured(took), retry_after);
+  return true;
+}
+
+inline bool Permit::FailureRetryAfter(absl::Time retry_at) noexcept {
+  return FailureRetryAfter(retry_at - absl::Now());
 }
 
 inline bool Permit::Record(const absl::Status& status, absl::Duration took) noexcept {

@@ -94,13 +94,17 @@ enum class TransitionCause : uint8_t {
   // and threshold are the shared trip's (see SharedState in
   // circuit/redis/shared.h), and the shared store's open period holds.
   kShared,
+  // CLOSED -> OPEN or HALF_OPEN -> OPEN: the dependency said when to come
+  // back (Permit::FailureRetryAfter()); value: the seconds it asked for,
+  // which are the open period.
+  kRetryAfter,
 };
 
 // TransitionCauseName()
 // "CONSECUTIVE_FAILURES", "FAILURE_RATE", "SLOW_CALL_RATE", "TRIAL_FAILURES",
 // "TRIAL_FAILURE_RATE", "TRIAL_SLOW_CALL_RATE", "HALF_OPEN_TIMEOUT",
-// "OPEN_PERIOD_OVER", "TRIALS_SUCCEEDED", "OPERATOR", "SHARED"; "UNKNOWN"
-// outside.
+// "OPEN_PERIOD_OVER", "TRIALS_SUCCEEDED", "OPERATOR", "SHARED",
+// "RETRY_AFTER"; "UNKNOWN" outside.
 absl::string_view TransitionCauseName(TransitionCause cause);
 
 struct TransitionEvent {

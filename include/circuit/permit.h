@@ -83,6 +83,25 @@ class Permit {
   bool Failure(absl::Duration took) noexcept;
   bool Record(const absl::Status& status, absl::Duration took) noexcept;
 
+  // Permit::FailureRetryAfter(retry_after) / (retry_after, took) / (retry_at)
+  // A failure whose dependency said when to come back: an HTTP 429 or 503
+  // with Retry-After, a throttling status with a retry delay. The failure
+  // counts as Failure() counts it, and the breaker also opens now for
+  // `retry_after`, whatever its trip conditions: a CLOSED breaker opens, a
+  // HALF_OPEN trial reopens it. That is the open period, instead of the
+  // computed one (backoff and jitter), capped at max_open_duration; the
+  // rejections report what is left of it, and the transition's cause is
+  // RETRY_AFTER with the seconds asked for as its value.
+  // As with every outcome: a permit from an earlier generation changes
+  // nothing; METRICS_ONLY and DISABLED never open; a shared breaker
+  // (circuit/sharing.h) counts the failure and leaves the opening to the
+  // shared state. A `retry_after` of zero or less is a plain Failure().
+  // `retry_at` is a wall-clock time, turned into a wait with absl::Now()
+  // (also under an injected Clock). `took`: as in Failure(took).
+  bool FailureRetryAfter(absl::Duration retry_after) noexcept;
+  bool FailureRetryAfter(absl::Duration retry_after, absl::Duration took) noexcept;
+  bool FailureRetryAfter(absl::Time retry_at) noexcept;
+
   // Permit::Record()
   // Resolves the permit from a status, classified by
   // BreakerConfig::status_is_failure (default: !ok()). Returns as Success().

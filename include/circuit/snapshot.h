@@ -44,12 +44,15 @@ enum class TripCause : uint8_t {
   kOperator,                // ForceOpen(); value 0
   kShared,                  // the shared state opened (circuit/sharing.h);
                             // value, threshold: the shared trip's
+  kRetryAfter,              // Permit::FailureRetryAfter(); value: the seconds
+                            // the dependency asked for (the open period)
 };
 
 // TripCauseName()
 // "NONE", "CONSECUTIVE_FAILURES", "FAILURE_RATE", "SLOW_CALL_RATE",
 // "TRIAL_FAILURES", "TRIAL_FAILURE_RATE", "TRIAL_SLOW_CALL_RATE",
-// "HALF_OPEN_TIMEOUT", "OPERATOR", "SHARED"; "UNKNOWN" outside the enum.
+// "HALF_OPEN_TIMEOUT", "OPERATOR", "SHARED", "RETRY_AFTER"; "UNKNOWN"
+// outside the enum.
 absl::string_view TripCauseName(TripCause cause);
 
 // The last transition into OPEN or FORCED_OPEN, and what crossed which

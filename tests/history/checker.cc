@@ -66,6 +66,8 @@ bool OwnCauseMakes(TransitionCause cause, State from, State to) {
       return from == State::kOpen && to == State::kHalfOpen;
     case TransitionCause::kTrialsSucceeded:
       return from == State::kHalfOpen && to == State::kClosed;
+    case TransitionCause::kRetryAfter:
+      return (from == State::kClosed || from == State::kHalfOpen) && to == State::kOpen;
     default:
       return false;
   }
@@ -172,10 +174,10 @@ class Checker {
     return c_.half_open_successes_to_close > 0 ? c_.half_open_successes_to_close : TrialCalls();
   }
   bool MaybeFailedTrial(const Event& r) const {
-    return r.op == Op::kFailure || (r.op == Op::kSuccess && MaybeSlow(r));
+    return IsFailure(r.op) || (r.op == Op::kSuccess && MaybeSlow(r));
   }
   bool CertainlyFailedTrial(const Event& r) const {
-    return r.op == Op::kFailure || (r.op == Op::kSuccess && CertainlySlow(r));
+    return IsFailure(r.op) || (r.op == Op::kSuccess && CertainlySlow(r));
   }
   bool MaybeSuccessfulTrial(const Event& r) const {
     return r.op == Op::kSuccess && !CertainlySlow(r);
@@ -183,7 +185,7 @@ class Checker {
   bool CertainlySuccessfulTrial(const Event& r) const {
     return r.op == Op::kSuccess && !MaybeSlow(r);
   }
-  bool IsOutcome(const Event& r) const { return r.op == Op::kSuccess || r.op == Op::kFailure; }
+  bool IsOutcome(const Event& r) const { return r.op == Op::kSuccess || IsFailure(r.op); }
 
   // ---- 1. Structure ---------------------------------------------------------
 
@@ -607,7 +609,7 @@ class Checker {
       // Under kShared trial outcomes are counted and never judged (the
       // coordinator follows the shared verdict): only those certainly
       // judged by the breaker count here.
-      if ((r.op == Op::kSuccess || r.op == Op::kFailure) && r.returned &&
+      if ((r.op == Op::kSuccess || IsFailure(r.op)) && r.returned &&
           r.post.generation == e.permit_generation && !MaybeShared(r)) {
         ++p.fresh_outcomes;  // counted by the word, which stayed HALF_OPEN
         if (CertainlySuccessfulTrial(r)) ++p.fresh_successes;
@@ -845,7 +847,7 @@ class Checker {
     const int64_t limit = absl::ToInt64Nanoseconds(c_.half_open_max_duration);
     // Who may have been at work while CLOSED became OPEN (for the stats).
     const Spans failing(h_.events, [&](const Event& e) {
-      return e.op == Op::kFailure || (e.op == Op::kSuccess && MaybeSlow(e));
+      return IsFailure(e.op) || (e.op == Op::kSuccess && MaybeSlow(e));
     });
     const Spans succeeding(h_.events, [](const Event& e) { return e.op == Op::kSuccess; });
     const Spans admitting(h_.events, [](const Event& e) { return e.op == Op::kAcquire; });
@@ -865,13 +867,15 @@ class Checker {
       const uint64_t deadline = first_reach_[g];
       const uint64_t left = last_seen_[g - 1] == kNever ? 0 : last_seen_[g - 1];
       int failures = 0, maybe_slow_successes = 0, successes = 0, trial_starts = 0;
+      int retry_afters = 0;  // FailureRetryAfter(): one opens it, whatever else
       int maybe_failed = 0, maybe_successful = 0;  // trials, judged by S of K
       const uint32_t prev = static_cast<uint32_t>(g - 1);
       for (size_t i : resolutions[prev]) {
         const Event& r = At(i);
         if (r.before >= deadline) continue;
         if (r.trial != (from == State::kHalfOpen)) continue;
-        if (r.op == Op::kFailure) ++failures;
+        if (IsFailure(r.op)) ++failures;
+        if (r.op == Op::kFailureRetryAfter) ++retry_afters;
         if (r.op == Op::kSuccess) {
           ++successes;
           if (MaybeSlow(r)) ++maybe_slow_successes;
@@ -886,7 +890,8 @@ class Checker {
       if (from == State::kClosed) {
         if (failures + maybe_slow_successes == 0) {
           why = "no failure or slow call of the CLOSED generation began before it";
-        } else if (consecutive_only && failures < EffectiveConsecutiveFailuresToOpen(c_)) {
+        } else if (consecutive_only && retry_afters == 0 &&
+                   failures < EffectiveConsecutiveFailuresToOpen(c_)) {
           why = absl::StrCat("only ", failures,
                              " failures of the CLOSED generation began "
                              "before it (consecutive_failures_to_open ",
@@ -920,8 +925,9 @@ class Checker {
         }
       } else {  // HALF_OPEN -> OPEN
         // By rate: T outcomes. By S of K: more than K - S failed trials.
-        const bool decided =
-            judge_by_rate ? successes + failures >= trials : maybe_failed > trials - to_close;
+        const bool decided = retry_afters > 0 ||
+                             (judge_by_rate ? successes + failures >= trials
+                                            : maybe_failed > trials - to_close);
         if (!decided) {
           // Only the deadline can explain it: HALF_OPEN ends
           // half_open_max_duration after it began, whether or not slots are
@@ -989,7 +995,7 @@ class Checker {
       for (size_t i : resolutions[g - 2]) {
         const Event& r = At(i);
         if (r.before >= opened_seen || r.trial) continue;
-        if (r.op == Op::kFailure || (r.op == Op::kSuccess && MaybeSlow(r))) {
+        if (IsFailure(r.op) || (r.op == Op::kSuccess && MaybeSlow(r))) {
           opened_lo = std::min(opened_lo, r.clock_before);
         }
       }
@@ -1031,6 +1037,21 @@ class Checker {
       shortest = ShortestOpenNanos(ReopenCountAtLeast(g - 1));
       since = from_deadline ? "the HALF_OPEN deadline that reopened it" : "the call that opened it";
     }
+    // A FailureRetryAfter() of the generation before can have opened it for
+    // exactly the wait it gave, from the clock it read.
+    bool by_retry_after = false;
+    for (size_t i : resolutions[g - 2]) {
+      const Event& r = At(i);
+      if (r.op != Op::kFailureRetryAfter || r.before >= opened_seen) continue;
+      if (r.trial != (from == State::kHalfOpen)) continue;
+      if (opened_lo == kNone || r.clock_before + r.open_nanos < opened_lo + shortest) {
+        opened_lo = r.clock_before;
+        shortest = r.open_nanos;
+        since = absl::StrCat("[", FormatEvent(r), "], which asked for that period");
+        from_deadline = false;
+        by_retry_after = true;
+      }
+    }
     bool by_hold = false;
     for (size_t i : Holders(g - 1)) {
       const Event& c = At(i);
@@ -1041,6 +1062,7 @@ class Checker {
         since = absl::StrCat("[", FormatEvent(c), "], which gave it that period");
         from_deadline = false;
         by_hold = true;
+        by_retry_after = false;
       }
     }
     if (opened_lo == kNone) return "";
@@ -1052,6 +1074,7 @@ class Checker {
     ++r_.stats.open_durations_checked;
     if (from_deadline) ++r_.stats.open_durations_from_half_open_deadline;
     if (by_hold) ++r_.stats.shared_open_periods_timed;
+    if (by_retry_after) ++r_.stats.retry_after_periods_timed;
     if (moved_hi + 2000 >= opened_lo + shortest) return "";
     return absl::StrCat("it left OPEN after at most ", (moved_hi - opened_lo) / 1000,
                         " us of clock since ", since, "; the shortest open duration is ",
@@ -1208,6 +1231,7 @@ class Checker {
           ++successes;
           break;
         case Op::kFailure:
+        case Op::kFailureRetryAfter:
           ++failures;
           break;
         case Op::kIgnore:
@@ -1217,7 +1241,7 @@ class Checker {
           ++released;
           break;
       }
-      if (e.op != Op::kSuccess && e.op != Op::kFailure) continue;
+      if (e.op != Op::kSuccess && !IsFailure(e.op)) continue;
       if (e.pre.generation != e.permit_generation) {
         ++s.stale_certain;  // the generation had passed before it began
       } else if (e.post.generation != e.permit_generation) {

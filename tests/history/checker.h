@@ -146,6 +146,8 @@ struct CheckStats {
   uint64_t shared_trials_on_last_slot = 0;
   uint64_t shared_half_open_rejections = 0;
   uint64_t shared_open_periods_timed = 0;
+  // OPEN periods timed from the FailureRetryAfter() that asked for them.
+  uint64_t retry_after_periods_timed = 0;
 };
 
 struct CheckResult {

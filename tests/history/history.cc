@@ -34,6 +34,8 @@ absl::string_view OpName(Op op) {
       return "SUCCESS";
     case Op::kFailure:
       return "FAILURE";
+    case Op::kFailureRetryAfter:
+      return "FAILURE_RETRY_AFTER";
     case Op::kIgnore:
       return "IGNORE";
     case Op::kRelease:
@@ -457,6 +459,11 @@ class Run {
   }
 
   void Resolve(Worker& w, Held& h, Op op, bool meant_slow, bool probe) {
+    int64_t wait = 0;
+    if (op == Op::kFailureRetryAfter) {
+      wait = 1 + static_cast<int64_t>(
+                     w.rng() % static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.max_retry_after)));
+    }
     Event e = Begin(w, op, probe);
     bool returned = false;
     switch (op) {
@@ -465,6 +472,10 @@ class Run {
         break;
       case Op::kFailure:
         returned = h.permit.Failure();
+        break;
+      case Op::kFailureRetryAfter:
+        returned = h.permit.FailureRetryAfter(absl::Nanoseconds(wait));
+        e.open_nanos = std::min(wait, absl::ToInt64Nanoseconds(config_.max_open_duration));
         break;
       case Op::kIgnore:
         returned = h.permit.Ignore();
@@ -527,6 +538,9 @@ class Run {
       const bool outage = outage_.load(std::memory_order_relaxed);
       const uint64_t roll = w.rng() % 100;
       op = (outage ? roll < 85 : roll < 3) ? Op::kFailure : Op::kSuccess;
+      if (op == Op::kFailure && Chance(w, options_.retry_after_per_million)) {
+        op = Op::kFailureRetryAfter;
+      }
     }
     Resolve(w, h, op, /*meant_slow=*/false, probe);
   }

@@ -67,6 +67,7 @@ enum class Op : uint8_t {
   kAcquire,      // TryAcquire()
   kSuccess,      // Permit::Success()
   kFailure,      // Permit::Failure()
+  kFailureRetryAfter,  // Permit::FailureRetryAfter(wait): Event::open_nanos
   kIgnore,       // Permit::Ignore()
   kRelease,      // Permit::Release()
   kDrop,         // the permit destroyed unresolved
@@ -87,6 +88,8 @@ inline bool IsResolve(Op op) { return op >= Op::kSuccess && op <= Op::kDrop; }
 inline bool IsOperator(Op op) { return op >= Op::kForceOpen && op <= Op::kReset; }
 inline bool IsCoordinator(Op op) { return op >= Op::kClaim; }
 // Resolutions that hand the permit back without an outcome.
+// A failure, with a retry-after or not.
+inline bool IsFailure(Op op) { return op == Op::kFailure || op == Op::kFailureRetryAfter; }
 inline bool IsGiveBack(Op op) { return op == Op::kIgnore || op == Op::kRelease || op == Op::kDrop; }
 // The state an operator control moves the breaker to.
 State OperatorTarget(Op op);
@@ -128,7 +131,9 @@ struct Event {
   // generation it was to move; Lend(): the HALF_OPEN generation lent to.
   uint32_t hold_generation = 0;
   uint32_t lent_slots = 0;  // Lend()
-  int64_t open_nanos = 0;   // Follow() into OPEN, Reopen(): the period given
+  // Follow() into OPEN, Reopen(): the period given; FailureRetryAfter():
+  // the open period it asks for (the wait, capped at max_open_duration).
+  int64_t open_nanos = 0;
 
   bool probe = false;  // made by the quiescent tail, after every worker joined
 };
@@ -193,6 +198,10 @@ struct HarnessOptions {
   // they are done, before the tail.
   bool coordinator = false;
   int sync_ops = 24;
+  // Chance that a failure is a Permit::FailureRetryAfter() (per million),
+  // with a wait of 1 to max_retry_after, at random.
+  int retry_after_per_million = 0;
+  absl::Duration max_retry_after = absl::Milliseconds(40);
 };
 
 // The configurations the test and the soak rotate through, each named:

@@ -51,6 +51,7 @@ struct Totals {
   uint64_t shared_trials_checked = 0;
   uint64_t shared_trials_on_last_slot = 0;
   uint64_t shared_open_periods_timed = 0;
+  uint64_t retry_after_periods_timed = 0;
 };
 
 constexpr int kThreads = 8;  // the machine has 2 cores
@@ -58,13 +59,14 @@ constexpr int kOpsPerThread = 3000;
 constexpr int kHistoriesPerConfig = 4;
 
 void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* totals,
-                 bool coordinator = false) {
+                 bool coordinator = false, int retry_after_per_million = 0) {
   for (int i = 0; i < kHistoriesPerConfig; ++i) {
     HarnessOptions options;
     options.threads = kThreads;
     options.ops_per_thread = kOpsPerThread;
     options.seed = first_seed + static_cast<uint64_t>(i);
     options.coordinator = coordinator;
+    options.retry_after_per_million = retry_after_per_million;
     absl::StatusOr<History> history = RunHistory(config, options);
     ASSERT_TRUE(history.ok()) << history.status();
     const CheckResult result = CheckHistory(*history);
@@ -89,6 +91,7 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
     totals->shared_trials_checked += result.stats.shared_trials_checked;
     totals->shared_trials_on_last_slot += result.stats.shared_trials_on_last_slot;
     totals->shared_open_periods_timed += result.stats.shared_open_periods_timed;
+    totals->retry_after_periods_timed += result.stats.retry_after_periods_timed;
     if (result.stats.max_trials_in_flight > totals->max_trials_in_flight) {
       totals->max_trials_in_flight = result.stats.max_trials_in_flight;
     }
@@ -186,6 +189,34 @@ TEST(HistoryTest, ConcurrentHistoriesWhereSuccessesDecideRatesFollowTheStateMach
   ASSERT_EQ(EffectiveConsecutiveFailuresToOpen(config), 0);
   RunAndCheck(config, 8001, &totals);
   EXPECT_GT(totals.trips_by_a_success, 0u);
+}
+
+// Permit::FailureRetryAfter() among the failures (1 in 10): the dependency
+// opens the breaker, from CLOSED or from a trial, for the wait it gives (1
+// to 40 ms, shorter or longer than open_duration): every such trip must
+// have a retry-after of its generation behind it, and every OPEN period
+// so opened must last the wait asked.
+void RunRetryAfter(absl::string_view name, uint64_t first_seed) {
+  Totals totals;
+  RunAndCheck(StressConfig(name), first_seed, &totals, /*coordinator=*/false,
+              /*retry_after_per_million=*/100'000);
+  std::printf("  retry-after: OPEN periods timed from the wait asked %llu\n",
+              static_cast<unsigned long long>(totals.retry_after_periods_timed));
+  // Some OPEN period was judged by the wait a retry-after asked for (which
+  // may be shorter than open_duration: the check would fail it otherwise).
+  EXPECT_GT(totals.retry_after_periods_timed, 0u);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithRetryAfterOverACountWindowFollowTheStateMachine) {
+  RunRetryAfter("count-window", 13001);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithRetryAfterAndSOfKTrialsFollowTheStateMachine) {
+  RunRetryAfter("successes-to-close", 14001);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithRetryAfterAndAHalfOpenLimitFollowTheStateMachine) {
+  RunRetryAfter("half-open-limit", 15001);
 }
 
 // The distributed mode's hold (HarnessOptions::coordinator): a coordinator
@@ -533,6 +564,28 @@ TEST(CheckerTest, CatchesABreakerThatLeavesOpenBeforeTheOpenDuration) {
   const CheckResult fine = CheckHistory(ok.history());
   EXPECT_TRUE(fine.ok()) << fine.Summary();
   EXPECT_EQ(fine.stats.open_durations_checked, 1u);
+}
+
+// A retry-after opens it for the wait asked, shorter than open_duration
+// here: leaving OPEN at that wait is fine, before it is not; and a single
+// retry-after opens it where consecutive failures would need 3.
+TEST(CheckerTest, TimesAnOpenPeriodFromTheRetryAfterThatAskedForIt) {
+  for (const bool early : {false, true}) {
+    Builder b(HandMadeConfig());  // 3 failures in a row; open_duration = 1 s
+    const uint64_t p = b.Acquire(0, State::kClosed, true);
+    Event& e = b.Resolve(p, Op::kFailureRetryAfter, 0, State::kClosed);
+    e.open_nanos = absl::ToInt64Nanoseconds(absl::Milliseconds(200));
+    e.post = Observation{1, true, State::kOpen};
+    b.Advance(early ? absl::Milliseconds(100) : absl::Milliseconds(200));
+    b.Resolve(b.Acquire(2, State::kHalfOpen, true), Op::kSuccess, 2, State::kHalfOpen);
+    const CheckResult result = CheckHistory(b.history());
+    if (early) {
+      EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+    } else {
+      EXPECT_TRUE(result.ok()) << result.Summary();
+      EXPECT_EQ(result.stats.retry_after_periods_timed, 1u);
+    }
+  }
 }
 
 TEST(CheckerTest, CatchesTrialsTimedOutBeforeHalfOpenMaxDuration) {
