@@ -50,3 +50,11 @@ plot() { if [[ "$plots" == 1 ]]; then echo "--plot=$out/$1"; fi; }
   --window_duration=10s --minimum_calls=20 --open_duration=5s \
   --sweep=slow_call_duration=250ms,1s,5s --max_transitions=0 \
   $(plot slow.png) >"$out/slow.txt" 2>/dev/null
+
+# 5. Throttling: half the calls answered "retry after 20 s" for 3 minutes,
+#    replayed honouring the Retry-After (Permit::FailureRetryAfter()) and
+#    ignoring it (a plain failure), side by side.
+"$sim" generate --scenario=throttled --seed=5 --out=throttled.csv
+"$sim" replay --trace=throttled.csv --failure_rate_threshold=50 --window_type=time \
+  --window_duration=10s --minimum_calls=20 --open_duration=5s --retry_after=compare \
+  --max_transitions=4 $(plot throttled.png) >"$out/throttled.txt" 2>/dev/null

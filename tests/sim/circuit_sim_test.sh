@@ -95,6 +95,17 @@ grep -qF 'fast open_duration=1s' "$work/sweep.txt" && grep -qF 'slow-to-open ope
   fail "replay from stdin exited $?"
 grep -q '1 outage(s), given' "$work/stdin.txt" && pass || fail "--known_outages was not used"
 
+# Retry-After: a throttled trace, replayed honouring it and ignoring it.
+"$sim" generate --scenario=steady --duration=2m --rate=50 --throttled=30s+30s@10s --out="$work/throttled.csv" ||
+  fail "generate --throttled exited $?"
+grep -q ',failure,[0-9.]*,10000.000000$' "$work/throttled.csv" && pass || fail "no retry-after in the trace"
+"$sim" replay --trace="$work/throttled.csv" --retry_after=compare --max_transitions=1 \
+  >"$work/retry.txt" 2>/dev/null || fail "replay --retry_after=compare exited $?"
+grep -qE '^ +flags +flags ignoring Retry-After$' "$work/retry.txt" && pass ||
+  fail "compare did not put both side by side"
+grep -q 'CLOSED    -> OPEN       RETRY_AFTER (10s asked)' "$work/retry.txt" && pass ||
+  fail "the honouring config did not open for the wait asked"
+
 # ---- bad input: exit 1, a clear message, nothing written ------------------------------
 out="$work/out"
 printf '0,ok,1\n1,ok,1\n0.5,ok,1\n' >"$work/unsorted.csv"
@@ -131,6 +142,13 @@ expect_error "no python" "drawing $out/p.png failed" \
 expect_error "bucket flag" "--bucket: expected a duration with its unit (e.g. 10m, 250ms), got 'soon'" \
   replay --trace="$work/outage.csv" --bucket=soon --timeline="$out/t.csv"
 expect_error "rate flag" "--rate: expected a number, got 'fast'" generate --rate=fast --out="$out/t.csv"
+expect_error "retry_after flag" "--retry_after: expected honor, ignore or compare, got 'maybe'" \
+  replay --trace="$work/outage.csv" --retry_after=maybe --timeline="$out/t.csv"
+printf '0,ok,1,30s\n' >"$work/retry_ok.csv"
+expect_error "retry_after on a success" "retry_ok.csv:1: a retry_after on a call that did not fail" \
+  replay --trace="$work/retry_ok.csv"
+expect_error "throttled" "throttled '1m+1m': expected START+LENGTH@WAIT[@RATE]" \
+  generate --throttled=1m+1m --out="$out/t.csv"
 expect_error "duration flag" "--duration must be in (0, 31 days], got -1m" generate --duration=-1m --out="$out/t.csv"
 expect_error "scenario" "no scenario 'chaos'" generate --scenario=chaos --out="$out/t.csv"
 expect_error "episode" "outage '9m': expected START+LENGTH[@RATE]" generate --outage=9m --out="$out/t.csv"

@@ -78,6 +78,28 @@ TEST(GeneratorTest, RatesAndEpisodesAreWhatTheScenarioSays) {
   EXPECT_NEAR(latencies[latencies.size() * 99 / 100], 80e6, 6e6);  // p99 80 ms
 }
 
+TEST(GeneratorTest, ThrottlingAnswersAShareOfCallsWithAWait) {
+  Scenario s = PresetScenario("throttled").value();  // 2m+3m@20s@50
+  ASSERT_TRUE(ValidateScenario(s).ok());
+  int64_t throttled = 0, in_episode = 0, outside = 0;
+  for (const TraceCall& c : Calls(s)) {
+    const bool during = c.start_nanos >= 120 * kSecond && c.start_nanos < 300 * kSecond;
+    if (c.retry_after_nanos > 0) {
+      ASSERT_TRUE(during);
+      ASSERT_EQ(c.outcome, TraceOutcome::kFailure);
+      ASSERT_EQ(c.retry_after_nanos, 20 * kSecond);
+      ++throttled;
+    }
+    ++(during ? in_episode : outside);
+  }
+  EXPECT_NEAR(100.0 * throttled / in_episode, 50, 2);
+  EXPECT_GT(outside, 0);
+  EXPECT_THAT(ParseEpisode(Episode::Kind::kThrottled, "1m+1m").status().message(),
+              HasSubstr("expected START+LENGTH@WAIT[@RATE]"));
+  EXPECT_THAT(ParseEpisode(Episode::Kind::kThrottled, "1m+1m@soon").status().message(),
+              HasSubstr("bad wait 'soon'"));
+}
+
 TEST(GeneratorTest, FlappingIsAnnotatedPhaseByPhase) {
   Scenario s;
   s.episodes = {ParseEpisode(Episode::Kind::kFlapping, "60s+50s/10s").value(),
@@ -128,14 +150,14 @@ TEST(GeneratorTest, ScalingKeepsTheEpisodesInProportion) {
 }
 
 TEST(GeneratorTest, PresetsAreValidAndUnknownNamesListTheOthers) {
-  for (const char* name : {"steady", "outage", "slow", "flapping", "mixed"}) {
+  for (const char* name : {"steady", "outage", "slow", "flapping", "throttled", "mixed"}) {
     absl::StatusOr<Scenario> s = PresetScenario(name);
     ASSERT_TRUE(s.ok()) << name;
     EXPECT_TRUE(ValidateScenario(*s).ok()) << name;
   }
   absl::StatusOr<Scenario> s = PresetScenario("chaos");
   ASSERT_FALSE(s.ok());
-  EXPECT_THAT(s.status().message(), HasSubstr("steady, outage, slow, flapping and mixed"));
+  EXPECT_THAT(s.status().message(), HasSubstr("steady, outage, slow, flapping, throttled and mixed"));
 }
 
 TEST(GeneratorTest, BadEpisodesAndScenariosSayWhy) {

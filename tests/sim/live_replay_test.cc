@@ -69,8 +69,9 @@ class TransitionLog : public BreakerListener {
 };
 
 // Runs the live service for `run_for` with `config` and returns what
-// happened.
-LiveRun RunLive(BreakerConfig config, int64_t run_for) {
+// happened. `retry_after_percent`: the share of the failing phase's
+// failures that answer "retry after 20 to 60 ms" (Permit::FailureRetryAfter()).
+LiveRun RunLive(BreakerConfig config, int64_t run_for, int retry_after_percent = 0) {
   LiveRun run;
   std::mutex step;  // one breaker operation (and its clock setting) at a time
   FakeClock clock(RealNanos());
@@ -130,6 +131,9 @@ LiveRun RunLive(BreakerConfig config, int64_t run_for) {
         live.call.outcome = uniform(0, 100) < 3 ? TraceOutcome::kIgnored
                             : failing           ? TraceOutcome::kFailure
                                                 : TraceOutcome::kSuccess;
+        if (live.call.outcome == TraceOutcome::kFailure && uniform(0, 100) < retry_after_percent) {
+          live.call.retry_after_nanos = uniform(20 * kMs, 60 * kMs);
+        }
         std::this_thread::sleep_for(std::chrono::nanoseconds(
             slow ? uniform(3 * kMs, 6 * kMs) : uniform(kMs / 5, 2 * kMs)));
         {
@@ -140,7 +144,11 @@ LiveRun RunLive(BreakerConfig config, int64_t run_for) {
               permit.Success();  // timed by the breaker's own clock
               break;
             case TraceOutcome::kFailure:
-              permit.Failure();
+              if (live.call.retry_after_nanos > 0) {
+                permit.FailureRetryAfter(absl::Nanoseconds(live.call.retry_after_nanos));
+              } else {
+                permit.Failure();
+              }
               break;
             case TraceOutcome::kIgnored:
               permit.Ignore();
@@ -286,6 +294,24 @@ TEST(LiveReplayTest, ConsecutiveFailuresSlowCallsAndAHalfOpenLimit) {
   config.half_open_max_duration = absl::Milliseconds(4);
   const LiveRun live = RunLive(config, 1'200 * kMs);
   ExpectEventful(live);
+  ExpectReplayMatches(config, live);
+}
+
+TEST(LiveReplayTest, RetryAfterAnswersAmongTheFailures) {
+  BreakerConfig config;
+  config.name = "retry-after";
+  config.failure_rate_threshold = 50;
+  config.window_size = 20;
+  config.minimum_calls = 10;
+  config.open_duration = absl::Milliseconds(30);
+  config.half_open_max_concurrent = 2;
+  config.half_open_trial_calls = 3;
+  config.half_open_successes_to_close = 2;
+  const LiveRun live = RunLive(config, 1'200 * kMs, /*retry_after_percent=*/20);
+  ExpectEventful(live);
+  int retry_after_trips = 0;
+  for (const Transition& t : live.transitions) retry_after_trips += t.cause == TransitionCause::kRetryAfter;
+  EXPECT_GE(retry_after_trips, 1);
   ExpectReplayMatches(config, live);
 }
 

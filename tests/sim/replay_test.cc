@@ -146,6 +146,28 @@ TEST(ReplayTest, SlowCallsAreJudgedByTheTracesLatency) {
   EXPECT_EQ(simulation->transitions()[0].at_nanos, 1'004 * kMs);
 }
 
+TEST(ReplayTest, ARetryAfterOpensForTheWaitUnlessTheConfigIgnoresIt) {
+  BreakerConfig config;  // 5 failures in a row, 30 s open
+  ReplayOptions options;
+  options.honor_retry_after = {true, false};
+  auto replay = Replay::Create({config, config}, options, 0).value();
+  // One 429 asking for 2 s at 1 s, then healthy calls every 100 ms.
+  ASSERT_TRUE(replay->Feed(TraceCall{1 * kSecond, TraceOutcome::kFailure, 0, 2 * kSecond}).ok());
+  for (int64_t t = 1'100 * kMs; t < 5 * kSecond; t += 100 * kMs) {
+    ASSERT_TRUE(replay->Feed(Call(t, TraceOutcome::kSuccess, 0)).ok());
+  }
+  const Report report = replay->Finish({});
+  const ConfigResult& honoring = report.configs[0];
+  ASSERT_EQ(honoring.transitions.size(), 3u);
+  EXPECT_EQ(honoring.transitions[0].cause, TransitionCause::kRetryAfter);
+  EXPECT_EQ(honoring.transitions[0].value, 2);
+  EXPECT_EQ(honoring.transitions[1].at_nanos, 3'000 * kMs);  // the first call 2 s later
+  EXPECT_EQ(honoring.rejected, 19);                          // 1.1 s .. 2.9 s
+  EXPECT_TRUE(report.configs[0].honor_retry_after);
+  EXPECT_FALSE(report.configs[1].honor_retry_after);
+  EXPECT_TRUE(report.configs[1].transitions.empty());  // one failure of 5 in a row
+}
+
 TEST(ReplayTest, ConfigsSideBySideSeeTheSameTrace) {
   BreakerConfig eager;
   eager.name = "eager";
@@ -214,6 +236,10 @@ TEST(ReplayTest, RefusesWhatItCannotDo) {
   EXPECT_THAT(replay.status().message(), HasSubstr("config 'bad': BreakerConfig.window_size"));
 
   EXPECT_FALSE(Replay::Create({}, ReplayOptions(), 0).ok());
+  ReplayOptions uneven;
+  uneven.honor_retry_after = {true, false};
+  EXPECT_THAT(Replay::Create({BreakerConfig()}, uneven, 0).status().message(),
+              HasSubstr("one entry per config"));
   ReplayOptions fine;
   fine.bucket_nanos = 1;
   EXPECT_THAT(Replay::Create({BreakerConfig()}, fine, 0).status().message(),

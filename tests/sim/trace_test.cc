@@ -65,6 +65,26 @@ TEST(TraceTest, ParsesSecondsOutcomesAndLatencies) {
   EXPECT_EQ(call->latency_nanos, 1);  // a nanosecond, in milliseconds
 }
 
+TEST(TraceTest, AFailureMayCarryTheWaitItAskedFor) {
+  absl::StatusOr<TraceCall> call = ParseTraceLine("3,failure,1.5,30s");
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_EQ(call->retry_after_nanos, 30'000'000'000);
+  call = ParseTraceLine("3,failure,1.5,250");  // milliseconds, as latencies
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_EQ(call->retry_after_nanos, 250'000'000);
+  call = ParseTraceLine("3,failure,1.5,");  // empty: none
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_EQ(call->retry_after_nanos, 0);
+  EXPECT_THAT(ParseTraceLine("3,success,1.5,30s").status().message(),
+              HasSubstr("a retry_after on a call that did not fail"));
+  EXPECT_THAT(ParseTraceLine("3,failure,1.5,soon").status().message(),
+              HasSubstr("retry_after: 'soon'"));
+  const TraceCall with{7, TraceOutcome::kFailure, 5, 20'000'000'000};
+  absl::StatusOr<TraceCall> back = ParseTraceLine(FormatTraceLine(with));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->retry_after_nanos, with.retry_after_nanos);
+}
+
 TEST(TraceTest, ParsesRfc3339Timestamps) {
   absl::StatusOr<int64_t> t = ParseTimestamp("1970-01-01T00:00:01.25Z");
   ASSERT_TRUE(t.ok()) << t.status();
@@ -95,7 +115,7 @@ TEST(TraceTest, RejectsMalformedFieldsNamingThem) {
   for (const Case& c : std::vector<Case>{
            {"12.5,success", "2 fields: expected timestamp,outcome,latency"},
            {"12.5", "1 field"},
-           {"12.5,success,3,4", "more than 3 fields"},
+           {"12.5,failure,3,4,5", "more than 4 fields"},
            {"-1,success,3", "bad timestamp '-1'"},
            {"1e3,success,3", "bad timestamp '1e3'"},
            {"12.5.1,success,3", "bad timestamp"},

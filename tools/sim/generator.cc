@@ -48,6 +48,8 @@ absl::string_view KindName(Episode::Kind kind) {
       return "slow";
     case Episode::Kind::kFlapping:
       return "flapping";
+    case Episode::Kind::kThrottled:
+      return "throttled";
   }
   return "episode";
 }
@@ -74,10 +76,23 @@ absl::StatusOr<Episode> ParseEpisode(Episode::Kind kind, absl::string_view spec)
   episode.kind = kind;
   absl::string_view span = spec;
   absl::string_view value;
-  const size_t at = spec.rfind('@');
-  if (at != absl::string_view::npos) {
-    span = spec.substr(0, at);
-    value = spec.substr(at + 1);
+  if (kind == Episode::Kind::kThrottled) {
+    // START+LENGTH@WAIT[@RATE]
+    const std::vector<absl::string_view> parts = absl::StrSplit(spec, '@');
+    if (parts.size() < 2 || parts.size() > 3) {
+      return error(absl::InvalidArgumentError("expected START+LENGTH@WAIT[@RATE]"));
+    }
+    span = parts[0];
+    absl::StatusOr<int64_t> wait = ParseSpan("wait", parts[1]);
+    if (!wait.ok()) return error(wait.status());
+    episode.retry_after_nanos = *wait;
+    if (parts.size() == 3) value = parts[2];
+  } else {
+    const size_t at = spec.rfind('@');
+    if (at != absl::string_view::npos) {
+      span = spec.substr(0, at);
+      value = spec.substr(at + 1);
+    }
   }
   if (kind == Episode::Kind::kFlapping) {
     const size_t slash = span.rfind('/');
@@ -92,9 +107,10 @@ absl::StatusOr<Episode> ParseEpisode(Episode::Kind kind, absl::string_view spec)
   const std::vector<absl::string_view> parts = absl::StrSplit(span, '+');
   if (parts.size() != 2) {
     return error(absl::InvalidArgumentError(
-        kind == Episode::Kind::kSlow ? "expected START+LENGTH@LATENCY"
-        : kind == Episode::Kind::kOutage ? "expected START+LENGTH[@RATE]"
-                                         : "expected START+LENGTH/PERIOD[@RATE]"));
+        kind == Episode::Kind::kSlow        ? "expected START+LENGTH@LATENCY"
+        : kind == Episode::Kind::kOutage    ? "expected START+LENGTH[@RATE]"
+        : kind == Episode::Kind::kThrottled ? "expected START+LENGTH@WAIT[@RATE]"
+                                            : "expected START+LENGTH/PERIOD[@RATE]"));
   }
   absl::StatusOr<int64_t> start = ParseSpan("start", parts[0]);
   if (!start.ok()) return error(start.status());
@@ -125,6 +141,8 @@ absl::StatusOr<Scenario> PresetScenario(absl::string_view name) {
     specs = {{Episode::Kind::kSlow, "3m+2m@2s"}};
   } else if (name == "flapping") {
     specs = {{Episode::Kind::kFlapping, "2m+4m/10s"}};
+  } else if (name == "throttled") {
+    specs = {{Episode::Kind::kThrottled, "2m+3m@20s@50"}};
   } else if (name == "mixed") {
     specs = {{Episode::Kind::kOutage, "1m40s+1m"},
              {Episode::Kind::kSlow, "5m+1m@1.5s"},
@@ -132,7 +150,7 @@ absl::StatusOr<Scenario> PresetScenario(absl::string_view name) {
   } else {
     return absl::NotFoundError(absl::StrCat("no scenario '", absl::CHexEscape(name),
                                             "': the scenarios are steady, outage, slow, "
-                                            "flapping and mixed"));
+                                            "flapping, throttled and mixed"));
   }
   for (const auto& [kind, spec] : specs) {
     absl::StatusOr<Episode> episode = ParseEpisode(kind, spec);
@@ -191,6 +209,9 @@ absl::Status ValidateScenario(const Scenario& s) {
     if (e.kind == Episode::Kind::kSlow && e.latency_nanos <= 0) {
       return invalid(name, "a latency > 0", "0");
     }
+    if (e.kind == Episode::Kind::kThrottled && e.retry_after_nanos <= 0) {
+      return invalid(name, "a wait > 0", "0");
+    }
     if (e.kind == Episode::Kind::kFlapping &&
         !(e.period_nanos > 0 && e.period_nanos <= e.length_nanos)) {
       return invalid(name, "a period in (0, its length]",
@@ -231,6 +252,8 @@ void GenerateCalls(const Scenario& s, absl::FunctionRef<void(const TraceCall&)> 
     const int64_t start = static_cast<int64_t>(t);
     double error_rate = s.error_rate;
     double median = static_cast<double>(s.latency_median_nanos);
+    double throttled_rate = 0;
+    int64_t retry_after = 0;
     for (const Episode& e : s.episodes) {
       if (start < e.start_nanos || start >= e.start_nanos + e.length_nanos) continue;
       switch (e.kind) {
@@ -245,12 +268,20 @@ void GenerateCalls(const Scenario& s, absl::FunctionRef<void(const TraceCall&)> 
             error_rate = std::max(error_rate, e.error_rate);
           }
           break;
+        case Episode::Kind::kThrottled:
+          throttled_rate = e.error_rate;
+          retry_after = e.retry_after_nanos;
+          break;
       }
     }
     TraceCall call;
     call.start_nanos = start;
     call.outcome = Unit(rng) * 100 < error_rate ? TraceOutcome::kFailure : TraceOutcome::kSuccess;
     call.latency_nanos = static_cast<int64_t>(median * std::exp(sigma * Normal(rng)));
+    if (throttled_rate > 0 && Unit(rng) * 100 < throttled_rate) {
+      call.outcome = TraceOutcome::kFailure;  // a 429 with Retry-After
+      call.retry_after_nanos = retry_after;
+    }
     sink(call);
   }
 }

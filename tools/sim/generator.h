@@ -6,8 +6,10 @@
 //   outage    START+LENGTH[@RATE]          RATE percent of calls fail (default 100)
 //   slow      START+LENGTH@LATENCY         the median latency becomes LATENCY
 //   flapping  START+LENGTH/PERIOD[@RATE]   down for PERIOD, up for PERIOD, ...
+//   throttled START+LENGTH@WAIT[@RATE]     RATE percent of calls (default 100)
+//                                          fail with "retry after WAIT" (a 429)
 //
-// e.g. "120s+1m@100", "5m+2m@2s", "8m+90s/10s". Each episode's unhealthy
+// e.g. "120s+1m@100", "5m+2m@2s", "8m+90s/10s", "2m+3m@30s@50". Each episode's unhealthy
 // time is written into the trace as "# outage" annotations, so a replay
 // judges the configs against when the dependency really was down.
 //
@@ -35,13 +37,14 @@ namespace circuit {
 namespace sim {
 
 struct Episode {
-  enum class Kind : uint8_t { kOutage, kSlow, kFlapping };
+  enum class Kind : uint8_t { kOutage, kSlow, kFlapping, kThrottled };
   Kind kind = Kind::kOutage;
   int64_t start_nanos = 0;
   int64_t length_nanos = 0;
-  double error_rate = 100;     // kOutage, kFlapping: percent of calls that fail
+  double error_rate = 100;     // kOutage, kFlapping, kThrottled: percent of calls that fail
   int64_t latency_nanos = 0;   // kSlow: the median latency during it
   int64_t period_nanos = 0;    // kFlapping: the length of each down and up phase
+  int64_t retry_after_nanos = 0;  // kThrottled: the wait each failure asks for
 };
 
 struct Scenario {
@@ -61,6 +64,8 @@ struct Scenario {
 //   slow      latency rising to a 2 s median (3m+2m)
 //   flapping  down 10 s, up 10 s, for 4 minutes (2m+4m/10s)
 //   mixed     one of each (1m40s+1m, 5m+1m@1.5s, 7m30s+90s/15s)
+//   throttled half the calls answered "retry after 20 s" for 3 minutes
+//             (2m+3m@20s@50)
 // NotFoundError listing the names for any other.
 absl::StatusOr<Scenario> PresetScenario(absl::string_view name);
 

@@ -40,7 +40,7 @@
 
 // ---- generate ----------------------------------------------------------------
 ABSL_FLAG(std::string, scenario, "mixed",
-          "generate: the base scenario: steady, outage, slow, flapping or mixed");
+          "generate: the base scenario: steady, outage, slow, flapping, throttled or mixed");
 ABSL_FLAG(std::string, duration, "",
           "generate: the trace's length (default 10m; the scenario's episodes keep their "
           "places in proportion)");
@@ -58,6 +58,9 @@ ABSL_FLAG(std::vector<std::string>, slow, {},
           "generate: more slow episodes, START+LENGTH@LATENCY (e.g. 5m+1m@2s)");
 ABSL_FLAG(std::vector<std::string>, flapping, {},
           "generate: more flapping, START+LENGTH/PERIOD[@RATE] (e.g. 7m+2m/10s)");
+ABSL_FLAG(std::vector<std::string>, throttled, {},
+          "generate: more throttling, START+LENGTH@WAIT[@RATE]: RATE % of calls (default 100) "
+          "fail with 'retry after WAIT' (e.g. 2m+3m@20s@50)");
 ABSL_FLAG(uint64_t, seed, 1, "generate: the random seed");
 ABSL_FLAG(std::string, out, "-", "generate: where the trace goes ('-': standard output)");
 
@@ -79,6 +82,9 @@ ABSL_FLAG(double, unhealthy_slow_rate, 50,
 ABSL_FLAG(std::string, unhealthy_latency, "",
           "replay: a slow call for outages and the plot (default: the slow_call_duration of "
           "the first config that judges slow calls)");
+ABSL_FLAG(std::string, retry_after, "honor",
+          "replay: a failure's retry-after (the trace's 4th column): honor (FailureRetryAfter()), "
+          "ignore (a plain failure), or compare (each config both ways, side by side)");
 ABSL_FLAG(std::string, plot, "", "replay: draw the timeline into this PNG");
 ABSL_FLAG(std::string, timeline, "", "replay: write the per-bucket timeline as CSV here");
 ABSL_FLAG(int, max_transitions, 20, "replay: transitions listed per config");
@@ -160,7 +166,8 @@ absl::Status RunGenerate() {
        {std::pair<Episode::Kind, std::vector<std::string>>{Episode::Kind::kOutage,
                                                            absl::GetFlag(FLAGS_outage)},
         {Episode::Kind::kSlow, absl::GetFlag(FLAGS_slow)},
-        {Episode::Kind::kFlapping, absl::GetFlag(FLAGS_flapping)}}) {
+        {Episode::Kind::kFlapping, absl::GetFlag(FLAGS_flapping)},
+        {Episode::Kind::kThrottled, absl::GetFlag(FLAGS_throttled)}}) {
     for (const std::string& spec : specs) {
       absl::StatusOr<Episode> episode = ParseEpisode(kind, spec);
       if (!episode.ok()) return episode.status();
@@ -311,6 +318,23 @@ absl::Status RunReplay() {
   if (!configs.ok()) return configs.status();
   absl::StatusOr<ReplayOptions> options = Options(*configs);
   if (!options.ok()) return options.status();
+  const std::string retry_after = absl::GetFlag(FLAGS_retry_after);
+  if (retry_after == "ignore") {
+    options->honor_retry_after.assign(configs->size(), false);
+  } else if (retry_after == "compare") {
+    std::vector<BreakerConfig> both;
+    for (const BreakerConfig& config : *configs) {
+      both.push_back(config);
+      options->honor_retry_after.push_back(true);
+      both.push_back(config);
+      both.back().name = absl::StrCat(config.name, " ignoring Retry-After");
+      options->honor_retry_after.push_back(false);
+    }
+    *configs = std::move(both);
+  } else if (retry_after != "honor") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--retry_after: expected honor, ignore or compare, got '", retry_after, "'"));
+  }
 
   const std::string trace_path = ResolvePath(trace_flag);
   std::FILE* file = trace_path == "-" ? stdin : std::fopen(trace_path.c_str(), "rb");

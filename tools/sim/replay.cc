@@ -33,6 +33,7 @@ struct Simulation::InFlight {
   int64_t end_nanos;
   uint64_t arrival;  // breaks ties between equal ends: first in, first out
   int64_t latency_nanos;
+  int64_t retry_after_nanos;
   TraceOutcome outcome;
   Permit permit;
 };
@@ -47,13 +48,15 @@ struct EndsLater {
 };
 }  // namespace
 
-Simulation::Simulation(int64_t origin_nanos) : origin_nanos_(origin_nanos), clock_(kClockOrigin) {}
+Simulation::Simulation(int64_t origin_nanos, bool honor_retry_after)
+    : origin_nanos_(origin_nanos), honor_retry_after_(honor_retry_after), clock_(kClockOrigin) {}
 
 Simulation::~Simulation() = default;
 
 absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(BreakerConfig config,
-                                                               int64_t origin_nanos) {
-  std::unique_ptr<Simulation> simulation(new Simulation(origin_nanos));
+                                                               int64_t origin_nanos,
+                                                               bool honor_retry_after) {
+  std::unique_ptr<Simulation> simulation(new Simulation(origin_nanos, honor_retry_after));
   config.clock = &simulation->clock_;
   absl::StatusOr<std::unique_ptr<Breaker>> breaker = Breaker::Create(std::move(config));
   if (!breaker.ok()) return breaker.status();
@@ -80,7 +83,11 @@ void Simulation::ResolveUntil(int64_t trace_nanos) {
         call.permit.Success(took);
         break;
       case TraceOutcome::kFailure:
-        call.permit.Failure(took);
+        if (call.retry_after_nanos > 0 && honor_retry_after_) {
+          call.permit.FailureRetryAfter(absl::Nanoseconds(call.retry_after_nanos), took);
+        } else {
+          call.permit.Failure(took);
+        }
         break;
       case TraceOutcome::kIgnored:
         call.permit.Ignore();
@@ -96,7 +103,8 @@ bool Simulation::Feed(const TraceCall& call) {
   Permit permit = breaker_->TryAcquire();
   if (!permit) return false;
   in_flight_.push_back(InFlight{call.start_nanos + call.latency_nanos, arrivals_++,
-                                call.latency_nanos, call.outcome, std::move(permit)});
+                                call.latency_nanos, call.retry_after_nanos, call.outcome,
+                                std::move(permit)});
   std::push_heap(in_flight_.begin(), in_flight_.end(), EndsLater());
   return true;
 }
@@ -126,16 +134,22 @@ absl::StatusOr<std::unique_ptr<Replay>> Replay::Create(std::vector<BreakerConfig
         "the bucket must be at least 1ms, got ",
         absl::FormatDuration(absl::Nanoseconds(options.bucket_nanos))));
   }
+  if (!options.honor_retry_after.empty() && options.honor_retry_after.size() != configs.size()) {
+    return absl::InvalidArgumentError("honor_retry_after must have one entry per config");
+  }
   for (const Period& outage : options.outages) {
     if (outage.end_nanos <= outage.start_nanos) {
       return absl::InvalidArgumentError("an outage must end after it starts");
     }
   }
   std::unique_ptr<Replay> replay(new Replay(configs, std::move(options), origin_nanos));
-  for (BreakerConfig& config : configs) {
+  for (size_t i = 0; i < configs.size(); ++i) {
+    BreakerConfig& config = configs[i];
     const std::string name = config.name;
+    const bool honor =
+        replay->options_.honor_retry_after.empty() || replay->options_.honor_retry_after[i];
     absl::StatusOr<std::unique_ptr<Simulation>> simulation =
-        Simulation::Create(std::move(config), origin_nanos);
+        Simulation::Create(std::move(config), origin_nanos, honor);
     if (!simulation.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("config '", name, "': ", simulation.status().message()));
@@ -222,6 +236,8 @@ ConfigResult Replay::Judge(size_t index, const std::vector<Period>& outages) con
   ConfigResult result;
   result.config = configs_[index];
   result.config.clock = nullptr;
+  result.honor_retry_after =
+      options_.honor_retry_after.empty() || options_.honor_retry_after[index];
   result.transitions = simulations_[index]->transitions();
   const std::vector<Transition>& transitions = result.transitions;
   result.bucket_rejected = rejected_[index];

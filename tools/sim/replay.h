@@ -11,6 +11,8 @@
 //     latency as the measured duration (Permit::Success(took) and friends),
 //     so slow-call detection judges the trace's latency whatever clock the
 //     config chooses.
+// A failure that carries a retry-after is resolved with
+// Permit::FailureRetryAfter() (or, for a config that ignores it, Failure()).
 // Calls overlap as they did live: a call's resolution comes before any
 // call that starts at or after its end, so half-open trials in flight,
 // late outcomes of an earlier generation and time windows behave as in the
@@ -70,9 +72,12 @@ class Simulation {
   // Simulation::Create()
   // A breaker built from `config` (validated: the error is ValidateConfig()'s)
   // at trace time `origin_nanos`: the moment the service created it, from
-  // which time windows and open periods are measured.
+  // which time windows and open periods are measured. `honor_retry_after`:
+  // false resolves a failure's retry-after as a plain failure, as a caller
+  // that does not read the header would.
   static absl::StatusOr<std::unique_ptr<Simulation>> Create(BreakerConfig config,
-                                                           int64_t origin_nanos);
+                                                           int64_t origin_nanos,
+                                                           bool honor_retry_after = true);
 
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
@@ -105,11 +110,12 @@ class Simulation {
   class Recorder;
   struct InFlight;
 
-  Simulation(int64_t origin_nanos);
+  Simulation(int64_t origin_nanos, bool honor_retry_after);
   void AdvanceTo(int64_t trace_nanos);
   void ResolveUntil(int64_t trace_nanos);
 
   int64_t origin_nanos_;
+  bool honor_retry_after_;
   FakeClock clock_;
   std::unique_ptr<Breaker> breaker_;
   std::vector<Transition> transitions_;
@@ -135,6 +141,10 @@ struct ReplayOptions {
   double unhealthy_failure_rate = 50;
   double unhealthy_slow_rate = 50;
   int64_t unhealthy_latency_nanos = 0;
+
+  // Per config (in order): false if it ignores the trace's retry-afters
+  // (see Simulation::Create()). Empty: every config honours them.
+  std::vector<bool> honor_retry_after;
 
   // A trace spanning more buckets than this is refused (with the bucket
   // width that would fit): the timeline is kept in memory, 16 bytes a
@@ -165,6 +175,7 @@ struct OutageResult {
 // What one config did over the whole trace.
 struct ConfigResult {
   BreakerConfig config;
+  bool honor_retry_after = true;
   int64_t admitted = 0;
   int64_t rejected = 0;
   int64_t rejected_while_healthy = 0;  // in buckets that overlap no outage

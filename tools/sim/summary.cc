@@ -76,7 +76,8 @@ std::string FormatSummary(const Report& report, absl::string_view trace_name,
   }
   out += "\n";
   for (const ConfigResult& c : report.configs) {
-    absl::StrAppend(&out, "config ", c.config.name, ": ", FormatConfig(c.config), "\n");
+    absl::StrAppend(&out, "config ", c.config.name, ": ", FormatConfig(c.config),
+                    c.honor_retry_after ? "" : " (ignores Retry-After)", "\n");
   }
   out += "\n";
 
@@ -159,7 +160,9 @@ std::string FormatSummary(const Report& report, absl::string_view trace_name,
       absl::StrAppend(&out, absl::StrFormat("  %12s  %-9s -> %-9s  %s", Seconds(t.at_nanos - report.origin_nanos),
                                             StateName(t.from), StateName(t.to),
                                             TransitionCauseName(t.cause)));
-      if (t.threshold != 0) {
+      if (t.cause == TransitionCause::kRetryAfter) {
+        absl::StrAppend(&out, absl::StrFormat(" (%gs asked)", t.value));
+      } else if (t.threshold != 0) {
         absl::StrAppend(&out, absl::StrFormat(" (%g, threshold %g)", t.value, t.threshold));
       }
       out += "\n";

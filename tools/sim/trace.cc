@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 
 namespace circuit {
@@ -130,16 +131,16 @@ absl::StatusOr<TraceOutcome> ParseOutcome(absl::string_view text) {
 }
 
 absl::StatusOr<TraceCall> ParseTraceLine(absl::string_view line) {
-  absl::string_view fields[3];
+  absl::string_view fields[4];
   int n = 0;
   for (absl::string_view field : absl::StrSplit(line, ',')) {
-    if (n == 3) {
+    if (n == 4) {
       return absl::InvalidArgumentError(
-          "more than 3 fields: expected timestamp,outcome,latency");
+          "more than 4 fields: expected timestamp,outcome,latency[,retry_after]");
     }
     fields[n++] = absl::StripAsciiWhitespace(field);
   }
-  if (n != 3) {
+  if (n < 3) {
     return absl::InvalidArgumentError(
         absl::StrCat(n, n == 1 ? " field" : " fields", ": expected timestamp,outcome,latency"));
   }
@@ -153,6 +154,17 @@ absl::StatusOr<TraceCall> ParseTraceLine(absl::string_view line) {
   absl::StatusOr<int64_t> latency = ParseLatency(fields[2]);
   if (!latency.ok()) return latency.status();
   call.latency_nanos = *latency;
+  if (n == 4 && !fields[3].empty()) {
+    absl::StatusOr<int64_t> retry_after = ParseLatency(fields[3]);
+    if (!retry_after.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "retry_after: ", absl::StripPrefix(retry_after.status().message(), "bad latency ")));
+    }
+    if (call.outcome != TraceOutcome::kFailure) {
+      return absl::InvalidArgumentError("a retry_after on a call that did not fail");
+    }
+    call.retry_after_nanos = *retry_after;
+  }
   return call;
 }
 
@@ -168,9 +180,15 @@ std::string FormatSeconds(int64_t nanos) {
 }
 
 std::string FormatTraceLine(const TraceCall& call) {
-  return absl::StrFormat("%d.%09d,%s,%d.%06d", call.start_nanos / 1'000'000'000,
-                         call.start_nanos % 1'000'000'000, TraceOutcomeName(call.outcome),
-                         call.latency_nanos / 1'000'000, call.latency_nanos % 1'000'000);
+  std::string line =
+      absl::StrFormat("%d.%09d,%s,%d.%06d", call.start_nanos / 1'000'000'000,
+                      call.start_nanos % 1'000'000'000, TraceOutcomeName(call.outcome),
+                      call.latency_nanos / 1'000'000, call.latency_nanos % 1'000'000);
+  if (call.retry_after_nanos > 0) {
+    absl::StrAppendFormat(&line, ",%d.%06d", call.retry_after_nanos / 1'000'000,
+                          call.retry_after_nanos % 1'000'000);
+  }
+  return line;
 }
 
 // ---- TraceReader ------------------------------------------------------------

@@ -8,6 +8,7 @@
 //   0.000412,success,12.5          started at 0.000412 s, succeeded after 12.5 ms
 //   0.001030,failure,3ms
 //   2026-11-30T10:00:00.25Z,timeout,2s
+//   0.002000,failure,1.2,30s       a failure that said "retry after 30 s" (a 429)
 //
 // - timestamp: when the call started, in seconds (a decimal number: since
 //   any origin, the epoch included) or an RFC 3339 time. Never decreases
@@ -17,6 +18,9 @@
 //   breaker is configured to ignore, a cancelled call).
 // - latency: how long the call took: milliseconds as a plain number, or a
 //   duration with its unit ("250us", "1.5s").
+// - retry_after (optional, failures only): the wait the dependency asked
+//   for (Retry-After), in the latency's forms; the replay resolves the call
+//   with Permit::FailureRetryAfter().
 // Blank lines and lines starting with '#' are skipped; '#' lines of the two
 // forms above are annotations.
 //
@@ -48,6 +52,7 @@ struct TraceCall {
   int64_t start_nanos = 0;    // since the trace's time origin (see ParseTimestamp)
   TraceOutcome outcome = TraceOutcome::kSuccess;
   int64_t latency_nanos = 0;  // >= 0
+  int64_t retry_after_nanos = 0;  // > 0: a failure that asked for this wait
 };
 
 // An interval [start_nanos, end_nanos) on the trace's time line.
@@ -81,8 +86,8 @@ absl::StatusOr<int64_t> ParseLatency(absl::string_view text);
 absl::StatusOr<TraceOutcome> ParseOutcome(absl::string_view text);
 
 // ParseTraceLine()
-// One call from one line "timestamp,outcome,latency" (spaces around fields
-// allowed). InvalidArgumentError naming the field.
+// One call from one line "timestamp,outcome,latency[,retry_after]" (spaces
+// around fields allowed). InvalidArgumentError naming the field.
 absl::StatusOr<TraceCall> ParseTraceLine(absl::string_view line);
 
 // FormatSeconds()
@@ -91,7 +96,8 @@ std::string FormatSeconds(int64_t nanos);
 
 // FormatTraceLine()
 // The line ParseTraceLine() reads back to `call`, exactly: seconds with
-// nine decimals, the outcome's name, the latency in milliseconds with six.
+// nine decimals, the outcome's name, the latency in milliseconds with six,
+// and the retry-after in the same form when there is one.
 std::string FormatTraceLine(const TraceCall& call);
 
 // TraceReader reads a trace from a stdio stream, a line at a time through
