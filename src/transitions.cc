@@ -353,6 +353,43 @@ uint32_t Breaker::ForceTo(State to) {
   return GenOf(NextWord(word, to));  // on success `word` is what it replaced
 }
 
+uint32_t Breaker::ForceBy(State to, std::string by) {
+  const uint32_t gen = ForceTo(to);
+  std::lock_guard<std::mutex> lock(forced_by_mu_);
+  // Only while this force is still the latest word: a later force's record
+  // (made under this mutex after its own CAS) must not be overwritten.
+  // acquire: see TryAcquire(); a statistic here.
+  if (GenOf(state_.load(std::memory_order_acquire)) == gen) {
+    forced_by_ = std::move(by);
+    forced_by_gen_ = gen;
+    forced_by_set_ = true;
+  }
+  return gen;
+}
+
+bool Breaker::ResetIfGeneration(uint32_t gen) {
+  const int64_t now = CoarseNowNanos();
+  // relaxed: the CAS in Publish() validates it.
+  uint64_t word = state_.load(std::memory_order_relaxed);
+  while (GenOf(word) == gen) {
+    if (Publish(word, NextWord(word, State::kClosed), now, {TransitionCause::kOperator, 0, 0})) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string Breaker::ForcedBy() const {
+  std::lock_guard<std::mutex> lock(forced_by_mu_);
+  // acquire: see TryAcquire(); a statistic here.
+  const uint64_t word = state_.load(std::memory_order_acquire);
+  const State state = StateOf(word);
+  if (state != State::kForcedOpen && state != State::kDisabled && state != State::kMetricsOnly) {
+    return "";
+  }
+  return forced_by_set_ && forced_by_gen_ == GenOf(word) ? forced_by_ : "operator";
+}
+
 void Breaker::ForceOpen() { ForceTo(State::kForcedOpen); }
 
 TripCause Breaker::TripCauseOf(TransitionCause cause) {

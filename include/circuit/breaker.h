@@ -85,7 +85,9 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -238,6 +240,14 @@ class Breaker {
   void MetricsOnly();
   // Back to CLOSED with an empty window and no open-duration backoff.
   void Reset();
+
+  // Breaker::ForcedBy()
+  // Who put the breaker in its operator state (FORCED_OPEN, DISABLED,
+  // METRICS_ONLY): "operator" for the calls above (Registry's levers
+  // included), "<control>: <reason>" for a circuit::ManualControl
+  // (circuit/manual_control.h). Empty in any other state. Thread-safe;
+  // takes a lock no call path takes, and allocates.
+  std::string ForcedBy() const;
 
   // ---- Wrappers ---------------------------------------------------------
 
@@ -533,6 +543,13 @@ class Breaker {
   TripReason ReadTrip(bool* from_half_open = nullptr) const noexcept;
   // Moves to `to` at the next generation, whatever the state; returns it.
   uint32_t ForceTo(State to);
+  // ForceTo() recording `by` as the forcer (ForcedBy()); returns the
+  // generation it forced.
+  uint32_t ForceBy(State to, std::string by);
+  // Reset(), only while the breaker is still at generation `gen` (the
+  // generation a ForceBy() made); false if anything moved it since.
+  bool ResetIfGeneration(uint32_t gen);
+  friend class ManualControl;
   // open_duration * multiplier^reopen_count, capped; then OpenDurationNanos()
   // draws generation `gen`'s jitter and caps again.
   double BackedOffNanos(uint32_t reopen_count) const;
@@ -656,6 +673,12 @@ class Breaker {
   std::atomic<double> trip_threshold_{0};
   std::atomic<int64_t> open_period_nanos_{0};
   std::atomic<uint64_t> last_trials_{0};
+  // ForcedBy(): the last forcer and the generation it forced, written and
+  // read under the mutex (operator paths only).
+  mutable std::mutex forced_by_mu_;
+  std::string forced_by_;
+  uint32_t forced_by_gen_ = 0;
+  bool forced_by_set_ = false;
 
   alignas(128) internal::StripeSet stripes_;
   std::unique_ptr<internal::RateWindow> window_;

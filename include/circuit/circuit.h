@@ -15,6 +15,7 @@
 #include "circuit/config.h"
 #include "circuit/events.h"
 #include "circuit/fallbacks.h"
+#include "circuit/manual_control.h"
 #include "circuit/open_error.h"
 #include "circuit/permit.h"
 #include "circuit/registry.h"

@@ -92,7 +92,9 @@ class Permit {
   // computed one (backoff and jitter), capped at max_open_duration; the
   // rejections report what is left of it, and the transition's cause is
   // RETRY_AFTER with the seconds asked for as its value.
-  // As with every outcome: a permit from an earlier generation changes
+  // If another outcome opens the breaker at the same moment (a racing
+  // thread's trip wins the transition), that transition and its period
+  // stand. As with every outcome: a permit from an earlier generation changes
   // nothing; METRICS_ONLY and DISABLED never open; a shared breaker
   // (circuit/sharing.h) counts the failure and leaves the opening to the
   // shared state. A `retry_after` of zero or less is a plain Failure().
