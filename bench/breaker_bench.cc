@@ -59,6 +59,7 @@
 #include "circuit/config.h"
 #include "circuit/internal/cas_stats.h"
 #include "circuit/internal/stripes.h"
+#include "circuit/manual_control.h"
 #include "circuit/permit.h"
 #include "circuit/registry.h"
 #include "circuit/state.h"
@@ -436,6 +437,24 @@ void BM_Circuit_Closed_CountWindow(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_CountWindow);
 
+// The count-window case on a breaker attached to a ManualControl that
+// forced it open and handed it back (circuit/manual_control.h): a control
+// is a list of breakers and ordinary operator transitions, nothing on the
+// call path, so it must cost what the plain case costs.
+void BM_Circuit_Closed_UnderManualControl(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    static auto* const control = new circuit::ManualControl("bench");
+    std::shared_ptr<circuit::Breaker> shared(MakeBreaker(CountWindowConfig()),
+                                             [](circuit::Breaker*) {});  // never freed
+    control->Add(shared);
+    control->ForceOpen("bench");
+    control->Release();
+    return shared.get();
+  }();
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_UnderManualControl);
+
 // The count-window case with a transition listener subscribed: transitions
 // are never on the CLOSED path, so it must cost what the plain case costs
 // (circuit/events.h).
@@ -579,6 +598,40 @@ void BM_Circuit_RejectedWhileOpen(benchmark::State& state) {
   Finish(state);
 }
 CIRCUIT_BENCH(BM_Circuit_RejectedWhileOpen);
+
+// TryAcquire() on a breaker the dependency opened for a day with
+// Permit::FailureRetryAfter() (no trip condition of its own would): the
+// rejection reports the dependency's wait at the cost of any rejection.
+void BM_Circuit_RejectedAfterRetryAfter(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config = FailureConfig();  // no run ever trips it
+    config.name = "bench_retry_after";
+    config.max_open_duration = absl::Hours(24);
+    circuit::Breaker* b = MakeBreaker(config);
+    circuit::Permit permit = b->TryAcquire();
+    permit.FailureRetryAfter(absl::Hours(24));
+    return b;
+  }();
+  if (breaker->state() != circuit::State::kOpen) {
+    state.SkipWithError("the breaker is not OPEN");
+    return;
+  }
+  {
+    circuit::Permit warm_up = breaker->TryAcquire();
+    benchmark::DoNotOptimize(static_cast<bool>(warm_up));
+  }
+  AllocCounter allocs;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    benchmark::DoNotOptimize(static_cast<bool>(permit));
+  }
+  allocs.Report(state);
+  if (breaker->state() != circuit::State::kOpen) {
+    state.SkipWithError("the breaker left OPEN");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_RejectedAfterRetryAfter);
 
 // A call through a breaker looked up by name in a registry of 100 on every
 // call: Registry::Find() (a shared lock and a shared_ptr copy, both shared

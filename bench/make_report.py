@@ -42,6 +42,7 @@ REFERENCES = [
 BREAKERS = [
     "BM_MutexBreaker_Closed",
     "BM_Circuit_Closed_CountWindow",
+    "BM_Circuit_Closed_UnderManualControl",
     "BM_Circuit_Closed_TransitionListener",
     "BM_Circuit_Closed_TimeWindow",
     "BM_Circuit_Closed_SlowCallDetection",
@@ -52,6 +53,7 @@ BREAKERS = [
     "BM_Circuit_Closed_PerCpu",
     "BM_Circuit_FailureBelowThreshold",
     "BM_Circuit_RejectedWhileOpen",
+    "BM_Circuit_RejectedAfterRetryAfter",
     "BM_Circuit_CallWrapper",
     "BM_Circuit_RegistryLookupByName",
     "BM_MutexBulkhead_TakeAndGiveBack",
@@ -70,6 +72,8 @@ CLOSED_SLOW = "BM_Circuit_Closed_SlowCallDetection"
 CLOSED_SLOW_COARSE = "BM_Circuit_Closed_SlowCallCoarse"
 STEADY_CLOCK = "BM_Ref_SteadyClockNow"
 REJECTED = "BM_Circuit_RejectedWhileOpen"
+REJECTED_RETRY_AFTER = "BM_Circuit_RejectedAfterRetryAfter"
+CLOSED_MANUAL = "BM_Circuit_Closed_UnderManualControl"
 RELAXED_LOAD = "BM_Ref_RelaxedLoadShared"
 COARSE_CLOCK = "BM_Ref_MonotonicCoarse"
 CLOSED_DEFAULT = "BM_Circuit_Closed_DefaultConfig"
@@ -212,6 +216,15 @@ def scaling(results, name, threads):
 
 # What is known about a missed target, keyed by the start of its description.
 MISS_REASONS = {
+    "closed time-window, 1 thread <= 3x FetchAddShared": (
+        "not explained yet. On 2026-12-01 this case ran at 24 ns (every thread count, every "
+        "repetition, stddev 0.1 ns) in two full runs of bench/report.sh and one direct run, "
+        "and at 7.6-8.6 ns in more than twenty runs of the same binary before and after, "
+        "full suite or filtered, and in the same binary built before that day's changes. The "
+        "clock references of the slow runs were normal (coarse read 2.1 ns), so the extra "
+        "16 ns is inside the time window's path, in a state that comes and goes with time: "
+        "to investigate (the window's bucket arithmetic on elapsed time is the first "
+        "suspect)."),
     "closed count-window scaling 1->4 >= 0.9x the padded counter's": (
         "4 threads on this machine's 2 CPUs are oversubscribed 2x: the figure measures the "
         "scheduler's time slicing more than the breaker, and moves from run to run (six full "
@@ -372,6 +385,26 @@ def targets(results, memory):
                                                           fmt_ns(ld1 + cl1), rj1 / (ld1 + cl1))))
     else:
         out.append((desc, None, "missing data"))
+
+    for t in (1, 2, 4):
+        ra, rj = ns(REJECTED_RETRY_AFTER, t), ns(REJECTED, t)
+        desc = ("rejected after a Retry-After (FailureRetryAfter()), %d thread%s <= 1.5x "
+                "rejected while OPEN" % (t, "" if t == 1 else "s"))
+        if ra and rj:
+            out.append((desc, ra <= 1.5 * rj, "%s ns vs %s ns (%.2fx)" % (fmt_ns(ra), fmt_ns(rj),
+                                                                         ra / rj)))
+        else:
+            out.append((desc, None, "missing data"))
+
+    for t in (1, 2, 4):
+        cm, cc = ns(CLOSED_MANUAL, t), ns(CLOSED_COUNT, t)
+        desc = ("closed count-window under a ManualControl, %d thread%s <= 1.5x without" %
+                (t, "" if t == 1 else "s"))
+        if cm and cc:
+            out.append((desc, cm <= 1.5 * cc, "%s ns vs %s ns (%.2fx)" % (fmt_ns(cm), fmt_ns(cc),
+                                                                         cm / cc)))
+        else:
+            out.append((desc, None, "missing data"))
 
     cl1 = ns(CLOSED_LISTENER, 1)
     desc = "closed count-window with a transition listener, 1 thread <= 1.1x without"
