@@ -570,14 +570,8 @@ void BM_Circuit_FailureBelowThreshold(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Circuit_FailureBelowThreshold);
 
-// TryAcquire() on an OPEN breaker: every call rejected.
-void BM_Circuit_RejectedWhileOpen(benchmark::State& state) {
-  static circuit::Breaker* const breaker = [] {
-    circuit::Breaker* b = MakeBreaker(OpenConfig());
-    circuit::Permit permit = b->TryAcquire();
-    permit.Failure();  // consecutive_failures_to_open = 1: OPEN for a day
-    return b;
-  }();
+// TryAcquire() on an OPEN breaker that stays OPEN: every call rejected.
+void RunRejected(benchmark::State& state, circuit::Breaker* breaker) {
   if (breaker->state() != circuit::State::kOpen) {
     state.SkipWithError("the breaker is not OPEN");
     return;
@@ -597,6 +591,17 @@ void BM_Circuit_RejectedWhileOpen(benchmark::State& state) {
   }
   Finish(state);
 }
+
+// TryAcquire() on an OPEN breaker: every call rejected.
+void BM_Circuit_RejectedWhileOpen(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::Breaker* b = MakeBreaker(OpenConfig());
+    circuit::Permit permit = b->TryAcquire();
+    permit.Failure();  // consecutive_failures_to_open = 1: OPEN for a day
+    return b;
+  }();
+  RunRejected(state, breaker);
+}
 CIRCUIT_BENCH(BM_Circuit_RejectedWhileOpen);
 
 // TryAcquire() on a breaker the dependency opened for a day with
@@ -612,24 +617,7 @@ void BM_Circuit_RejectedAfterRetryAfter(benchmark::State& state) {
     permit.FailureRetryAfter(absl::Hours(24));
     return b;
   }();
-  if (breaker->state() != circuit::State::kOpen) {
-    state.SkipWithError("the breaker is not OPEN");
-    return;
-  }
-  {
-    circuit::Permit warm_up = breaker->TryAcquire();
-    benchmark::DoNotOptimize(static_cast<bool>(warm_up));
-  }
-  AllocCounter allocs;
-  for (auto _ : state) {
-    circuit::Permit permit = breaker->TryAcquire();
-    benchmark::DoNotOptimize(static_cast<bool>(permit));
-  }
-  allocs.Report(state);
-  if (breaker->state() != circuit::State::kOpen) {
-    state.SkipWithError("the breaker left OPEN");
-  }
-  Finish(state);
+  RunRejected(state, breaker);
 }
 CIRCUIT_BENCH(BM_Circuit_RejectedAfterRetryAfter);
 

@@ -386,33 +386,25 @@ def targets(results, memory):
     else:
         out.append((desc, None, "missing data"))
 
-    for t in (1, 2, 4):
-        ra, rj = ns(REJECTED_RETRY_AFTER, t), ns(REJECTED, t)
-        desc = ("rejected after a Retry-After (FailureRetryAfter()), %d thread%s <= 1.5x "
-                "rejected while OPEN" % (t, "" if t == 1 else "s"))
-        if ra and rj:
-            out.append((desc, ra <= 1.5 * rj, "%s ns vs %s ns (%.2fx)" % (fmt_ns(ra), fmt_ns(rj),
-                                                                         ra / rj)))
+    # A case at most `factor` times another's ns per call, at `t` threads.
+    def at_most(desc, name, base, factor, t):
+        a, b = ns(name, t), ns(base, t)
+        if a and b:
+            out.append((desc, a <= factor * b, "%s ns vs %s ns (%.2fx)" % (fmt_ns(a), fmt_ns(b),
+                                                                        a / b)))
         else:
             out.append((desc, None, "missing data"))
 
     for t in (1, 2, 4):
-        cm, cc = ns(CLOSED_MANUAL, t), ns(CLOSED_COUNT, t)
-        desc = ("closed count-window under a ManualControl, %d thread%s <= 1.5x without" %
-                (t, "" if t == 1 else "s"))
-        if cm and cc:
-            out.append((desc, cm <= 1.5 * cc, "%s ns vs %s ns (%.2fx)" % (fmt_ns(cm), fmt_ns(cc),
-                                                                         cm / cc)))
-        else:
-            out.append((desc, None, "missing data"))
-
-    cl1 = ns(CLOSED_LISTENER, 1)
-    desc = "closed count-window with a transition listener, 1 thread <= 1.1x without"
-    if cl1 and cc1:
-        out.append((desc, cl1 <= 1.1 * cc1, "%s ns vs %s ns (%.2fx)" % (fmt_ns(cl1), fmt_ns(cc1),
-                                                                       cl1 / cc1)))
-    else:
-        out.append((desc, None, "missing data"))
+        threads = "%d thread%s" % (t, "" if t == 1 else "s")
+        at_most("rejected after a Retry-After (FailureRetryAfter()), %s <= 1.5x rejected while "
+                "OPEN" % threads, REJECTED_RETRY_AFTER, REJECTED, 1.5, t)
+    for t in (1, 2, 4):
+        threads = "%d thread%s" % (t, "" if t == 1 else "s")
+        at_most("closed count-window under a ManualControl, %s <= 1.5x without" % threads,
+                CLOSED_MANUAL, CLOSED_COUNT, 1.5, t)
+    at_most("closed count-window with a transition listener, 1 thread <= 1.1x without",
+            CLOSED_LISTENER, CLOSED_COUNT, 1.1, 1)
 
     own1, past1, past2 = (get(results, n, 1) for n in (PINNED_OWN, PINNED_PAST_1, PINNED_PAST_2))
     desc = "past the own stripes: 2 threads pinned to 2 CPUs >= 1.7x one alone (default config)"
