@@ -47,16 +47,9 @@ void Breaker::ResolveAs(Permit& permit, Outcome outcome, int64_t measured,
     case Outcome::kSuccess:
       OnSuccess(permit, measured);
       return;
-    case Outcome::kFailure: {
-      if (permit.kind_ == Permit::Kind::kUntracked) return;
-      const StripeRef stripe = stripes_.ForThisThread();
-      const bool slow = IsSlow(permit, MeasureAndRecord(permit, measured, stripe));
-      OnOutcomeSlow(permit, Outcome::kFailure, slow, stripe);
-      if (ABSL_PREDICT_FALSE(HasCallListeners())) {
-        NotifyCall(permit, CallOutcome::kFailure, slow, status, error);
-      }
+    case Outcome::kFailure:
+      RecordFailure(permit, measured, status, error, /*open_nanos=*/-1);
       return;
-    }
     case Outcome::kIgnored:
       OnRelease(permit, /*ignored=*/true);
       return;
@@ -72,12 +65,19 @@ void Breaker::ResolveRetryAfter(Permit& permit, int64_t measured,
   if (!permit.Claim()) return;
   // Capped at max_open_duration: a wrong header cannot hold it open longer
   // than the config allows any open period to last.
-  const int64_t open_nanos =
-      absl::ToInt64Nanoseconds(std::min(retry_after, config_.max_open_duration));
+  RecordFailure(permit, measured, /*status=*/nullptr, /*error=*/nullptr,
+                absl::ToInt64Nanoseconds(std::min(retry_after, config_.max_open_duration)));
+}
+
+void Breaker::RecordFailure(const Permit& permit, int64_t measured, const absl::Status* status,
+                            const std::exception_ptr* error, int64_t open_nanos) noexcept {
+  if (permit.kind_ == Permit::Kind::kUntracked) return;
   const StripeRef stripe = stripes_.ForThisThread();
   const bool slow = IsSlow(permit, MeasureAndRecord(permit, measured, stripe));
   OnOutcomeSlow(permit, Outcome::kFailure, slow, stripe, open_nanos);
-  if (ABSL_PREDICT_FALSE(HasCallListeners())) NotifyCall(permit, CallOutcome::kFailure, slow);
+  if (ABSL_PREDICT_FALSE(HasCallListeners())) {
+    NotifyCall(permit, CallOutcome::kFailure, slow, status, error);
+  }
 }
 
 void Breaker::OnSuccessSlow(const Permit& permit, int64_t measured) noexcept {

@@ -469,6 +469,11 @@ class Breaker {
   // Claims `permit` and records a failure that asks the breaker to open for
   // `retry_after` (Permit::FailureRetryAfter()).
   void ResolveRetryAfter(Permit& permit, int64_t measured, absl::Duration retry_after) noexcept;
+  // A claimed permit's failure, for both: counted, timed, judged (with the
+  // dependency's open period when `open_nanos` >= 0) and told to call
+  // listeners.
+  void RecordFailure(const Permit& permit, int64_t measured, const absl::Status* status,
+                     const std::exception_ptr* error, int64_t open_nanos) noexcept;
   void ClearConsecutiveFailures(uint32_t gen) noexcept;
   uint32_t AddConsecutiveFailure(uint32_t gen) noexcept;
 
