@@ -79,6 +79,7 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
   const int trial_limit = config_.half_open_trial_calls;
   const int concurrent_limit = config_.half_open_max_concurrent;
   bool served = false;
+  bool reaped = false;
   for (;;) {
     if (ABSL_PREDICT_FALSE((word & internal::kFoldOwedBit) != 0) && !served) {
       // A fold is owed: serve it before admitting, since it may trip. Once
@@ -122,8 +123,10 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
           stripes_.ForThisThread().Add(internal::kPermitted);
           // On success the CAS left `word` as it was: the trial's generation
           // is the next one.
-          return Permit(this, Permit::Kind::kTrial, GenOf(NextWord(word, State::kHalfOpen)),
-                        DurationNowNanos());
+          Permit trial(this, Permit::Kind::kTrial, GenOf(NextWord(word, State::kHalfOpen)),
+                       DurationNowNanos());
+          if (probe_slots_) ClaimProbeSlot(trial);
+          return trial;
         }
         continue;  // `word` holds what beat us
       }
@@ -149,9 +152,18 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
           if (state_.compare_exchange_weak(word, word + kOneInFlight, std::memory_order_acquire,
                                            std::memory_order_acquire)) {
             stripes_.ForThisThread().Add(internal::kPermitted);
-            return Permit(this, Permit::Kind::kTrial, gen, DurationNowNanos());
+            Permit trial(this, Permit::Kind::kTrial, gen, DurationNowNanos());
+            if (probe_slots_) ClaimProbeSlot(trial);
+            return trial;
           }
           internal::NoteCasFailure();
+          continue;
+        }
+        if (probe_slots_ && in_flight > 0 && !reaped) {
+          // No slot for us: a trial holding one may be past its deadline.
+          // Once per admission (each reap is a scan of the slots).
+          reaped = true;
+          word = ReapExpiredProbes(word);
           continue;
         }
         return Reject(word, 0);  // a trial slot may free up any moment

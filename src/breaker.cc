@@ -71,6 +71,8 @@ Breaker::Breaker(BreakerConfig config)
           static_cast<uint32_t>(EffectiveConsecutiveFailuresToOpen(config_))),
       consecutive_on_(consecutive_to_open_ > 0),
       half_open_limited_(config_.half_open_max_duration > absl::ZeroDuration()),
+      probe_timeout_nanos_(absl::ToInt64Nanoseconds(config_.half_open_probe_timeout)),
+      half_open_timed_(half_open_limited_ || probe_timeout_nanos_ > 0),
       window_mode_(config_.failure_rate_threshold > 0 || config_.slow_call_rate_threshold > 0
                        ? (config_.window_type == WindowType::kTimeBased ? WindowMode::kTime
                                                                         : WindowMode::kCount)
@@ -84,6 +86,11 @@ Breaker::Breaker(BreakerConfig config)
   if (window_mode_ != WindowMode::kNone) {
     window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_,
                                                      &window_judged_);
+  }
+  if (probe_timeout_nanos_ > 0) {
+    const size_t slots = static_cast<size_t>(config_.half_open_max_concurrent);
+    probe_slots_ = std::make_unique<std::atomic<uint64_t>[]>(slots);
+    for (size_t i = 0; i < slots; ++i) probe_slots_[i].store(0, std::memory_order_relaxed);
   }
 }
 
@@ -160,6 +167,8 @@ BreakerMetrics Breaker::Metrics() const {
     m.opened += m.transitions[from][static_cast<int>(State::kOpen)];
   }
   m.listener_errors = listeners_->errors();
+  // relaxed: a statistic.
+  m.probe_timeouts = probe_timeouts_.load(std::memory_order_relaxed);
   return m;
 }
 

@@ -138,6 +138,19 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
     return Invalid("half_open_max_duration", "0 (off) or in 1ns..365 days",
                    absl::FormatDuration(c.half_open_max_duration));
   }
+  if (c.half_open_probe_timeout != absl::ZeroDuration() &&
+      !(c.half_open_probe_timeout >= absl::Milliseconds(1) &&
+        c.half_open_probe_timeout <= absl::Hours(24 * 365))) {
+    // At least 1 ms: a probe's deadline is kept in milliseconds (the
+    // coarse clock that reaps it ticks every few anyway).
+    return Invalid("half_open_probe_timeout", "0 (off) or in 1ms..365 days",
+                   absl::FormatDuration(c.half_open_probe_timeout));
+  }
+  if (c.half_open_probe_timeout_outcome != ProbeTimeoutOutcome::kFailure &&
+      c.half_open_probe_timeout_outcome != ProbeTimeoutOutcome::kReleased) {
+    return Invalid("half_open_probe_timeout_outcome", "kFailure or kReleased",
+                   absl::StrCat(static_cast<int>(c.half_open_probe_timeout_outcome)));
+  }
   if (c.stripes.has_value() && !(s = CheckInt("stripes", *c.stripes, 0, 1024)).ok()) return s;
   return absl::OkStatus();
 }

@@ -170,7 +170,11 @@ void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow, St
   stripe.Add(failure ? internal::kFailures : internal::kSuccesses);
   if (slow) stripe.Add(internal::kSlow);
   if (permit.kind_ == Permit::Kind::kTrial) {
-    OnTrialOutcome(permit, outcome, slow, stripe, open_nanos);
+    // A trial under a per-probe deadline that was reaped is over: its
+    // slot and its verdict were given when it timed out.
+    const bool current = (permit.probe_slot_ == 0 || FreeProbeSlot(permit)) &&
+                         OnTrialOutcome(permit.generation_, outcome, slow, open_nanos);
+    if (!current) stripe.Add(internal::kStale);
     return;
   }
   const uint32_t gen = permit.generation_;
@@ -218,9 +222,8 @@ void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow, St
   }
 }
 
-void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow, StripeRef stripe,
+bool Breaker::OnTrialOutcome(uint32_t gen, Outcome outcome, bool slow,
                              int64_t open_nanos) noexcept {
-  const uint32_t gen = permit.generation_;
   const bool failure = outcome == Outcome::kFailure;
   const uint32_t trials = static_cast<uint32_t>(config_.half_open_trial_calls);
   // S of the K trials close it; more than K - S failed trials reopen it.
@@ -236,8 +239,7 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow, S
   if (half_open_limited_) word = ApplyHalfOpenDeadline(word);
   for (;;) {
     if (GenOf(word) != gen || StateOf(word) != State::kHalfOpen || InFlightOf(word) == 0) {
-      stripe.Add(internal::kStale);  // the trials of this generation are over
-      return;
+      return false;  // the trials of this generation are over
     }
     const uint32_t in_flight = InFlightOf(word) - 1;
     const uint32_t slow_calls = TrialSlowOf(word) + (slow ? 1 : 0);
@@ -296,7 +298,7 @@ void Breaker::OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow, S
         // relaxed: read by snapshots only, as a statistic.
         last_trials_.store(trials_now, std::memory_order_relaxed);
       }
-      return;
+      return true;
     }
   }
 }
@@ -308,12 +310,18 @@ void Breaker::OnRelease(const Permit& permit, bool ignored) noexcept {
     NotifyCall(permit, CallOutcome::kIgnored, false);
   }
   if (permit.kind_ != Permit::Kind::kTrial) return;
+  // A reaped trial's slot went back when it timed out.
+  if (permit.probe_slot_ != 0 && !FreeProbeSlot(permit)) return;
+  ReturnTrialSlot(permit.generation_);
+}
+
+void Breaker::ReturnTrialSlot(uint32_t gen) noexcept {
   // HALF_OPEN,g,n -> HALF_OPEN,g,n-1: the slot goes back, no outcome counts
   // (unless the period is past its limit: then it reopens).
   // acquire: see TryAcquire().
   uint64_t word = state_.load(std::memory_order_acquire);
   if (half_open_limited_) word = ApplyHalfOpenDeadline(word);
-  while (GenOf(word) == permit.generation_ && StateOf(word) == State::kHalfOpen &&
+  while (GenOf(word) == gen && StateOf(word) == State::kHalfOpen &&
          InFlightOf(word) > 0) {
     // release: the slot we hand back is taken by a CAS that acquires it.
     if (state_.compare_exchange_weak(word, word - kOneInFlight, std::memory_order_release,

@@ -154,6 +154,10 @@ struct BreakerMetrics {
   uint64_t stale = 0;      // outcomes dropped: their generation had passed
   uint64_t opened = 0;     // transitions into OPEN
   uint64_t listener_errors = 0;  // listener calls that threw (circuit/events.h)
+  // Trials that outlived half_open_probe_timeout and were reaped (each
+  // counted as half_open_probe_timeout_outcome says; its permit counts its
+  // own late outcome, as stale, when it resolves).
+  uint64_t probe_timeouts = 0;
   // Transitions made, by [from][to] (indexed by State's values).
   std::array<std::array<uint64_t, kNumStates>, kNumStates> transitions{};
 };
@@ -457,8 +461,11 @@ class Breaker {
   // (FailureRetryAfter(), already capped); -1: none.
   void OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
                      internal::StripeRef stripe, int64_t open_nanos = -1) noexcept;
-  void OnTrialOutcome(const Permit& permit, Outcome outcome, bool slow,
-                      internal::StripeRef stripe, int64_t open_nanos = -1) noexcept;
+  // A trial's outcome in generation `gen`: false if that generation's
+  // trials are over (the outcome is stale; the caller counts it).
+  bool OnTrialOutcome(uint32_t gen, Outcome outcome, bool slow, int64_t open_nanos = -1) noexcept;
+  // HALF_OPEN,gen,n -> HALF_OPEN,gen,n-1: a trial's slot back, no outcome.
+  void ReturnTrialSlot(uint32_t gen) noexcept;
   void OnRelease(const Permit& permit, bool ignored) noexcept;
   // Claims `permit` (if still unresolved) and records `outcome`.
   // `status` / `error`: what the outcome was classified from, for call
@@ -486,16 +493,51 @@ class Breaker {
   // function of time, and the transition is the same CAS any call would
   // make.
   uint64_t ApplyHalfOpenDeadline(uint64_t word) const noexcept;
+  // Both HALF_OPEN limits that time makes due: the period's
+  // (ApplyHalfOpenDeadline()) and each trial's (ReapExpiredProbes()).
+  // Const for the same reason.
+  uint64_t ApplyHalfOpenLimits(uint64_t word) const noexcept;
   // The state word with a due HALF_OPEN deadline applied (state(),
   // generation(), Snapshot()).
   uint64_t WordAsOfNow() const noexcept {
     // acquire: pairs with the release of the CAS that made the transition.
     const uint64_t word = state_.load(std::memory_order_acquire);
-    if (ABSL_PREDICT_FALSE(internal::StateOf(word) == State::kHalfOpen) && half_open_limited_) {
-      return ApplyHalfOpenDeadline(word);
+    if (ABSL_PREDICT_FALSE(internal::StateOf(word) == State::kHalfOpen) && half_open_timed_) {
+      return ApplyHalfOpenLimits(word);
     }
     return word;
   }
+
+  // ---- Per-probe deadlines (half_open_probe_timeout; src/probe_deadlines.cc)
+  // One probe slot per concurrent trial (half_open_max_concurrent), each an
+  // atomic entry naming the trial that holds it:
+  //   63             37 36                                         0
+  //  +-----------------+--------------------------------------------+
+  //  | generation (27) | deadline: ms since creation, mod 2^37 (37) |
+  //  +-----------------+--------------------------------------------+
+  // 0: free (a deadline is never 0). A trial claims a slot right after the
+  // CAS that admitted it and frees it (CAS from its own entry to 0) before
+  // the CAS that hands its in-flight count back, so the current
+  // generation's entries never outnumber its trials in flight and a claim
+  // always finds a slot: a free one, or one left by a trial of a generation
+  // that is over. Within a generation a slot's successive entries differ
+  // (a new deadline is at least 1 ms past the reaping of the one before),
+  // so a late trial can never free its successor's slot.
+  // The 37 bits of milliseconds wrap after 4.3 years; deadlines are
+  // compared modulo 2^37 (a timeout is at most 365 days, under half).
+  static constexpr int kProbeDeadlineBits = 37;
+  static constexpr uint64_t kProbeDeadlineMask = (uint64_t{1} << kProbeDeadlineBits) - 1;
+  // ClaimProbeSlot(): for a trial of generation `gen` just admitted; fills
+  // the permit's probe fields (or leaves it without a deadline if `gen` is
+  // already over: its outcome will be stale).
+  void ClaimProbeSlot(Permit& permit) noexcept;
+  // FreeProbeSlot(): a resolving trial's slot back; false if a reaper took
+  // it first (the trial timed out: its outcome is stale).
+  bool FreeProbeSlot(const Permit& permit) noexcept;
+  // ReapExpiredProbes(): every trial of `word`'s HALF_OPEN generation past
+  // its deadline gives its slot back and counts as
+  // half_open_probe_timeout_outcome says. Returns the word as it is after.
+  uint64_t ReapExpiredProbes(uint64_t word) noexcept;
 
   // The window bits (circuit/internal/state_word.h). ServeWindow(), given a
   // loaded word, clears the bits of `bits` that it has and, if this thread
@@ -641,6 +683,8 @@ class Breaker {
   const uint32_t consecutive_to_open_;  // EffectiveConsecutiveFailuresToOpen()
   const bool consecutive_on_;
   const bool half_open_limited_;  // half_open_max_duration > 0
+  const int64_t probe_timeout_nanos_;  // half_open_probe_timeout (0: off)
+  const bool half_open_timed_;         // either of the two above
   const WindowMode window_mode_;
 
   // 128 B: x86-64 prefetches line pairs. The state word is read by every
@@ -701,6 +745,11 @@ class Breaker {
   //                   too many.
   std::atomic<uint8_t> sharing_{0};
   std::atomic<uint64_t> shared_trials_{0};
+
+  // Per-probe deadlines: half_open_max_concurrent slots (null when off),
+  // and the trials reaped (relaxed: a statistic).
+  std::unique_ptr<std::atomic<uint64_t>[]> probe_slots_;
+  std::atomic<uint64_t> probe_timeouts_{0};
 };
 
 // ---- Inline fast paths ---------------------------------------------------

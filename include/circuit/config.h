@@ -59,6 +59,16 @@ enum class SlowCallClock : uint8_t {
   kCaller,
 };
 
+// What a half-open trial that outlived half_open_probe_timeout counts as.
+enum class ProbeTimeoutOutcome : uint8_t {
+  // A failed trial: under S of K it may reopen the breaker (with S = K, the
+  // default, it does), judged by rate it counts among the trials' failures.
+  kFailure,
+  // Its slot goes back and nothing is counted, as if it had been released:
+  // the next call may probe instead.
+  kReleased,
+};
+
 // kAuto picks the coarse clock for a slow_call_duration of at least this:
 // 100 ms, 25 coarse ticks at HZ=250, so the error is under 4 %.
 inline constexpr absl::Duration kCoarseSlowCallMinimum = absl::Milliseconds(100);
@@ -184,6 +194,21 @@ struct BreakerConfig {
   // call, a resolution, state(), Snapshot(). 0 disables.
   // Default: 0. Must be 0 or in 1 ns..365 days.
   absl::Duration half_open_max_duration = absl::ZeroDuration();
+
+  // The longest one trial call may take (a per-probe deadline): a trial
+  // that has neither resolved nor been released this long after it was
+  // admitted gives its slot back and counts as half_open_probe_timeout_outcome
+  // says, so a probe that hangs (a lost connection, a call with no timeout
+  // of its own) never wedges the breaker in HALF_OPEN. There is no
+  // background thread: the first call that finds no trial slot free after
+  // the deadline (or state(), Snapshot()) reaps it, so it takes effect
+  // within one coarse-clock tick (a few ms) of the deadline, or at the next
+  // look. The late outcome of a reaped trial is stale: it changes nothing.
+  // 0 disables. Default: 0. Must be 0 or in 1ms..365 days.
+  absl::Duration half_open_probe_timeout = absl::ZeroDuration();
+
+  // What a trial past half_open_probe_timeout counts as. Default: kFailure.
+  ProbeTimeoutOutcome half_open_probe_timeout_outcome = ProbeTimeoutOutcome::kFailure;
 
   // ---- Observability ---------------------------------------------------------
 

@@ -48,7 +48,7 @@ class Permit {
   // An empty permit: false, resolving it does nothing.
   Permit() noexcept
       : breaker_(nullptr), time_nanos_(0), generation_(0), kind_(Kind::kNone), admitted_(false),
-        rejected_state_(State::kClosed) {}
+        rejected_state_(State::kClosed), probe_slot_(0) {}
   Permit(Permit&& other) noexcept { MoveFrom(other); }
   Permit& operator=(Permit&& other) noexcept {
     if (this != &other) {
@@ -146,7 +146,7 @@ class Permit {
 
   Permit(Breaker* breaker, Kind kind, uint32_t generation, int64_t time_nanos)
       : breaker_(breaker), time_nanos_(time_nanos), generation_(generation), kind_(kind),
-        admitted_(kind != Kind::kRejected), rejected_state_(State::kClosed) {}
+        admitted_(kind != Kind::kRejected), rejected_state_(State::kClosed), probe_slot_(0) {}
 
   // A permit whose every field the function it is passed to fills, with
   // Fill() or MoveFrom(), before anything reads it: Breaker::TryAcquire()
@@ -164,6 +164,7 @@ class Permit {
     kind_ = kind;
     admitted_ = kind != Kind::kRejected;
     rejected_state_ = rejected_state;
+    probe_slot_ = 0;
   }
 
   void MoveFrom(Permit& other) noexcept {
@@ -173,6 +174,8 @@ class Permit {
     kind_ = other.kind_;
     admitted_ = other.admitted_;
     rejected_state_ = other.rejected_state_;
+    probe_slot_ = other.probe_slot_;
+    if (probe_slot_ != 0) probe_entry_ = other.probe_entry_;
     other.breaker_ = nullptr;
     other.admitted_ = false;
     other.kind_ = Kind::kNone;
@@ -194,6 +197,13 @@ class Permit {
   Kind kind_;
   bool admitted_;
   State rejected_state_;
+  // A trial under a per-probe deadline (half_open_probe_timeout): 1 + the
+  // index of the breaker's probe slot it holds, and that slot's entry as it
+  // claimed it (see Breaker::ClaimProbeSlot()); 0 for every other permit,
+  // and probe_entry_ is then never read (nor written: the CLOSED path
+  // stores one field fewer).
+  uint8_t probe_slot_;
+  uint64_t probe_entry_;
 };
 
 // IsRejection()

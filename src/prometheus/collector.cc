@@ -229,6 +229,10 @@ std::vector<MetricFamily> Collector::Collect() const {
       MetricType::Gauge);
   Families::Entry* listener_errors = &out.Family(
       "listener_errors_total", "Event listener calls that threw.", MetricType::Counter);
+  Families::Entry* probe_timeouts = &out.Family(
+      "probe_timeouts_total",
+      "Half-open trial calls that outlived half_open_probe_timeout and were reaped.",
+      MetricType::Counter);
   Families::Entry* sharing = &out.Family(
       "sharing",
       "Shared breakers (distributed mode) only: 1 for shared (the shared state decides) or "
@@ -288,6 +292,7 @@ std::vector<MetricFamily> Collector::Collect() const {
     out.Add(*remaining, r.name).gauge.value = Seconds(s.open_remaining);
     out.Add(*period, r.name).gauge.value = Seconds(s.open_period);
     out.Add(*listener_errors, r.name).counter.value = static_cast<double>(m.listener_errors);
+    out.Add(*probe_timeouts, r.name).counter.value = static_cast<double>(m.probe_timeouts);
     if (s.sharing != Sharing::kLocal) {
       for (const Sharing each : {Sharing::kShared, Sharing::kDegraded}) {
         out.Add(*sharing, r.name, {{"sharing", absl::AsciiStrToLower(SharingName(each))}})

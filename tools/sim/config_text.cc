@@ -88,6 +88,17 @@ absl::Status Parse(absl::string_view key, absl::string_view value, SlowCallClock
   return absl::OkStatus();
 }
 
+absl::Status Parse(absl::string_view key, absl::string_view value, ProbeTimeoutOutcome* out) {
+  if (value == "failure") {
+    *out = ProbeTimeoutOutcome::kFailure;
+  } else if (value == "released") {
+    *out = ProbeTimeoutOutcome::kReleased;
+  } else {
+    return Expected(key, "failure or released", value);
+  }
+  return absl::OkStatus();
+}
+
 std::string Format(int v) { return absl::StrCat(v); }
 std::string Format(const std::optional<int>& v) { return v ? absl::StrCat(*v) : "unset"; }
 std::string Format(double v) { return absl::StrCat(v); }
@@ -106,6 +117,10 @@ std::string Format(SlowCallClock v) {
       return "caller";
   }
   return "unknown";
+}
+
+std::string Format(ProbeTimeoutOutcome v) {
+  return v == ProbeTimeoutOutcome::kReleased ? "released" : "failure";
 }
 
 std::string KnownKeys() {

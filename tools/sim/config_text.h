@@ -58,7 +58,9 @@ namespace sim {
   X(half_open_trial_calls, "trial calls that decide")                                      \
   X(half_open_successes_to_close, "successful trials of half_open_trial_calls that close") \
   X(half_open_judge_by_rate, "true: judge the trials by the rates")                        \
-  X(half_open_max_duration, "longest HALF_OPEN without a verdict (0 off)")
+  X(half_open_max_duration, "longest HALF_OPEN without a verdict (0 off)")                 \
+  X(half_open_probe_timeout, "longest one trial call may take (0 off)")                    \
+  X(half_open_probe_timeout_outcome, "a timed-out trial counts as: failure or released")
 
 // SetConfigField()
 // Sets config.<key> from `value`. InvalidArgumentError "<key>: expected
