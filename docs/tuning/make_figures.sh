@@ -58,3 +58,16 @@ plot() { if [[ "$plots" == 1 ]]; then echo "--plot=$out/$1"; fi; }
 "$sim" replay --trace=throttled.csv --failure_rate_threshold=50 --window_type=time \
   --window_duration=10s --minimum_calls=20 --open_duration=5s --retry_after=compare \
   --max_transitions=4 $(plot throttled.png) >"$out/throttled.txt" 2>/dev/null
+
+# 6. Calls that hang: for 90 s every call fails after 30 s (a client
+#    timeout), and the only probe a HALF_OPEN admits hangs with them.
+#    Per-probe deadlines (half_open_probe_timeout) off and at 2 s. The
+#    trace is the steady one with that stretch rewritten.
+"$sim" generate --scenario=steady --duration=5m --seed=6 --out=steady5m.csv
+awk -F, 'BEGIN { OFS = "," }
+  /^# start/ { print; print "# outage 60 150"; next }
+  /^#/ || /^timestamp/ { print; next }
+  { if ($1 + 0 >= 60 && $1 + 0 < 150) { $2 = "failure"; $3 = "30000" } print }' \
+  steady5m.csv >hung.csv
+"$sim" replay --trace=hung.csv --open_duration=5s --sweep=half_open_probe_timeout=0,2s \
+  --max_transitions=7 $(plot hung.png) >"$out/hung.txt" 2>/dev/null
