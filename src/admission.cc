@@ -35,15 +35,17 @@ void Breaker::TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept {
     internal::RejectionClock& clock = internal::tls_rejection_clock;
     int64_t until;
     if (ABSL_PREDICT_TRUE(clock.reuses_left != 0) && ReadDeadline(GenOf(word), &until)) {
-      const int64_t retry = until - ElapsedNanos(clock.coarse_nanos);
       // The stripe is looked up last, once the deadline's registers are
       // free: with it earlier the path runs out of scratch registers and
       // saves one.
       internal::StripeRef stripe;
-      if (ABSL_PREDICT_TRUE(retry > 0) && stripes_.OwnStripe(&stripe)) {
+      if (ABSL_PREDICT_TRUE(until > ElapsedNanos(clock.coarse_nanos)) &&
+          stripes_.OwnStripe(&stripe)) {
         --clock.reuses_left;
         stripe.Add(internal::kRejected);
-        permit->Fill(this, Permit::Kind::kRejected, GenOf(word), retry, State::kOpen);
+        // The deadline, not the delay: a reused reading may be behind the
+        // clock, so the delay is worked out when asked (Permit::retry_after()).
+        permit->Fill(this, Permit::Kind::kRejected, GenOf(word), until, State::kOpen);
         return;
       }
     }
@@ -69,7 +71,7 @@ Permit Breaker::TryAcquireOpen(uint64_t word) noexcept {
     if (ReadDeadline(GenOf(word), &until)) {
       const int64_t now = ElapsedNanos(system_clock_ ? internal::MonotonicCoarseNanosForRejection()
                                                      : clock_->CoarseNowNanos());
-      if (ABSL_PREDICT_TRUE(now < until)) return Reject(word, until - now);
+      if (ABSL_PREDICT_TRUE(now < until)) return Reject(word, until);
     }
   }
   return TryAcquireSlow(word);
@@ -107,12 +109,12 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
         if (!ReadDeadline(gen, &until)) {
           // The transition's winner has not published the deadline yet:
           // the breaker has only just opened.
-          return Reject(word, absl::ToInt64Nanoseconds(config_.open_duration));
+          return Reject(word, now + absl::ToInt64Nanoseconds(config_.open_duration));
         }
-        if (now < until) return Reject(word, until - now);
+        if (now < until) return Reject(word, until);
         // Under the shared state, the shared store ends OPEN (the
         // coordinator's next sync): a trial slot may come any moment.
-        if (SharedDecides()) return Reject(word, 0);
+        if (SharedDecides()) return Reject(word, now);
         // OPEN,g,0 -> HALF_OPEN,g+1,1: exactly one caller wins and becomes
         // the first trial; the losers see HALF_OPEN and queue for a slot.
         // relaxed (the period): a number for the listeners.
@@ -171,6 +173,12 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
     }
     return Reject(word, -1);  // unreachable: every State is handled above
   }
+}
+
+int64_t Breaker::RetryNanosNow(const Permit& permit) const noexcept {
+  if (permit.rejected_state_ != State::kOpen) return permit.time_nanos_;
+  const int64_t left = permit.time_nanos_ - ElapsedNanos(CoarseNowNanos());
+  return left > 0 ? left : 0;
 }
 
 }  // namespace circuit

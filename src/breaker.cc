@@ -90,7 +90,11 @@ Breaker::Breaker(BreakerConfig config)
   if (probe_timeout_nanos_ > 0) {
     const size_t slots = static_cast<size_t>(config_.half_open_max_concurrent);
     probe_slots_ = std::make_unique<std::atomic<uint64_t>[]>(slots);
-    for (size_t i = 0; i < slots; ++i) probe_slots_[i].store(0, std::memory_order_relaxed);
+    probe_deadlines_ = std::make_unique<std::atomic<uint64_t>[]>(slots);
+    for (size_t i = 0; i < slots; ++i) {
+      probe_slots_[i].store(0, std::memory_order_relaxed);
+      probe_deadlines_[i].store(0, std::memory_order_relaxed);
+    }
   }
 }
 

@@ -38,8 +38,9 @@ std::string RetryDelayForPeople(absl::Duration delay) {
 
 absl::Duration Permit::retry_after() const {
   if (!rejected()) return absl::ZeroDuration();
-  if (time_nanos_ < 0) return absl::InfiniteDuration();
-  return absl::Nanoseconds(time_nanos_);
+  const int64_t nanos = breaker_->RetryNanosNow(*this);
+  if (nanos < 0) return absl::InfiniteDuration();
+  return absl::Nanoseconds(nanos);
 }
 
 absl::Status Permit::RejectionStatus() const {
@@ -47,11 +48,12 @@ absl::Status Permit::RejectionStatus() const {
     return absl::FailedPreconditionError("empty permit: it was default-constructed or moved from");
   }
   if (!rejected()) return absl::OkStatus();
+  const absl::Duration retry = retry_after();  // one reading for both
   std::string message;
   switch (rejected_state_) {
     case State::kOpen:
       message = absl::StrCat("circuit breaker '", breaker_->name(), "' is OPEN; retry in ",
-                             RetryDelayForPeople(retry_after()));
+                             RetryDelayForPeople(retry));
       break;
     case State::kHalfOpen:
       message = absl::StrCat("circuit breaker '", breaker_->name(),
@@ -65,8 +67,10 @@ absl::Status Permit::RejectionStatus() const {
   absl::Status status = absl::UnavailableError(message);
   status.SetPayload(kRejectionPayload,
                     absl::Cord(absl::StrCat(StateName(rejected_state_), " ",
-                                            time_nanos_ < 0 ? std::string("inf")
-                                                            : absl::StrCat(time_nanos_, "ns"))));
+                                            retry == absl::InfiniteDuration()
+                                                ? std::string("inf")
+                                                : absl::StrCat(absl::ToInt64Nanoseconds(retry),
+                                                               "ns"))));
   return status;
 }
 

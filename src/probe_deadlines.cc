@@ -18,6 +18,9 @@ using internal::StateOf;
 
 namespace {
 
+constexpr int kStampTagBits = 27;
+constexpr uint64_t kStampTagMask = (uint64_t{1} << kStampTagBits) - 1;
+
 // An entry's generation, compared with the state word's (27 bits).
 uint32_t EntryGen(uint64_t entry) { return static_cast<uint32_t>(entry >> 37); }
 
@@ -25,13 +28,17 @@ uint32_t EntryGen(uint64_t entry) { return static_cast<uint32_t>(entry >> 37); }
 
 void Breaker::ClaimProbeSlot(Permit& permit) noexcept {
   const uint32_t gen = permit.generation_;
+  // relaxed: a stamp only has to differ from every other; the RMW's
+  // atomicity gives that. 1..2^37-1: an entry is never 0 (free).
+  const uint64_t stamp =
+      probe_claims_.fetch_add(1, std::memory_order_relaxed) % kProbeFieldMask + 1;
+  const uint64_t entry = (uint64_t{gen} << kProbeFieldBits) | stamp;
   // Rounded up to a millisecond: a trial is never reaped before its
-  // timeout. At least 1, so that an entry is never 0 (free).
+  // timeout.
   const int64_t deadline_nanos = ElapsedNanos(CoarseNowNanos()) + probe_timeout_nanos_;
-  uint64_t deadline_ms =
-      static_cast<uint64_t>((deadline_nanos + 999'999) / 1'000'000) & kProbeDeadlineMask;
-  if (deadline_ms == 0) deadline_ms = 1;  // once every 4.3 years: 1 ms late
-  const uint64_t entry = (uint64_t{gen} << kProbeDeadlineBits) | deadline_ms;
+  const uint64_t deadline_ms =
+      static_cast<uint64_t>((deadline_nanos + 999'999) / 1'000'000) & kProbeFieldMask;
+  const uint64_t deadline = ((stamp & kStampTagMask) << kProbeFieldBits) | deadline_ms;
   const int slots = config_.half_open_max_concurrent;
   for (int i = 0; i < slots; ++i) {
     std::atomic<uint64_t>& slot = probe_slots_[i];
@@ -53,6 +60,9 @@ void Breaker::ClaimProbeSlot(Permit& permit) noexcept {
       // reaper and to the trial of another generation that may take it.
       if (slot.compare_exchange_weak(seen, entry, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
+        // release: a reaper that reads this deadline under our stamp has
+        // seen our entry first (acquire on both).
+        probe_deadlines_[i].store(deadline, std::memory_order_release);
         permit.probe_slot_ = static_cast<uint8_t>(i + 1);
         permit.probe_entry_ = entry;
         return;
@@ -78,18 +88,24 @@ uint64_t Breaker::ReapExpiredProbes(uint64_t word) noexcept {
   if (StateOf(word) != State::kHalfOpen || InFlightOf(word) == 0) return word;
   const uint32_t gen = GenOf(word);
   const uint64_t now_ms =
-      static_cast<uint64_t>(ElapsedNanos(CoarseNowNanos()) / 1'000'000) & kProbeDeadlineMask;
+      static_cast<uint64_t>(ElapsedNanos(CoarseNowNanos()) / 1'000'000) & kProbeFieldMask;
+  // How far ahead of now a deadline that is not yet due can be: the
+  // timeout, rounded up, plus the rounding of now down.
+  const uint64_t horizon_ms = static_cast<uint64_t>((probe_timeout_nanos_ + 999'999) / 1'000'000) + 1;
   const int slots = config_.half_open_max_concurrent;
-  bool reaped = false;
   for (int i = 0; i < slots; ++i) {
     std::atomic<uint64_t>& slot = probe_slots_[i];
-    // acquire: pairs with the claim that wrote the entry.
+    // acquire: pairs with the claim that wrote the entry, so the deadline
+    // word loaded next is at least as new as that claim's.
     uint64_t entry = slot.load(std::memory_order_acquire);
     if (entry == 0 || EntryGen(entry) != gen) continue;
-    // Past the deadline, modulo 2^37 ms: now - deadline is "non-negative"
-    // when under half the range (a timeout is at most 365 days).
-    const uint64_t since = (now_ms - (entry & kProbeDeadlineMask)) & kProbeDeadlineMask;
-    if (since >= (kProbeDeadlineMask >> 1)) continue;  // not yet due
+    // acquire: pairs with the claim's release store of it.
+    const uint64_t deadline = probe_deadlines_[i].load(std::memory_order_acquire);
+    // Another claim's deadline: this one has not stored its own yet (it
+    // was claimed just now), so it is not due.
+    if ((deadline >> kProbeFieldBits) != (entry & kStampTagMask)) continue;
+    const uint64_t ahead = ((deadline & kProbeFieldMask) - now_ms) & kProbeFieldMask;
+    if (ahead != 0 && ahead <= horizon_ms) continue;  // not yet due
     // Whoever wins this CAS reaps the trial: the trial itself (resolving,
     // it frees the same entry) or one reaper, never two.
     // acq_rel: acquire as above; release orders the free before the
@@ -98,7 +114,6 @@ uint64_t Breaker::ReapExpiredProbes(uint64_t word) noexcept {
                                       std::memory_order_relaxed)) {
       continue;
     }
-    reaped = true;
     // relaxed: a statistic.
     probe_timeouts_.fetch_add(1, std::memory_order_relaxed);
     if (config_.half_open_probe_timeout_outcome == ProbeTimeoutOutcome::kFailure) {
@@ -106,9 +121,14 @@ uint64_t Breaker::ReapExpiredProbes(uint64_t word) noexcept {
     } else {
       ReturnTrialSlot(gen);
     }
+    // A failed trial may have ended the generation: its other trials are
+    // then stale, not due (they will never be reaped, only replaced).
+    // acquire: see TryAcquire().
+    word = state_.load(std::memory_order_acquire);
+    if (GenOf(word) != gen || StateOf(word) != State::kHalfOpen) return word;
   }
   // acquire: see TryAcquire().
-  return reaped ? state_.load(std::memory_order_acquire) : word;
+  return state_.load(std::memory_order_acquire);
 }
 
 uint64_t Breaker::ApplyHalfOpenLimits(uint64_t word) const noexcept {

@@ -247,6 +247,40 @@ TEST_F(ProbeDeadlineTest, AProbeLeftInAnOldGenerationDoesNotHoldItsSlot) {
   EXPECT_EQ(breaker->state(), State::kOpen);
 }
 
+TEST_F(ProbeDeadlineTest, OnceAReapEndsTheGenerationItsOtherTrialsAreNotReaped) {
+  // Three hung trials, all due at once: the first reaped failure reopens
+  // the breaker (S = K), and the other two are stale, not timed out.
+  BreakerConfig config = Config();
+  config.half_open_trial_calls = 3;
+  config.half_open_max_concurrent = 3;
+  auto breaker = Build(config);
+  OpenAndWait(*breaker);
+  Permit a = breaker->TryAcquire();
+  Permit b = breaker->TryAcquire();
+  Permit c = breaker->TryAcquire();
+  ASSERT_TRUE(a.is_trial() && b.is_trial() && c.is_trial());
+  clock.Advance(absl::Milliseconds(100));
+  EXPECT_EQ(breaker->state(), State::kOpen);
+  EXPECT_EQ(breaker->Metrics().probe_timeouts, 1u);
+}
+
+TEST_F(ProbeDeadlineTest, AProbeLookedAtYearsLaterIsStillDue) {
+  // Deadlines are kept in 37 bits of milliseconds (4.3 years): a look long
+  // after one, past half that range, must still find it due.
+  auto breaker = Build(Config());
+  OpenAndWait(*breaker);
+  Permit hung = breaker->TryAcquire();
+  ASSERT_TRUE(hung.is_trial());
+  for (int days : {800, 1600, 1592}) {
+    clock.Advance(absl::Hours(24 * days));
+    EXPECT_EQ(breaker->state(), State::kOpen) << days;
+    breaker->Reset();
+    OpenAndWait(*breaker);
+    hung = breaker->TryAcquire();
+    ASSERT_TRUE(hung.is_trial());
+  }
+}
+
 TEST(ProbeDeadlineConfigTest, TheTimeoutIsZeroOrAtLeastAMillisecond) {
   BreakerConfig config;
   config.half_open_probe_timeout = absl::Microseconds(999);

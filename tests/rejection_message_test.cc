@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
 #include "circuit/fake_clock.h"
@@ -77,6 +78,39 @@ TEST_F(RejectionMessageTest, ThePayloadKeepsTheExactDelayInNanoseconds) {
   absl::Duration parsed;
   ASSERT_TRUE(absl::ParseDuration(delay, &parsed));
   EXPECT_EQ(parsed, permit.retry_after());
+}
+
+TEST_F(RejectionMessageTest, TheDelayIsWhatIsLeftWhenAsked) {
+  // A rejection kept while time passes reports what is left then, never
+  // the delay as it stood at the rejection, and 0 once the open period is
+  // over (a caller that waits on it never waits too long).
+  const Permit permit = RejectedAfter(absl::Seconds(1), absl::ZeroDuration());
+  EXPECT_EQ(permit.retry_after(), absl::Seconds(1));
+  clock_.Advance(absl::Milliseconds(400));
+  EXPECT_EQ(permit.retry_after(), absl::Milliseconds(600));
+  EXPECT_EQ(RejectionRetryAfter(permit.RejectionStatus()), absl::Milliseconds(600));
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_EQ(permit.retry_after(), absl::ZeroDuration());
+}
+
+TEST(RejectionDelayTest, AReusedClockReadingNeverOverstatesTheDelay) {
+  // With the system clock, a rejection may decide on a coarse reading its
+  // thread took up to 7 rejections ago (circuit/clock.h); the delay it
+  // reports is worked out afresh, so after a sleep it is no longer than
+  // the time actually left.
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Seconds(5);  // far longer than any stall here
+  auto breaker = Breaker::Create(config).value();
+  { Permit p = breaker->TryAcquire(); p.Failure(); }
+  const absl::Time opened = absl::Now();
+  { Permit warm = breaker->TryAcquire(); ASSERT_TRUE(warm.rejected()); }  // a fresh reading
+  absl::SleepFor(absl::Milliseconds(150));
+  const Permit later = breaker->TryAcquire();  // decides on the old reading
+  ASSERT_TRUE(later.rejected());
+  const absl::Duration left = absl::Seconds(5) - (absl::Now() - opened);
+  // The coarse clock's tick (a few ms) is the only slack.
+  EXPECT_LE(later.retry_after(), left + absl::Milliseconds(20));
 }
 
 TEST_F(RejectionMessageTest, RoundsToTheNearestMillisecondBelowTenSeconds) {

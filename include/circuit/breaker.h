@@ -394,6 +394,13 @@ class Breaker {
   Permit Reject(uint64_t word, int64_t retry_nanos, internal::StripeRef stripe) noexcept;
   // The rejected permit itself, counted and reported by the caller.
   Permit RejectedPermit(uint64_t word, int64_t retry_nanos) noexcept;
+  // The three take `retry_nanos` as the permit keeps it: when OPEN, the
+  // deadline on the ElapsedNanos() scale, so that the delay is worked out
+  // from a fresh reading when asked (the rejection itself may have used a
+  // reading this thread reused, which can be behind the clock); when
+  // HALF_OPEN 0, when FORCED_OPEN -1 (until reset).
+  // RetryNanosNow(): a rejected permit's delay as of now (0 once due).
+  int64_t RetryNanosNow(const Permit& permit) const noexcept;
 
   // A call's measured duration, as the outcome paths pass it on:
   // (nanoseconds << 1) | slow, or kNotMeasured. `slow`: slow-call
@@ -509,34 +516,44 @@ class Breaker {
   }
 
   // ---- Per-probe deadlines (half_open_probe_timeout; src/probe_deadlines.cc)
-  // One probe slot per concurrent trial (half_open_max_concurrent), each an
-  // atomic entry naming the trial that holds it:
+  // One probe slot per concurrent trial (half_open_max_concurrent), each two
+  // atomic words. The entry names the trial that holds the slot:
   //   63             37 36                                         0
   //  +-----------------+--------------------------------------------+
-  //  | generation (27) | deadline: ms since creation, mod 2^37 (37) |
+  //  | generation (27) |  claim stamp (37): unique per claim, never 0 |
   //  +-----------------+--------------------------------------------+
-  // 0: free (a deadline is never 0). A trial claims a slot right after the
-  // CAS that admitted it and frees it (CAS from its own entry to 0) before
-  // the CAS that hands its in-flight count back, so the current
-  // generation's entries never outnumber its trials in flight and a claim
-  // always finds a slot: a free one, or one left by a trial of a generation
-  // that is over. Within a generation a slot's successive entries differ
-  // (a new deadline is at least 1 ms past the reaping of the one before),
-  // so a late trial can never free its successor's slot.
-  // The 37 bits of milliseconds wrap after 4.3 years; deadlines are
-  // compared modulo 2^37 (a timeout is at most 365 days, under half).
-  static constexpr int kProbeDeadlineBits = 37;
-  static constexpr uint64_t kProbeDeadlineMask = (uint64_t{1} << kProbeDeadlineBits) - 1;
-  // ClaimProbeSlot(): for a trial of generation `gen` just admitted; fills
-  // the permit's probe fields (or leaves it without a deadline if `gen` is
-  // already over: its outcome will be stale).
+  // 0: free. The deadline word says when that trial is due:
+  //   63             37 36                                         0
+  //  +-----------------+--------------------------------------------+
+  //  | stamp's low 27  |  deadline: ms since creation, mod 2^37 (37) |
+  //  +-----------------+--------------------------------------------+
+  // A trial claims a slot right after the CAS that admitted it (CAS of the
+  // entry, then a store of the deadline word) and frees it (CAS from its
+  // own entry to 0) before the CAS that hands its in-flight count back, so
+  // the current generation's entries never outnumber its trials in flight
+  // and a claim always finds a slot: a free one, or one left by a trial of
+  // a generation that is over. A reaper takes a due trial with the same CAS
+  // from its entry to 0, so exactly one of the two hands the trial's count
+  // back. Stamps come from one counter (probe_claims_), so no entry is ever
+  // written twice (until 2^37 claims) and a late trial can never free a
+  // successor's slot, whatever the clock reads; a reaper reads a deadline
+  // only under its entry's stamp (a claim that has not stored its deadline
+  // yet is not due). Deadlines wrap after 4.3 years: one is due unless it is
+  // at most the timeout ahead of now (modulo 2^37), so a look after any
+  // absence finds it due, at worst one timeout late once per wrap.
+  static constexpr int kProbeFieldBits = 37;
+  static constexpr uint64_t kProbeFieldMask = (uint64_t{1} << kProbeFieldBits) - 1;
+  // ClaimProbeSlot(): for a trial just admitted; fills the permit's probe
+  // fields (or leaves it without a deadline if its generation is already
+  // over: its outcome will be stale).
   void ClaimProbeSlot(Permit& permit) noexcept;
   // FreeProbeSlot(): a resolving trial's slot back; false if a reaper took
   // it first (the trial timed out: its outcome is stale).
   bool FreeProbeSlot(const Permit& permit) noexcept;
   // ReapExpiredProbes(): every trial of `word`'s HALF_OPEN generation past
   // its deadline gives its slot back and counts as
-  // half_open_probe_timeout_outcome says. Returns the word as it is after.
+  // half_open_probe_timeout_outcome says, for as long as that generation
+  // lasts. Returns the word as it is after.
   uint64_t ReapExpiredProbes(uint64_t word) noexcept;
 
   // The window bits (circuit/internal/state_word.h). ServeWindow(), given a
@@ -746,9 +763,12 @@ class Breaker {
   std::atomic<uint8_t> sharing_{0};
   std::atomic<uint64_t> shared_trials_{0};
 
-  // Per-probe deadlines: half_open_max_concurrent slots (null when off),
-  // and the trials reaped (relaxed: a statistic).
+  // Per-probe deadlines: half_open_max_concurrent slots' entries and
+  // deadline words (null when off), the stamp counter, and the trials
+  // reaped (relaxed: a statistic).
   std::unique_ptr<std::atomic<uint64_t>[]> probe_slots_;
+  std::unique_ptr<std::atomic<uint64_t>[]> probe_deadlines_;
+  std::atomic<uint64_t> probe_claims_{0};  // the last claim's stamp
   std::atomic<uint64_t> probe_timeouts_{0};
 };
 

@@ -78,9 +78,14 @@ inline int64_t MonotonicCoarseNanos() { return ReadClockNanos(CLOCK_MONOTONIC_CO
 // clock, so a reused one never ends OPEN early; it can end it late: on each
 // thread, up to kRejectionsPerClockRead - 1 calls after the open duration
 // may still be rejected before that thread reads the clock again (any
-// thread's fresh reading admits the first trial). 8: the clock read
-// (about 2 ns here, BM_Ref_MonotonicCoarseDirect in docs/benchmarks.md) then
-// costs about 0.25 ns a rejection.
+// thread's fresh reading admits the first trial). The bound is in calls,
+// not time: a thread that calls once a second, alone, may see its first
+// trial up to 7 s late. A breaker with an injected Clock (even one that
+// reads the system clock) reads it on every rejection. The delay a
+// rejection reports (Permit::retry_after()) is worked out from a fresh
+// reading when asked, so it is never longer than the truth. 8: the clock
+// read (about 2 ns here, BM_Ref_MonotonicCoarseDirect in
+// docs/benchmarks.md) then costs about 0.25 ns a rejection.
 inline constexpr uint32_t kRejectionsPerClockRead = 8;
 
 struct RejectionClock {

@@ -129,9 +129,11 @@ class Permit {
   // The state that rejected the call.
   State rejected_state() const { return rejected_state_; }
 
-  // How long until the breaker will admit a trial call; zero when it is
+  // How long, from now, until the breaker will admit a trial call: worked
+  // out when asked, with a fresh reading of the breaker's clock, so it is
+  // never behind (zero once the open period is over); zero when it was
   // HALF_OPEN (a trial slot may free up at any time) and infinite when
-  // FORCED_OPEN.
+  // FORCED_OPEN. The breaker must still exist.
   absl::Duration retry_after() const;
 
   // Permit::RejectionStatus()
@@ -191,7 +193,9 @@ class Permit {
   // Every constructor but Permit(Unfilled) sets every field.
   Breaker* breaker_;
   // Admitted: when the call started (0 when durations are not measured).
-  // Rejected: the nanoseconds until a trial will be admitted (-1: never).
+  // Rejected while OPEN: when a trial will be admitted, in nanoseconds from
+  // the breaker's creation (retry_after() subtracts the time when asked);
+  // otherwise the nanoseconds until then (0 HALF_OPEN, -1 never).
   int64_t time_nanos_;
   uint32_t generation_;
   Kind kind_;
