@@ -398,7 +398,19 @@ enum WildField : uint8_t {
   kWildSuccessesToClose,
   kWildSlowCallClock,
   kWildFieldCount,
+  // Not reached by `field % kWildFieldCount`: wild field bytes from
+  // kWildProbeBase up (250 to 255, which read as aliases of 8 to 13 before)
+  // pick these two, so older inputs decode as they did.
+  kWildProbeTimeout = kWildFieldCount,
+  kWildProbeOutcome,
 };
+constexpr uint8_t kWildProbeBase = 250;
+
+// The wild field a header byte names.
+uint8_t WildFieldOf(uint8_t b) {
+  if (b >= kWildProbeBase) return b < kWildProbeBase + 3 ? kWildProbeTimeout : kWildProbeOutcome;
+  return b % kWildFieldCount;
+}
 
 const char* WildFieldName(uint8_t f) {
   static const char* const kNames[] = {
@@ -406,12 +418,12 @@ const char* WildFieldName(uint8_t f) {
       "slow_duration",  "window_type",   "window_size",   "window_dur",        "window_buckets",
       "minimum_calls",  "open_duration", "multiplier",    "max_open",          "jitter",
       "max_concurrent", "trial_calls",   "judge_by_rate", "half_open_max_dur", "stripes",
-      "successes_to_close", "slow_call_clock"};
-  return f < kWildFieldCount ? kNames[f] : "?";
+      "successes_to_close", "slow_call_clock", "probe_timeout", "probe_timeout_outcome"};
+  return f <= kWildProbeOutcome ? kNames[f] : "?";
 }
 
 void ApplyWild(BreakerConfig& c, uint8_t field, uint8_t v) {
-  switch (field % kWildFieldCount) {
+  switch (WildFieldOf(field)) {
     case kWildNone:
       break;
     case kWildName:
@@ -477,6 +489,12 @@ void ApplyWild(BreakerConfig& c, uint8_t field, uint8_t v) {
     case kWildSlowCallClock:
       c.slow_call_clock = static_cast<SlowCallClock>(v);
       break;
+    case kWildProbeTimeout:
+      c.half_open_probe_timeout = WildDuration(v);
+      break;
+    case kWildProbeOutcome:
+      c.half_open_probe_timeout_outcome = static_cast<circuit::ProbeTimeoutOutcome>(v);
+      break;
   }
 }
 
@@ -519,13 +537,16 @@ struct FuzzConfig {
 //   4-5 slow_call_duration (SaneDuration)
 //   6-7 window_size: b15 ? (v & 0x7FFF) + 1 : v % 32 + 1
 //   8-9 window_duration (SaneDuration, raised to 1 ms per bucket)
-//   10 window_buckets: b7 ? (b & 0x7F) * 8 + 1 : b % 16 + 1
+//   10 window_buckets: b7 ? (b & 0x7F) * 8 + 1 : b % 16 + 1; with b7 clear,
+//      bit4 half_open_probe_timeout_outcome kReleased (else kFailure) and
+//      bits5-6 the timeout's offset (ProbeTimeout())
 //   11-12 minimum_calls: b15 ? (v & 0x7FFF) + 1 : v % 32 + 1
 //   13-14 open_duration (SaneDuration, at most 365 days)
 //   15 open_backoff_multiplier: 0 -> 1, else a table or 1 + b / 16
 //   16 max_open_duration: open_duration * (1 + b % 16), at most 365 days;
 //      b >= 0xF0: 365 days
-//   17 half_open_trial_calls: b7 ? (b & 0x7F) * 2 + 1 : b % 8 + 1
+//   17 half_open_trial_calls: b7 ? (b & 0x7F) * 2 + 1 : b % 8 + 1; with b7
+//      clear, bits3-6 half_open_probe_timeout (ProbeTimeout(): 0-3 off)
 //   18 half_open_max_concurrent: 1 + b % trial_calls
 //   19-20 half_open_max_duration (SaneDuration, 0 allowed = off)
 //   21 stripes: b % 4 + 1; b == 255: 1024
@@ -540,9 +561,26 @@ struct FuzzConfig {
 //      (FuzzConfig::snapshot); bit6 the distributed mode's operations
 //      (FuzzConfig::shared_ops); bit7 FailureRetryAfter() among the
 //      resolutions with a duration (FuzzConfig::retry_after_ops)
+//   wild field bytes 250-255: half_open_probe_timeout (WildDuration) and
+//      half_open_probe_timeout_outcome (any enum value), see WildFieldOf()
 // Inputs written before bytes 30-31 were read have zeros there: S = 0,
 // kAuto, both observed after every operation, no Snapshot(), as then; and
 // before bit 6 of byte 31, no distributed mode's operations.
+// half_open_probe_timeout from byte 17 bits 3-6 (`index`) and byte 10 bits
+// 5-6 (`offset`), both read only when their byte's bit 7 is clear: index 0
+// to 3 off (every input written before had 0 there, but one regression with
+// 2), else 1 ms to 30 s, plus 0, 1 ns, 999'999 ns or 333'333 ns (deadlines
+// are rounded up to a millisecond from the breaker's creation).
+absl::Duration ProbeTimeout(uint8_t index, uint8_t offset) {
+  static constexpr int64_t kMs = 1'000'000;
+  static constexpr int64_t kTimeouts[12] = {1 * kMs,   2 * kMs,   3 * kMs,   5 * kMs,
+                                            10 * kMs,  50 * kMs,  100 * kMs, 250 * kMs,
+                                            1000 * kMs, 2000 * kMs, 5000 * kMs, 30000 * kMs};
+  static constexpr int64_t kOffsets[4] = {0, 1, 999'999, 333'333};
+  if (index < 4) return absl::ZeroDuration();
+  return absl::Nanoseconds(kTimeouts[index - 4] + kOffsets[offset & 3]);
+}
+
 FuzzConfig ReadConfig(Bytes& in) {
   FuzzConfig f;
   BreakerConfig& c = f.config;
@@ -581,6 +619,11 @@ FuzzConfig ReadConfig(Bytes& in) {
       max_open >= 0xF0 ? year : std::min(year, c.open_duration * (1 + max_open % 16));
   const uint8_t trials = in.U8();
   c.half_open_trial_calls = (trials & 0x80) ? (trials & 0x7F) * 2 + 1 : trials % 8 + 1;
+  if ((trials & 0x80) == 0) {
+    const uint8_t probe_bits = (buckets & 0x80) ? 0 : buckets >> 4;
+    c.half_open_probe_timeout = ProbeTimeout((trials >> 3) & 15, (probe_bits >> 1) & 3);
+    if (probe_bits & 1) c.half_open_probe_timeout_outcome = circuit::ProbeTimeoutOutcome::kReleased;
+  }
   c.half_open_max_concurrent = 1 + in.U8() % c.half_open_trial_calls;
   c.half_open_judge_by_rate = (flags & 2) != 0;
   if (c.failure_rate_threshold == 0 && c.slow_call_rate_threshold == 0) {
@@ -612,9 +655,9 @@ FuzzConfig ReadConfig(Bytes& in) {
   f.retry_after_ops = (byte31 & 0x80) != 0;
   ApplyWild(c, wild_field_1, wild_value_1);
   ApplyWild(c, wild_field_2, wild_value_2);
-  f.wild = (wild_field_1 % kWildFieldCount) != 0 || (wild_field_2 % kWildFieldCount) != 0;
-  TRACE("wild: %s=%u %s=%u\n", WildFieldName(wild_field_1 % kWildFieldCount), wild_value_1,
-        WildFieldName(wild_field_2 % kWildFieldCount), wild_value_2);
+  f.wild = WildFieldOf(wild_field_1) != 0 || WildFieldOf(wild_field_2) != 0;
+  TRACE("wild: %s=%u %s=%u\n", WildFieldName(WildFieldOf(wild_field_1)), wild_value_1,
+        WildFieldName(WildFieldOf(wild_field_2)), wild_value_2);
   InstallClassifiers(c, f.status_rule, f.exception_rule);
   in.Seek(kHeaderBytes);
   return f;
@@ -635,7 +678,9 @@ std::string Describe(const BreakerConfig& c) {
       " concurrent=", c.half_open_max_concurrent, " trials(K)=", c.half_open_trial_calls,
       " S=", c.half_open_successes_to_close, " judge_by_rate=", c.half_open_judge_by_rate,
       " slow_clock=", static_cast<int>(c.slow_call_clock),
-      " half_open_max=", absl::FormatDuration(c.half_open_max_duration), " stripes=",
+      " half_open_max=", absl::FormatDuration(c.half_open_max_duration),
+      " probe_timeout=", absl::FormatDuration(c.half_open_probe_timeout),
+      " probe_outcome=", static_cast<int>(c.half_open_probe_timeout_outcome), " stripes=",
       c.stripes ? absl::StrCat(*c.stripes) : "unset");
 }
 
@@ -733,7 +778,7 @@ std::string MetricsString(const BreakerMetrics& m) {
                       " rejected=", m.rejected, " successes=", m.successes,
                       " failures=", m.failures, " ignored=", m.ignored, " released=", m.released,
                       " slow=", m.slow, " stale=", m.stale, " opened=", m.opened,
-                      " transitions=", TransitionsString(m.transitions));
+                      " probe_timeouts=", m.probe_timeouts, " transitions=", TransitionsString(m.transitions));
 }
 
 std::string MetricsString(const ModelMetrics& m) {
@@ -749,6 +794,7 @@ std::string MetricsString(const ModelMetrics& m) {
   b.slow = m.slow;
   b.stale = m.stale;
   b.opened = m.opened;
+  b.probe_timeouts = m.probe_timeouts;
   b.transitions = m.transitions;
   return MetricsString(b);
 }
@@ -872,17 +918,22 @@ class Run {
     if (same && m.rejected()) {
       same = p.rejected_state() == m.rejected_state;
       const absl::Duration retry = p.retry_after();
+      // OPEN's delay is worked out when asked: what has passed since the
+      // rejection comes off it, down to 0.
+      const int64_t since =
+          m.rejected_state == State::kOpen ? std::max<int64_t>(0, Now() - m.start_nanos) : 0;
+      const auto left = [since](int64_t nanos) { return std::max<int64_t>(0, nanos - since); };
       if (m.retry_nanos == -1) {
         same = same && retry == absl::InfiniteDuration();
       } else if (m.retry_nanos == -2) {
         const int64_t nanos = absl::ToInt64Nanoseconds(retry);
-        same = same && nanos >= m.retry_min && nanos <= m.retry_max;
-        if (same) {
+        same = same && nanos >= left(m.retry_min) && nanos <= left(m.retry_max);
+        if (same && nanos > 0) {  // 0: due, by an amount the answer cannot tell
           model_.LearnDeadline(Now(), nanos);
-          m.retry_nanos = nanos;
+          m.retry_nanos = nanos + since;
         }
       } else {
-        same = same && retry == absl::Nanoseconds(m.retry_nanos);
+        same = same && retry == absl::Nanoseconds(left(m.retry_nanos));
       }
       if (check_status) {  // builds a message: once per rejection, not per compare
         const absl::Status why = p.RejectionStatus();
@@ -923,12 +974,24 @@ class Run {
         r.permitted != m.permitted ||
         r.rejected != m.rejected || r.successes != m.successes || r.failures != m.failures ||
         r.ignored != m.ignored || r.released != m.released || r.slow != m.slow ||
-        r.stale != m.stale || r.opened != m.opened || r.transitions != m.transitions) {
+        r.stale != m.stale || r.opened != m.opened || r.probe_timeouts != m.probe_timeouts ||
+        r.transitions != m.transitions) {
       Mismatch(absl::StrCat("state or metrics differ (", where,
                             slot >= 0 ? absl::StrCat(", at slot ", slot) : std::string(), ")"));
     }
     if (snapshot_now && fuzz_.snapshot == 3) CompareSnapshot(where, r, m);
     for (int i = 0; i < kSlots; ++i) ComparePermit(real_[i], model_slots_[i], "slot");
+    // The books balance with the permits still out (a reaped trial counts
+    // its own late outcome; probe_timeouts is not part of it).
+    uint64_t outstanding = 0;
+    for (int i = 0; i < kSlots; ++i) {
+      const ModelPermit& slot_permit = model_slots_[i];
+      outstanding += slot_permit.admitted && slot_permit.kind != ModelPermit::Kind::kUntracked;
+    }
+    if (r.permitted != r.successes + r.failures + r.ignored + r.released + outstanding) {
+      Mismatch(absl::StrCat("permitted != successes + failures + ignored + released + ",
+                            outstanding, " outstanding (", where, ")"));
+    }
     if (Tracing()) {
       const BreakerModel::WindowView w = model_.Window(Now());
       TRACE("  -> %s | window calls=%" PRIu64 " failures=%" PRIu64 " slow=%" PRIu64 " run=%" PRIu64
@@ -1230,6 +1293,9 @@ class Run {
       case 0:
         return model_.open_until();
       case 1:
+        // With per-probe deadlines, bit 7: the earliest one of the current
+        // HALF_OPEN period (older inputs had the timeout off).
+        if ((which & 0x80) && model_.probe_timeouts_on()) return model_.next_probe_deadline();
         return model_.half_open_until();
       case 2: {
         const int64_t width = model_.bucket_nanos();

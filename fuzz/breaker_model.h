@@ -108,6 +108,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -139,6 +140,7 @@ struct ModelMetrics {
   uint64_t slow = 0;
   uint64_t stale = 0;
   uint64_t opened = 0;
+  uint64_t probe_timeouts = 0;  // trials reaped past half_open_probe_timeout
   // Transitions by [from][to], as BreakerMetrics::transitions.
   std::array<std::array<uint64_t, circuit::kNumStates>, circuit::kNumStates> transitions{};
 };
@@ -149,13 +151,18 @@ struct ModelPermit {
   Kind kind = Kind::kNone;
   bool admitted = false;    // admitted and not yet resolved
   uint32_t generation = 0;  // issued in (or rejected by)
-  int64_t start_nanos = 0;  // admitted: when the call started
+  int64_t start_nanos = 0;  // admitted: when the call started; rejected: when
   State rejected_state = State::kClosed;
   int64_t retry_nanos = 0;  // rejected: nanoseconds until a trial; -1: until reset
   // With open_jitter, a rejection while OPEN knows the retry delay only
   // within [retry_min, retry_max].
   int64_t retry_min = 0;
   int64_t retry_max = 0;
+  // A trial under half_open_probe_timeout: the probe slot it claimed (-1:
+  // none) and its entry's deadline (ms since the breaker's creation).
+  int probe_slot = -1;
+  int64_t probe_deadline_ms = 0;
+  uint64_t probe_stamp = 0;  // the claim's stamp: freed only while the slot holds it
 
   bool rejected() const { return kind == Kind::kRejected; }
   bool is_trial() const { return kind == Kind::kTrial; }
@@ -276,6 +283,15 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
       c.half_open_max_duration > year) {
     bad.insert("half_open_max_duration");
   }
+  // "0 disables. Must be 0 or in 1ms..365 days."
+  if (c.half_open_probe_timeout != zero &&
+      !(c.half_open_probe_timeout >= absl::Milliseconds(1) && c.half_open_probe_timeout <= year)) {
+    bad.insert("half_open_probe_timeout");
+  }
+  if (c.half_open_probe_timeout_outcome != circuit::ProbeTimeoutOutcome::kFailure &&
+      c.half_open_probe_timeout_outcome != circuit::ProbeTimeoutOutcome::kReleased) {
+    bad.insert("half_open_probe_timeout_outcome");
+  }
   if (c.stripes.has_value() && (*c.stripes < 0 || *c.stripes > 1024)) bad.insert("stripes");
   return bad;
 }
@@ -315,7 +331,14 @@ class BreakerModel {
                       : trial_calls_),
         judge_by_rate_(c.half_open_judge_by_rate),
         half_open_max_nanos_(absl::ToInt64Nanoseconds(c.half_open_max_duration)),
-        half_open_max_seconds_(absl::ToDoubleSeconds(c.half_open_max_duration)) {}
+        half_open_max_seconds_(absl::ToDoubleSeconds(c.half_open_max_duration)),
+        probe_timeout_nanos_(absl::ToInt64Nanoseconds(c.half_open_probe_timeout)),
+        probe_released_(c.half_open_probe_timeout_outcome ==
+                        circuit::ProbeTimeoutOutcome::kReleased) {
+    // One probe slot per concurrent trial, only with the timeout on.
+    if (probe_timeout_nanos_ > 0) probe_slots_.resize(max_concurrent_);
+  }
+
 
   // The state and generation as the model holds them: what Metrics()
   // reports (a due HALF_OPEN deadline not yet applied).
@@ -324,12 +347,16 @@ class BreakerModel {
 
   // Breaker::state() and Breaker::generation() at time `now`: they apply a
   // due HALF_OPEN deadline first.
+  // With half_open_probe_timeout they then reap the trials past their
+  // deadlines (ApplyHalfOpenLimits()).
   State ObserveState(int64_t now) {
     ApplyHalfOpenDeadline(now);
+    ReapExpiredProbes(now);
     return state_;
   }
   uint32_t ObserveGeneration(int64_t now) {
     ApplyHalfOpenDeadline(now);
+    ReapExpiredProbes(now);
     return gen_;
   }
   bool measures_duration() const { return measure_; }
@@ -337,6 +364,7 @@ class BreakerModel {
 
   ModelMetrics Metrics() const {
     ModelMetrics m = metrics_;
+    m.probe_timeouts = probe_timeouts_;
     m.state = state_;
     m.generation = gen_;
     return m;
@@ -350,6 +378,19 @@ class BreakerModel {
   int64_t created_at() const { return base_; }
   int64_t slow_nanos() const { return absl::ToInt64Nanoseconds(slow_duration_); }
   uint32_t trials_in_flight() const { return in_flight_; }
+  bool probe_timeouts_on() const { return probe_timeout_nanos_ > 0; }
+  // The earliest probe deadline of the current HALF_OPEN generation, as a
+  // clock reading (0: none): the first instant a reap takes that trial.
+  int64_t next_probe_deadline() const {
+    if (state_ != State::kHalfOpen) return 0;
+    int64_t best = 0;
+    for (const ProbeEntry& e : probe_slots_) {
+      if (!e.used || e.gen != gen_) continue;
+      const int64_t at = base_ + e.deadline_ms * 1'000'000;
+      if (best == 0 || at < best) best = at;
+    }
+    return best;
+  }
 
   // What the breaker did, for the one decision the model cannot make alone:
   // whether an OPEN breaker with jitter has reached its deadline.
@@ -358,6 +399,7 @@ class BreakerModel {
   // BreakerModel::Acquire()
   // Breaker::TryAcquire() at time `now`.
   ModelPermit Acquire(int64_t now, AcquireHint hint = AcquireHint::kNone) {
+    bool reaped = false;
     for (;;) {
       switch (state_) {
         case State::kClosed:
@@ -370,7 +412,7 @@ class BreakerModel {
           return p;
         }
         case State::kForcedOpen:
-          return Reject(-1, -1, -1);
+          return Reject(now, -1, -1, -1);
         case State::kOpen: {
           bool wait_over;
           if (now < open_until_lo_) {
@@ -382,7 +424,7 @@ class BreakerModel {
             // time left or, the deadline passed, 0: both in [0, hi - now].
             // The delay tells the deadline (LearnDeadline(); a 0 sets it to
             // now, which from now on reads as any earlier instant would).
-            return Reject(-2, 0, open_until_hi_ - now);
+            return Reject(now, -2, 0, open_until_hi_ - now);
           } else {
             // Jitter: the deadline is in [lo, hi]; follow the breaker.
             wait_over = hint == AcquireHint::kAdmitted;
@@ -393,18 +435,20 @@ class BreakerModel {
             }
           }
           if (!wait_over) {
-            return Reject(open_until_lo_ == open_until_hi_ ? open_until_lo_ - now : -2,
+            return Reject(now, open_until_lo_ == open_until_hi_ ? open_until_lo_ - now : -2,
                           open_until_lo_ - now, open_until_hi_ - now);
           }
           // Under the shared state the coordinator ends OPEN: a trial slot
           // may come any moment.
-          if (shared()) return Reject(0, 0, 0);
+          if (shared()) return Reject(now, 0, 0, 0);
           // OPEN,g,0 -> HALF_OPEN,g+1,1: this call is the first trial.
           NewGeneration(State::kHalfOpen);
           if (half_open_max_nanos_ > 0) half_open_until_ = CeilMicros(now + half_open_max_nanos_);
           in_flight_ = 1;
           ++metrics_.permitted;
-          return Admit(ModelPermit::Kind::kTrial, now);
+          ModelPermit trial = Admit(ModelPermit::Kind::kTrial, now);
+          ClaimProbeSlot(trial, now);
+          return trial;
         }
         case State::kHalfOpen: {
           // Past half_open_max_duration: OPEN again, free slots or not,
@@ -418,12 +462,22 @@ class BreakerModel {
           if (in_flight_ < max_concurrent_ && started < trial_calls_ && started < slots) {
             ++in_flight_;
             ++metrics_.permitted;
-            return Admit(ModelPermit::Kind::kTrial, now);
+            ModelPermit trial = Admit(ModelPermit::Kind::kTrial, now);
+            ClaimProbeSlot(trial, now);
+            return trial;
           }
-          return Reject(0, 0, 0);
+          // No slot for this call: with per-probe deadlines, a trial in
+          // flight may be past its own; reap once, then judge the call
+          // again (it may be a trial now, or see OPEN, or CLOSED).
+          if (!probe_slots_.empty() && in_flight_ > 0 && !reaped) {
+            reaped = true;
+            ReapExpiredProbes(now);
+            continue;
+          }
+          return Reject(now, 0, 0, 0);
         }
       }
-      return Reject(-1, -1, -1);
+      return Reject(now, -1, -1, -1);
     }
   }
 
@@ -626,6 +680,7 @@ class BreakerModel {
   // HALF_OPEN the trials so far; FORCED_OPEN and DISABLED empty.
   ModelSnapshot Snapshot(int64_t now) {
     ApplyHalfOpenDeadline(now);
+    ReapExpiredProbes(now);
     ModelSnapshot s;
     s.state = state_;
     s.generation = gen_;
@@ -741,10 +796,14 @@ class BreakerModel {
     return p;
   }
 
-  // retry: exact delay (-1: until reset, -2: known only as [lo, hi]).
-  ModelPermit Reject(int64_t retry, int64_t lo, int64_t hi) {
+  // retry: exact delay as of `now` (-1: until reset, -2: known only as
+  // [lo, hi]). A rejection while OPEN reports its delay as of when it is
+  // asked (Permit::retry_after() reads the clock then): start_nanos keeps
+  // `now` for the comparison to subtract what has passed since.
+  ModelPermit Reject(int64_t now, int64_t retry, int64_t lo, int64_t hi) {
     ++metrics_.rejected;
     ModelPermit p;
+    p.start_nanos = now;
     p.kind = ModelPermit::Kind::kRejected;
     p.generation = gen_;
     p.rejected_state = state_;
@@ -830,6 +889,9 @@ class BreakerModel {
   // if the trial is of the current period.
   void GiveBackTrialSlot(const ModelPermit& p, int64_t now) {
     if (p.kind != ModelPermit::Kind::kTrial) return;
+    // A reaped trial's slot went back when it timed out: nothing changes
+    // (not even a due HALF_OPEN deadline applied).
+    if (!FreeProbeSlot(p)) return;
     ApplyHalfOpenDeadline(now);
     if (p.generation == gen_ && state_ == State::kHalfOpen && in_flight_ > 0) {
       --in_flight_;
@@ -937,13 +999,27 @@ class BreakerModel {
 
   void TrialOutcome(const ModelPermit& p, bool failure, bool slow, int64_t now,
                     std::optional<int64_t> retry_open_nanos) {
+    // A reaped trial (half_open_probe_timeout) is over: its verdict was
+    // given when it timed out; its late outcome is stale and changes
+    // nothing (not even a due HALF_OPEN deadline applied).
+    if (!FreeProbeSlot(p)) {
+      ++metrics_.stale;
+      return;
+    }
+    if (!TrialVerdict(p.generation, failure, slow, now, retry_open_nanos)) {
+      ++metrics_.stale;  // the trials of its generation are over
+    }
+  }
+
+  // A trial outcome of generation `gen` on the state machine (the reaper's
+  // kFailure too, which counts nothing in Metrics()). False if that
+  // generation's trials are over.
+  bool TrialVerdict(uint32_t gen, bool failure, bool slow, int64_t now,
+                    std::optional<int64_t> retry_open_nanos) {
     // A HALF_OPEN period past its deadline reopens first: the outcome is
     // then late, and stale.
     ApplyHalfOpenDeadline(now);
-    if (p.generation != gen_ || state_ != State::kHalfOpen || in_flight_ == 0) {
-      ++metrics_.stale;  // the trials of its generation are over
-      return;
-    }
+    if (gen != gen_ || state_ != State::kHalfOpen || in_flight_ == 0) return false;
     --in_flight_;
     if (slow) ++trial_slow_;
     // S of K: a trial failed if it failed, or if it was slow while slow
@@ -952,12 +1028,12 @@ class BreakerModel {
     ++(counted_failure ? trial_failures_ : trial_successes_);
     // Under the shared state, counted only: the verdict is the shared
     // store's, over every instance's trials.
-    if (shared()) return;
+    if (shared()) return true;
     if (retry_open_nanos.has_value()) {
       // The dependency said when to come back: no verdict to wait for.
       Open(now, TripCause::kRetryAfter, static_cast<double>(*retry_open_nanos) / 1e9, 0,
            *retry_open_nanos);
-      return;
+      return true;
     }
     if (!judge_by_rate_) {
       // S successes close; more than K - S failures reopen.
@@ -966,10 +1042,10 @@ class BreakerModel {
       } else if (trial_failures_ > trial_calls_ - to_close_) {
         Open(now, TripCause::kTrialFailures, trial_failures_, trial_calls_ - to_close_ + 1);
       }
-      return;
+      return true;
     }
     const uint32_t done = trial_successes_ + trial_failures_;
-    if (done < trial_calls_) return;
+    if (done < trial_calls_) return true;
     const double d = static_cast<double>(done);
     const bool failure_trip =
         failure_pct_ > 0 && static_cast<double>(trial_failures_) * 100.0 >= failure_pct_ * d;
@@ -981,6 +1057,82 @@ class BreakerModel {
            failure_trip ? failure_pct_ : slow_pct_);
     } else {
       Close();
+    }
+    return true;
+  }
+
+  // ---- Per-probe deadlines (half_open_probe_timeout) ----
+
+  // Deadlines are kept in ms since the breaker's creation; the breaker's
+  // entry holds them modulo 2^37.
+  static constexpr int64_t kMaxProbeMs = (int64_t{1} << 37) - 1;
+
+  // Right after a trial's admission: the first slot that is free or holds
+  // an entry of a generation neither the trial's nor the current one (the
+  // same here: single-threaded, the trial's generation is the current
+  // one), deadline = ceil((elapsed + timeout) / 1 ms).
+  void ClaimProbeSlot(ModelPermit& p, int64_t now) {
+    if (probe_slots_.empty() || p.generation != gen_) return;
+    const int64_t nanos = (now - base_) + probe_timeout_nanos_;
+    int64_t deadline_ms = (nanos + 999'999) / 1'000'000;
+    for (size_t i = 0; i < probe_slots_.size(); ++i) {
+      ProbeEntry& e = probe_slots_[i];
+      if (e.used && e.gen == gen_) continue;  // a trial of this period holds it
+      e.used = true;
+      e.gen = gen_;
+      e.deadline_ms = deadline_ms;
+      e.stamp = ++probe_claims_;  // every claim's entry differs
+      p.probe_stamp = e.stamp;
+      p.probe_slot = static_cast<int>(i);
+      p.probe_deadline_ms = deadline_ms;
+      return;
+    }
+  }
+
+  // A resolving trial frees its slot if it still holds its own entry;
+  // false if a reaper took it (the trial timed out). True for a permit
+  // with no slot.
+  bool FreeProbeSlot(const ModelPermit& p) {
+    if (p.probe_slot < 0) return true;
+    ProbeEntry& e = probe_slots_[static_cast<size_t>(p.probe_slot)];
+    if (!e.used || e.stamp != p.probe_stamp) return false;
+    e.used = false;
+    return true;
+  }
+
+  // Due at its deadline or after, whenever that was: deadlines are kept
+  // modulo 2^37 ms (4.36 years), and one is not yet due only while it is at
+  // most the timeout (rounded up to a ms) plus 1 ms ahead of now_ms.
+  bool ProbeDue(int64_t now_ms, int64_t deadline_ms) const {
+    const uint64_t mask = static_cast<uint64_t>(kMaxProbeMs);
+    const uint64_t ahead =
+        (static_cast<uint64_t>(deadline_ms) - static_cast<uint64_t>(now_ms)) & mask;
+    const uint64_t horizon = static_cast<uint64_t>((probe_timeout_nanos_ + 999'999) / 1'000'000) + 1;
+    return ahead == 0 || ahead > horizon;
+  }
+
+  // ReapExpiredProbes(): HALF_OPEN with trials in flight: in slot order,
+  // every entry of the current generation at or past its deadline
+  // (now_ms = floor(elapsed / 1 ms)) is freed, counted in probe_timeouts
+  // and resolved as half_open_probe_timeout_outcome says: kFailure as a
+  // trial's plain Failure() on the state machine (no Metrics() failure),
+  // kReleased as its slot given back. Once a reaped failure has moved the
+  // generation on, the later entries are not of the current one.
+  void ReapExpiredProbes(int64_t now) {
+    if (probe_slots_.empty() || state_ != State::kHalfOpen || in_flight_ == 0) return;
+    const uint32_t gen = gen_;
+    const int64_t now_ms = (now - base_) / 1'000'000;
+    for (ProbeEntry& e : probe_slots_) {
+      if (!e.used || e.gen != gen_) continue;
+      if (!ProbeDue(now_ms, e.deadline_ms)) continue;
+      e.used = false;
+      ++probe_timeouts_;
+      if (!probe_released_) {
+        TrialVerdict(gen, /*failure=*/true, /*slow=*/false, now, std::nullopt);
+      } else {
+        ApplyHalfOpenDeadline(now);
+        if (gen == gen_ && state_ == State::kHalfOpen && in_flight_ > 0) --in_flight_;
+      }
     }
   }
 
@@ -1011,6 +1163,8 @@ class BreakerModel {
   const bool judge_by_rate_;
   const int64_t half_open_max_nanos_;
   const double half_open_max_seconds_;
+  const int64_t probe_timeout_nanos_;  // half_open_probe_timeout; 0: off
+  const bool probe_released_;          // ProbeTimeoutOutcome::kReleased
 
   // State.
   State state_ = State::kClosed;
@@ -1027,6 +1181,16 @@ class BreakerModel {
   std::deque<CallFlags> count_window_;      // the last window_size calls
   std::deque<Bucket> time_window_buckets_;  // calls by epoch, oldest first
   ModelMetrics metrics_;
+  // Per-probe deadlines: half_open_max_concurrent slots (none when off).
+  struct ProbeEntry {
+    bool used = false;
+    uint32_t gen = 0;
+    int64_t deadline_ms = 0;
+    uint64_t stamp = 0;  // the claim's, unique (the breaker's entry holds it)
+  };
+  std::vector<ProbeEntry> probe_slots_;
+  uint64_t probe_timeouts_ = 0;
+  uint64_t probe_claims_ = 0;
   // The distributed mode: the sharing, and SharedControl::Lend()'s grant
   // (HALF_OPEN generation lent_gen_ may start lent_slots_ trials).
   Sharing sharing_ = Sharing::kLocal;

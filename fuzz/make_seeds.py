@@ -38,12 +38,22 @@ def small_int(n):
     return n - 1 if n <= 32 else 0x8000 | (n - 1)
 
 
+# half_open_probe_timeout (ProbeTimeout() in breaker_fuzzer.cc): byte 17
+# bits 3-6 = 4 + the index here (0-3: off), byte 10 bits 5-6 an offset in ns.
+PROBE_TIMEOUTS_MS = [1, 2, 3, 5, 10, 50, 100, 250, 1000, 2000, 5000, 30000]
+PROBE_OFFSETS = [0, 1, 999999, 333333]
+# Wild field bytes 250-252: half_open_probe_timeout = WildDuration(value);
+# 253-255: half_open_probe_timeout_outcome = the value as the enum.
+WILD_PROBE_TIMEOUT, WILD_PROBE_OUTCOME = 250, 253
+
+
 def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule=0,
            jitter=None, consecutive=5, failure_pct=0, slow_pct=0, slow_call=60 * S,
            window_size=100, window_duration=60 * S, buckets=10, minimum_calls=100,
            open_duration=30 * S, multiplier=0, max_open_factor=0, trials=1, concurrent=1,
            half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
-           slow_clock=0, observe=0, snapshot=0, shared_ops=False, retry_after_ops=False):
+           slow_clock=0, observe=0, snapshot=0, shared_ops=False, retry_after_ops=False,
+           probe_timeout_ms=0, probe_offset=0, probe_released=False):
     """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
     threshold, else off). successes_to_close: S of the `trials` (0: all).
     slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
@@ -53,7 +63,9 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     operation, 2 after every other, 3 after every one, after state()).
     shared_ops: opcode bytes 234-255 are the distributed mode's operations
     (set_sharing() and the rest below). retry_after_ops: resolve_took()'s
-    fourth way, retry_after() below."""
+    fourth way, retry_after() below. probe_timeout_ms: half_open_probe_timeout,
+    one of PROBE_TIMEOUTS_MS (0: off), plus PROBE_OFFSETS[probe_offset] ns;
+    probe_released: kReleased (else kFailure)."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -61,12 +73,16 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     (wf1, wv1), (wf2, wv2) = wild
     if jitter is not None:
         wv1 = jitter
+    probe_index = 0 if probe_timeout_ms == 0 else 4 + PROBE_TIMEOUTS_MS.index(probe_timeout_ms)
+    assert 0 <= probe_offset <= 3
     h = struct.pack("<BBBBHHHBHHBBBBHBIBBBB",
                     flags, consecutive, failure_pct, slow_pct, dur(slow_call),
-                    small_int(window_size), dur(window_duration), buckets - 1,
+                    small_int(window_size), dur(window_duration),
+                    (buckets - 1) | (0x10 if probe_released else 0) | (probe_offset << 5),
                     small_int(minimum_calls),
                     dur(open_duration), multiplier, max_open_factor - 1 if max_open_factor else 0,
-                    trials - 1, concurrent - 1, dur(half_open_max, allow_zero=True), stripes,
+                    (trials - 1) | (probe_index << 3), concurrent - 1,
+                    dur(half_open_max, allow_zero=True), stripes,
                     clock, wf1, wv1, wf2, wv2)
     assert len(h) == 30, len(h)
     assert 0 <= successes_to_close <= trials and not (judge_by_rate and successes_to_close)
@@ -90,6 +106,8 @@ def advance_ms(n): return bytes([11, 2, n])
 def advance_s(n): return bytes([13]) + struct.pack("<H", n)
 def advance_min(n): return bytes([13]) + struct.pack("<H", (1 << 14) | n)
 def to_edge(which, offset): return bytes([14, which, offset + 1])
+PROBE_EDGE = 0x80 | 3  # to_edge(): (131 % 5 == 1, bit 7) the earliest probe deadline of the HALF_OPEN period
+def advance_days16(n): return bytes([13]) + struct.pack("<H", (3 << 14) | n)  # n/16 days
 def operator(which): return bytes([15, which])  # 0 ForceOpen 1 Disable 2 MetricsOnly 3 Reset
 def burst(mode, pattern, raw): return bytes([16, mode, pattern]) + struct.pack("<H", raw)
 def call(code, ms=0, fallback=False): return bytes([17, 2 | (0x80 if fallback else 0), code, ms])
@@ -330,6 +348,55 @@ SEEDS = {
     retry_after(1, 100) + advance_ms(150) + acquire(0) + acquire(1) + success(0) + success(1) +
     acquire(2) + retry_after(2, 0) + acquire(3) + retry_after(3, -5) + acquire(4) +
     retry_after(4, 255) + acquire(5),
+    # Per-probe deadlines (half_open_probe_timeout 100 ms, kFailure), S = 3
+    # of K = 5, 3 concurrent, seen by calls only (observe=1, no Snapshot()):
+    # three trials hang; a call finds no slot, reaps nothing 1 ns before
+    # the first deadline, at it reaps one (a failed trial) and is admitted
+    # in its slot; the late success of the reaped one is stale; two more due
+    # (one admitted past its deadline without a reap: a free slot), a call
+    # reaps both, the second reopens (TRIAL_FAILURES, backoff x2) and the
+    # call is rejected with the new period; late outcomes are stale, a late
+    # release only released. Second round: two successes, a hung trial, the
+    # reap is a failure and the call is still rejected (K reached); a third
+    # success closes it.
+    "seed_probe_timeout_failure": header(consecutive=1, open_duration=1 * S, multiplier=2,
+                                         max_open_factor=8, trials=5, concurrent=3,
+                                         successes_to_close=3, observe=1,
+                                         probe_timeout_ms=100) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + advance_ms(40) + acquire(1) +
+    advance_ms(40) + acquire(2) + acquire(3) + to_edge(PROBE_EDGE, -1) + acquire(3) +
+    advance_ns(1) + acquire(3) + success(0) + success(1) + advance_ms(100) + acquire(4) +
+    acquire(5) + failure(2) + release(3) + success(4) + to_edge(0, 0) + acquire(0) +
+    acquire(1) + success(0) + success(1) + acquire(2) + advance_ms(150) + acquire(3) +
+    acquire(4) + acquire(5) + success(3) + failure(2) + release(4) + ok_fail(0, False),
+    # The same limit under kReleased, judged by rate (K = 4, 2 concurrent,
+    # 50 %), timeout 1.999999 ms (rounded up to a millisecond from the
+    # breaker's creation), reaped by Snapshot() after every operation and
+    # by state()/generation(): two hung trials go back without a verdict,
+    # two more take their slots; late outcomes (success, release, failure)
+    # are stale or only released; K decided trials at 50 % reopen
+    # (TRIAL_FAILURE_RATE); the HALF_OPEN limit (1 s) comes before the reap.
+    "seed_probe_timeout_released": header(consecutive=1, failure_pct=50, window_size=10,
+                                          minimum_calls=10, open_duration=1 * S,
+                                          judge_by_rate=True, trials=4, concurrent=2,
+                                          half_open_max=1 * S, snapshot=1,
+                                          probe_timeout_ms=1, probe_offset=2,
+                                          probe_released=True) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + advance_ms(1) + acquire(2) +
+    advance_ms(1) + acquire(2) + acquire(3) + success(0) + release(1) + success(2) +
+    to_edge(PROBE_EDGE, -1) + to_edge(PROBE_EDGE, 0) + failure(3) + acquire(4) + success(4) +
+    acquire(5) + failure(5) + acquire(6) + acquire(7) + advance_us(250) + advance_us(250) + failure(6) +
+    to_edge(0, 0) + acquire(0) + acquire(1) + advance_s(2) + release(0) + to_edge(0, 0) +
+    call(0, 3) + acquire(1) + advance_ms(3) + call_or_throw(0, 1) + call(14, 1),
+    # Invalid and wild per-probe configs: a 999 us timeout and an outcome
+    # of 2 (both invalid); then 365 days (valid) with kReleased.
+    "seed_probe_timeout_wild_invalid": header(wild=((WILD_PROBE_TIMEOUT, 13),
+                                                    (WILD_PROBE_OUTCOME + 1, 2))),
+    "seed_probe_timeout_wild_valid": header(consecutive=1, open_duration=1 * S, trials=2,
+                                            concurrent=2, wild=((WILD_PROBE_TIMEOUT + 2, 5),
+                                                                (WILD_PROBE_OUTCOME, 1))) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + acquire(2) + advance_s(60) +
+    acquire(2) + success(0) + success(1),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

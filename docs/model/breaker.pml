@@ -57,6 +57,24 @@
  *   NCOORD        (SHARED) the coordinator's actions; 0 = unbounded. After
  *                 the last it lets go (leaves kShared) and stops, so the
  *                 liveness runs check the breaker left alone
+ *   PROBES        1: per-probe deadlines in HALF_OPEN (half_open_probe_timeout,
+ *                 src/probe_deadlines.cc): K probe slots beside the word;
+ *                 a trial claims one right after its admission CAS
+ *                 (ClaimProbeSlot()), frees it (CAS own entry -> 0) before
+ *                 it hands its in-flight count back, and a Reaper process
+ *                 (state(), Snapshot(), a TryAcquire() short of a slot)
+ *                 CASes a due entry of the word's generation to 0 and then
+ *                 applies a trial failure or returns the slot; a trial whose
+ *                 free fails was reaped and leaves the word alone. A Tick
+ *                 process moves the coarse millisecond on. Needs SHARED=0
+ *   PROBE_RELEASED 1: half_open_probe_timeout_outcome = kReleased (the reaper
+ *                 returns the in-flight slot); 0 (default): kFailure
+ *   PROBE_UNIQUE  1 (default): a claim's deadline is read at its slot CAS, so
+ *                 it is later than every reaped entry's of the slot: no
+ *                 entry repeats, as the code's claim stamps guarantee;
+ *                 0: the first version of the code, entries (generation,
+ *                 deadline read before the scan) that can repeat (the ABA
+ *                 of README.md, fixed with the stamps)
  *   TRACE         1: printf the story (CASes with real generation numbers,
  *                 deadline stores, the clock, rejections) for `spin -t`;
  *                 pan prints nothing either way
@@ -80,6 +98,15 @@
  *                 11: a trial outcome under kShared is judged as if the
  *                    breaker decided alone (OnTrialOutcome() forgets
  *                    SharedDecides())
+ *                 with PROBES=1:
+ *                 12: a trial frees its probe slot after the CAS that hands
+ *                    its in-flight count back, instead of before;
+ *                 13: the reaper frees a due entry with a plain store, not
+ *                    a CAS;
+ *                 14: a claim takes a slot of the current generation (no
+ *                    `EntryGen(seen) == current` check);
+ *                 15: a trial whose free CAS fails goes on to its outcome
+ *                    (the stale check forgotten)
  */
 
 #ifndef THREADS
@@ -130,8 +157,23 @@
 #ifndef NCOORD
 #define NCOORD 0
 #endif
-#if MUTANT >= 8 && !SHARED
+#ifndef PROBES
+#define PROBES 0
+#endif
+#ifndef PROBE_RELEASED
+#define PROBE_RELEASED 0
+#endif
+#ifndef PROBE_UNIQUE
+#define PROBE_UNIQUE 1
+#endif
+#if MUTANT >= 8 && MUTANT <= 11 && !SHARED
 #error "MUTANT 8 to 11 break the shared hold: they need SHARED=1"
+#endif
+#if MUTANT >= 12 && !PROBES
+#error "MUTANT 12 to 15 break the probe slots: they need PROBES=1"
+#endif
+#if PROBES && SHARED
+#error "PROBES=1 with SHARED=1 is not modelled"
 #endif
 
 /* circuit::State (only the states the protocol under test reaches). */
@@ -191,13 +233,14 @@
  * the new one. (shared_trials_'s generation, SHARED, is the word's or
  * none: see canon().) (At most 28 with 4 threads, or with 3 threads and
  * SHARED: below 31, which STALEW's generation field holds.) */
-#define NGEN  (5 * NPROCS + 3)
+#define NGEN  (5 * NPROCS + 3 + PROBES * (K + THREADS))   /* PROBES: the slots' and the seen entries' */
 #define NOGEN 255
 #define STALEW (31 << 11)  /* lw[]: a loaded word whose generation has ended (canon()) */
 #define OLDDL  254         /* dlt[]: a loaded deadline tag since replaced (canon()) */
 #define ENDED  253         /* fg[]: a judged generation that has ended (canon()) */
 #define NOWORD (-1)
-#define NPROCS (THREADS + 1 + SHARED)   /* the threads, the operator, (SHARED) the coordinator */
+#define NPROCS (THREADS + 1 + SHARED + PROBES)   /* the threads, the operator, (SHARED) the coordinator, (PROBES) the reaper */
+#define REAPER (THREADS + 1 + SHARED)
 #define OPER   THREADS
 #define COORD  (THREADS + 1)
 #if NGEN > 30
@@ -247,6 +290,37 @@ bit  shx[THREADS];         /* sharing_ has been kShared at every moment since th
 #define LENT(g) ((lent_gen == (g)) -> lent_slots : 0)   /* SharedTrialSlots(g) */
 #endif
 
+#if PROBES
+/* Per-probe deadlines (PROBES=1). Breaker::probe_slots_[K]: an entry is
+ * (generation << 37) | deadline_ms, 0 = free. The model keeps the entry as
+ * its generation identity sg[i] (NOGEN: free) and its deadline as a
+ * millisecond identity sd[i]: entries are only compared for equality, and
+ * with a timeout of 1 ms (the least allowed) a deadline is due once the
+ * coarse clock has moved on from the millisecond it was read in. So a
+ * deadline names that millisecond: 0 is the current one (not yet due),
+ * any other an earlier one (due); Tick renames every one up by 1 and
+ * canon() renumbers them (0 stays 0). Two claims that read the clock in the
+ * same millisecond write equal deadlines. */
+#define NOMS   255
+#define NMS    (K + 2 * THREADS + 3)   /* identities in use at once, plus the shift */
+#define NONEOWN 255
+byte sg[K] = NOGEN;        /* the entry's generation; NOGEN: 0, free */
+byte sd[K] = NOMS;         /* the entry's deadline (a millisecond identity); NOMS when free */
+byte so[K] = NONEOWN;              /* ghost: the thread whose claim wrote the entry (NONEOWN: none) */
+/* Per thread: the permit's probe_slot_ (1 + i; 0 none) and the deadline of
+ * its probe_entry_ (its generation is pg[t]); the entry its claim loop saw
+ * (cg: NOGEN for 0); the slot it scans. */
+byte ps[THREADS];
+byte pd[THREADS] = NOMS;
+byte cg[THREADS] = NOGEN;
+byte cd[THREADS] = NOMS;
+byte ci[THREADS];
+bit  rp[THREADS];          /* ghost: this trial was reaped (its slot taken back by a reaper) */
+bit  rdebt;                /* ghost: the reaper has reaped a trial of pg[REAPER] and has yet to give its count back */
+byte rsd = NOMS;           /* the reaper: the deadline of the entry it loaded (its generation is pg[REAPER]) */
+#define MINE(t, i) (sg[i] == pg[t] && sd[i] == pd[t])   /* the slot holds t's entry */
+#endif
+
 /* Scratch, not part of a state. pan does not restore hidden variables when
  * it backtracks, so every use below is written before it is read within one
  * step, and no nondeterministic choice follows a use within that step. */
@@ -279,6 +353,18 @@ inline alloc_gen() { d_step {
 #if SHARED
   if :: lent_gen < NGEN -> used = used | (1 << lent_gen) :: else -> skip fi;
   sadm = 0;                   /* the new generation's trials: none admitted yet */
+#endif
+#if PROBES
+  gi = 0;
+  do
+  :: gi < K -> if :: sg[gi] != NOGEN -> used = used | (1 << sg[gi]) :: else -> skip fi; gi++
+  :: else -> break
+  od;
+  gi = 0;
+  do
+  :: gi < THREADS -> if :: cg[gi] != NOGEN -> used = used | (1 << cg[gi]) :: else -> skip fi; gi++
+  :: else -> break
+  od;
 #endif
   ng = 0;
   do
@@ -343,6 +429,84 @@ inline canon_ref(x) {
 
 #define REGEN(w) (((w) & 2047) | (map[GEN(w)] << 11))
 
+#if PROBES
+/* The probe slots' part of canon(), inside its d_step: the generations of
+ * the slots and of the entries seen (renamed by map[] as every other
+ * reference), then the millisecond identities: 0 (the current millisecond)
+ * stays 0, the others are renumbered 1, 2, ... in order of first appearance
+ * (the slots, each thread's deadline and seen entry, the reaper's). */
+hidden byte msmap[NMS];
+inline ms_ref(x) {
+  if
+  :: x != NOMS && msmap[x] == NOMS -> msmap[x] = nmap; nmap++
+  :: else -> skip
+  fi
+}
+inline probes_canon() {
+  gi = 0;
+  do
+  :: gi < K -> if :: sg[gi] != NOGEN -> sg[gi] = map[sg[gi]] :: else -> skip fi; gi++
+  :: else -> break
+  od;
+  gi = 0;
+  do
+  :: gi < THREADS -> if :: cg[gi] != NOGEN -> cg[gi] = map[cg[gi]] :: else -> skip fi; gi++
+  :: else -> break
+  od;
+  gi = 0
+}
+/* The millisecond identities' renumbering: its own d_step, called only by
+ * the steps that add or drop a deadline (claims, frees, reaps, ticks), to
+ * keep pan.c small (canon() is inlined into every step). */
+inline ms_canon() { d_step {
+  gi = 0;
+  do
+  :: gi < NMS -> msmap[gi] = NOMS; gi++
+  :: else -> break
+  od;
+  msmap[0] = 0; nmap = 1;
+  gi = 0;
+  do
+  :: gi < K -> ms_ref(sd[gi]); gi++
+  :: else -> break
+  od;
+  gi = 0;
+  do
+  :: gi < THREADS -> ms_ref(pd[gi]); ms_ref(cd[gi]); gi++
+  :: else -> break
+  od;
+  ms_ref(rsd);
+  gi = 0;
+  do
+  :: gi < K -> if :: sd[gi] != NOMS -> sd[gi] = msmap[sd[gi]] :: else -> skip fi; gi++
+  :: else -> break
+  od;
+  gi = 0;
+  do
+  :: gi < THREADS ->
+     if :: pd[gi] != NOMS -> pd[gi] = msmap[pd[gi]] :: else -> skip fi;
+     if :: cd[gi] != NOMS -> cd[gi] = msmap[cd[gi]] :: else -> skip fi;
+     gi++
+  :: else -> break
+  od;
+  if :: rsd != NOMS -> rsd = msmap[rsd] :: else -> skip fi;
+#if TRACE
+  gi = 0;
+  do
+  :: gi < NMS -> if :: msmap[gi] != NOMS -> rmtmp[msmap[gi]] = realms[gi] :: else -> skip fi; gi++
+  :: else -> break
+  od;
+  gi = 0;
+  do
+  :: gi < NMS -> realms[gi] = rmtmp[gi]; gi++
+  :: else -> break
+  od;
+#endif
+  gi = 0; nmap = 0
+} }
+inline pcanon() { canon(); ms_canon() }
+#endif
+
 inline canon() { d_step {
   if :: dl_gen != GEN(word) -> dl_zero = 1; dl_due = 1 :: else -> skip fi;   /* dead */
 #if SHARED
@@ -384,6 +548,18 @@ inline canon() { d_step {
      gi++
   :: else -> break
   od;
+#if PROBES
+  gi = 0;
+  do
+  :: gi < K -> canon_ref(sg[gi]); gi++
+  :: else -> break
+  od;
+  gi = 0;
+  do
+  :: gi < THREADS -> canon_ref(cg[gi]); gi++
+  :: else -> break
+  od;
+#endif
   word = REGEN(word);
   dl_gen = map[dl_gen];
 #if SHARED
@@ -402,6 +578,9 @@ inline canon() { d_step {
      gi++
   :: else -> break
   od;
+#if PROBES
+  probes_canon();
+#endif
   /* edged follows its identities; dead ones' bits clear */
   gi = 0;
   do
@@ -427,7 +606,17 @@ inline canon() { d_step {
 
 /* ---- Invariants (checked in every reachable state by Monitor) ---------- */
 
+#if PROBES
+/* A reaped trial's count went back with its reap (or is the reaper's to give
+ * back: REAPER_OWES): it holds no slot of the word any more. */
+#define HOLDS(i)    ((pk[i] == TRIAL && pg[i] == GEN(word) && !rp[i]) -> 1 : 0)
+#define REAPER_OWES ((rdebt && pg[REAPER] == GEN(word)) -> 1 : 0)
+#define RDEBT_IDLE  (!rdebt)
+#else
 #define HOLDS(i)    ((pk[i] == TRIAL && pg[i] == GEN(word)) -> 1 : 0)
+#define REAPER_OWES 0
+#define RDEBT_IDLE  1
+#endif
 #define PENDS(i, g) ((ag[i] == (g)) -> 1 : 0)
 #define IDLE(i)     (pk[i] == NONE && lw[i] == NOWORD && ag[i] == NOGEN)
 #if SHARED
@@ -437,6 +626,10 @@ inline canon() { d_step {
 #else
 #define OPER_IDLE   (lw[OPER] == NOWORD && ag[OPER] == NOGEN)
 #define CO_PENDS(g)
+#endif
+#if PROBES
+#undef CO_PENDS
+#define CO_PENDS(g) + PENDS(REAPER, g)                   /* the reaper's trial failure */
 #endif
 #if THREADS == 1
 #define HOLDERS      (HOLDS(0))
@@ -462,7 +655,7 @@ inline canon() { d_step {
 #define INV_FIELDS  (ST(word) == HALF_OPEN || (IFL(word) == 0 && SUC(word) == 0 && FAI(word) == 0))
 /* I3: no lost or phantom slot: in flight == threads holding a live trial
  * permit of the word's generation. */
-#define INV_SLOTS   (IFL(word) == HOLDERS)
+#define INV_SLOTS   (IFL(word) == HOLDERS + REAPER_OWES)
 /* I4: with every permit given back and nobody mid-operation, a HALF_OPEN
  * breaker has a free slot and trials left: the next call is admitted.
  * (SHARED: under kShared a HALF_OPEN whose T trials are done waits for the
@@ -474,7 +667,7 @@ inline canon() { d_step {
 #else
 #define TRIALS_LEFT_OR_SHARED(w) (SUC(w) + FAI(w) < T)
 #endif
-#define INV_QUIET   (!QUIET || ST(word) != HALF_OPEN || (IFL(word) == 0 && TRIALS_LEFT_OR_SHARED(word)))
+#define INV_QUIET   (!(QUIET && RDEBT_IDLE) || ST(word) != HALF_OPEN || (IFL(word) == 0 && TRIALS_LEFT_OR_SHARED(word)))
 /* I5: the deadline that moves the breaker on (OPEN: when trials may start;
  * HALF_OPEN with a max duration: when lost trials reopen) is published for
  * the word's generation, or its transition's winner is about to store it.
@@ -494,6 +687,17 @@ inline canon() { d_step {
 #if SHARED
 #define INV_LENT    (ST(word) != HALF_OPEN || sadm <= LENT(GEN(word)))
 #endif
+/* P1 (PROBES): the current generation's probe entries never outnumber its
+ * trials in flight, so a claim of the current generation always finds a
+ * slot (checked also where a claim's scan ends with nothing). */
+#if PROBES
+#if K == 1
+#define CUR_ENTRIES ((sg[0] == GEN(word)) -> 1 : 0)
+#else
+#define CUR_ENTRIES (((sg[0] == GEN(word)) -> 1 : 0) + ((sg[1] == GEN(word)) -> 1 : 0))
+#endif
+#define INV_PROBES  (CUR_ENTRIES <= IFL(word))
+#endif
 
 /* Named flags, so that pan's "assertion violated" names the property. They
  * are hidden (not part of a state): each is only ever cleared just before
@@ -509,6 +713,10 @@ hidden byte I8_window_bits_only_in_closed = 1;
 hidden byte I9_bits_set_only_into_judged_gen = 1;
 hidden byte I10_shared_trials_within_lent_slots = 1;
 hidden byte I11_shared_state_moves_only_by_coordinator = 1;
+hidden byte P1_current_entries_within_in_flight = 1;
+hidden byte P2_reaped_trial_gives_nothing_back = 1;
+hidden byte P3_free_only_own_entry = 1;
+hidden byte P4_claim_never_takes_current_gen_slot = 1;
 #define CHECK(flag, cond) if :: !(cond) -> flag = 0; assert(flag) :: else -> skip fi
 /* I11 (SHARED), at every thread CAS that moves the word to another state
  * or generation (a trip, the end of OPEN, the HALF_OPEN deadline's reopen,
@@ -541,6 +749,10 @@ end_monitor:
 #if SHARED
   :: atomic { !(INV_LENT) -> I10_shared_trials_within_lent_slots = 0;
                              assert(I10_shared_trials_within_lent_slots) }
+#endif
+#if PROBES
+  :: atomic { !(INV_PROBES) -> P1_current_entries_within_in_flight = 0;
+                               assert(P1_current_entries_within_in_flight) }
 #endif
 #if CHECK_DEADLINE
   :: atomic { !(INV_DEADLINE) -> I5_deadline_published_for_current_gen = 0;
@@ -582,7 +794,16 @@ inline say(w) {
   :: else -> printf("thread %d: ", who) \
   fi
 #else
+#if PROBES
+#define WHO(who) \
+  if \
+  :: who == OPER -> printf("operator: ") \
+  :: who == REAPER -> printf("reaper: ") \
+  :: else -> printf("thread %d: ", who) \
+  fi
+#else
 #define WHO(who) if :: who == OPER -> printf("operator: ") :: else -> printf("thread %d: ", who) fi
+#endif
 #endif
 #define TRACE_CAS(who, old, what) \
   WHO(who); printf(what); printf(" CAS "); say(old); printf(" -> "); say(word); printf("\n")
@@ -626,6 +847,45 @@ inline say(w) {
 #define TRACE_LEND(s) skip
 #endif
 
+#if PROBES
+#if TRACE
+/* For the story only: the real millisecond of each millisecond identity. */
+hidden int  msnow;
+hidden int  realms[NMS];
+hidden int  rmtmp[NMS];
+#define WHO_P(who) if :: who == REAPER -> printf("reaper: ") :: else -> WHO(who) fi
+inline say_entry(g, d) {
+  if
+  :: g == NOGEN -> printf("0 (free)")
+  :: else -> printf("(g%d, deadline %d ms)", real[g], realms[d] + 1)
+  fi
+}
+#define TRACE_CLAIM(who, i) \
+  WHO(who); printf("ClaimProbeSlot(): CAS slot %d: ", i); say_entry(cg[who], cd[who]); \
+  printf(" -> "); say_entry(sg[i], sd[i]); printf("  (now %d ms)\n", msnow)
+#define TRACE_NOCLAIM(who) \
+  WHO(who); printf("ClaimProbeSlot(): claims nothing (its generation g%d is over)\n", real[pg[who]])
+#define TRACE_FREE(who, i) \
+  WHO(who); printf("FreeProbeSlot(): CAS slot %d: ", i); say_entry(pg[who], pd[who]); \
+  printf(" -> 0, ok\n")
+#define TRACE_FREE_FAILS(who, i) \
+  WHO(who); printf("FreeProbeSlot(): CAS slot %d from ", i); say_entry(pg[who], pd[who]); \
+  printf(" fails (it holds "); say_entry(sg[i], sd[i]); printf("): reaped, its outcome is stale\n")
+#define TRACE_REAP(i) \
+  printf("reaper: ReapExpiredProbes(): CAS slot %d: ", i); say_entry(sg[i], sd[i]); \
+  printf(" -> 0  (now %d ms)\n", msnow)
+#define TRACE_TICK printf("tick: now %d ms\n", msnow)
+#else
+#define WHO_P(who) skip
+#define TRACE_CLAIM(who, i) skip
+#define TRACE_NOCLAIM(who) skip
+#define TRACE_FREE(who, i) skip
+#define TRACE_FREE_FAILS(who, i) skip
+#define TRACE_REAP(i) skip
+#define TRACE_TICK skip
+#endif
+#endif
+
 /* ---- Time ---------------------------------------------------------------- */
 
 /* The clock reaches the stored deadline (an OPEN duration elapses, or
@@ -636,6 +896,59 @@ end_clock:
   :: atomic { !dl_due -> dl_due = 1; TRACE_CLOCK }
   od
 }
+
+#if PROBES
+/* The coarse clock moves on by a millisecond (half_open_probe_timeout =
+ * 1 ms): every deadline read so far is now due. Enabled only while some
+ * deadline was read in the current millisecond (otherwise nothing would
+ * change). */
+#define MS0(x) ((x) == 0)
+#if K == 1
+#define SLOTS_MS0 MS0(sd[0])
+#elif K == 2
+#define SLOTS_MS0 (MS0(sd[0]) || MS0(sd[1]))
+#else
+#error "PROBES=1 models at most 2 probe slots (K <= 2)"
+#endif
+#if THREADS == 1
+#define THREADS_MS0 (MS0(pd[0]) || MS0(cd[0]))
+#elif THREADS == 2
+#define THREADS_MS0 (MS0(pd[0]) || MS0(cd[0]) || MS0(pd[1]) || MS0(cd[1]))
+#elif THREADS == 3
+#define THREADS_MS0 (MS0(pd[0]) || MS0(cd[0]) || MS0(pd[1]) || MS0(cd[1]) || MS0(pd[2]) || MS0(cd[2]))
+#else
+#error "PROBES=1 models at most 3 threads"
+#endif
+inline ms_up(x) { if :: x != NOMS -> x = x + 1 :: else -> skip fi }
+active proctype Tick() {
+  byte j;
+end_tick:
+  do
+  :: atomic { SLOTS_MS0 || THREADS_MS0 || MS0(rsd) ->
+       j = 0;
+       do
+       :: j < K -> ms_up(sd[j]); j++
+       :: else -> break
+       od;
+       j = 0;
+       do
+       :: j < THREADS -> ms_up(pd[j]); ms_up(cd[j]); j++
+       :: else -> break
+       od;
+       ms_up(rsd); j = 0;
+#if TRACE
+       gi = NMS - 1;
+       do
+       :: gi > 0 -> realms[gi] = realms[gi - 1]; gi--
+       :: else -> break
+       od;
+       msnow++; realms[0] = msnow;
+#endif
+       TRACE_TICK;
+       pcanon() }
+  od
+}
+#endif
 
 /* ---- AfterTransition(): the winner stores the new generation's deadline -- */
 
@@ -736,6 +1049,20 @@ inline dispatch() {
   fi
 }
 
+/* PROBES: a trial that gives its permit up (an outcome or release CAS, or
+ * stale) leaves no probe state behind (its slot was freed before, or never
+ * claimed; MUTANT 15 goes on after a failed free, MUTANT 12 frees late).
+ * P2 at the CAS that hands the count back: the trial was not reaped. */
+#if PROBES
+#define PROBE_DROP rp[t] = 0; ps[t] = 0; pd[t] = NOMS;
+#define CHECK_P2 CHECK(P2_reaped_trial_gives_nothing_back, !rp[t]);
+#define CLAIM_OR_HOLD claim_load
+#else
+#define PROBE_DROP
+#define CHECK_P2
+#define CLAIM_OR_HOLD holding
+#endif
+
 /* The loop head of OnTrialOutcome(): a permit of another generation, or a
  * word that is no longer HALF_OPEN or has no trial in flight, is stale. */
 #if MUTANT == 3
@@ -747,7 +1074,7 @@ inline trial_head() {
   if
   :: TRIAL_STALE(lw[t]) ->                         /* stripe.Add(kStale); return */
      TRACE_STALE(t);
-     pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; how = 0; canon(); goto end_idle
+     pk[t] = NONE; pg[t] = NOGEN; PROBE_DROP lw[t] = NOWORD; how = 0; canon(); goto end_idle
   :: else -> canon(); goto TO_TRIAL
   fi
 }
@@ -756,7 +1083,7 @@ inline trial_head() {
 inline release_head() {
   if
   :: GEN(lw[t]) == pg[t] && ST(lw[t]) == HALF_OPEN && IFL(lw[t]) > 0 -> canon(); goto release_cas
-  :: else -> pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle
+  :: else -> pk[t] = NONE; pg[t] = NOGEN; PROBE_DROP lw[t] = NOWORD; canon(); goto end_idle
   fi
 }
 
@@ -960,7 +1287,7 @@ acq_edge:                                         /* Publish(OPEN,g,0 -> HALF_OP
 #endif
   fi;
 edge_after:
-  AFTER_TRANSITION(t, holding);
+  AFTER_TRANSITION(t, CLAIM_OR_HOLD);
 
 acq_slot:                                         /* HALF_OPEN,g,n -> HALF_OPEN,g,n+1 */
   if
@@ -976,7 +1303,7 @@ acq_slot:                                         /* HALF_OPEN,g,n -> HALF_OPEN,
 #if SHARED
        psh[t] = sh; sadm = sadm + sh; sh = 0;      /* ghost: a slot taken under kShared */
 #endif
-       pk[t] = TRIAL; pg[t] = GEN(lw[t]); served = 0; lw[t] = NOWORD; canon(); goto holding }
+       pk[t] = TRIAL; pg[t] = GEN(lw[t]); served = 0; lw[t] = NOWORD; canon(); goto CLAIM_OR_HOLD }
 #if MUTANT != 1
 #if SHARED
   :: atomic { word != lw[t] -> sh = 0; lw[t] = word; dispatch() }
@@ -1058,6 +1385,118 @@ set_retry:                                        /* ApplyFold()'s set loop, aga
   fi;
 
   /* ---- Holding a trial permit: resolve it ------------------------------ */
+#if PROBES
+  /* ---- PROBES: ClaimProbeSlot(), right after the admission (and, for the
+   * edge's winner, after Publish()'s AfterTransition()) ------------------ */
+#define CLAIM_NEXT \
+  cg[t] = NOGEN; cd[t] = NOMS; ci[t]++; \
+  if \
+  :: ci[t] < K -> pcanon(); goto claim_load        /* the next slot: its load */ \
+  :: else ->                                      /* every slot held by ours or the current */ \
+     CHECK(P1_current_entries_within_in_flight, GEN(word) != pg[t]);   /* generation's: ours is over */ \
+     TRACE_NOCLAIM(t); ci[t] = 0; pd[t] = NOMS; pcanon(); goto holding \
+  fi
+#if MUTANT == 14
+#define CLAIM_OTHER claim_cas                     /* MUTANT: takes another generation's, current or not */
+#else
+#define CLAIM_OTHER claim_cur
+#endif
+#define CLAIM_EVAL \
+  if \
+  :: cg[t] == NOGEN -> pcanon(); goto claim_cas    /* seen == 0: free */ \
+  :: cg[t] != NOGEN && cg[t] == pg[t] -> CLAIM_NEXT   /* our generation's: the next slot */ \
+  :: cg[t] != NOGEN && cg[t] != pg[t] -> pcanon(); goto CLAIM_OTHER \
+  fi
+claim_load:                                       /* slot.load(acquire); for slot 0, first */
+  atomic {                                        /* the clock: deadline = now + timeout */
+#if !PROBE_UNIQUE
+    if :: ci[t] == 0 -> pd[t] = 0 :: else -> skip fi;
+#endif
+    cg[t] = sg[ci[t]]; cd[t] = sd[ci[t]]; CLAIM_EVAL }
+claim_cur:                                        /* GenOf(state_.load(acquire)) */
+  atomic {
+    if
+    :: cg[t] == GEN(word) -> CLAIM_NEXT           /* a current trial's: the next slot */
+    :: cg[t] != GEN(word) && GEN(word) != pg[t] -> /* our generation is over: no deadline */
+       TRACE_NOCLAIM(t); cg[t] = NOGEN; cd[t] = NOMS; ci[t] = 0; pd[t] = NOMS; pcanon(); goto holding
+    :: cg[t] != GEN(word) && GEN(word) == pg[t] -> pcanon(); goto claim_cas   /* an ended one's: take it */
+    fi }
+claim_cas:                                        /* compare_exchange_weak(seen, entry, acq_rel) */
+  if
+  :: atomic { sg[ci[t]] == cg[t] && sd[ci[t]] == cd[t] ->
+#if PROBE_UNIQUE
+       pd[t] = 0;                                 /* the deadline read at the CAS */
+#endif
+       CHECK(P4_claim_never_takes_current_gen_slot, cg[t] == NOGEN || cg[t] != GEN(word));
+       sg[ci[t]] = pg[t]; sd[ci[t]] = pd[t]; so[ci[t]] = t;
+       TRACE_CLAIM(t, ci[t]);
+       ps[t] = ci[t] + 1; ci[t] = 0; cg[t] = NOGEN; cd[t] = NOMS; pcanon(); goto holding }
+  :: atomic { !(sg[ci[t]] == cg[t] && sd[ci[t]] == cd[t]) ->   /* seen = the entry there now */
+       cg[t] = sg[ci[t]]; cd[t] = sd[ci[t]]; CLAIM_EVAL }
+  fi;
+
+  /* ---- PROBES: holding a trial permit, with or without a probe slot ------
+   * OnOutcomeSlow() / OnRelease(): FreeProbeSlot() first (CAS own entry ->
+   * 0); if it fails the trial was reaped: stale, the word is left alone.
+   * Then OnTrialOutcome()'s or ReturnTrialSlot()'s load (ho_load). */
+#define RELEASE 3
+#if MUTANT == 12
+#define HAS_SLOT(t) false                         /* MUTANT: no free before the count goes back */
+#else
+#define HAS_SLOT(t) (ps[t] != 0)
+#endif
+#define RESOLVE_AS(h) \
+  :: atomic { pk[t] == TRIAL && !HAS_SLOT(t) -> how = h;   /* no slot: the load at once */ \
+       lw[t] = word; \
+       if \
+       :: how == RELEASE -> how = 0; release_head() \
+       :: else -> SHX_START trial_head() \
+       fi } \
+  :: atomic { pk[t] == TRIAL && HAS_SLOT(t) && MINE(t, ps[t] - 1) -> how = h;   /* FreeProbeSlot() */ \
+       TRACE_FREE(t, ps[t] - 1); \
+       CHECK(P3_free_only_own_entry, so[ps[t] - 1] == t); \
+       sg[ps[t] - 1] = NOGEN; sd[ps[t] - 1] = NOMS; so[ps[t] - 1] = NONEOWN; \
+       ps[t] = 0; pd[t] = NOMS; pcanon(); goto ho_load }
+holding:
+progress_held:
+  if
+  RESOLVE_AS(SUCCESS)                             /* Success(), Failure(), Release() (Ignore(), */
+  RESOLVE_AS(FAILURE)                             /* ~Permit()) */
+  RESOLVE_AS(RELEASE)
+#if MUTANT == 15
+  :: atomic { pk[t] == TRIAL && HAS_SLOT(t) && !MINE(t, ps[t] - 1) ->   /* MUTANT: goes on */
+       how = SUCCESS; TRACE_FREE_FAILS(t, ps[t] - 1); ps[t] = 0; pd[t] = NOMS; pcanon(); goto ho_load }
+  :: atomic { pk[t] == TRIAL && HAS_SLOT(t) && !MINE(t, ps[t] - 1) ->
+       how = FAILURE; TRACE_FREE_FAILS(t, ps[t] - 1); ps[t] = 0; pd[t] = NOMS; pcanon(); goto ho_load }
+  :: atomic { pk[t] == TRIAL && HAS_SLOT(t) && !MINE(t, ps[t] - 1) ->
+       how = RELEASE; TRACE_FREE_FAILS(t, ps[t] - 1); ps[t] = 0; pd[t] = NOMS; pcanon(); goto ho_load }
+#else
+  :: atomic { pk[t] == TRIAL && HAS_SLOT(t) && !MINE(t, ps[t] - 1) ->   /* reaped: stale */
+       TRACE_FREE_FAILS(t, ps[t] - 1);
+       pk[t] = NONE; pg[t] = NOGEN; PROBE_DROP pcanon(); goto end_idle }
+#endif
+  fi;
+ho_load:                                          /* OnTrialOutcome() / ReturnTrialSlot(): state_.load */
+  atomic {
+    lw[t] = word;
+    if
+    :: how == RELEASE -> how = 0; release_head()
+    :: else -> SHX_START trial_head()
+    fi }
+#if MUTANT == 12
+late_free:                                        /* MUTANT: FreeProbeSlot() after the count went back */
+  atomic {
+    if
+    :: MINE(t, ps[t] - 1) -> sg[ps[t] - 1] = NOGEN; sd[ps[t] - 1] = NOMS; so[ps[t] - 1] = NONEOWN
+    :: else -> skip
+    fi;
+    pg[t] = NOGEN; PROBE_DROP pcanon();
+    if
+    :: ag[t] != NOGEN -> goto trial_after
+    :: else -> goto end_idle
+    fi }
+#endif
+#else
 holding:
 progress_held:
   if
@@ -1068,6 +1507,7 @@ progress_held:
   :: atomic { pk[t] == TRIAL ->                    /* OnRelease(): Release(), Ignore(), ~Permit() */
        lw[t] = word; release_head() }
   fi;
+#endif
 
 trial_cas:                                        /* Publish(word, desired) in OnTrialOutcome() */
   if
@@ -1109,7 +1549,12 @@ trial_cas:                                        /* Publish(word, desired) in O
        sh = 0;
 #endif
        CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
-       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; how = 0;
+       CHECK_P2
+       pk[t] = NONE; lw[t] = NOWORD; how = 0;
+#if MUTANT == 12
+       if :: ps[t] != 0 -> canon(); goto late_free :: else -> skip fi;   /* MUTANT: frees now */
+#endif
+       pg[t] = NOGEN; PROBE_DROP
        canon();
        if
        :: ag[t] != NOGEN -> goto trial_after
@@ -1130,10 +1575,15 @@ release_cas:                                      /* compare_exchange_weak(word 
        word = lw[t] - ONE_IN_FLIGHT;
        TRACE_CAS(t, lw[t], "OnRelease():");
        CHECK(I6_stale_outcome_never_changes_word, GEN(lw[t]) == pg[t]);
+       CHECK_P2
 #if SHARED
        sadm = sadm - psh[t];                       /* ghost: the slot goes back */
 #endif
-       pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
+       pk[t] = NONE; lw[t] = NOWORD;
+#if MUTANT == 12
+       if :: ps[t] != 0 -> canon(); goto late_free :: else -> skip fi;   /* MUTANT: frees now */
+#endif
+       pg[t] = NOGEN; PROBE_DROP canon(); goto end_idle }
   :: atomic { word != lw[t] -> lw[t] = word; release_head() }
   fi
 }
@@ -1184,6 +1634,103 @@ progress_forced:
   :: else -> skip
   fi
 }
+
+/* ---- The reaper (PROBES=1): ReapExpiredProbes() ---------------------------- */
+
+#if PROBES
+/* Whoever reaps: state(), generation(), Snapshot() (ApplyHalfOpenLimits())
+ * any time, and a TryAcquire() in HALF_OPEN short of a slot (once per
+ * admission). One process stands for them all, reaping any number of times.
+ * The reaper's generation (the word it was given) is pg[REAPER], kept for
+ * the whole scan, as `gen` is in the code; rdebt says it has reaped a trial
+ * of it and owes the state word that trial's failure or slot. */
+#define R_NEXT \
+  ri++; \
+  if \
+  :: ri < K -> pcanon(); goto r_scan \
+  :: else -> ri = 0; pg[REAPER] = NOGEN; pcanon(); goto end_reaper \
+  fi
+/* OnTrialOutcome(gen, kFailure)'s and ReturnTrialSlot(gen)'s loop head on
+ * the word in lw[REAPER]: nothing to do once the generation is over. */
+#if PROBE_RELEASED
+#define R_GIVE r_rel_cas
+#else
+#define R_GIVE r_fail_cas
+#endif
+inline reap_head() {
+  if
+  :: GEN(lw[REAPER]) != pg[REAPER] || ST(lw[REAPER]) != HALF_OPEN || IFL(lw[REAPER]) == 0 ->
+     rdebt = 0; lw[REAPER] = NOWORD; R_NEXT
+  :: else -> pcanon(); goto R_GIVE
+  fi
+}
+proctype Reaper() {
+  byte ri;                                        /* the slot scanned */
+end_reaper:
+  /* ReapExpiredProbes(word): only for a HALF_OPEN word with a trial in flight. */
+  atomic { ST(word) == HALF_OPEN && IFL(word) > 0 -> pg[REAPER] = GEN(word); ri = 0; pcanon() }
+r_scan:                                           /* slot.load(acquire): an entry of the word's */
+  atomic {                                        /* generation past its deadline? */
+    if
+    :: sg[ri] == pg[REAPER] && sd[ri] != 0 -> rsd = sd[ri]; pcanon(); goto r_cas
+    :: else -> R_NEXT
+    fi }
+r_cas:
+#if MUTANT == 13
+  atomic {                                        /* MUTANT: slot.store(0), no CAS */
+    TRACE_REAP(ri);
+    if :: so[ri] != NONEOWN -> rp[so[ri]] = 1 :: else -> skip fi;
+    sg[ri] = NOGEN; sd[ri] = NOMS; so[ri] = NONEOWN; rsd = NOMS; rdebt = 1; pcanon(); goto r_load }
+#else
+  if
+  :: atomic { sg[ri] == pg[REAPER] && sd[ri] == rsd ->   /* compare_exchange_strong(entry, 0) */
+       TRACE_REAP(ri);
+       rp[so[ri]] = 1;                            /* ghost: its trial is reaped */
+       sg[ri] = NOGEN; sd[ri] = NOMS; so[ri] = NONEOWN; rsd = NOMS; rdebt = 1; pcanon(); goto r_load }
+  :: atomic { !(sg[ri] == pg[REAPER] && sd[ri] == rsd) ->   /* freed (or reaped) first: continue */
+       rsd = NOMS; R_NEXT }
+  fi;
+#endif
+r_load:                                           /* OnTrialOutcome(gen, kFailure) or */
+  atomic { lw[REAPER] = word; reap_head() }       /* ReturnTrialSlot(gen): state_.load(acquire) */
+r_fail_cas:                                       /* Publish(word, desired): a trial failure */
+  if
+  :: atomic { word == lw[REAPER] ->
+#if RATE
+       if
+       :: SUC(lw[REAPER]) + FAI(lw[REAPER]) + 1 >= T ->   /* T trials done: judge the rates */
+          if
+          :: alloc_gen(); word = NEXTW(lw[REAPER], OPEN); ag[REAPER] = ng; az[REAPER] = 0
+          :: alloc_gen(); word = NEXTW(lw[REAPER], CLOSED); STORE_ZERO(REAPER)
+          fi
+       :: else ->
+          word = MKTRIAL(GEN(lw[REAPER]), IFL(lw[REAPER]) - 1, SUC(lw[REAPER]), FAI(lw[REAPER]) + 1)
+       fi;
+#else
+       alloc_gen(); word = NEXTW(lw[REAPER], OPEN); ag[REAPER] = ng; az[REAPER] = 0;   /* S = K */
+#endif
+       TRACE_CAS(REAPER, lw[REAPER], "OnTrialOutcome(gen, kFailure):");
+       rdebt = 0; lw[REAPER] = NOWORD; pcanon();
+       if
+       :: ag[REAPER] != NOGEN -> goto r_after
+       :: else -> R_NEXT
+       fi }
+  :: atomic { word != lw[REAPER] -> lw[REAPER] = word; reap_head() }
+  fi;
+r_after:
+  AFTER_TRANSITION(REAPER, r_next);
+r_next:                                           /* the scan goes on with the same gen */
+  atomic { R_NEXT }
+r_rel_cas:                                        /* compare_exchange_weak(word - kOneInFlight) */
+  if
+  :: atomic { word == lw[REAPER] ->
+       word = lw[REAPER] - ONE_IN_FLIGHT;
+       TRACE_CAS(REAPER, lw[REAPER], "ReturnTrialSlot(gen):");
+       rdebt = 0; lw[REAPER] = NOWORD; pcanon(); R_NEXT }
+  :: atomic { word != lw[REAPER] -> lw[REAPER] = word; reap_head() }
+  fi
+}
+#endif
 
 /* ---- The coordinator (SHARED=1): SharedControl's calls ---------------------- */
 
@@ -1367,6 +1914,9 @@ init {
 #endif
 #if SHARED
     run Coordinator();
+#endif
+#if PROBES
+    run Reaper();
 #endif
     i = 0
   }

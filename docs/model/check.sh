@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # docs/model/check.sh: exhaustive spin runs of docs/model/breaker.pml.
 #
-#   docs/model/check.sh              the runs below (the test: about 205 s of
-#                                    CPU, 105 s on 2 lightly loaded cores)
-#   docs/model/check.sh --extended   and 4 more runs with 3 threads and 3
-#                                    more of the shared hold (about 110 s
-#                                    of CPU more)
+#   docs/model/check.sh              the runs below (the test: about 290 s of
+#                                    CPU, 150 s on 2 lightly loaded cores)
+#   docs/model/check.sh --extended   and 4 more runs with 3 threads, 3
+#                                    more of the shared hold and 2 of the
+#                                    probe slots with the operator (about
+#                                    200 s of CPU more)
 #   docs/model/check.sh --quick      2 threads only
 #   docs/model/check.sh --mutant     only the mutants (each must be caught)
 #   docs/model/check.sh --known-bug  only the reproduction of the deadline bug
@@ -109,12 +110,26 @@ if [ "$mode" = --all ] || [ "$mode" = --extended ] || [ "$mode" = --quick ]; the
   add "code-rate-safety-2|pass|safety|2|-DRATE=1"
   add "code-nomaxdur-safety-2|pass|safety|2|-DHO_LIMIT=0"
   add "code-k1t1-safety-2|pass|safety|2|-DK=1 -DT=1"
+  # The per-probe deadlines (PROBES=1, README.md): 2 probe slots, a reaper
+  # any time, the clock's millisecond moving on; no operator and no window
+  # bits (the operator multiplies the states by 20: --extended). Entries
+  # never repeat (PROBE_UNIQUE=1, the default), as the code's claim stamps
+  # make them; the first version, whose entries could, is the known bug below.
+  add "probes-safety-2|pass|safety|2|-DPROBES=1 -DOPERATOR=0 -DWINDOW=0"
+  add "probes-released-safety-2|pass|safety|2|-DPROBES=1 -DPROBE_RELEASED=1 -DOPERATOR=0 -DWINDOW=0"
+  add "probes-rate-safety-2|pass|safety|2|-DPROBES=1 -DRATE=1 -DOPERATOR=0 -DWINDOW=0"
+  [ $x3 = 1 ] && add "probes-released-operator-safety-2|pass|safety|2|-DPROBES=1 -DPROBE_RELEASED=1 -DWINDOW=0|deep"
+  [ $x3 = 1 ] && add "probes-operator1-safety-2|pass|safety|2|-DPROBES=1 -DNOPS=1 -DWINDOW=0|deep"
 fi
 if [ "$mode" != --mutant ]; then
   # The code before the fix, with I5 on: the stale deadline store
   # (README.md) must be found, and with it the breaker stuck OPEN for good.
   add "known-bug-deadline-2|I5_deadline_published_for_current_gen|safety|2|-DFIX_DEADLINE=0 -DCHECK_DEADLINE=1 -DOPERATOR=0 -DWINDOW=0|shortest"
   add "known-bug-stuck-open-2|non-progress cycle|liveness|2|-DFIX_DEADLINE=0 -DNOPS=1|14"
+  # The probe slots as the first version had them (fixed with claim stamps):
+  # the deadline read before the scan (PROBE_UNIQUE=0). A late trial frees
+  # its successor's equal entry (P3).
+  add "known-bug-probe-aba-2|P3_free_only_own_entry|safety|2|-DPROBES=1 -DPROBE_UNIQUE=0 -DPROBE_RELEASED=1 -DOPERATOR=0 -DWINDOW=0|short"
 fi
 if [ "$mode" != --known-bug ]; then
   # Deliberately broken protocols: each must be caught.
@@ -132,6 +147,11 @@ if [ "$mode" != --known-bug ]; then
   add "mutant-9-lend-lowers-slots|I10_shared_trials_within_lent_slots|safety|2|-DSHARED=1 -DMUTANT=9 -DNCOORD=4 -DOPERATOR=0 -DWINDOW=0|20"
   add "mutant-10-leaving-shared-keeps-half-open|I4_released_half_open_admits_next|safety|2|-DSHARED=1 -DMUTANT=10 -DNCOORD=3 -DOPERATOR=0 -DWINDOW=0|20"
   add "mutant-11-shared-trial-verdict|I11_shared_state_moves_only_by_coordinator|safety|2|-DSHARED=1 -DMUTANT=11 -DNCOORD=3 -DOPERATOR=0 -DWINDOW=0|20"
+  # The probe slots' (PROBES=1).
+  add "mutant-12-free-after-count|P2_reaped_trial_gives_nothing_back|safety|2|-DPROBES=1 -DMUTANT=12 -DOPERATOR=0 -DWINDOW=0|short"
+  add "mutant-13-reaper-plain-store|I3_in_flight_equals_live_trial_permits|safety|2|-DPROBES=1 -DMUTANT=13 -DPROBE_RELEASED=1 -DOPERATOR=0 -DWINDOW=0|short"
+  add "mutant-14-claim-current-gen-slot|P4_claim_never_takes_current_gen_slot|safety|2|-DPROBES=1 -DMUTANT=14 -DOPERATOR=0 -DWINDOW=0|short"
+  add "mutant-15-late-trial-ignores-free|P2_reaped_trial_gives_nothing_back|safety|2|-DPROBES=1 -DMUTANT=15 -DOPERATOR=0 -DWINDOW=0|short"
 fi
 
 # One run, in its own directory; writes $dir/result (a single line).
@@ -204,7 +224,7 @@ run_one() {
       echo "ok   $name: caught as expected ($what), $figures" >result
       if [ -n "$tell" ] && [ -f breaker.pml.trail ]; then
         spin -T -t "${sflags[@]}" breaker.pml 2>&1 |
-          grep -E '^(thread [0-9]|clock|operator|coordinator|<<<<<START OF CYCLE)' >story.all || true
+          grep -E '^(thread [0-9]|clock|tick|reaper|operator|coordinator|<<<<<START OF CYCLE)' >story.all || true
         case "$tell" in
           short*) cp story.all story ;;
           *) tail -n "$tell" story.all >story ;;

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -113,9 +114,11 @@ class Checker {
     AdmissionStates();
     Transitions();
     Trials();
+    ProbeSlots();
     LentSlots();
     Causes();
     Records();
+    for (const auto& [gen, n] : certain_reaps_) r_.stats.reaps_certain += static_cast<uint64_t>(n);
     Counters();
     Liveness();
     StuckOpen();
@@ -187,6 +190,46 @@ class Checker {
   }
   bool IsOutcome(const Event& r) const { return r.op == Op::kSuccess || IsFailure(r.op); }
 
+  // Per-probe deadlines (half_open_probe_timeout; see ReapableAt()).
+  bool ProbeTimeoutOn() const { return c_.half_open_probe_timeout > absl::ZeroDuration(); }
+  // A reap counts a failed trial (and may make a verdict); kReleased: it
+  // only hands the slot back.
+  bool ReapFails() const {
+    return ProbeTimeoutOn() &&
+           c_.half_open_probe_timeout_outcome == ProbeTimeoutOutcome::kFailure;
+  }
+  // The earliest clock at which anyone can reap the trial acquired in `a`.
+  // Its deadline is ceil((elapsed + timeout) / 1 ms) in ms since the
+  // breaker's creation (start_clock; FakeClock: coarse == fine), elapsed
+  // read in ClaimProbeSlot(), inside the acquire (so at least
+  // clock_before), and at least 1; a reaper reaps when floor(its elapsed /
+  // 1 ms) >= the deadline, i.e. when its clock is at least start + deadline
+  // ms. A trial reaped earlier was reaped before its deadline.
+  int64_t ReapableAt(const Event& a) const {
+    const int64_t timeout = absl::ToInt64Nanoseconds(c_.half_open_probe_timeout);
+    const int64_t claimed = std::max<int64_t>(0, a.clock_before - h_.start_clock);
+    const int64_t deadline_ms = std::max<int64_t>(1, (claimed + timeout + 999'999) / 1'000'000);
+    return h_.start_clock + deadline_ms * 1'000'000;
+  }
+  // The resolution of the permit acquired in `a`, or null.
+  const Event* ResolutionOf(const Event& a) const {
+    auto it = resolve_of_.find(a.permit);
+    return it == resolve_of_.end() ? nullptr : &At(it->second);
+  }
+  // The trial acquired in `a` may have been reaped by a reaper that read
+  // the clock at most `clock_hi`: past its deadline by then, and before its
+  // own resolution freed its slot (the reap's CAS precedes the resolution's,
+  // so the reaper's clock is at most the resolution's clock_after).
+  bool MayBeReapedBy(const Event& a, int64_t clock_hi) const {
+    if (!ProbeTimeoutOn() || !a.trial) return false;
+    if (const Event* r = ResolutionOf(a)) clock_hi = std::min(clock_hi, r->clock_after);
+    return ReapableAt(a) <= clock_hi;
+  }
+  bool MayBeReaped(const Event& a) const {
+    return MayBeReapedBy(a, std::numeric_limits<int64_t>::max());
+  }
+  bool CertainlyReaped(uint64_t permit) const { return certainly_reaped_.count(permit) > 0; }
+
   // ---- 1. Structure ---------------------------------------------------------
 
   bool Index() {
@@ -208,7 +251,10 @@ class Checker {
           ++s.admitted;
         else
           ++s.rejected;
-        if (e.admitted && e.trial) ++s.trials;
+        if (e.admitted && e.trial) {
+          ++s.trials;
+          trial_acquires_[e.permit_generation].push_back(i);
+        }
         if (!acquire_of_.emplace(e.permit, i).second) {
           Report(kMalformed, absl::StrCat("permit acquired twice: ", FormatEvent(e)));
         }
@@ -606,6 +652,13 @@ class Checker {
       const Event& r = At(res->second);
       p.points.emplace_back(r.before, -1);
       if (IsGiveBack(r.op)) ++p.handed_back;
+      // A reap under kReleased hands the slot back too (as many as may
+      // have been reaped: an upper bound on the hand-backs).
+      else if (ProbeTimeoutOn() && !ReapFails() && MayBeReaped(e)) ++p.handed_back;
+      // A trial that may have been reaped before its resolution: its
+      // outcome may be stale (a reap under kFailure counted a failed trial
+      // instead, not counted here: a lower bound, as fresh outcomes are).
+      if (MayBeReapedBy(e, r.clock_after)) continue;
       // Under kShared trial outcomes are counted and never judged (the
       // coordinator follows the shared verdict): only those certainly
       // judged by the breaker count here.
@@ -622,7 +675,9 @@ class Checker {
       for (const auto& [ticket, delta] : p.points) {
         held += delta;
         r_.stats.max_trials_in_flight = std::max(r_.stats.max_trials_in_flight, held);
-        if (held > limit_concurrent && delta > 0) {
+        // With per-probe deadlines a reap frees a held trial's slot:
+        // ProbeSlots() checks those generations.
+        if (held > limit_concurrent && delta > 0 && !ProbeTimeoutOn()) {
           Report(kTrialsInFlight,
                  absl::StrCat(held, " trials of generation ", gen, " were held at once at ticket ",
                               ticket, " (half_open_max_concurrent ", limit_concurrent, ")"));
@@ -687,6 +742,67 @@ class Checker {
     }
   }
 
+  // ---- 8a. Per-probe deadlines: slots reclaimed by reaps ----------------------------------
+
+  // With half_open_probe_timeout set, a trial's slot (its in-flight count)
+  // goes back at its resolution or when it is reaped. A trial n of HALF_OPEN
+  // g is admitted only while fewer than half_open_max_concurrent trials of g
+  // are in flight. The trials of g certainly held by their callers at n's
+  // admission (acquired before n began, resolution begun after n ended) were
+  // in flight then unless reaped before n's CAS: so if there are `held` of
+  // them, at least held - C + 1 had been reaped, by a reaper that read the
+  // clock before n's CAS, at most n.clock_after. Fewer trials past their
+  // deadline by then: one was reaped before its deadline. Exactly as many:
+  // each of them was certainly reaped (its late outcome is stale and can
+  // make no transition).
+  void ProbeSlots() {
+    if (!ProbeTimeoutOn()) return;
+    const int limit = c_.half_open_max_concurrent;
+    std::map<uint32_t, std::vector<size_t>> gens;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op == Op::kAcquire && e.admitted && e.trial) gens[e.permit_generation].push_back(i);
+      if (e.op == Op::kAcquire && e.admitted && e.trial && MayBeReaped(e)) {
+        ++r_.stats.trials_maybe_reaped;
+      }
+    }
+    for (const auto& [gen, acquires] : gens) {
+      int needed_here = 0;  // reaps this generation certainly had
+      for (size_t n : acquires) {
+        const Event& admitted = At(n);
+        std::vector<size_t> held, past;
+        for (size_t m : acquires) {
+          const Event& a = At(m);
+          if (m == n || a.after >= admitted.before) continue;
+          const Event* r = ResolutionOf(a);
+          if (r != nullptr && r->before <= admitted.after) continue;
+          held.push_back(m);
+          if (ReapableAt(a) <= admitted.clock_after) past.push_back(m);
+        }
+        const int need = static_cast<int>(held.size()) - limit + 1;
+        if (need <= 0) continue;
+        ++r_.stats.slots_reclaimed_by_reaps;
+        needed_here = std::max(needed_here, need);
+        if (static_cast<int>(past.size()) < need) {
+          std::string trials;
+          for (size_t m : held) {
+            absl::StrAppend(&trials, "\n    [", FormatEvent(At(m)), "] reapable at clock ",
+                            ReapableAt(At(m)));
+          }
+          Report(kProbeReapedEarly,
+                 absl::StrCat(held.size(), " trials of generation ", gen,
+                              " were certainly held when [", FormatEvent(admitted),
+                              "] was admitted (half_open_max_concurrent ", limit, "), so ", need,
+                              " had been reaped, but only ", past.size(),
+                              " were past their probe deadline by its clock:", trials));
+        } else if (static_cast<int>(past.size()) == need) {
+          for (size_t m : past) certainly_reaped_.insert(At(m).permit);
+        }
+      }
+      certain_reaps_[gen] = std::max(certain_reaps_[gen], needed_here);
+    }
+  }
+
   // ---- 8b. Trials under the shared hold: within the slots lent ----------------------------
 
   // Under kShared a trial of HALF_OPEN g is admitted only if in flight +
@@ -718,8 +834,19 @@ class Checker {
         PerGen& p = gens[e.permit_generation];
         p.admitted.push_back(e.after);
         if (CertainlyShared(e)) p.shared.push_back(i);
-      } else if (IsGiveBack(e.op) && e.trial) {
+      } else if (IsGiveBack(e.op) && e.trial && !ReapHandsBack(e.permit)) {
         gens[e.permit_generation].handed_back.push_back(e.before);
+      }
+      // Per-probe deadlines, kReleased: a reap hands the slot back too, no
+      // earlier than its claim (inside the acquire) and than the first
+      // ticket by which the clock can have reached its deadline.
+      if (e.op == Op::kAcquire && e.admitted && e.trial && ProbeTimeoutOn() && !ReapFails() &&
+          MayBeReaped(e)) {
+        // The earlier of the reap and its own hand-back, if any.
+        const Event* r = ResolutionOf(e);
+        uint64_t at = std::max(e.before, FirstTicketWithClock(ReapableAt(e)));
+        if (r != nullptr && IsGiveBack(r->op)) at = std::min(at, r->before);
+        gens[e.permit_generation].handed_back.push_back(at);
       }
     }
     for (auto& [gen, p] : gens) {
@@ -774,6 +901,25 @@ class Checker {
         std::upper_bound(h_.clock_marks.begin(), h_.clock_marks.end(), t,
                          [](uint64_t ticket, const ClockMark& m) { return ticket < m.ticket; });
     return mark == h_.clock_marks.end() ? h_.end_clock : mark->now;
+  }
+
+  // Per-probe deadlines, kReleased: the trial acquired as `permit` may have
+  // handed its slot back by a reap.
+  bool ReapHandsBack(uint64_t permit) const {
+    if (!ProbeTimeoutOn() || ReapFails()) return false;
+    auto a = acquire_of_.find(permit);
+    return a != acquire_of_.end() && MayBeReaped(At(a->second));
+  }
+
+  // The first ticket t with ClockBefore(t) >= clock: before it, nothing
+  // can have read a clock that late.
+  uint64_t FirstTicketWithClock(int64_t clock) const {
+    auto mark = std::lower_bound(h_.clock_marks.begin(), h_.clock_marks.end(), clock,
+                                 [](const ClockMark& m, int64_t c) { return m.now < c; });
+    if (mark == h_.clock_marks.end()) {
+      return h_.end_clock >= clock && !h_.clock_marks.empty() ? h_.clock_marks.back().ticket : kNever;
+    }
+    return mark == h_.clock_marks.begin() ? 0 : std::prev(mark)->ticket;
   }
 
   // ---- 9. Every automatic transition has a cause in its own generation ------------------
@@ -870,10 +1016,18 @@ class Checker {
       int retry_afters = 0;  // FailureRetryAfter(): one opens it, whatever else
       int maybe_failed = 0, maybe_successful = 0;  // trials, judged by S of K
       const uint32_t prev = static_cast<uint32_t>(g - 1);
+      // Trials reaped before their outcome (certainly: ProbeSlots()): the
+      // outcome is stale. Others that may have been are counted (an upper
+      // bound on what the verdict counted).
+      std::unordered_set<uint64_t> counted_failed;  // trials counted as maybe failed
       for (size_t i : resolutions[prev]) {
         const Event& r = At(i);
         if (r.before >= deadline) continue;
         if (r.trial != (from == State::kHalfOpen)) continue;
+        if (r.trial && CertainlyReaped(r.permit)) continue;
+        if (r.trial && (judge_by_rate ? IsOutcome(r) : MaybeFailedTrial(r))) {
+          counted_failed.insert(r.permit);
+        }
         if (IsFailure(r.op)) ++failures;
         if (r.op == Op::kFailureRetryAfter) ++retry_afters;
         if (r.op == Op::kSuccess) {
@@ -886,7 +1040,23 @@ class Checker {
       for (size_t i : trial_acquires[static_cast<uint32_t>(g)]) {
         if (At(i).before < deadline) ++trial_starts;
       }
+      // With per-probe deadlines and kFailure, a reap counts a failed trial
+      // (and an outcome, by rate) for the state machine: trials of the
+      // HALF_OPEN generation that began before the transition was seen and
+      // that a reaper whose clock was at most the clock before that ticket
+      // can have reaped, not already counted by their own outcome.
+      int reaps = 0;
+      if (from == State::kHalfOpen && ReapFails()) {
+        const int64_t clock_hi = ClockBefore(deadline);
+        for (size_t i : trial_acquires[prev]) {
+          const Event& a = At(i);
+          if (a.before < deadline && !counted_failed.count(a.permit) && MayBeReapedBy(a, clock_hi)) {
+            ++reaps;
+          }
+        }
+      }
       std::string why;
+      absl::string_view check = kTransitionCause;
       if (from == State::kClosed) {
         if (failures + maybe_slow_successes == 0) {
           why = "no failure or slow call of the CLOSED generation began before it";
@@ -912,7 +1082,9 @@ class Checker {
         // that was certainly slow, when slow calls count, failed).
         const int deciding = judge_by_rate ? successes + failures : maybe_successful;
         const int needed = judge_by_rate ? trials : to_close;
-        if (deciding < needed) {
+        if (judge_by_rate && deciding < needed && deciding + reaps >= needed) {
+          ++s.reap_verdicts;  // a reap was the K-th outcome
+        } else if (deciding < needed) {
           why = judge_by_rate
                     ? absl::StrCat("only ", deciding,
                                    " trial outcomes of the HALF_OPEN generation began before it "
@@ -928,7 +1100,19 @@ class Checker {
         const bool decided = retry_afters > 0 ||
                              (judge_by_rate ? successes + failures >= trials
                                             : maybe_failed > trials - to_close);
-        if (!decided) {
+        const bool decided_by_reaps =
+            !decided && reaps > 0 &&
+            (judge_by_rate ? successes + failures + reaps >= trials
+                           : maybe_failed + reaps > trials - to_close);
+        if (decided_by_reaps) {
+          ++s.reap_verdicts;
+          // Nothing else explains it (operators and the coordinator were
+          // left out above): a reap of this generation happened.
+          if (!timeout && retry_afters == 0) {
+            certain_reaps_[prev] = std::max(certain_reaps_[prev], 1);
+          }
+        }
+        if (!decided && !decided_by_reaps) {
           // Only the deadline can explain it: HALF_OPEN ends
           // half_open_max_duration after it began, whether or not slots are
           // free. The generation's first trial read the clock when it began
@@ -945,7 +1129,11 @@ class Checker {
                                    " failed or slow trials of the HALF_OPEN generation began "
                                    "before it (more than K - S = ",
                                    trials - to_close, " reopen it)"),
-                timeout ? " and its trials were not yet half_open_max_duration old" : "");
+                timeout ? " and its trials were not yet half_open_max_duration old" : "",
+                ReapFails() ? " and no trial of it was past its probe deadline (a reap counts a "
+                              "failed trial) by the clock before that ticket"
+                            : "");
+            if (ReapFails()) check = kProbeReapedEarly;
           } else {
             ++s.timeout_reopens;
             if (SlotsCertainlyFree(left, deadline, trial_acquires[prev])) {
@@ -960,7 +1148,7 @@ class Checker {
       if (why.empty()) {
         ++s.causes_checked;
       } else {
-        Report(kTransitionCause,
+        Report(check,
                absl::StrCat(StateName(from), " (generation ", g - 1, ") -> ", StateName(to),
                             " (generation ", g, ", first seen by ticket ", deadline, "): ", why,
                             "; seen in [", Source(b.source), "]"));
@@ -1000,14 +1188,32 @@ class Checker {
         }
       }
     } else if (from == State::kHalfOpen) {
-      std::vector<int64_t> clocks;
+      // One clock per trial that can have been counted: its outcome's, or
+      // (per-probe deadlines, kFailure) the earliest clock of a reaper that
+      // can have reaped it, whichever is earlier.
+      std::unordered_map<uint64_t, int64_t> counted;  // permit -> clock, at least
       for (size_t i : resolutions[g - 2]) {
         const Event& r = At(i);
-        if (r.before >= opened_seen || !r.trial) continue;
+        if (r.before >= opened_seen || !r.trial || CertainlyReaped(r.permit)) continue;
         if (c_.half_open_judge_by_rate ? IsOutcome(r) : MaybeFailedTrial(r)) {
-          clocks.push_back(r.clock_before);
+          counted[r.permit] = r.clock_before;
         }
       }
+      if (ReapFails()) {
+        const int64_t clock_hi = ClockBefore(opened_seen);
+        for (size_t i : trial_acquires[g - 2]) {
+          const Event& a = At(i);
+          if (a.before >= opened_seen || !MayBeReapedBy(a, clock_hi)) continue;
+          auto it = counted.find(a.permit);
+          if (it == counted.end()) {
+            counted[a.permit] = ReapableAt(a);
+          } else {
+            it->second = std::min(it->second, ReapableAt(a));
+          }
+        }
+      }
+      std::vector<int64_t> clocks;
+      for (const auto& [permit, clock] : counted) clocks.push_back(clock);
       const size_t k = static_cast<size_t>(
           c_.half_open_judge_by_rate ? TrialCalls() : TrialCalls() - SuccessesToClose() + 1);
       if (k >= 1 && clocks.size() >= k) {
@@ -1168,6 +1374,7 @@ class Checker {
       const bool in_window =
           e == nullptr || ((own || e->pre.generation < g) && g <= e->post.generation);
       std::string why;
+      absl::string_view check = kTransitionRecord;
       if (t.cause == TransitionCause::kShared) {
         if (e == nullptr || !HoldMay(*e, t.from, t.to) ||
             (e->op == Op::kFollow && e->hold_generation != g) ||
@@ -1186,11 +1393,13 @@ class Checker {
                  h_.transitions[static_cast<size_t>(made[g - 1])].cause ==
                      TransitionCause::kShared) {
         why = "the HALF_OPEN it left was the coordinator's, which has no deadline";
+      } else if (e != nullptr && TrialVerdict(t.cause)) {
+        TrialVerdictMaker(g, *e, &why, &check);
       }
       if (why.empty() && !in_window) why = "made outside its maker's window of generations";
       if (!why.empty()) {
-        Report(kTransitionRecord, absl::StrCat(why, ": ", FormatTransition(t),
-                                               e ? absl::StrCat(" [", FormatEvent(*e), "]") : ""));
+        Report(check, absl::StrCat(why, ": ", FormatTransition(t),
+                                   e ? absl::StrCat(" [", FormatEvent(*e), "]") : ""));
         continue;
       }
       if (!own || e == nullptr) continue;
@@ -1205,6 +1414,54 @@ class Checker {
       } else {
         ++s.own_transitions_unshared;
       }
+    }
+  }
+
+  static bool TrialVerdict(TransitionCause cause) {
+    return cause == TransitionCause::kTrialFailures || cause == TransitionCause::kTrialFailureRate ||
+           cause == TransitionCause::kTrialSlowCallRate || cause == TransitionCause::kTrialsSucceeded;
+  }
+
+  // A trial verdict (HALF_OPEN g-1 -> g) is made by OnTrialOutcome(): in
+  // the resolution of a trial of generation g-1 (an outcome), or, with
+  // per-probe deadlines and kFailure, by a reap, which any event may make
+  // (its observations call state() and generation(), which reap; a call
+  // finding no slot reaps). A reap by `e` needs a trial of g-1 claimed
+  // before `e` ended, not resolved before `e` began, and past its deadline
+  // by e's clock_after. The late outcome of a trial certainly reaped is
+  // stale: it makes no verdict.
+  void TrialVerdictMaker(uint32_t g, const Event& e, std::string* why,
+                         absl::string_view* check) {
+    const bool outcome =
+        IsResolve(e.op) && IsOutcome(e) && e.trial && e.permit_generation + 1 == g;
+    bool reap = false;
+    auto it = trial_acquires_.find(g - 1);
+    if (ReapFails() && it != trial_acquires_.end()) {
+      for (size_t i : it->second) {
+        const Event& a = At(i);
+        if (a.before >= e.after || (outcome && a.permit == e.permit)) continue;
+        const Event* r = ResolutionOf(a);
+        if (r != nullptr && r->after < e.before) continue;
+        if (MayBeReapedBy(a, e.clock_after)) reap = true;
+      }
+    }
+    if (!outcome) {
+      if (reap) {
+        ++r_.stats.recorded_reap_transitions;
+      } else if (ReapFails()) {
+        *why = absl::StrCat(
+            "a trial verdict made by an event that counted no trial outcome of generation ", g - 1,
+            ", so by a reap, but no trial of it was held and past its probe deadline by the "
+            "event's clock");
+        *check = kProbeReapedEarly;
+      } else {
+        *why = absl::StrCat("a trial verdict made by an event that counted no trial outcome of "
+                            "generation ",
+                            g - 1);
+      }
+    } else if (CertainlyReaped(e.permit) && !reap) {
+      *why = "a trial verdict made by the late outcome of a trial that was certainly reaped";
+      *check = kLateReapedOutcome;
     }
   }
 
@@ -1244,8 +1501,12 @@ class Checker {
       if (e.op != Op::kSuccess && !IsFailure(e.op)) continue;
       if (e.pre.generation != e.permit_generation) {
         ++s.stale_certain;  // the generation had passed before it began
+      } else if (e.trial && CertainlyReaped(e.permit)) {
+        ++s.late_outcomes_certainly_reaped;  // reaped before: stale
       } else if (e.post.generation != e.permit_generation) {
         ++s.stale_uncertain;  // it moved while the outcome was recorded
+      } else if (e.trial && MayBeReaped(At(a->second))) {
+        ++s.late_outcomes_maybe_reaped;  // stale if it was reaped first
       }
       if (SlowOn()) {
         if (MinDuration(e) >= SlowNanos()) {
@@ -1274,10 +1535,30 @@ class Checker {
                                      m.successes, " + failures ", m.failures, " + ignored ",
                                      m.ignored, " + released ", m.released));
     }
-    if (m.stale < s.stale_certain || m.stale > s.stale_certain + s.stale_uncertain) {
+    const uint64_t stale_lo = s.stale_certain + s.late_outcomes_certainly_reaped;
+    const uint64_t stale_hi = stale_lo + s.stale_uncertain + s.late_outcomes_maybe_reaped;
+    if (m.stale < stale_lo || m.stale > stale_hi) {
       Report(kStaleCount,
-             absl::StrCat("Metrics().stale is ", m.stale, "; the history shows ", s.stale_certain,
-                          " outcomes certainly stale and ", s.stale_uncertain, " that may be"));
+             absl::StrCat("Metrics().stale is ", m.stale, "; the history shows ", stale_lo,
+                          " outcomes certainly stale (", s.late_outcomes_certainly_reaped,
+                          " of trials certainly reaped) and ", stale_hi - stale_lo,
+                          " that may be (", s.late_outcomes_maybe_reaped,
+                          " of trials that may have been reaped)"));
+    }
+    // Per-probe deadlines: every reap is of a trial past its deadline while
+    // held (at most the trials that may have been reaped), and the history
+    // certainly shows some (slots reclaimed, verdicts only a reap explains).
+    if (h_.complete) {
+      if (!ProbeTimeoutOn() && m.probe_timeouts != 0) {
+        Report(kCounters, absl::StrCat("Metrics().probe_timeouts is ", m.probe_timeouts,
+                                       " with half_open_probe_timeout off"));
+      } else if (m.probe_timeouts < s.reaps_certain || m.probe_timeouts > s.trials_maybe_reaped) {
+        Report(kCounters,
+               absl::StrCat("Metrics().probe_timeouts is ", m.probe_timeouts,
+                            "; the history shows ", s.reaps_certain, " reaps certain and ",
+                            s.trials_maybe_reaped, " trials that were past their deadline while "
+                            "held"));
+      }
     }
     if (m.slow < s.slow_certain || m.slow > s.slow_certain + s.slow_uncertain) {
       Report(kSlowCount,
@@ -1345,10 +1626,17 @@ class Checker {
       Report(kLiveness, absl::StrCat("successful probes did not close the breaker: it ends ",
                                      StateName(h_.final_metrics.state)));
     }
-    // Every permit has ended: no trial slot may still be taken.
+    // Every permit has ended: no trial slot may still be taken (a reaped
+    // trial gave its slot back when it was reaped, and its late resolution
+    // hands back nothing more).
     if (h_.quiescent_trials_in_flight > 0) {
       Report(kLiveness, absl::StrCat("once every permit had ended, the state word still counted ",
                                      h_.quiescent_trials_in_flight, " trials in flight"));
+    }
+    if (h_.quiescent_snapshot_trials_in_flight > 0) {
+      Report(kLiveness, absl::StrCat("once every permit had ended, Snapshot().trials_in_flight "
+                                     "was still ",
+                                     h_.quiescent_snapshot_trials_in_flight));
     }
   }
 
@@ -1471,6 +1759,11 @@ class Checker {
   CheckResult r_;
   std::unordered_map<uint64_t, size_t> acquire_of_;
   std::unordered_map<uint64_t, size_t> resolve_of_;
+  // Per-probe deadlines: the trials certainly reaped (by permit), and the
+  // reaps each HALF_OPEN generation certainly had.
+  std::unordered_set<uint64_t> certainly_reaped_;
+  std::map<uint32_t, int> certain_reaps_;
+  std::unordered_map<uint32_t, std::vector<size_t>> trial_acquires_;  // by generation
   std::vector<Known> known_;
   std::vector<uint8_t> allowed_;
   std::vector<uint8_t> op_mask_;
@@ -1537,6 +1830,15 @@ std::string CheckResult::Summary() const {
                     " on the last slot), HALF_OPEN rejections under kShared ",
                     s.shared_half_open_rejections, ", OPEN periods timed from the coordinator's ",
                     s.shared_open_periods_timed);
+  }
+  if (s.trials_maybe_reaped > 0 || s.reaps_certain > 0 || s.recorded_reap_transitions > 0) {
+    absl::StrAppend(&out, "; probe deadlines: trials maybe reaped ", s.trials_maybe_reaped,
+                    ", reaps certain ", s.reaps_certain, ", slots reclaimed by a reap ",
+                    s.slots_reclaimed_by_reaps, ", verdicts only a reap explains ",
+                    s.reap_verdicts, ", transitions recorded as made by a reap ",
+                    s.recorded_reap_transitions, ", late outcomes certainly reaped ",
+                    s.late_outcomes_certainly_reaped, " (maybe ", s.late_outcomes_maybe_reaped,
+                    ")");
   }
   for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
   return out;

@@ -68,6 +68,12 @@ inline constexpr absl::string_view kOwnTransitionWhileShared = "no-own-transitio
 inline constexpr absl::string_view kTrialsWithinLentSlots = "trials-within-lent-slots";
 inline constexpr absl::string_view kTransitionRecord = "transition-record";
 inline constexpr absl::string_view kHoldResult = "shared-hold-result";
+// Per-probe deadlines (half_open_probe_timeout): a reap that only a trial
+// not yet past its deadline could have been (a slot reclaimed, a reopen, a
+// transition made by an event that counted no trial outcome); a transition
+// made by the late outcome of a trial that was certainly reaped.
+inline constexpr absl::string_view kProbeReapedEarly = "probe-reaped-before-its-deadline";
+inline constexpr absl::string_view kLateReapedOutcome = "late-outcome-of-a-reaped-trial";
 
 struct Violation {
   std::string check;
@@ -148,6 +154,24 @@ struct CheckStats {
   uint64_t shared_open_periods_timed = 0;
   // OPEN periods timed from the FailureRetryAfter() that asked for them.
   uint64_t retry_after_periods_timed = 0;
+
+  // Per-probe deadlines (half_open_probe_timeout). Trials that may have
+  // been reaped (past their deadline before their own resolution), and the
+  // reaps the history certainly shows (a lower bound on
+  // Metrics().probe_timeouts); trial admissions that only a reap can
+  // explain (more trials certainly held than half_open_max_concurrent);
+  // HALF_OPEN -> OPEN (or a by-rate verdict) that only a reaped trial
+  // counted as failed explains; transitions whose record names an event
+  // that counted no trial outcome of that generation (made by a reap);
+  // outcomes of trials certainly reaped (stale), and those of trials that
+  // may have been.
+  uint64_t trials_maybe_reaped = 0;
+  uint64_t reaps_certain = 0;
+  uint64_t slots_reclaimed_by_reaps = 0;
+  uint64_t reap_verdicts = 0;
+  uint64_t recorded_reap_transitions = 0;
+  uint64_t late_outcomes_certainly_reaped = 0;
+  uint64_t late_outcomes_maybe_reaped = 0;
 };
 
 struct CheckResult {

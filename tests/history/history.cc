@@ -215,6 +215,26 @@ std::vector<BreakerConfig> StressConfigs() {
   success.minimum_calls = 12;
   configs.push_back(success);
 
+  // Per-probe deadlines (half_open_probe_timeout): a trial not back 10 ms
+  // after its admission is reaped by whoever looks next (a call finding no
+  // slot, state(), Snapshot()); the harness hangs trials
+  // (HarnessOptions::hang_trial_per_million) so that reaps happen. With
+  // S = K a reaped trial that fails reopens the breaker at once.
+  BreakerConfig probe = count;
+  probe.name = "probe-timeout";
+  probe.half_open_probe_timeout = absl::Milliseconds(10);
+  probe.half_open_probe_timeout_outcome = ProbeTimeoutOutcome::kFailure;
+  configs.push_back(probe);
+
+  // The same with kReleased, and S = 2 of K = 4: a reaped trial's slot goes
+  // back, nothing is counted, the generation goes on (its late outcome is
+  // stale in a HALF_OPEN that is still current).
+  BreakerConfig released = probe;
+  released.name = "probe-timeout-released";
+  released.half_open_probe_timeout_outcome = ProbeTimeoutOutcome::kReleased;
+  released.half_open_successes_to_close = 2;
+  configs.push_back(released);
+
   return configs;
 }
 
@@ -309,8 +329,9 @@ class Run {
       workers.back()->log.reserve(static_cast<size_t>(options_.ops_per_thread) * 3 + 16);
     }
     Subscription recording;
-    if (options_.coordinator)
-      recording = breaker_->Subscribe(std::make_shared<TransitionRecorder>());
+    // The listener's records name who made each transition: the
+    // coordinator's, and with per-probe deadlines which event reaped.
+    if (Recording()) recording = breaker_->Subscribe(std::make_shared<TransitionRecorder>());
     Worker coordinator(options_.threads + 1, options_.seed ^ 0xc00d);
     const int parties = options_.threads + 1 + (options_.coordinator ? 1 : 0);
     std::atomic<int> ready{0};
@@ -356,6 +377,8 @@ class Run {
     history.quiescent_clock = clock_.NowNanos();
     history.quiescent_trials_in_flight =
         static_cast<int>(SharedControl::Read(*breaker_).trials_in_flight);
+    history.quiescent_snapshot_trials_in_flight =
+        static_cast<int>(breaker_->Snapshot().trials_in_flight);
     if (options_.probe_tail) ProbeUntilClosed(tail);
     tls_worker = nullptr;
 
@@ -371,7 +394,7 @@ class Run {
     history.events.insert(history.events.end(), coordinator.log.begin(), coordinator.log.end());
     std::sort(history.events.begin(), history.events.end(),
               [](const Event& a, const Event& b) { return a.after < b.after; });
-    if (options_.coordinator) {
+    if (Recording()) {
       history.transitions_complete = true;
       for (auto& worker : workers) {
         history.transitions.insert(history.transitions.end(), worker->transitions.begin(),
@@ -390,6 +413,10 @@ class Run {
   }
 
  private:
+  bool Recording() const {
+    return options_.coordinator || config_.half_open_probe_timeout > absl::ZeroDuration();
+  }
+
   static constexpr uint64_t kMaxLagOps = 256;
   static constexpr int kMaxSlowSpins = 200'000;
 
@@ -558,6 +585,21 @@ class Run {
     Resolve(w, h, op, /*meant_slow=*/true, /*probe=*/false);
   }
 
+  // A hung probe: holds the trial until the clock has moved 1/2 to 3/2 of
+  // half_open_probe_timeout past its admission (bounded, as a slow call),
+  // so it is often reaped (state(), generation() and admissions that find
+  // no slot reap it), then resolves it late, at random.
+  void HangTrial(Worker& w, Held& h) {
+    slow_waiters_.fetch_add(1, std::memory_order_relaxed);
+    const int64_t until =
+        h.clock_after + probe_timeout_ / 2 + static_cast<int64_t>(w.rng() % static_cast<uint64_t>(probe_timeout_));
+    for (int spin = 0; spin < kMaxSlowSpins && clock_.NowNanos() < until; ++spin) {
+      std::this_thread::yield();
+    }
+    slow_waiters_.fetch_sub(1, std::memory_order_relaxed);
+    ResolveRandomly(w, h, /*probe=*/false);
+  }
+
   // The workers run at most kMaxLagOps operations past the driver's next
   // clock step and the coordinator's next round: time and syncs track work
   // however fast the threads run.
@@ -591,7 +633,9 @@ class Run {
           }
         }
         const uint64_t fate = w.rng() % 100;
-        if (fate < 6 && w.held.size() < 3) {
+        if (h->trial && probe_timeout_ > 0 && Chance(w, options_.hang_trial_per_million)) {
+          HangTrial(w, *h);
+        } else if (fate < 6 && w.held.size() < 3) {
           w.held.push_back(std::move(*h));  // resolved by this thread later
         } else if (fate < 10) {
           std::lock_guard<std::mutex> lock(exchange_mu_);
@@ -870,6 +914,7 @@ class Run {
 
   const HarnessOptions options_;
   BreakerConfig config_;
+  const int64_t probe_timeout_ = absl::ToInt64Nanoseconds(config_.half_open_probe_timeout);
   FakeClock clock_;
   std::unique_ptr<Breaker> breaker_;
   int64_t now_ = 0;  // the driver's (then the tail's) view of the clock

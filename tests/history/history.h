@@ -174,7 +174,11 @@ struct History {
   // had ended, before the tail (internal::SharedControl::Read(); 0 unless
   // HALF_OPEN); -1: not read.
   int quiescent_trials_in_flight = -1;
-  // With the coordinator: every transition of the run, by generation.
+  // Snapshot().trials_in_flight right after (Snapshot() reaps due probes
+  // first when half_open_probe_timeout is set); -1: not read.
+  int quiescent_snapshot_trials_in_flight = -1;
+  // With the coordinator, or with half_open_probe_timeout set: every
+  // transition of the run, by generation (the listener's records).
   bool transitions_complete = false;
   std::vector<TransitionRecord> transitions;
 };
@@ -202,6 +206,12 @@ struct HarnessOptions {
   // with a wait of 1 to max_retry_after, at random.
   int retry_after_per_million = 0;
   absl::Duration max_retry_after = absl::Milliseconds(40);
+  // With half_open_probe_timeout set: chance that a worker hangs a trial it
+  // was admitted (per million): it holds the permit until the clock has
+  // moved 1/2 to 3/2 of the timeout past its admission (the driver steps
+  // the clock meanwhile, as for a slow call), then resolves it late (an
+  // outcome, or a release, an ignore, a drop), so probes are reaped.
+  int hang_trial_per_million = 300'000;
 };
 
 // The configurations the test and the soak rotate through, each named:
@@ -219,6 +229,12 @@ struct HarnessOptions {
 //   success-decides         rates alone (consecutive_failures_to_open unset)
 //                           over a 16 ms time window with minimum_calls 12:
 //                           the success that reaches the minimum may open it
+//   probe-timeout           per-probe deadlines (half_open_probe_timeout
+//                           10 ms, a reaped trial fails): K=4, C=2, S=K, so a
+//                           reap reopens; hung trials (hang_trial_per_million)
+//   probe-timeout-released  the same with kReleased and S=2: a reaped trial's
+//                           slot goes back, so its late outcome is stale in a
+//                           generation that goes on
 std::vector<BreakerConfig> StressConfigs();
 // The one named `name` (a default BreakerConfig if there is none).
 BreakerConfig StressConfig(absl::string_view name);

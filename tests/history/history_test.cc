@@ -52,6 +52,15 @@ struct Totals {
   uint64_t shared_trials_on_last_slot = 0;
   uint64_t shared_open_periods_timed = 0;
   uint64_t retry_after_periods_timed = 0;
+  // Per-probe deadlines.
+  uint64_t probe_timeouts = 0;  // Metrics().probe_timeouts
+  uint64_t trials_maybe_reaped = 0;
+  uint64_t reaps_certain = 0;
+  uint64_t slots_reclaimed_by_reaps = 0;
+  uint64_t reap_verdicts = 0;
+  uint64_t recorded_reap_transitions = 0;
+  uint64_t late_outcomes_certainly_reaped = 0;
+  uint64_t late_outcomes_maybe_reaped = 0;
 };
 
 constexpr int kThreads = 8;  // the machine has 2 cores
@@ -92,6 +101,14 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
     totals->shared_trials_on_last_slot += result.stats.shared_trials_on_last_slot;
     totals->shared_open_periods_timed += result.stats.shared_open_periods_timed;
     totals->retry_after_periods_timed += result.stats.retry_after_periods_timed;
+    totals->probe_timeouts += history->final_metrics.probe_timeouts;
+    totals->trials_maybe_reaped += result.stats.trials_maybe_reaped;
+    totals->reaps_certain += result.stats.reaps_certain;
+    totals->slots_reclaimed_by_reaps += result.stats.slots_reclaimed_by_reaps;
+    totals->reap_verdicts += result.stats.reap_verdicts;
+    totals->recorded_reap_transitions += result.stats.recorded_reap_transitions;
+    totals->late_outcomes_certainly_reaped += result.stats.late_outcomes_certainly_reaped;
+    totals->late_outcomes_maybe_reaped += result.stats.late_outcomes_maybe_reaped;
     if (result.stats.max_trials_in_flight > totals->max_trials_in_flight) {
       totals->max_trials_in_flight = result.stats.max_trials_in_flight;
     }
@@ -217,6 +234,55 @@ TEST(HistoryTest, ConcurrentHistoriesWithRetryAfterAndSOfKTrialsFollowTheStateMa
 
 TEST(HistoryTest, ConcurrentHistoriesWithRetryAfterAndAHalfOpenLimitFollowTheStateMachine) {
   RunRetryAfter("half-open-limit", 15001);
+}
+
+// Per-probe deadlines (half_open_probe_timeout 10 ms): workers hang some
+// trials (HarnessOptions::hang_trial_per_million) for 5 to 15 ms of fake
+// time, then resolve them late; state(), generation() (every observation)
+// and calls that find no slot reap them. The checker bounds
+// Metrics().probe_timeouts, times reaps against the deadlines (ms-rounded)
+// and keeps late outcomes of reaped trials from counting.
+void RunProbeTimeout(absl::string_view name, uint64_t first_seed, bool reap_fails) {
+  Totals totals;
+  const BreakerConfig config = StressConfig(name);
+  ASSERT_GT(config.half_open_probe_timeout, absl::ZeroDuration());
+  ASSERT_EQ(config.half_open_probe_timeout_outcome == ProbeTimeoutOutcome::kFailure, reap_fails);
+  RunAndCheck(config, first_seed, &totals);
+  std::printf(
+      "  probe deadlines: Metrics().probe_timeouts %llu (trials maybe reaped %llu, reaps certain "
+      "%llu), slots reclaimed by a reap %llu, verdicts only a reap explains %llu, transitions "
+      "recorded as made by a reap %llu, late outcomes of trials certainly reaped %llu (maybe "
+      "%llu)\n",
+      static_cast<unsigned long long>(totals.probe_timeouts),
+      static_cast<unsigned long long>(totals.trials_maybe_reaped),
+      static_cast<unsigned long long>(totals.reaps_certain),
+      static_cast<unsigned long long>(totals.slots_reclaimed_by_reaps),
+      static_cast<unsigned long long>(totals.reap_verdicts),
+      static_cast<unsigned long long>(totals.recorded_reap_transitions),
+      static_cast<unsigned long long>(totals.late_outcomes_certainly_reaped),
+      static_cast<unsigned long long>(totals.late_outcomes_maybe_reaped));
+  // Reaps really happened, and the history shows some for certain.
+  EXPECT_GT(totals.probe_timeouts, 0u);
+  EXPECT_GT(totals.reaps_certain, 0u);
+  if (reap_fails) {
+    // Reopened by a reap with no failed trial outcome behind it, and made
+    // (the listener's record) by an event that counted no trial outcome.
+    EXPECT_GT(totals.reap_verdicts, 0u);
+    EXPECT_GT(totals.recorded_reap_transitions, 0u);
+  } else {
+    // A reaped trial's slot was taken by another (more trials certainly held
+    // than half_open_max_concurrent), and its late outcome counted stale.
+    EXPECT_GT(totals.slots_reclaimed_by_reaps, 0u);
+    EXPECT_GT(totals.late_outcomes_certainly_reaped, 0u);
+  }
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithReapedProbesCountedAsFailuresFollowTheStateMachine) {
+  RunProbeTimeout("probe-timeout", 16001, /*reap_fails=*/true);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithReapedProbesReleasedFollowTheStateMachine) {
+  RunProbeTimeout("probe-timeout-released", 17001, /*reap_fails=*/false);
 }
 
 // The distributed mode's hold (HarnessOptions::coordinator): a coordinator
@@ -599,6 +665,160 @@ TEST(CheckerTest, CatchesTrialsTimedOutBeforeHalfOpenMaxDuration) {
   b.Acquire(3, State::kOpen, false);  // reopened after 1 s of a 5 s limit
   const CheckResult result = CheckHistory(b.history());
   EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+}
+
+// ---- Per-probe deadlines -----------------------------------------------------------------
+
+// Timeout 100 ms, K = 2 = S, C = 1. The clock starts at 0 (the breaker's
+// creation): a trial admitted at 1.0005 s has its deadline at
+// ceil(1100.5 ms) = 1101 ms, and a reaper reaps once floor(its ms) >= 1101.
+BreakerConfig ProbeConfig(ProbeTimeoutOutcome outcome) {
+  BreakerConfig config = HandMadeConfig();
+  config.half_open_probe_timeout = absl::Milliseconds(100);
+  config.half_open_probe_timeout_outcome = outcome;
+  return config;
+}
+
+// OPEN g1 until 1 s; trial t1 admitted at 1.0005 s (thread 1) and held;
+// the clock moves on by `later`.
+Builder HungTrial(ProbeTimeoutOutcome outcome, absl::Duration later, uint64_t* t1) {
+  Builder b(ProbeConfig(outcome));
+  b.Failures(3, 0, 1, State::kOpen);
+  b.Advance(absl::Microseconds(1'000'500));
+  *t1 = b.Acquire(2, State::kHalfOpen, true, 1);
+  b.Advance(later);
+  return b;
+}
+
+TEST(CheckerTest, CatchesATrialReapedBeforeItsProbeDeadline) {
+  // kReleased, C = 1: a second trial admitted while t1 is certainly held
+  // means t1 was reaped. At 1.1009 s (100.4 ms after t1, but floor(1100.9)
+  // < 1101 ms) it was reaped early; at 1.101 s on time.
+  for (const bool on_time : {false, true}) {
+    uint64_t t1 = 0;
+    Builder b = HungTrial(ProbeTimeoutOutcome::kReleased,
+                          on_time ? absl::Microseconds(100'500) : absl::Microseconds(100'400), &t1);
+    const uint64_t t2 = b.Acquire(2, State::kHalfOpen, true, 2);
+    b.Resolve(t1, Op::kSuccess, 2, State::kHalfOpen, 1);  // late: stale
+    b.Resolve(t2, Op::kSuccess, 2, State::kHalfOpen, 2);
+    const CheckResult result = CheckHistory(b.history());
+    if (on_time) {
+      EXPECT_TRUE(result.ok()) << result.Summary();
+      EXPECT_EQ(result.stats.slots_reclaimed_by_reaps, 1u);
+      EXPECT_EQ(result.stats.reaps_certain, 1u);
+      EXPECT_EQ(result.stats.late_outcomes_certainly_reaped, 0u);  // no final Metrics()
+    } else {
+      EXPECT_TRUE(result.Has(kProbeReapedEarly)) << result.Summary();
+    }
+  }
+  // Without a probe timeout the same history holds two trials with C = 1.
+  uint64_t t1 = 0;
+  Builder off = HungTrial(ProbeTimeoutOutcome::kReleased, absl::Seconds(1), &t1);
+  off.Acquire(2, State::kHalfOpen, true, 2);
+  History h = off.history();
+  h.config.half_open_probe_timeout = absl::ZeroDuration();
+  const CheckResult result = CheckHistory(h);
+  EXPECT_TRUE(result.Has(kTrialsInFlight)) << result.Summary();
+}
+
+TEST(CheckerTest, AReapCountedAsAFailedTrialReopensOnlyPastTheDeadline) {
+  // kFailure, S = K: t1 hangs; a call rejected by OPEN g3 shows HALF_OPEN g2
+  // reopened with no failed trial outcome: only a reap of t1 explains it.
+  auto build = [](absl::Duration later) {
+    uint64_t t1 = 0;
+    Builder b = HungTrial(ProbeTimeoutOutcome::kFailure, later, &t1);
+    b.Acquire(3, State::kOpen, false, 2);
+    b.Last().pre = Observation{2, true, State::kHalfOpen};
+    b.Made(3, State::kHalfOpen, State::kOpen, TransitionCause::kTrialFailures);
+    return std::make_pair(std::move(b), t1);
+  };
+  {
+    auto [b, t1] = build(absl::Microseconds(100'500));  // 1.101 s: on time
+    // The OPEN period began no earlier than the reap (1.101 s): left at
+    // 2.101 s, after a full second, it is fine.
+    b.Advance(absl::Seconds(1));
+    b.Acquire(4, State::kHalfOpen, true, 2);
+    b.Resolve(t1, Op::kFailure, 4, State::kHalfOpen, 1);  // late: stale
+    const CheckResult result = CheckHistory(b.history());
+    EXPECT_TRUE(result.ok()) << result.Summary();
+    EXPECT_EQ(result.stats.reap_verdicts, 1u);
+    EXPECT_EQ(result.stats.recorded_reap_transitions, 1u);
+    EXPECT_EQ(result.stats.open_durations_checked, 2u);  // OPEN g1 and OPEN g3
+  }
+  {
+    auto [b, t1] = build(absl::Microseconds(100'400));  // 1.1009 s: early
+    const CheckResult result = CheckHistory(b.history());
+    EXPECT_TRUE(result.Has(kProbeReapedEarly)) << result.Summary();
+    EXPECT_FALSE(result.Has(kTransitionCause)) << result.Summary();
+  }
+  {
+    // Reaped on time, but OPEN left 0.5 s later: the period began at the reap.
+    auto [b, t1] = build(absl::Microseconds(100'500));
+    b.Advance(absl::Milliseconds(500));
+    b.Acquire(4, State::kHalfOpen, true, 2);
+    const CheckResult result = CheckHistory(b.history());
+    EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+  }
+  {
+    // Without a probe timeout nothing explains that reopen (and the record
+    // names an event that counted no trial outcome).
+    auto [b, t1] = build(absl::Seconds(1));
+    History h = b.history();
+    h.config.half_open_probe_timeout = absl::ZeroDuration();
+    const CheckResult result = CheckHistory(h);
+    EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+    EXPECT_TRUE(result.Has(kTransitionRecord)) << result.Summary();
+    EXPECT_FALSE(result.Has(kProbeReapedEarly)) << result.Summary();
+  }
+}
+
+TEST(CheckerTest, CatchesAVerdictMadeByTheLateOutcomeOfAReapedTrial) {
+  // kReleased, C = 1: t2's admission shows t1 was reaped; t1's late failure
+  // then reopens HALF_OPEN g2 (the record names its resolution). Control:
+  // t2's own failure does it.
+  for (const bool by_reaped : {true, false}) {
+    uint64_t t1 = 0;
+    Builder b = HungTrial(ProbeTimeoutOutcome::kReleased, absl::Milliseconds(150), &t1);
+    const uint64_t t2 = b.Acquire(2, State::kHalfOpen, true, 2);
+    const uint64_t last = by_reaped ? t1 : t2;
+    b.Resolve(last, Op::kFailure, 2, State::kHalfOpen, by_reaped ? 1 : 2).post =
+        Observation{3, true, State::kOpen};
+    b.Made(3, State::kHalfOpen, State::kOpen, TransitionCause::kTrialFailures);
+    if (!by_reaped) b.Resolve(t1, Op::kSuccess, 3, State::kOpen, 1);
+    const CheckResult result = CheckHistory(b.history());
+    if (by_reaped) {
+      EXPECT_TRUE(result.Has(kLateReapedOutcome)) << result.Summary();
+      EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();  // its failure is stale
+    } else {
+      EXPECT_TRUE(result.ok()) << result.Summary();
+    }
+  }
+}
+
+TEST(CheckerTest, CatchesProbeTimeoutsAndTrialsInFlightThatTheHistoryCannotExplain) {
+  Builder b = GoodHistory();
+  History& h = b.history();
+  h.complete = true;
+  h.has_final = true;
+  h.final_metrics.state = State::kClosed;
+  h.final_metrics.generation = 3;
+  h.final_metrics.opened = 1;
+  h.final_metrics.permitted = 6;
+  h.final_metrics.rejected = 2;
+  h.final_metrics.successes = 3;
+  h.final_metrics.failures = 3;
+  h.quiescent_trials_in_flight = 0;
+  h.quiescent_snapshot_trials_in_flight = 0;
+  EXPECT_TRUE(CheckHistory(h).ok()) << CheckHistory(h).Summary();
+  // No probe timeout configured; and with one, no trial was ever past it.
+  h.final_metrics.probe_timeouts = 1;
+  EXPECT_TRUE(CheckHistory(h).Has(kCounters));
+  h.config.half_open_probe_timeout = absl::Seconds(10);
+  EXPECT_TRUE(CheckHistory(h).Has(kCounters));
+  h.config.half_open_probe_timeout = absl::ZeroDuration();
+  h.final_metrics.probe_timeouts = 0;
+  h.quiescent_snapshot_trials_in_flight = 1;
+  EXPECT_TRUE(CheckHistory(h).Has(kLiveness));
 }
 
 TEST(CheckerTest, CatchesAGenerationThatGoesBackwards) {

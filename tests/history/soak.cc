@@ -174,6 +174,9 @@ int main(int argc, char** argv) {
     // The shared hold.
     uint64_t coordinator_actions = 0, own_unshared = 0, own_racing = 0, leave_reopens = 0,
              shared_trials = 0, last_slot = 0, shared_rejections = 0, shared_periods = 0;
+    // Per-probe deadlines.
+    uint64_t probe_timeouts = 0, maybe_reaped = 0, reaps_certain = 0, slots_reclaimed = 0,
+             reap_verdicts = 0, recorded_reaps = 0, late_certain = 0, late_maybe = 0;
   };
   std::map<std::string, uint64_t> record_causes;
   std::map<std::string, PerConfig> per_config;
@@ -228,6 +231,14 @@ int main(int argc, char** argv) {
       p.last_slot += result.stats.shared_trials_on_last_slot;
       p.shared_rejections += result.stats.shared_half_open_rejections;
       p.shared_periods += result.stats.shared_open_periods_timed;
+      p.probe_timeouts += history->final_metrics.probe_timeouts;
+      p.maybe_reaped += result.stats.trials_maybe_reaped;
+      p.reaps_certain += result.stats.reaps_certain;
+      p.slots_reclaimed += result.stats.slots_reclaimed_by_reaps;
+      p.reap_verdicts += result.stats.reap_verdicts;
+      p.recorded_reaps += result.stats.recorded_reap_transitions;
+      p.late_certain += result.stats.late_outcomes_certainly_reaped;
+      p.late_maybe += result.stats.late_outcomes_maybe_reaped;
       for (const auto& [cause, n] : result.stats.record_causes) record_causes[cause] += n;
     }
     if (flags.verbose && result.ok()) {
@@ -288,6 +299,26 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(p.trips_by_success),
                 static_cast<unsigned long long>(p.closes_after_failed_trial),
                 static_cast<unsigned long long>(p.violations));
+  }
+  bool probes = false;
+  for (const auto& [name, p] : per_config) probes = probes || p.maybe_reaped > 0;
+  if (probes) {
+    std::printf(
+        "  per-probe deadlines, per configuration: Metrics().probe_timeouts (trials maybe reaped, "
+        "reaps certain), slots reclaimed by a reap, verdicts only a reap explains, transitions "
+        "recorded as made by a reap, late outcomes of trials certainly reaped (maybe)\n");
+    for (const auto& [name, p] : per_config) {
+      if (p.maybe_reaped == 0) continue;
+      std::printf("    %-24s %llu (%llu, %llu), %llu, %llu, %llu, %llu (%llu)\n", name.c_str(),
+                  static_cast<unsigned long long>(p.probe_timeouts),
+                  static_cast<unsigned long long>(p.maybe_reaped),
+                  static_cast<unsigned long long>(p.reaps_certain),
+                  static_cast<unsigned long long>(p.slots_reclaimed),
+                  static_cast<unsigned long long>(p.reap_verdicts),
+                  static_cast<unsigned long long>(p.recorded_reaps),
+                  static_cast<unsigned long long>(p.late_certain),
+                  static_cast<unsigned long long>(p.late_maybe));
+    }
   }
   if (flags.shared) {
     std::printf("  transition records by cause\n");
