@@ -5,6 +5,8 @@
 #   docs/benchmarks.png   throughput vs threads per case
 #   docs/benchmarks_redis.json  bench/redis_bench's results (the distributed
 #                         mode, against its own redis-server)
+#   docs/benchmarks_grpc.json   bench/grpc_bench's results (the gRPC
+#                         interceptor on loopback)
 # with bench/memory_report's bytes per breaker.
 #
 # Usage: bench/report.sh [extra breaker_bench flags, e.g. --benchmark_filter=Circuit]
@@ -52,6 +54,15 @@ if command -v redis-server >/dev/null || [[ -x /usr/bin/redis-server ]]; then
 else
   echo "report.sh: no redis-server; the report will not have the distributed mode" >&2
 fi
+
+# What the gRPC interceptor adds to a unary call on loopback
+# (bench/grpc_bench.cc): repeated and interleaved, the round trip drifts.
+GRPC_JSON=docs/benchmarks_grpc.json
+"$BAZEL" build --config=bench //bench:grpc_bench
+"$(dirname "$BIN")/grpc_bench" --benchmark_repetitions=20 \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_report_aggregates_only=true --benchmark_format=json \
+  "--benchmark_out=$GRPC_JSON" --benchmark_out_format=json >/dev/null
 
 # circuit_sim's throughput (bench/sim_bench.cc).
 SIM_JSON=docs/benchmarks_sim.json
@@ -107,6 +118,7 @@ REPORT_ARGS=("$JSON" --md "$MD" --png "$PNG" --memory "$MEMORY_TXT"
   --command "bench/report.sh (breaker_bench ${FLAGS[*]})")
 if [[ -s "$REDIS_JSON" ]]; then REPORT_ARGS+=(--redis "$REDIS_JSON"); fi
 if [[ -s "$SIM_JSON" ]]; then REPORT_ARGS+=(--sim "$SIM_JSON"); fi
+if [[ -s "$GRPC_JSON" ]]; then REPORT_ARGS+=(--grpc "$GRPC_JSON"); fi
 if [[ -n "$CALLGRIND_TXT" && -s "$CALLGRIND_TXT" ]]; then
   REPORT_ARGS+=(--callgrind "$CALLGRIND_TXT")
 fi

@@ -15,7 +15,11 @@
 #   8. a CMake project with find_package(circuit COMPONENTS prometheus)
 #      builds and runs (circuit::prometheus, the optional export);
 #   9. a CMake project with find_package(circuit COMPONENTS redis) builds
-#      and runs (circuit::redis, the distributed mode, with Redis down).
+#      and runs (circuit::redis, the distributed mode, with Redis down);
+#  10. a CMake project with find_package(circuit COMPONENTS curl) builds
+#      and runs (circuit::curl, libcurl transfers behind a breaker).
+#  11. a CMake project with find_package(circuit COMPONENTS grpc) builds
+#      and runs (circuit::grpc, the gRPC client interceptor).
 # Each step is one check; ends with "packaging: N passed, N failed".
 # Needs cmake, pkg-config, g++ and bazel (./bazelw installs them).
 set -uo pipefail
@@ -71,7 +75,11 @@ cmake_install() {
     test -f "$prefix/include/circuit/prometheus/collector.h" &&
     test -f "$prefix/lib/cmake/circuit/circuitPrometheusTargets.cmake" &&
     test -f "$prefix/include/circuit/redis/shared.h" &&
-    test -f "$prefix/lib/cmake/circuit/circuitRedisTargets.cmake"
+    test -f "$prefix/lib/cmake/circuit/circuitRedisTargets.cmake" &&
+    test -f "$prefix/include/circuit/curl/easy.h" &&
+    test -f "$prefix/lib/cmake/circuit/circuitCurlTargets.cmake" &&
+    test -f "$prefix/include/circuit/grpc/interceptor.h" &&
+    test -f "$prefix/lib/cmake/circuit/circuitGrpcTargets.cmake"
 }
 
 # The README's CMake consumer: find_package(circuit REQUIRED) (or the
@@ -94,12 +102,13 @@ pkg_config_consumer() {
 }
 
 # core_links_alone FILE...: no FILE (an ELF binary) needs a library of an
-# optional part (hiredis, prometheus-cpp): those are for their targets only.
+# optional part (hiredis, prometheus-cpp, libcurl, gRPC): those are for their
+# targets only.
 core_links_alone() {
   local file needed
   for file in "$@"; do
     needed=$(readelf -d "$file" | grep NEEDED) || return 1
-    if grep -E 'hiredis|prometheus' <<<"$needed"; then
+    if grep -E 'hiredis|prometheus|libcurl|libgrpc|libprotobuf' <<<"$needed"; then
       echo "$file needs an optional part's library" >&2
       return 1
     fi
@@ -163,6 +172,10 @@ step prometheus_consumer find_package_consumer "$prefix" "$work/prometheus_consu
   "$here/prometheus_consumer"
 step redis_consumer find_package_consumer "$prefix" "$work/redis_consumer" \
   "$here/redis_consumer"
+step curl_consumer find_package_consumer "$prefix" "$work/curl_consumer" \
+  "$here/curl_consumer"
+step grpc_consumer find_package_consumer "$prefix" "$work/grpc_consumer" \
+  "$here/grpc_consumer"
 
 echo "packaging: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
