@@ -45,10 +45,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "circuit/circuit.h"
+#include "examples/console.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using examples::Because;
+using examples::Clock;
+using examples::Console;
+using examples::Name;
 
 // ---- The script --------------------------------------------------------------
 
@@ -138,56 +142,6 @@ struct Tally {
 };
 
 // ---- Printing ------------------------------------------------------------------
-
-// One mutex for stdout: the timeline (main thread) and the transitions
-// (whichever calling thread made one) print whole lines.
-class Console {
- public:
-  explicit Console(Clock::time_point start) : start_(start) {}
-
-  int64_t ElapsedMillis() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_).count();
-  }
-
-  void PrintLine(const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::fputs(line.c_str(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-  }
-
- private:
-  const Clock::time_point start_;
-  std::mutex mu_;
-};
-
-std::string Name(circuit::State state) { return std::string(circuit::StateName(state)); }
-
-// Why, in words, from what the event carries (circuit/events.h).
-std::string Because(const circuit::TransitionEvent& e) {
-  const std::string cause(circuit::TransitionCauseName(e.cause));
-  switch (e.cause) {
-    case circuit::TransitionCause::kFailureRate:
-      return absl::StrFormat("%s: %.0f%% of the window failed (threshold %.0f%%)", cause, e.value,
-                             e.threshold);
-    case circuit::TransitionCause::kSlowCallRate:
-      return absl::StrFormat("%s: %.0f%% of the window was slow (threshold %.0f%%)", cause, e.value,
-                             e.threshold);
-    case circuit::TransitionCause::kTrialFailures:
-      return absl::StrFormat(
-          "%s: %.0f %s (threshold %.0f)", cause, e.value,
-          e.value == 1 ? "trial failed or was slow" : "trials failed or were slow", e.threshold);
-    case circuit::TransitionCause::kOpenPeriodOver:
-      return absl::StrFormat("%s: open for %.0f ms, this call is a trial", cause, e.value * 1000);
-    case circuit::TransitionCause::kTrialsSucceeded:
-      return absl::StrFormat("%s: %.0f of %.0f trials succeeded", cause, e.value, e.threshold);
-    default:
-      if (e.threshold > 0) {
-        return absl::StrFormat("%s (%.4g, threshold %.4g)", cause, e.value, e.threshold);
-      }
-      return cause;
-  }
-}
 
 // Every transition, as it happens, on the thread that made it (the breaker
 // holds no lock while it calls listeners). Two threads' transitions may

@@ -62,6 +62,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "circuit/circuit.h"
+#include "examples/console.h"
 #include "circuit/curl/easy.h"
 #include "circuit/grpc/interceptor.h"
 #include "circuit/prometheus/collector.h"
@@ -77,7 +78,10 @@ ABSL_FLAG(int, run_for_seconds, 8, "stop after this many seconds (0: run until a
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using examples::Because;
+using examples::Clock;
+using examples::Console;
+using examples::Name;
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
@@ -271,53 +275,6 @@ struct Tally {
 };
 
 // ---- Printing ------------------------------------------------------------------------
-
-// One mutex for stdout: the timeline (main thread) and the transitions
-// (whichever thread made one) print whole lines.
-class Console {
- public:
-  explicit Console(Clock::time_point start) : start_(start) {}
-
-  int64_t ElapsedMillis() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_).count();
-  }
-
-  void PrintLine(const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::fputs(line.c_str(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-  }
-
- private:
-  const Clock::time_point start_;
-  std::mutex mu_;
-};
-
-std::string Name(circuit::State state) { return std::string(circuit::StateName(state)); }
-
-// Why, in words, from what the event carries (circuit/events.h).
-std::string Because(const circuit::TransitionEvent& e) {
-  const std::string cause(circuit::TransitionCauseName(e.cause));
-  switch (e.cause) {
-    case circuit::TransitionCause::kFailureRate:
-      return absl::StrFormat("%s: %.0f%% of the window failed (threshold %.0f%%)", cause, e.value,
-                             e.threshold);
-    case circuit::TransitionCause::kTrialFailures:
-      return absl::StrFormat("%s: %.0f failed", cause, e.value);
-    case circuit::TransitionCause::kRetryAfter:
-      return absl::StrFormat("%s: the dependency asked for %.1f s", cause, e.value);
-    case circuit::TransitionCause::kOpenPeriodOver:
-      return absl::StrFormat("%s: open for %.0f ms, trials admitted", cause, e.value * 1000);
-    case circuit::TransitionCause::kTrialsSucceeded:
-      return absl::StrFormat("%s: %.0f of %.0f trials succeeded", cause, e.value, e.threshold);
-    default:
-      if (e.threshold > 0) {
-        return absl::StrFormat("%s (%.4g, threshold %.4g)", cause, e.value, e.threshold);
-      }
-      return cause;
-  }
-}
 
 // Every transition, on the thread that made it (a worker, a gRPC thread
 // finishing a call, or the timeline's state()).

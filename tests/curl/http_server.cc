@@ -5,16 +5,11 @@
 #include "tests/curl/http_server.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -36,7 +31,6 @@ namespace {
 
 constexpr char kBinary[] = "tests/curl/test_http_server";
 constexpr absl::Duration kStartupTimeout = absl::Seconds(10);
-constexpr absl::Duration kPollInterval = absl::Milliseconds(5);
 // The fixture's own requests: the server answers control requests at once.
 constexpr absl::Duration kControlTimeout = absl::Seconds(5);
 
@@ -98,43 +92,10 @@ absl::StatusOr<std::unique_ptr<TestHttpServer>> TestHttpServer::Start() {
   close(fd);
   unlink(port_file.c_str());  // the server renames its port into place
 
-  // Built before fork(): the child calls only async-signal-safe functions.
-  std::vector<std::string> args = {kBinary, absl::StrCat("--port_file=", port_file)};
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  const pid_t parent = getpid();
-  const pid_t child = fork();
-  if (child == 0) {
-    // Dies with the thread that started it: a crashed test leaves no server.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (child < 0) return absl::InternalError("fork() failed");
-
-  const absl::Time deadline = absl::Now() + kStartupTimeout;
-  while (true) {
-    int status = 0;
-    if (waitpid(child, &status, WNOHANG) == child) {
-      return absl::InternalError(
-          absl::StrCat(kBinary, " exited before writing its port (wait status ", status, ")"));
-    }
-    std::ifstream in(port_file);
-    int port = 0;
-    if (in >> port && port > 0) {
-      return absl::WrapUnique(new TestHttpServer(port_file, child, port));
-    }
-    if (absl::Now() >= deadline) {
-      kill(child, SIGKILL);
-      waitpid(child, &status, 0);
-      return absl::DeadlineExceededError(
-          absl::StrCat(kBinary, " wrote no port within ", absl::FormatDuration(kStartupTimeout)));
-    }
-    absl::SleepFor(kPollInterval);
-  }
+  absl::StatusOr<PortProcess> process = PortProcess::Start(
+      {kBinary, absl::StrCat("--port_file=", port_file)}, port_file, kStartupTimeout);
+  if (!process.ok()) return process.status();
+  return absl::WrapUnique(new TestHttpServer(port_file, *std::move(process)));
 }
 
 TestHttpServer::~TestHttpServer() {
@@ -142,14 +103,7 @@ TestHttpServer::~TestHttpServer() {
   unlink(port_file_.c_str());
 }
 
-void TestHttpServer::Stop() {
-  if (pid_ < 0) return;
-  kill(pid_, SIGKILL);
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
-}
+void TestHttpServer::Stop() { process_.Stop(); }
 
 absl::Status TestHttpServer::Answer(const Behaviour& behaviour) {
   std::string url = absl::StrCat(Url("/control"), "?status=", behaviour.status,

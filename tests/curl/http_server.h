@@ -40,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "tests/testing/port_process.h"
 
 namespace circuit {
 namespace testing {
@@ -98,14 +99,14 @@ class TestHttpServer {
   std::string Url(absl::string_view path = "/api") const;
 
   int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
 
  private:
-  TestHttpServer(std::string port_file, pid_t pid, int port)
-      : port_file_(std::move(port_file)), pid_(pid), port_(port) {}
+  TestHttpServer(std::string port_file, PortProcess process)
+      : port_file_(std::move(port_file)), process_(std::move(process)), port_(process_.port()) {}
 
   const std::string port_file_;
-  pid_t pid_;  // -1 once stopped
+  PortProcess process_;  // pid -1 once stopped
   const int port_;
 };
 

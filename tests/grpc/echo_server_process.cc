@@ -3,15 +3,10 @@
 // file, and kill by PID.
 #include "tests/grpc/echo_server_process.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -27,13 +22,6 @@
 namespace echo {
 namespace testing {
 namespace {
-
-void KillAndReap(pid_t pid) {
-  kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-}
 
 // The echo_server beside the test in its runfiles.
 std::string RunfilesBinary() {
@@ -58,50 +46,19 @@ absl::StatusOr<std::unique_ptr<EchoServerProcess>> EchoServerProcess::Start(
     return absl::InternalError(absl::StrCat("mkdtemp(", dir, ") failed"));
   }
   const std::string port_file = dir + "/port";
-  // Built before fork(): the child calls only async-signal-safe functions.
-  std::vector<std::string> args = {binary, port_file};
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  const pid_t parent = getpid();
-  const pid_t child = fork();
-  if (child == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the thread that started it
-    if (getppid() != parent) _exit(127);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (child < 0) return absl::InternalError("fork() failed");
-
-  const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    int status = 0;
-    if (waitpid(child, &status, WNOHANG) == child) {
-      return absl::InternalError(absl::StrCat("echo_server exited before writing its port (wait status ",
-                                              status, ")"));
-    }
-    std::ifstream in(port_file);
-    int port = 0;
-    if (in >> port && port > 0) {
-      return std::unique_ptr<EchoServerProcess>(new EchoServerProcess(child, port, dir));
-    }
-    if (absl::Now() >= deadline) {
-      KillAndReap(child);
-      return absl::DeadlineExceededError(absl::StrCat("echo_server wrote no port within ",
-                                                      absl::FormatDuration(timeout)));
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  absl::StatusOr<circuit::testing::PortProcess> process =
+      circuit::testing::PortProcess::Start({binary, port_file}, port_file, timeout);
+  if (!process.ok()) return process.status();
+  return std::unique_ptr<EchoServerProcess>(new EchoServerProcess(*std::move(process), dir));
 }
 
 EchoServerProcess::~EchoServerProcess() {
-  KillAndReap(pid_);
+  process_.Stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
 
-std::string EchoServerProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+std::string EchoServerProcess::address() const { return absl::StrCat("127.0.0.1:", port()); }
 
 }  // namespace testing
 }  // namespace echo

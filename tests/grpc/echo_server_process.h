@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tests/testing/port_process.h"
 
 namespace echo {
 namespace testing {
@@ -48,15 +49,14 @@ class EchoServerProcess {
 
   // "127.0.0.1:<port>".
   std::string address() const;
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  int port() const { return process_.port(); }
+  pid_t pid() const { return process_.pid(); }
 
  private:
-  EchoServerProcess(pid_t pid, int port, std::string dir)
-      : pid_(pid), port_(port), dir_(std::move(dir)) {}
+  EchoServerProcess(circuit::testing::PortProcess process, std::string dir)
+      : process_(std::move(process)), dir_(std::move(dir)) {}
 
-  pid_t pid_;
-  int port_;
+  circuit::testing::PortProcess process_;
   std::string dir_;  // holds the port file; removed by the destructor
 };
 
