@@ -45,7 +45,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -65,11 +64,10 @@
 #include "examples/console.h"
 #include "circuit/curl/easy.h"
 #include "circuit/grpc/interceptor.h"
-#include "circuit/prometheus/collector.h"
 #include "circuit/registry.h"
 #include "examples/quote.grpc.pb.h"
+#include "examples/operator_endpoints.h"
 #include "httplib.h"
-#include "prometheus/text_serializer.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "address to serve /metrics and /healthz on");
 ABSL_FLAG(int, port, 0, "port to serve /metrics and /healthz on (0: any free port)");
@@ -390,24 +388,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<quote::Quotes::Stub> stub = quote::Quotes::NewStub(channel);
 
   // ---- The operator's endpoints ---------------------------------------------
-  auto collector = std::make_shared<circuit::prometheus::Collector>(registry);
   httplib::Server server;
-  server.Get("/metrics", [&collector](const httplib::Request&, httplib::Response& response) {
-    response.set_content(prometheus::TextSerializer().Serialize(collector->Collect()),
-                         "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server.Get("/healthz", [&registry](const httplib::Request&, httplib::Response& response) {
-    const circuit::HealthSummary health = registry.Health();
-    response.status = health.healthy ? 200 : 503;
-    response.set_content(health.ToJson(), "application/json");
-  });
+  examples::ServeMetricsAndHealth(server, registry);
   const std::string address = absl::GetFlag(FLAGS_address);
-  int port = port_flag;
-  if (port == 0) {
-    port = server.bind_to_any_port(address);
-  } else if (!server.bind_to_port(address, port)) {
-    port = -1;
-  }
+  const int port = examples::Bind(server, address, port_flag);
   if (port < 0) {
     std::fprintf(stderr, "cannot listen on %s:%d\n", address.c_str(), port_flag);
     http_server.Stop();
@@ -415,12 +399,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::thread http([&server] { server.listen_after_bind(); });
-  if (const std::string file = absl::GetFlag(FLAGS_port_file); !file.empty()) {
-    // Written to a temporary name, then renamed: a reader never sees half.
-    const std::string partial = file + ".partial";
-    std::ofstream(partial) << port << "\n";
-    std::rename(partial.c_str(), file.c_str());
-  }
+  examples::WritePortFile(absl::GetFlag(FLAGS_port_file), port);
 
   auto console = std::make_shared<Console>(script.start());
   console->PrintLine(absl::StrFormat(

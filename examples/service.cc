@@ -21,7 +21,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -35,10 +34,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "circuit/circuit.h"
-#include "circuit/prometheus/collector.h"
 #include "circuit/registry.h"
+#include "examples/operator_endpoints.h"
 #include "httplib.h"
-#include "prometheus/text_serializer.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 9464, "port to listen on (0: any free port)");
@@ -147,17 +145,8 @@ int main(int argc, char** argv) {
   }
 
   // The operator's endpoints.
-  auto collector = std::make_shared<circuit::prometheus::Collector>(registry);
   httplib::Server server;
-  server.Get("/metrics", [&collector](const httplib::Request&, httplib::Response& response) {
-    response.set_content(prometheus::TextSerializer().Serialize(collector->Collect()),
-                         "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server.Get("/healthz", [&registry](const httplib::Request&, httplib::Response& response) {
-    const circuit::HealthSummary health = registry.Health();
-    response.status = health.healthy ? 200 : 503;
-    response.set_content(health.ToJson(), "application/json");
-  });
+  examples::ServeMetricsAndHealth(server, registry);
 
   // The operator's levers: POST /breakers/force_open?name=payments, and
   // /breakers/reset?name=... (404 for a name the registry does not hold).
@@ -171,12 +160,7 @@ int main(int argc, char** argv) {
               });
 
   const std::string address = absl::GetFlag(FLAGS_address);
-  int port = port_flag;
-  if (port == 0) {
-    port = server.bind_to_any_port(address);
-  } else if (!server.bind_to_port(address, port)) {
-    port = -1;
-  }
+  const int port = examples::Bind(server, address, port_flag);
   if (port < 0) {
     std::fprintf(stderr, "cannot listen on %s:%d\n", address.c_str(), port_flag);
     g_stop = true;
@@ -184,12 +168,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::thread http([&server] { server.listen_after_bind(); });
-  if (const std::string file = absl::GetFlag(FLAGS_port_file); !file.empty()) {
-    // Written to a temporary name, then renamed: a reader never sees half.
-    const std::string partial = file + ".partial";
-    std::ofstream(partial) << port << "\n";
-    std::rename(partial.c_str(), file.c_str());
-  }
+  examples::WritePortFile(absl::GetFlag(FLAGS_port_file), port);
   std::printf("serving http://%s:%d/metrics and /healthz (%s)\n", address.c_str(), port,
               scenario.c_str());
   std::fflush(stdout);
