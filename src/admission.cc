@@ -122,13 +122,9 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
                     {TransitionCause::kOpenPeriodOver,
                      static_cast<double>(open_period_nanos_.load(std::memory_order_relaxed)) / 1e9,
                      0})) {
-          stripes_.ForThisThread().Add(internal::kPermitted);
           // On success the CAS left `word` as it was: the trial's generation
           // is the next one.
-          Permit trial(this, Permit::Kind::kTrial, GenOf(NextWord(word, State::kHalfOpen)),
-                       DurationNowNanos());
-          if (probe_slots_) ClaimProbeSlot(trial);
-          return trial;
+          return AdmittedTrial(GenOf(NextWord(word, State::kHalfOpen)));
         }
         continue;  // `word` holds what beat us
       }
@@ -153,10 +149,7 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
           // with the word we got.
           if (state_.compare_exchange_weak(word, word + kOneInFlight, std::memory_order_acquire,
                                            std::memory_order_acquire)) {
-            stripes_.ForThisThread().Add(internal::kPermitted);
-            Permit trial(this, Permit::Kind::kTrial, gen, DurationNowNanos());
-            if (probe_slots_) ClaimProbeSlot(trial);
-            return trial;
+            return AdmittedTrial(gen);
           }
           internal::NoteCasFailure();
           continue;
@@ -173,6 +166,13 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
     }
     return Reject(word, -1);  // unreachable: every State is handled above
   }
+}
+
+Permit Breaker::AdmittedTrial(uint32_t gen) noexcept {
+  stripes_.ForThisThread().Add(internal::kPermitted);
+  Permit trial(this, Permit::Kind::kTrial, gen, DurationNowNanos());
+  if (probe_slots_) ClaimProbeSlot(trial);
+  return trial;
 }
 
 int64_t Breaker::RetryNanosNow(const Permit& permit) const noexcept {

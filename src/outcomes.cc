@@ -172,8 +172,8 @@ void Breaker::OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow, St
   if (permit.kind_ == Permit::Kind::kTrial) {
     // A trial under a per-probe deadline that was reaped is over: its
     // slot and its verdict were given when it timed out.
-    const bool current = (permit.probe_slot_ == 0 || FreeProbeSlot(permit)) &&
-                         OnTrialOutcome(permit.generation_, outcome, slow, open_nanos);
+    const bool current =
+        FreeProbeSlot(permit) && OnTrialOutcome(permit.generation_, outcome, slow, open_nanos);
     if (!current) stripe.Add(internal::kStale);
     return;
   }
@@ -311,7 +311,7 @@ void Breaker::OnRelease(const Permit& permit, bool ignored) noexcept {
   }
   if (permit.kind_ != Permit::Kind::kTrial) return;
   // A reaped trial's slot went back when it timed out.
-  if (permit.probe_slot_ != 0 && !FreeProbeSlot(permit)) return;
+  if (!FreeProbeSlot(permit)) return;
   ReturnTrialSlot(permit.generation_);
 }
 

@@ -21,9 +21,6 @@ namespace {
 constexpr int kStampTagBits = 27;
 constexpr uint64_t kStampTagMask = (uint64_t{1} << kStampTagBits) - 1;
 
-// An entry's generation, compared with the state word's (27 bits).
-uint32_t EntryGen(uint64_t entry) { return static_cast<uint32_t>(entry >> 37); }
-
 }  // namespace
 
 void Breaker::ClaimProbeSlot(Permit& permit) noexcept {
@@ -45,7 +42,7 @@ void Breaker::ClaimProbeSlot(Permit& permit) noexcept {
     // acquire: pairs with the claim (or free) that wrote it, so the state
     // word loaded next is at least as new as that entry's generation.
     uint64_t seen = slot.load(std::memory_order_acquire);
-    while (seen == 0 || EntryGen(seen) != gen) {
+    while (seen == 0 || ProbeEntryGen(seen) != gen) {
       if (seen != 0) {
         // Another generation's trial left it (it never resolved). Taken
         // only if that generation is over: neither ours nor the current
@@ -53,7 +50,7 @@ void Breaker::ClaimProbeSlot(Permit& permit) noexcept {
         // trial admitted late in an old generation cannot take the slot
         // of a newer one's trial.
         const uint32_t current = GenOf(state_.load(std::memory_order_acquire));
-        if (EntryGen(seen) == current) break;
+        if (ProbeEntryGen(seen) == current) break;
         if (current != gen) return;  // our generation is over: no deadline
       }
       // acq_rel: acquire as above; release publishes the entry to the
@@ -76,6 +73,7 @@ void Breaker::ClaimProbeSlot(Permit& permit) noexcept {
 }
 
 bool Breaker::FreeProbeSlot(const Permit& permit) noexcept {
+  if (permit.probe_slot_ == 0) return true;
   uint64_t expected = permit.probe_entry_;
   // release: orders the free before the CAS that hands the in-flight
   // count back (see the invariant); acquire on failure is not needed: the
@@ -98,7 +96,7 @@ uint64_t Breaker::ReapExpiredProbes(uint64_t word) noexcept {
     // acquire: pairs with the claim that wrote the entry, so the deadline
     // word loaded next is at least as new as that claim's.
     uint64_t entry = slot.load(std::memory_order_acquire);
-    if (entry == 0 || EntryGen(entry) != gen) continue;
+    if (entry == 0 || ProbeEntryGen(entry) != gen) continue;
     // acquire: pairs with the claim's release store of it.
     const uint64_t deadline = probe_deadlines_[i].load(std::memory_order_acquire);
     // Another claim's deadline: this one has not stored its own yet (it

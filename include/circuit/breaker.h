@@ -388,6 +388,9 @@ class Breaker {
   // The end of OPEN, HALF_OPEN trials, the forced states, an owed fold, and
   // a retry after a lost CAS.
   Permit TryAcquireSlow(uint64_t word) noexcept;
+  // A trial permit of generation `gen`, whose admission CAS this thread has
+  // just won: counted, timed, and holding a probe slot if deadlines are on.
+  Permit AdmittedTrial(uint32_t gen) noexcept;
   // A rejected permit; `retry_nanos` until a trial (-1: until reset).
   Permit Reject(uint64_t word, int64_t retry_nanos) noexcept;
   // The same, counted into `stripe` (the caller's, already looked up).
@@ -543,12 +546,16 @@ class Breaker {
   // absence finds it due, at worst one timeout late once per wrap.
   static constexpr int kProbeFieldBits = 37;
   static constexpr uint64_t kProbeFieldMask = (uint64_t{1} << kProbeFieldBits) - 1;
+  static constexpr uint32_t ProbeEntryGen(uint64_t entry) {
+    return static_cast<uint32_t>(entry >> kProbeFieldBits);
+  }
   // ClaimProbeSlot(): for a trial just admitted; fills the permit's probe
   // fields (or leaves it without a deadline if its generation is already
   // over: its outcome will be stale).
   void ClaimProbeSlot(Permit& permit) noexcept;
   // FreeProbeSlot(): a resolving trial's slot back; false if a reaper took
-  // it first (the trial timed out: its outcome is stale).
+  // it first (the trial timed out: its outcome is stale). True for a trial
+  // that holds no slot (deadlines off, or its generation was over).
   bool FreeProbeSlot(const Permit& permit) noexcept;
   // ReapExpiredProbes(): every trial of `word`'s HALF_OPEN generation past
   // its deadline gives its slot back and counts as
