@@ -7,7 +7,7 @@
 // stripes, no event log. It keeps what the docs describe directly:
 //
 //   - the state (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED,
-//     METRICS_ONLY) and a 27-bit generation that moves by one on every
+//     METRICS_ONLY) and a 26-bit generation that moves by one on every
 //     transition and only then;
 //   - the run of consecutive failures of the current generation;
 //   - the rate window of the current generation, literally: the last N calls
@@ -125,7 +125,7 @@ using circuit::Sharing;
 using circuit::State;
 using circuit::TripCause;
 
-inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 27) - 1;
+inline constexpr uint32_t kModelGenMask = (uint32_t{1} << 26) - 1;
 
 // The same fields as circuit::BreakerMetrics.
 struct ModelMetrics {

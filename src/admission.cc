@@ -96,6 +96,12 @@ Permit Breaker::TryAcquireSlow(uint64_t word) noexcept {
     switch (StateOf(word)) {
       case State::kClosed:
       case State::kMetricsOnly:
+        if (ABSL_PREDICT_FALSE((word & internal::kGatedBit) != 0)) {
+          int64_t until;
+          const GateVerdict verdict = PassGate(word, &until);
+          if (verdict == GateVerdict::kReexamine) continue;
+          if (verdict == GateVerdict::kReject) return Reject(word, until);
+        }
         stripes_.ForThisThread().Add(internal::kPermitted);
         return Permit(this, Permit::Kind::kNormal, gen, DurationNowNanos());
       case State::kDisabled:
@@ -176,7 +182,11 @@ Permit Breaker::AdmittedTrial(uint32_t gen) noexcept {
 }
 
 int64_t Breaker::RetryNanosNow(const Permit& permit) const noexcept {
-  if (permit.rejected_state_ != State::kOpen) return permit.time_nanos_;
+  // OPEN's deadline, or slow start's ramp end (CLOSED); the others keep the
+  // delay itself (0: any moment, -1: until an operator acts).
+  if (permit.rejected_state_ != State::kOpen && permit.rejected_state_ != State::kClosed) {
+    return permit.time_nanos_;
+  }
   const int64_t left = permit.time_nanos_ - ElapsedNanos(CoarseNowNanos());
   return left > 0 ? left : 0;
 }

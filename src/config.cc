@@ -151,6 +151,12 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
     return Invalid("half_open_probe_timeout_outcome", "kFailure or kReleased",
                    absl::StrCat(static_cast<int>(c.half_open_probe_timeout_outcome)));
   }
+  if (c.slow_start_duration != absl::ZeroDuration() &&
+      !(c.slow_start_duration >= absl::Milliseconds(1) &&
+        c.slow_start_duration <= absl::Hours(24))) {
+    return Invalid("slow_start_duration", "0 (off) or in 1ms..1 day",
+                   absl::FormatDuration(c.slow_start_duration));
+  }
   if (c.stripes.has_value() && !(s = CheckInt("stripes", *c.stripes, 0, 1024)).ok()) return s;
   return absl::OkStatus();
 }

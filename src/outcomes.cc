@@ -292,6 +292,9 @@ bool Breaker::OnTrialOutcome(uint32_t gen, Outcome outcome, bool slow,
     } else if (StateOf(desired) == State::kClosed) {
       why = {TransitionCause::kTrialsSucceeded, static_cast<double>(successes),
              config_.half_open_judge_by_rate ? 0.0 : static_cast<double>(to_close)};
+      // Slow start: the new CLOSED period opens gated; the transition
+      // stores the ramp's end in the deadline word (AfterTransition()).
+      if (slow_start_nanos_ > 0) desired |= internal::kGatedBit;
     }
     if (Publish(word, desired, now, why)) {
       if (StateOf(desired) == State::kOpen) {

@@ -59,6 +59,12 @@ absl::Status Permit::RejectionStatus() const {
       message = absl::StrCat("circuit breaker '", breaker_->name(),
                              "' is HALF_OPEN and every trial slot is taken; retry shortly");
       break;
+    case State::kClosed:
+      message = absl::StrCat("circuit breaker '", breaker_->name(),
+                             "' is CLOSED and ramping up after recovery (slow start) and "
+                             "shed this call; the ramp ends in ",
+                             RetryDelayForPeople(retry));
+      break;
     default:
       message = absl::StrCat("circuit breaker '", breaker_->name(), "' is ",
                              StateName(rejected_state_), " until an operator resets it");

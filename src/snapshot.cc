@@ -108,6 +108,18 @@ BreakerSnapshot Breaker::Snapshot() const {
       if (static_cast<uint32_t>(run >> 32) == s.generation) {
         s.consecutive_failures = static_cast<uint32_t>(run);
       }
+      int64_t ramp_end;
+      if ((word & internal::kGatedBit) != 0) {
+        if (!ReadDeadline(s.generation, &ramp_end)) {
+          ramp_end = now + slow_start_nanos_;  // just closed: storing the end
+        }
+        if (now < ramp_end) {
+          s.slow_start_admitted =
+              std::max(0.0, 1.0 - static_cast<double>(ramp_end - now) /
+                                      static_cast<double>(slow_start_nanos_));
+          s.slow_start_remaining = absl::Nanoseconds(ramp_end - now);
+        }
+      }
       break;
     }
     case State::kOpen: {

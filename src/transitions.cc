@@ -191,7 +191,8 @@ void Breaker::AfterTransition(State from, uint64_t word, int64_t coarse_now,
     }
     case State::kClosed:
       UpdateReopenCount(gen, /*increment=*/false);
-      StoreDeadline(gen, 0);
+      // Gated (slow start): the ramp ends slow_start_duration from now.
+      StoreDeadline(gen, (word & internal::kGatedBit) != 0 ? now + slow_start_nanos_ : 0);
       break;
     case State::kForcedOpen:
     case State::kDisabled:

@@ -1,7 +1,7 @@
 // Tests of the packed state word (circuit/internal/state_word.h): every
 // field round-trips, fields do not bleed into each other, NextWord() moves to
 // the next generation with the trial fields cleared, and the generation
-// wraps at 2^27; the window bits are tested with the state and the generation.
+// wraps at 2^26; the gate and window bits are tested with the state and the generation.
 #include "circuit/internal/state_word.h"
 
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace circuit {
 namespace internal {
 namespace {
 
-constexpr uint32_t kLastGen = (uint32_t{1} << 27) - 1;
+constexpr uint32_t kLastGen = (uint32_t{1} << 26) - 1;
 
 const std::vector<State>& AllStates() {
   static const std::vector<State> kStates = {State::kClosed,     State::kOpen,
@@ -26,7 +26,7 @@ const std::vector<State>& AllStates() {
 const std::vector<uint32_t>& SomeGenerations() {
   static const std::vector<uint32_t> kGens = {0,          1,          2,          255,
                                               256,        65535,      65536,      12345678,
-                                              1u << 26,   kLastGen - 1, kLastGen};
+                                              1u << 25,   kLastGen - 1, kLastGen};
   return kGens;
 }
 
@@ -37,10 +37,11 @@ TEST(StateWordTest, LayoutMatchesTheDocumentedDiagram) {
   EXPECT_EQ(kTrialSlowShift, 24);
   EXPECT_EQ(kStateShift, 32);
   EXPECT_EQ(kStateBits, 3);
-  EXPECT_EQ(kFoldOwedShift, 35);
-  EXPECT_EQ(kSuccessesWantedShift, 36);
-  EXPECT_EQ(kGenShift, 37);
-  EXPECT_EQ(kGenBits, 27);
+  EXPECT_EQ(kGatedShift, 35);
+  EXPECT_EQ(kFoldOwedShift, 36);
+  EXPECT_EQ(kSuccessesWantedShift, 37);
+  EXPECT_EQ(kGenShift, 38);
+  EXPECT_EQ(kGenBits, 26);
   EXPECT_EQ(kGenMask, uint64_t{kLastGen});
   EXPECT_EQ(kMaxTrials, 255u);
   EXPECT_EQ(kOneInFlight, uint64_t{1});
@@ -51,9 +52,10 @@ TEST(StateWordTest, LayoutMatchesTheDocumentedDiagram) {
   EXPECT_EQ(MakeTrialWord(0, 0, 0, 1, 0) & 0xFFFFFFFFu, uint64_t{1} << 16);
   EXPECT_EQ(MakeTrialWord(0, 0, 0, 0, 1) & 0xFFFFFFFFu, uint64_t{1} << 24);
   EXPECT_EQ(MakeWord(State::kOpen, 0), uint64_t{1} << 32);
-  EXPECT_EQ(MakeWord(State::kClosed, 1), uint64_t{1} << 37);
-  EXPECT_EQ(kFoldOwedBit, uint64_t{1} << 35);
-  EXPECT_EQ(kSuccessesWantedBit, uint64_t{1} << 36);
+  EXPECT_EQ(MakeWord(State::kClosed, 1), uint64_t{1} << 38);
+  EXPECT_EQ(kGatedBit, uint64_t{1} << 35);
+  EXPECT_EQ(kFoldOwedBit, uint64_t{1} << 36);
+  EXPECT_EQ(kSuccessesWantedBit, uint64_t{1} << 37);
   EXPECT_EQ(MakeWord(State::kClosed, 0), uint64_t{0});
 }
 
@@ -113,7 +115,7 @@ TEST(StateWordTest, AllFieldsRoundTripTogether) {
   const Case cases[] = {
       {0, 0, 0, 0, 0},           {1, 1, 1, 1, 1},        {kLastGen, 255, 255, 255, 255},
       {kLastGen, 0, 255, 0, 255}, {7, 255, 0, 255, 0},    {123456, 3, 17, 42, 200},
-      {1u << 26, 128, 127, 1, 254},
+      {1u << 25, 128, 127, 1, 254},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "gen " << c.gen << " in_flight " << c.in_flight
@@ -177,7 +179,7 @@ TEST(StateWordTest, NextWordZeroesEveryTrialField) {
   EXPECT_EQ(next & 0xFFFFFFFFu, 0u);
 }
 
-TEST(StateWordTest, GenerationWrapsToZeroAfterTwoToTheTwentySeven) {
+TEST(StateWordTest, GenerationWrapsToZeroAfterTwoToTheTwentySix) {
   const uint64_t last = MakeWord(State::kHalfOpen, kLastGen);
   ASSERT_EQ(GenOf(last), kLastGen);
   const uint64_t wrapped = NextWord(last, State::kClosed);
@@ -191,9 +193,9 @@ TEST(StateWordTest, GenerationWrapsToZeroAfterTwoToTheTwentySeven) {
   EXPECT_EQ(NextWord(trial, State::kOpen), MakeWord(State::kOpen, 0));
 }
 
-TEST(StateWordTest, GenerationsBeyondTwentySevenBitsAreTakenModuloTwoToTheTwentySeven) {
-  EXPECT_EQ(GenOf(MakeWord(State::kOpen, 1u << 27)), 0u);
-  EXPECT_EQ(GenOf(MakeWord(State::kOpen, (1u << 27) + 5)), 5u);
+TEST(StateWordTest, GenerationsBeyondTwentySixBitsAreTakenModuloTwoToTheTwentySix) {
+  EXPECT_EQ(GenOf(MakeWord(State::kOpen, 1u << 26)), 0u);
+  EXPECT_EQ(GenOf(MakeWord(State::kOpen, (1u << 26) + 5)), 5u);
   EXPECT_EQ(GenOf(MakeWord(State::kOpen, 0xFFFFFFFFu)), kLastGen);
   // Masking the generation never corrupts the state field.
   EXPECT_EQ(StateOf(MakeWord(State::kOpen, 0xFFFFFFFFu)), State::kOpen);
@@ -216,7 +218,7 @@ TEST(StateWordTest, TheWindowBitsSendClosedCallsOffBothFastPaths) {
     for (State state : {State::kClosed, State::kMetricsOnly}) {
       const uint64_t word = MakeWord(state, gen);
       // Without the bits the combined fields read as the plain values.
-      EXPECT_EQ(StateAndFoldOwedOf(word), static_cast<uint32_t>(state));
+      EXPECT_EQ(StateGateAndFoldOwedOf(word), static_cast<uint32_t>(state));
       EXPECT_EQ(GenAndWindowBitsOf(word), GenAndWindowBits(GenOf(word)));
       for (uint64_t bits : {kFoldOwedBit, kSuccessesWantedBit, kWindowBits}) {
         const uint64_t marked = word | bits;
@@ -224,7 +226,7 @@ TEST(StateWordTest, TheWindowBitsSendClosedCallsOffBothFastPaths) {
         // successes do not concern admissions.
         bool admitted_inline = false;
         for (State other : {State::kClosed, State::kMetricsOnly}) {
-          admitted_inline |= StateAndFoldOwedOf(marked) == static_cast<uint32_t>(other);
+          admitted_inline |= StateGateAndFoldOwedOf(marked) == static_cast<uint32_t>(other);
         }
         EXPECT_EQ(admitted_inline, (bits & kFoldOwedBit) == 0);
         // Either bit sends a success off the inline path.
@@ -249,6 +251,27 @@ TEST(StateWordTest, TheHelpersAreUsableInConstantExpressions) {
   static_assert(GenOf(NextWord(kWord, State::kOpen)) == 10, "next generation");
   static_assert(InFlightOf(NextWord(kWord, State::kOpen)) == 0, "next clears trials");
   EXPECT_EQ(Field(kWord, kTrialFailureShift, kTrialFailureBits), 3u);
+}
+
+TEST(StateWordTest, TheGateSendsClosedAdmissionsOffTheInlinePathButNotSuccesses) {
+  for (uint32_t gen : SomeGenerations()) {
+    SCOPED_TRACE(testing::Message() << "gen " << gen);
+    const uint64_t word = MakeWord(State::kClosed, gen);
+    for (uint64_t window_bits : {uint64_t{0}, kFoldOwedBit, kSuccessesWantedBit, kWindowBits}) {
+      const uint64_t gated = word | kGatedBit | window_bits;
+      // No plain state reads equal: TryAcquire() takes the slow path.
+      for (State state : AllStates()) {
+        EXPECT_NE(StateGateAndFoldOwedOf(gated), static_cast<uint32_t>(state));
+      }
+      // A success compares only the generation and the window bits.
+      EXPECT_EQ(GenAndWindowBitsOf(gated), GenAndWindowBitsOf(word | window_bits));
+      EXPECT_EQ(StateOf(gated), State::kClosed);
+      EXPECT_EQ(GenOf(gated), gen);
+      // A transition clears it.
+      EXPECT_EQ(NextWord(gated, State::kOpen) & kGatedBit, 0u);
+      EXPECT_EQ(NextWord(gated, State::kClosed) & kGatedBit, 0u);
+    }
+  }
 }
 
 }  // namespace

@@ -158,6 +158,9 @@ struct BreakerMetrics {
   // counted as half_open_probe_timeout_outcome says; its permit counts its
   // own late outcome, as stale, when it resolves).
   uint64_t probe_timeouts = 0;
+  // Calls rejected while CLOSED by slow start's ramp (slow_start_duration);
+  // also counted in `rejected`.
+  uint64_t shed = 0;
   // Transitions made, by [from][to] (indexed by State's values).
   std::array<std::array<uint64_t, kNumStates>, kNumStates> transitions{};
 };
@@ -518,6 +521,14 @@ class Breaker {
     return word;
   }
 
+  // ---- The CLOSED admission gate (slow start; src/gate.cc) ------------------
+  // PassGate(): for an admission that found the gate bit set in `word`
+  // (CLOSED). kAdmit: admit it. kReject: reject it, retrying at `*until`
+  // (elapsed nanoseconds: the ramp's end). kReexamine: the word changed
+  // under a CAS that would have cleared the gate; `word` holds the new one.
+  enum class GateVerdict { kAdmit, kReject, kReexamine };
+  GateVerdict PassGate(uint64_t& word, int64_t* until) noexcept;
+
   // ---- Per-probe deadlines (half_open_probe_timeout; src/probe_deadlines.cc)
   // One probe slot per concurrent trial (half_open_max_concurrent), each two
   // atomic words. The entry names the trial that holds the slot:
@@ -525,7 +536,7 @@ class Breaker {
   //  +-----------------+--------------------------------------------+
   //  | generation (27) |  claim stamp (37): unique per claim, never 0 |
   //  +-----------------+--------------------------------------------+
-  // 0: free. The deadline word says when that trial is due:
+  // (the field holds the state word's 26-bit generation). 0: free. The deadline word says when that trial is due:
   //   63             37 36                                         0
   //  +-----------------+--------------------------------------------+
   //  | stamp's low 27  |  deadline: ms since creation, mod 2^37 (37) |
@@ -708,6 +719,7 @@ class Breaker {
   const bool consecutive_on_;
   const bool half_open_limited_;  // half_open_max_duration > 0
   const int64_t probe_timeout_nanos_;  // half_open_probe_timeout (0: off)
+  const int64_t slow_start_nanos_;     // slow_start_duration (0: off)
   const bool half_open_timed_;         // either of the two above
   const WindowMode window_mode_;
 
@@ -777,6 +789,8 @@ class Breaker {
   std::unique_ptr<std::atomic<uint64_t>[]> probe_deadlines_;
   std::atomic<uint64_t> probe_claims_{0};  // the last claim's stamp
   std::atomic<uint64_t> probe_timeouts_{0};
+  // Calls slow start's ramp rejected (relaxed: a statistic).
+  std::atomic<uint64_t> shed_{0};
 };
 
 // ---- Inline fast paths ---------------------------------------------------
@@ -788,7 +802,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Permit Breaker::TryAcquire() noexcept {
   const uint64_t word = state_.load(std::memory_order_acquire);
   // The state with the owed bit: CLOSED or METRICS_ONLY only if no fold is
   // owed (TryAcquireSlow() serves it first).
-  const uint32_t state = internal::StateAndFoldOwedOf(word);
+  const uint32_t state = internal::StateGateAndFoldOwedOf(word);
   // One named permit on every path, so that it is built in the caller's
   // return slot (a second, unnamed return would make it a copy).
   Permit permit{Permit::Unfilled{}};

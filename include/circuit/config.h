@@ -210,6 +210,22 @@ struct BreakerConfig {
   // What a trial past half_open_probe_timeout counts as. Default: kFailure.
   ProbeTimeoutOutcome half_open_probe_timeout_outcome = ProbeTimeoutOutcome::kFailure;
 
+  // ---- After recovery ---------------------------------------------------------
+
+  // Slow start: for this long after HALF_OPEN closes the breaker, admit a
+  // rising fraction of calls, linear from 0 to all of them, and reject the
+  // rest (Permit::rejected_state() CLOSED, retry_after() the time left in
+  // the ramp, Metrics().shed), so that a dependency that has just recovered
+  // is not hit by the full load at once. The fraction is elapsed / this, on
+  // the coarse clock (ticks of a few ms: the first tick after closing admits
+  // nothing); each admission draws against it from a per-thread generator,
+  // so it is a probability, not a quota. Outcomes are judged as in any
+  // CLOSED period: a trip during the ramp opens the breaker as usual. Only
+  // the HALF_OPEN -> CLOSED verdict ramps: Reset() (and a ManualControl's
+  // release) and the shared state's CLOSED admit everything at once. 0 disables. Default: 0.
+  // Must be 0 or in 1ms..1 day.
+  absl::Duration slow_start_duration = absl::ZeroDuration();
+
   // ---- Observability ---------------------------------------------------------
 
   // Keeps a histogram of call durations (circuit/call_durations.h;

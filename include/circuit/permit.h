@@ -126,13 +126,16 @@ class Permit {
   // True if TryAcquire() said no (false for admitted and empty permits).
   bool rejected() const { return breaker_ != nullptr && !admitted_ && kind_ == Kind::kRejected; }
 
-  // The state that rejected the call.
+  // The state that rejected the call: CLOSED when slow start's ramp shed
+  // it (BreakerConfig::slow_start_duration).
   State rejected_state() const { return rejected_state_; }
 
   // How long, from now, until the breaker will admit a trial call: worked
   // out when asked, with a fresh reading of the breaker's clock, so it is
   // never behind (zero once the open period is over); zero when it was
-  // HALF_OPEN (a trial slot may free up at any time) and infinite when
+  // HALF_OPEN (a trial slot may free up at any time), the time left in the
+  // ramp when slow start shed it (CLOSED: a retry before then is admitted
+  // with a rising probability, one after it surely), and infinite when
   // FORCED_OPEN. The breaker must still exist.
   absl::Duration retry_after() const;
 

@@ -109,6 +109,13 @@ struct BreakerSnapshot {
   // one (with backoff; jitter not applied, since it is drawn at the trip).
   absl::Duration open_period = absl::ZeroDuration();
 
+  // CLOSED, ramping up after recovery (BreakerConfig::slow_start_duration):
+  // the fraction of calls admitted now (0 at the ramp's start, rising
+  // linearly) and the time left in the ramp. Absent otherwise, and once the
+  // ramp's time is up (the next admission then opens the gate for all).
+  std::optional<double> slow_start_admitted;
+  absl::Duration slow_start_remaining = absl::ZeroDuration();
+
   TripReason last_trip;
 
   // Whether the breaker decides alone, follows a shared state, or has lost

@@ -31,9 +31,9 @@
 // positions by the calls in flight (see circuit/breaker.h).
 //
 // pending_failures_ and pending_slow_, one word each:
-//  63                       37 36                                        0
+//  63                       38 37                                        0
 // +---------------------------+-------------------------------------------+
-// |   generation (27 bits)    |            events (37 bits)               |
+// |   generation (26 bits)    |            events (38 bits)               |
 // +---------------------------+-------------------------------------------+
 // Invariant: the events belong to the full generation in the top bits.
 // Generations are only compared for equality with the state word's current
@@ -41,7 +41,7 @@
 // other (whose window is gone), an event of any other generation is dropped,
 // and a fold keeps only the events of the current generation. So no number
 // of transitions can make an old event pass for a new one (up to the state
-// word's own 2^27 wrap).
+// word's own 2^26 wrap).
 #ifndef CIRCUIT_SRC_INTERNAL_RATE_WINDOW_H_
 #define CIRCUIT_SRC_INTERNAL_RATE_WINDOW_H_
 
@@ -56,7 +56,7 @@
 namespace circuit {
 namespace internal {
 
-inline constexpr int kPendingCountBits = 37;
+inline constexpr int kPendingCountBits = 38;
 static_assert(kPendingCountBits + kGenBits == 64, "pending fields fill the word");
 
 // What a fold found. `trip_gen`: the generation (always the current one)

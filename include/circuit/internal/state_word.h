@@ -2,44 +2,55 @@
 // The packed state word: one std::atomic<uint64_t> that holds everything a
 // transition must change at once, so that one CAS moves the whole breaker.
 //
-//  63            37   36   35  34  32 31     24 23     16 15      8 7       0
-// +----------------+----+----+-----+---------+---------+---------+---------+
-// |   generation   |want|owed|state|  trial  |  trial  |  trial  | trials  |
-// |   (27 bits)    |    |    |(3 b)|  slow   | failures|successes|in flight|
-// +----------------+----+----+-----+---------+---------+---------+---------+
+//  63          38   37   36   35  34  32 31     24 23     16 15      8 7       0
+// +--------------+----+----+----+-----+---------+---------+---------+---------+
+// |  generation  |want|owed|gate|state|  trial  |  trial  |  trial  | trials  |
+// |  (26 bits)   |    |    |    |(3 b)|  slow   | failures|successes|in flight|
+// +--------------+----+----+----+-----+---------+---------+---------+---------+
+//
+// The gate bit, set only while CLOSED, sends admissions of the CLOSED path
+// to the gate (src/admission.cc), which admits a fraction of them:
+//   gate (35)  slow start is ramping (BreakerConfig::slow_start_duration):
+//              set by the HALF_OPEN -> CLOSED transition itself, cleared by
+//              the first admission that finds the ramp over (the deadline
+//              word holds its end). Outcomes do not look at it.
 //
 // The two window bits, set only while CLOSED or METRICS_ONLY, send calls of
 // the CLOSED path to the rate window (src/internal/rate_window.h):
-//   owed (35)  the window owes a fold: a folder stopped after its bounded
+//   owed (36)  the window owes a fold: a folder stopped after its bounded
 //              number of rounds with requests unserved. The next admission
 //              or success clears it and folds before going on.
-//   want (36)  the window wants successes: it holds failures or slow calls
+//   want (37)  the window wants successes: it holds failures or slow calls
 //              but fewer than minimum_calls calls, so the success that
 //              brings it to the minimum may be the outcome that trips it
 //              (rates are judged on every outcome). A success clears it,
 //              counts itself and folds; the fold sets it again while the
 //              window is still short of its minimum.
 // They live here because every call already loads this word: the CLOSED
-// fast paths test them for free. TryAcquire() compares the state and owed
-// bits as one 4-bit field (want does not concern admissions); a success
-// compares the generation and both bits as one shifted value.
+// fast paths test them for free. TryAcquire() compares the state, gate and
+// owed bits as one 5-bit field (want does not concern admissions); a success
+// compares the generation and both window bits as one shifted value (the
+// gate does not concern outcomes).
 //
 // Invariant: the four trial fields are 0 unless state == kHalfOpen.
 // Invariant: the window bits are 0 unless state is kClosed or kMetricsOnly;
 //            every transition clears them (a new generation's window owes
 //            nothing and wants nothing).
+// Invariant: the gate bit is 0 unless state is kClosed; only the
+//            HALF_OPEN -> CLOSED transition sets it, and only the clearing
+//            CAS (same generation) or a transition clears it.
 // Invariant: trials in flight + trial successes + trial failures <=
 //            half_open_trial_calls <= 255; trials in flight <=
 //            half_open_max_concurrent; trial slow <= successes + failures.
-// Invariant: the generation changes (by exactly 1, modulo 2^27) on every
+// Invariant: the generation changes (by exactly 1, modulo 2^26) on every
 //            change of state, and only then; a state never repeats within a
 //            generation. A permit remembers the generation it was issued in
 //            and its outcome is dropped if the word has moved on.
 //
 // Generations are only ever compared for equality with the word's current
 // one (never "older/newer" by serial arithmetic, whose answer flips once a
-// stored generation is half the range behind). The counter wraps after 2^27
-// (134 million) transitions; a permit held across exactly a multiple of that
+// stored generation is half the range behind). The counter wraps after 2^26
+// (67 million) transitions; a permit held across exactly a multiple of that
 // many transitions would be mistaken for a current one.
 //
 // Internal: the API never names these; see docs/design.md.
@@ -64,10 +75,11 @@ inline constexpr int kTrialSlowShift = kTrialFailureShift + kTrialFailureBits;
 inline constexpr int kTrialSlowBits = 8;
 inline constexpr int kStateShift = kTrialSlowShift + kTrialSlowBits;
 inline constexpr int kStateBits = 3;
-inline constexpr int kFoldOwedShift = kStateShift + kStateBits;
+inline constexpr int kGatedShift = kStateShift + kStateBits;
+inline constexpr int kFoldOwedShift = kGatedShift + 1;
 inline constexpr int kSuccessesWantedShift = kFoldOwedShift + 1;
 inline constexpr int kGenShift = kSuccessesWantedShift + 1;
-inline constexpr int kGenBits = 27;
+inline constexpr int kGenBits = 26;
 
 static_assert(kTrialSuccessShift == kInFlightShift + kInFlightBits, "fields must abut");
 static_assert(kGenShift + kGenBits == 64, "the fields fill the word exactly");
@@ -77,6 +89,7 @@ static_assert((1 << kStateBits) > static_cast<int>(State::kMetricsOnly),
 inline constexpr uint64_t FieldMask(int bits) { return (uint64_t{1} << bits) - 1; }
 inline constexpr uint64_t kGenMask = FieldMask(kGenBits);
 inline constexpr uint32_t kMaxTrials = FieldMask(kInFlightBits);  // 255
+inline constexpr uint64_t kGatedBit = uint64_t{1} << kGatedShift;
 inline constexpr uint64_t kFoldOwedBit = uint64_t{1} << kFoldOwedShift;
 inline constexpr uint64_t kSuccessesWantedBit = uint64_t{1} << kSuccessesWantedShift;
 inline constexpr uint64_t kWindowBits = kFoldOwedBit | kSuccessesWantedBit;
@@ -92,10 +105,11 @@ inline constexpr uint32_t GenOf(uint64_t word) {
   return static_cast<uint32_t>(word >> kGenShift);  // the top field: no mask
 }
 
-// The state and the owed bit as one field: equal to a plain State's value
-// only when no fold is owed, so one compare tests both.
-inline constexpr uint32_t StateAndFoldOwedOf(uint64_t word) {
-  return static_cast<uint32_t>(Field(word, kStateShift, kStateBits + 1));
+// The state, the gate and the owed bit as one field: equal to a plain
+// State's value only when the gate is open and no fold is owed, so one
+// compare tests all three.
+inline constexpr uint32_t StateGateAndFoldOwedOf(uint64_t word) {
+  return static_cast<uint32_t>(Field(word, kStateShift, kStateBits + 2));
 }
 
 // The generation and both window bits as one value: equal to
