@@ -32,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -57,6 +58,7 @@
 #include "circuit/breaker.h"
 #include "circuit/bulkhead.h"
 #include "circuit/config.h"
+#include "circuit/fake_clock.h"
 #include "circuit/internal/cas_stats.h"
 #include "circuit/internal/stripes.h"
 #include "circuit/manual_control.h"
@@ -469,6 +471,78 @@ void BM_Circuit_Closed_ProbeDeadlines(benchmark::State& state) {
   RunClosed(state, breaker);
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_ProbeDeadlines);
+
+// Opens `breaker` for 1 ms (the dependency says so: whatever its trip
+// conditions), waits it out and closes it with a successful trial: with
+// slow_start_duration set, its ramp starts now.
+void RecoverForBench(circuit::Breaker* breaker) {
+  breaker->TryAcquire().FailureRetryAfter(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(10));
+  circuit::Permit trial = breaker->TryAcquire();
+  if (!trial.is_trial()) {
+    std::fprintf(stderr, "RecoverForBench: no trial admitted\n");
+    std::abort();
+  }
+  trial.Success();
+}
+
+// The count-window case with slow start on (slow_start_duration), after a
+// recovery whose ramp is over: the gate bit is clear again, so a CLOSED
+// call must cost what the plain case costs.
+void BM_Circuit_Closed_SlowStart(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config = CountWindowConfig();
+    config.slow_start_duration = absl::Milliseconds(1);
+    circuit::Breaker* b = MakeBreaker(config);
+    RecoverForBench(b);
+    absl::SleepFor(absl::Milliseconds(10));  // past the ramp: the next call opens the gate
+    b->TryAcquire().Success();
+    return b;
+  }();
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_SlowStart);
+
+// Admissions halfway through slow start's ramp (the fake clock holds the
+// breaker at 50 % of a 10 s ramp): every call takes the gate's path (a
+// clock reading, the ramp's end, a draw from the thread's generator), half
+// are admitted and succeed, half are shed. What a ramp costs a call; it
+// lasts slow_start_duration after each recovery. A shed call also adds to
+// one shared counter (Metrics().shed), so this case does not scale: the
+// figure is reported, without a target.
+void BM_Circuit_SlowStartRamp(benchmark::State& state) {
+  static circuit::FakeClock* const clock = new circuit::FakeClock();
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config = CountWindowConfig();
+    config.name = "bench_slow_start_ramp";
+    config.slow_start_duration = absl::Seconds(10);
+    config.clock = clock;
+    circuit::Breaker* b = MakeBreaker(config);
+    b->TryAcquire().FailureRetryAfter(absl::Seconds(1));
+    clock->Advance(absl::Seconds(1));
+    b->TryAcquire().Success();  // the trial: CLOSED, ramping
+    clock->Advance(absl::Seconds(5));
+    return b;
+  }();
+  AllocCounter allocs;
+  uint64_t admitted = 0;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    if (permit) {
+      ++admitted;
+      permit.Success();
+    }
+  }
+  allocs.Report(state);
+  state.counters["admitted_share"] = benchmark::Counter(
+      static_cast<double>(admitted) / static_cast<double>(std::max<int64_t>(1, state.iterations())),
+      benchmark::Counter::kAvgThreads);
+  if (breaker->state() != circuit::State::kClosed) {
+    state.SkipWithError("the breaker left CLOSED");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_SlowStartRamp);
 
 // The count-window case with a transition listener subscribed: transitions
 // are never on the CLOSED path, so it must cost what the plain case costs

@@ -233,6 +233,11 @@ std::vector<MetricFamily> Collector::Collect() const {
       "probe_timeouts_total",
       "Half-open trial calls that outlived half_open_probe_timeout and were reaped.",
       MetricType::Counter);
+  Families::Entry* shed = &out.Family(
+      "shed_total",
+      "Calls rejected while CLOSED by slow start's ramp after recovery (slow_start_duration); "
+      "also counted among the rejections.",
+      MetricType::Counter);
   Families::Entry* sharing = &out.Family(
       "sharing",
       "Shared breakers (distributed mode) only: 1 for shared (the shared state decides) or "
@@ -293,6 +298,7 @@ std::vector<MetricFamily> Collector::Collect() const {
     out.Add(*period, r.name).gauge.value = Seconds(s.open_period);
     out.Add(*listener_errors, r.name).counter.value = static_cast<double>(m.listener_errors);
     out.Add(*probe_timeouts, r.name).counter.value = static_cast<double>(m.probe_timeouts);
+    out.Add(*shed, r.name).counter.value = static_cast<double>(m.shed);
     if (s.sharing != Sharing::kLocal) {
       for (const Sharing each : {Sharing::kShared, Sharing::kDegraded}) {
         out.Add(*sharing, r.name, {{"sharing", absl::AsciiStrToLower(SharingName(each))}})

@@ -232,6 +232,24 @@ TEST_F(CollectorTest, TheSeriesFollowTheBreakersAsTheyChange) {
   EXPECT_EQ(s.count(closed), 0u);
 }
 
+TEST_F(CollectorTest, SlowStartsShedCallsAreCountedOnTheirOwnAndAmongTheRejections) {
+  BreakerConfig ramped = Defaults();
+  ramped.slow_start_duration = absl::Seconds(10);
+  ASSERT_TRUE(registry_.SetOverride("inventory", ramped).ok());
+  std::shared_ptr<Breaker> inventory = registry_.GetOrCreate("inventory").value();
+  for (int i = 0; i < 3; ++i) inventory->TryAcquire().Failure();
+  EXPECT_FALSE(inventory->TryAcquire());  // rejected while OPEN
+  clock_.Advance(absl::Seconds(10));
+  inventory->TryAcquire().Success();  // the trial closes it: the ramp starts
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(inventory->TryAcquire());  // admits 0 % yet
+  auto collector = std::make_shared<prometheus::Collector>(registry_);
+  Scraper scraper(collector);
+  std::map<std::string, double> s = ParseScrape(scraper.Scrape());
+  EXPECT_EQ(s[Key("shed_total", "breaker=\"inventory\"")], 5);
+  EXPECT_EQ(s[Key("calls_total", "breaker=\"inventory\",outcome=\"rejected\"")], 6);
+  EXPECT_EQ(s[Key("state", "breaker=\"inventory\",state=\"closed\"")], 1);
+}
+
 TEST_F(CollectorTest, SharedBreakersShowWhetherTheyHaveTheSharedState) {
   std::shared_ptr<Breaker> payments = registry_.GetOrCreate("payments").value();
   registry_.GetOrCreate("local").value();
