@@ -507,9 +507,8 @@ CIRCUIT_BENCH(BM_Circuit_Closed_SlowStart);
 // breaker at 50 % of a 10 s ramp): every call takes the gate's path (a
 // clock reading, the ramp's end, a draw from the thread's generator), half
 // are admitted and succeed, half are shed. What a ramp costs a call; it
-// lasts slow_start_duration after each recovery. A shed call also adds to
-// one shared counter (Metrics().shed), so this case does not scale: the
-// figure is reported, without a target.
+// lasts slow_start_duration after each recovery: the figure is reported,
+// without a target.
 void BM_Circuit_SlowStartRamp(benchmark::State& state) {
   static circuit::FakeClock* const clock = new circuit::FakeClock();
   static circuit::Breaker* const breaker = [] {

@@ -72,12 +72,14 @@ Breaker::Breaker(BreakerConfig config)
       consecutive_on_(consecutive_to_open_ > 0),
       half_open_limited_(config_.half_open_max_duration > absl::ZeroDuration()),
       probe_timeout_nanos_(absl::ToInt64Nanoseconds(config_.half_open_probe_timeout)),
-      slow_start_nanos_(absl::ToInt64Nanoseconds(config_.slow_start_duration)),
       half_open_timed_(half_open_limited_ || probe_timeout_nanos_ > 0),
       window_mode_(config_.failure_rate_threshold > 0 || config_.slow_call_rate_threshold > 0
                        ? (config_.window_type == WindowType::kTimeBased ? WindowMode::kTime
                                                                         : WindowMode::kCount)
                        : WindowMode::kNone),
+      slow_start_nanos_(absl::ToInt64Nanoseconds(config_.slow_start_duration)),
+      shed_counter_(window_mode_ == WindowMode::kTime ? internal::kWindowCalls
+                                                      : internal::kCachedBucket),
       state_(internal::MakeWord(State::kClosed, 0)),
       stripes_(EffectiveStripes(config_), window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
                absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets),
@@ -174,7 +176,7 @@ BreakerMetrics Breaker::Metrics() const {
   m.listener_errors = listeners_->errors();
   // relaxed: a statistic.
   m.probe_timeouts = probe_timeouts_.load(std::memory_order_relaxed);
-  m.shed = shed_.load(std::memory_order_relaxed);
+  m.shed = stripes_.Sum(shed_counter_);
   return m;
 }
 

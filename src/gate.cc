@@ -45,9 +45,7 @@ Breaker::GateVerdict Breaker::PassGate(uint64_t& word, int64_t* until) noexcept 
     return GateVerdict::kAdmit;
   }
   *until = end;
-  // relaxed: a statistic. A shared write, but only while a ramp sheds
-  // calls, on calls that never reach the dependency.
-  shed_.fetch_add(1, std::memory_order_relaxed);
+  stripes_.ForThisThread().Add(shed_counter_);  // see shed_counter_
   return GateVerdict::kReject;
 }
 

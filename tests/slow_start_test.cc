@@ -42,10 +42,11 @@ struct SlowStartTest : ::testing::Test {
     config.clock = &clock;
     return config;
   }
-  // Trips `breaker`, waits out the open period, and closes it with one
-  // successful trial: the ramp starts now.
+  // Opens `breaker` for 1 s (the dependency's Retry-After: whatever its
+  // trip conditions), waits it out, and closes it with one successful
+  // trial: the ramp starts now.
   void Recover(Breaker& breaker) {
-    Fail(breaker, 1);
+    breaker.TryAcquire().FailureRetryAfter(absl::Seconds(1));
     ASSERT_EQ(breaker.state(), State::kOpen);
     clock.Advance(absl::Seconds(1));
     Permit trial = breaker.TryAcquire();
@@ -149,8 +150,13 @@ TEST_F(SlowStartTest, AShedCallsRetryAfterIsTheTimeLeftInTheRampAsOfAsking) {
 TEST_F(SlowStartTest, FromTheRampsEndEveryCallIsAdmittedAndTheGateStaysOpen) {
   auto breaker = Make(Config());
   Recover(*breaker);
-  clock.Advance(kRamp - absl::Milliseconds(1));
-  EXPECT_LT(AdmittedFraction(*breaker, 2000), 1.0);  // 99.99 %: a shed is near certain
+  clock.Advance(kRamp - absl::Seconds(1));
+  EXPECT_LT(AdmittedFraction(*breaker, 2000), 1.0);  // 90 %: no shed has odds of 1e-92
+  clock.Advance(absl::Seconds(1) - absl::Milliseconds(1));
+  const BreakerSnapshot last = breaker->Snapshot();
+  ASSERT_TRUE(last.slow_start_admitted.has_value());  // 1 ms before: still ramping
+  EXPECT_NEAR(*last.slow_start_admitted, 0.9999, 1e-9);
+  EXPECT_EQ(last.slow_start_remaining, absl::Milliseconds(1));
   clock.Advance(absl::Milliseconds(1));
   EXPECT_EQ(AdmittedFraction(*breaker, 20000), 1.0);
   EXPECT_FALSE(breaker->Snapshot().slow_start_admitted.has_value());
@@ -239,6 +245,47 @@ TEST_F(SlowStartTest, JudgedByRateTheTrialsVerdictRampsToo) {
   Fail(*breaker, 1);  // 25 % failed trials: under the threshold, closes
   ASSERT_EQ(breaker->state(), State::kClosed);
   EXPECT_EQ(AdmittedFraction(*breaker, 100), 0.0);
+}
+
+TEST_F(SlowStartTest, ShedCallsAreCountedWhateverTheWindowAndTheWindowIsUntouched) {
+  // The shed count borrows the stripe word the window mode leaves unused:
+  // check each mode counts exactly and disturbs nothing.
+  for (const WindowType type : {WindowType::kCountBased, WindowType::kTimeBased}) {
+    for (const bool rate : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "time window " << (type == WindowType::kTimeBased)
+                                      << " rate " << rate);
+      BreakerConfig config = Config();
+      config.window_type = type;
+      if (rate) {
+        config.consecutive_failures_to_open = 0;
+        config.failure_rate_threshold = 50;
+        config.minimum_calls = 4;
+        config.window_size = 10;
+        config.window_duration = absl::Seconds(10);
+        config.window_buckets = 10;
+      }
+      auto breaker = Make(config);
+      Recover(*breaker);
+      for (int i = 0; i < 37; ++i) EXPECT_FALSE(breaker->TryAcquire());
+      EXPECT_EQ(breaker->Metrics().shed, 37u);
+      clock.Advance(kRamp);
+      Succeed(*breaker, 3);  // the window holds the successes, not the shed calls
+      const BreakerSnapshot snapshot = breaker->Snapshot();
+      if (rate) {
+        EXPECT_EQ(snapshot.calls, 3u);
+        EXPECT_EQ(snapshot.failures, 0u);
+      }
+      // The window counts calls as it would without slow start: 2 failed
+      // of 5 stays under 50 %, 3 of 6 reaches it.
+      if (rate) {
+        Fail(*breaker, 2);
+        EXPECT_EQ(breaker->state(), State::kClosed);  // 2 of 5: 40 %
+        Fail(*breaker, 1);
+        EXPECT_EQ(breaker->state(), State::kOpen);  // 3 of 6: 50 %
+      }
+      EXPECT_EQ(breaker->Metrics().shed, 37u);
+    }
+  }
 }
 
 TEST_F(SlowStartTest, TheConfigIsValidatedNamingTheField) {

@@ -719,9 +719,16 @@ class Breaker {
   const bool consecutive_on_;
   const bool half_open_limited_;  // half_open_max_duration > 0
   const int64_t probe_timeout_nanos_;  // half_open_probe_timeout (0: off)
-  const int64_t slow_start_nanos_;     // slow_start_duration (0: off)
   const bool half_open_timed_;         // either of the two above
   const WindowMode window_mode_;
+  const int64_t slow_start_nanos_;     // slow_start_duration (0: off)
+  // The stripe word that counts slow start's shed calls (Metrics().shed):
+  // the one this breaker's window mode leaves unused. A count window (and
+  // no window) never writes kCachedBucket, which only a time window's own
+  // stripes use; a time window places calls in its buckets and never
+  // writes kWindowCalls. So a shed call, like every other, adds to the
+  // caller's own stripe or its CPU's block, and the count costs no memory.
+  const int shed_counter_;
 
   // 128 B: x86-64 prefetches line pairs. The state word is read by every
   // call and written only on transitions: it gets a line pair of its own.
@@ -789,8 +796,6 @@ class Breaker {
   std::unique_ptr<std::atomic<uint64_t>[]> probe_deadlines_;
   std::atomic<uint64_t> probe_claims_{0};  // the last claim's stamp
   std::atomic<uint64_t> probe_timeouts_{0};
-  // Calls slow start's ramp rejected (relaxed: a statistic).
-  std::atomic<uint64_t> shed_{0};
 };
 
 // ---- Inline fast paths ---------------------------------------------------

@@ -45,7 +45,10 @@
 // layout:
 //   words 0..kNumCounters-1  the counters below
 //   kCachedBucket            the owner's current time bucket (a time window
-//                            only; own stripes only), packed into one word:
+//                            only; own stripes only; a breaker with no time
+//                            window counts slow start's shed calls here,
+//                            and a time window in kWindowCalls: see
+//                            Breaker::shed_counter_), packed into one word:
 //    63                        b  b-1              0
 //   +---------------------------+-------------------+
 //   |  epoch (64 - b bits)      | bucket index (b)  |   b = index_bits_
