@@ -71,3 +71,22 @@ awk -F, 'BEGIN { OFS = "," }
   steady5m.csv >hung.csv
 "$sim" replay --trace=hung.csv --open_duration=5s --sweep=half_open_probe_timeout=0,2s \
   --max_transitions=7 $(plot hung.png) >"$out/hung.txt" 2>/dev/null
+
+# 7. A dependency that recovers gradually: every call fails from 60 s to
+#    90 s, then the share of calls that fail falls linearly, from all of
+#    them at 90 s to the background rate at 130 s. Slow start
+#    (slow_start_duration) off and at 20 s. The trace is the steady one
+#    with that stretch rewritten; whether a call of the recovery fails is
+#    drawn from the sub-millisecond digits of its start time, so the trace
+#    is the same with any awk.
+"$sim" generate --scenario=steady --duration=3m --seed=7 --out=steady3m.csv
+awk -F, 'BEGIN { OFS = "," }
+  /^# start/ { print; print "# outage 60 130"; next }
+  /^#/ || /^timestamp/ { print; next }
+  { t = $1 + 0
+    failing = t < 60 ? 0 : t < 90 ? 1 : t < 130 ? (130 - t) / 40 : 0
+    if (($1 * 1000) % 1 < failing) $2 = "failure"
+    print }' \
+  steady3m.csv >rampup.csv
+"$sim" replay --trace=rampup.csv --open_duration=5s --sweep=slow_start_duration=0,20s \
+  --max_transitions=0 $(plot rampup.png) >"$out/rampup.txt" 2>/dev/null

@@ -106,6 +106,20 @@ grep -qE '^ +flags +flags ignoring Retry-After$' "$work/retry.txt" && pass ||
 grep -q 'CLOSED    -> OPEN       RETRY_AFTER (10s asked)' "$work/retry.txt" && pass ||
   fail "the honouring config did not open for the wait asked"
 
+# Slow start: a sweep with it off and on. Only a report with a ramping
+# config has the shed row; the ramp's draws are seeded, so a second run
+# prints the same report.
+grep -q 'shed by slow start' "$work/flags.txt" && fail "a report without slow start has a shed row" || pass
+"$sim" replay --trace="$work/outage.csv" --open_duration=5s --sweep=slow_start_duration=0,10s \
+  >"$work/ramp.txt" 2>/dev/null || fail "replay --sweep=slow_start_duration exited $?"
+grep -q '^config slow_start_duration=10s: open_duration=5s slow_start_duration=10s$' "$work/ramp.txt" &&
+  pass || fail "the slow start config line is wrong: $(grep '^config' "$work/ramp.txt")"
+grep -qE '^  shed by slow start +0 +[1-9][0-9]*$' "$work/ramp.txt" && pass ||
+  fail "no calls shed by the ramp: $(grep -A1 'while healthy' "$work/ramp.txt" | head -2)"
+"$sim" replay --trace="$work/outage.csv" --open_duration=5s --sweep=slow_start_duration=0,10s \
+  >"$work/ramp_again.txt" 2>/dev/null
+cmp -s "$work/ramp.txt" "$work/ramp_again.txt" && pass || fail "slow start shed other calls the second time"
+
 # ---- bad input: exit 1, a clear message, nothing written ------------------------------
 out="$work/out"
 printf '0,ok,1\n1,ok,1\n0.5,ok,1\n' >"$work/unsorted.csv"
@@ -125,6 +139,10 @@ expect_error "missing trace" "cannot read $work/missing.csv" replay --trace="$wo
 expect_error "no trace flag" "replay needs --trace" replay
 expect_error "bad field flag" "--window_size: expected an integer, got 'ten'" \
   replay --trace="$work/outage.csv" --window_size=ten --plot="$out/p.png"
+expect_error "slow start flag" "--slow_start_duration: expected a duration with its unit" \
+  replay --trace="$work/outage.csv" --slow_start_duration=20 --plot="$out/p.png"
+expect_error "slow start range" "config 'flags': BreakerConfig.slow_start_duration" \
+  replay --trace="$work/outage.csv" --slow_start_duration=25h --timeline="$out/t.csv"
 expect_error "invalid config" "config 'flags': BreakerConfig.window_size must be in 1..1000000, got 0" \
   replay --trace="$work/outage.csv" --window_size=0
 expect_error "no trip condition" "MetricsOnly" \

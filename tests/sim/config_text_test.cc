@@ -32,6 +32,28 @@ TEST(ConfigTextTest, SetsEveryKindOfField) {
   EXPECT_EQ(c.minimum_calls, 20);
 }
 
+TEST(ConfigTextTest, SlowStartDurationIsADuration) {
+  BreakerConfig c;
+  EXPECT_EQ(c.slow_start_duration, absl::ZeroDuration());
+  ASSERT_TRUE(SetConfigField(c, "slow_start_duration", "20s").ok());
+  EXPECT_EQ(c.slow_start_duration, absl::Seconds(20));
+  EXPECT_EQ(FormatConfig(c), "slow_start_duration=20s");
+  ASSERT_TRUE(SetConfigField(c, "slow_start_duration", "0").ok());
+  EXPECT_EQ(c.slow_start_duration, absl::ZeroDuration());
+  EXPECT_EQ(FormatConfig(c), "defaults");
+  absl::Status unitless = SetConfigField(c, "slow_start_duration", "20");
+  EXPECT_EQ(unitless.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unitless.message(),
+              HasSubstr("slow_start_duration: expected a duration with its unit"));
+  // A file's value is validated as Breaker::Create() validates it.
+  absl::StatusOr<std::vector<BreakerConfig>> configs =
+      ParseConfigFile("[ramp]\nslow_start_duration = 2m\n[too-long]\nslow_start_duration = 25h\n",
+                      "tuning.cfg");
+  ASSERT_FALSE(configs.ok());
+  EXPECT_THAT(configs.status().message(),
+              HasSubstr("tuning.cfg:3: [too-long]: BreakerConfig.slow_start_duration"));
+}
+
 TEST(ConfigTextTest, ErrorsNameTheKeyAndWhatWasExpected) {
   BreakerConfig c;
   struct Case {

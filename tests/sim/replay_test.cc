@@ -4,16 +4,21 @@
 #include "tools/sim/replay.h"
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/sim/summary.h"
 
 namespace circuit {
 namespace sim {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSecond = 1'000 * kMs;
@@ -188,6 +193,57 @@ TEST(ReplayTest, ConfigsSideBySideSeeTheSameTrace) {
   EXPECT_FALSE(report.configs[1].outages[0].time_to_open_nanos.has_value());
   EXPECT_EQ(report.configs[1].rejected, 0);
   EXPECT_EQ(report.configs[1].failures_admitted, 10);
+}
+
+TEST(ReplayTest, SlowStartShedsCallsWhileItRampsUpTheSameEveryTime) {
+  BreakerConfig plain;  // 5 failures in a row; OPEN 30 s; one trial
+  plain.name = "plain";
+  BreakerConfig ramp = plain;
+  ramp.name = "ramp";
+  ramp.slow_start_duration = absl::Seconds(10);
+  ReplayOptions options;
+  options.outages = {Period{10 * kSecond, 20 * kSecond}};
+  const std::vector<TraceCall> calls = Every100ms(60 * kSecond, 10 * kSecond, 20 * kSecond);
+  const Report report = ReplayAll({plain, ramp}, calls, options);
+  ASSERT_EQ(report.configs.size(), 2u);
+  const ConfigResult& p = report.configs[0];
+  const ConfigResult& r = report.configs[1];
+  // Both close at 40.51 s (as in DefaultConfigThroughATenSecondOutage); a
+  // shed call changes no state.
+  ASSERT_EQ(r.transitions.size(), 3u);
+  EXPECT_EQ(r.transitions[2].at_nanos, 40'510 * kMs);
+  EXPECT_EQ(r.transitions[2].to, State::kClosed);
+  EXPECT_EQ(p.shed, 0);
+  EXPECT_EQ(p.rejected, 300);
+  // Then the ramp admits a share rising from 0 to all by 50.51 s: of the
+  // 100 calls from 40.6 s to 50.5 s about half are shed, and none after.
+  EXPECT_EQ(r.rejected, 300 + r.shed);
+  EXPECT_GT(r.shed, 25);
+  EXPECT_LT(r.shed, 75);
+  EXPECT_EQ(r.failures_admitted, 5);
+  int64_t rejected_after_ramp = 0;
+  for (size_t b = 51; b < r.bucket_rejected.size(); ++b) rejected_after_ramp += r.bucket_rejected[b];
+  EXPECT_EQ(rejected_after_ramp, 0);
+  // Each simulation draws from its own generator, seeded alike: the same
+  // config sheds the same calls again, alone or beside another ramp.
+  BreakerConfig twin = ramp;
+  twin.name = "twin";
+  const Report again = ReplayAll({ramp, twin}, calls, options);
+  for (const ConfigResult& a : again.configs) {
+    EXPECT_EQ(a.shed, r.shed) << a.config.name;
+    EXPECT_EQ(a.bucket_rejected, r.bucket_rejected) << a.config.name;
+  }
+  // The report has a row for it only when a config ramps.
+  const std::string summary = FormatSummary(report, "calls.csv", 0);
+  const size_t row = summary.find("\n  shed by slow start ");
+  ASSERT_NE(row, std::string::npos) << summary;
+  const std::vector<std::string> cells =
+      absl::StrSplit(summary.substr(row + 1, summary.find('\n', row + 1) - row - 1), ' ',
+                     absl::SkipEmpty());
+  EXPECT_THAT(cells, ::testing::ElementsAre("shed", "by", "slow", "start", "0",
+                                            absl::StrCat(r.shed)));
+  EXPECT_THAT(FormatSummary(ReplayAll({plain}, calls, options), "calls.csv", 0),
+              Not(HasSubstr("shed")));
 }
 
 TEST(ReplayTest, OpeningsOutsideEveryOutageAreFlapping) {

@@ -60,7 +60,8 @@ namespace sim {
   X(half_open_judge_by_rate, "true: judge the trials by the rates")                        \
   X(half_open_max_duration, "longest HALF_OPEN without a verdict (0 off)")                 \
   X(half_open_probe_timeout, "longest one trial call may take (0 off)")                    \
-  X(half_open_probe_timeout_outcome, "a timed-out trial counts as: failure or released")
+  X(half_open_probe_timeout_outcome, "a timed-out trial counts as: failure or released")   \
+  X(slow_start_duration, "after closing, admit a share rising to all over this (0 off)")
 
 // SetConfigField()
 // Sets config.<key> from `value`. InvalidArgumentError "<key>: expected

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "circuit/internal/thread_random.h"
 
 namespace circuit {
 namespace sim {
@@ -49,7 +50,11 @@ struct EndsLater {
 }  // namespace
 
 Simulation::Simulation(int64_t origin_nanos, bool honor_retry_after)
-    : origin_nanos_(origin_nanos), honor_retry_after_(honor_retry_after), clock_(kClockOrigin) {}
+    : origin_nanos_(origin_nanos),
+      honor_retry_after_(honor_retry_after),
+      // Any fixed nonzero state (xorshift's one forbidden state is 0).
+      random_state_(internal::MixBits(0x51a77e5ea5u)),
+      clock_(kClockOrigin) {}
 
 Simulation::~Simulation() = default;
 
@@ -58,6 +63,7 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(BreakerConfig con
                                                                bool honor_retry_after) {
   std::unique_ptr<Simulation> simulation(new Simulation(origin_nanos, honor_retry_after));
   config.clock = &simulation->clock_;
+  simulation->slow_start_ = config.slow_start_duration > absl::ZeroDuration();
   absl::StatusOr<std::unique_ptr<Breaker>> breaker = Breaker::Create(std::move(config));
   if (!breaker.ok()) return breaker.status();
   simulation->breaker_ = std::move(breaker).value();
@@ -100,7 +106,9 @@ void Simulation::ResolveUntil(int64_t trace_nanos) {
 bool Simulation::Feed(const TraceCall& call) {
   ResolveUntil(call.start_nanos);
   AdvanceTo(call.start_nanos);
+  if (slow_start_) std::swap(internal::tls_random_state, random_state_);
   Permit permit = breaker_->TryAcquire();
+  if (slow_start_) std::swap(internal::tls_random_state, random_state_);
   if (!permit) return false;
   in_flight_.push_back(InFlight{call.start_nanos + call.latency_nanos, arrivals_++,
                                 call.latency_nanos, call.retry_after_nanos, call.outcome,
@@ -244,6 +252,7 @@ ConfigResult Replay::Judge(size_t index, const std::vector<Period>& outages) con
   for (uint32_t r : result.bucket_rejected) result.rejected += r;
   result.admitted = calls_ - result.rejected;
   result.failures_admitted = failures_admitted_[index];
+  result.shed = static_cast<int64_t>(simulations_[index]->breaker().Metrics().shed);
   for (size_t b = 0; b < buckets_.size(); ++b) {
     if (!buckets_[b].unhealthy) result.rejected_while_healthy += result.bucket_rejected[b];
   }

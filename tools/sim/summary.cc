@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 #include "circuit/events.h"
 #include "config_text.h"
 
@@ -95,6 +96,12 @@ std::string FormatSummary(const Report& report, absl::string_view trace_name,
     return absl::StrCat(c.rejected, " (", Percent(c.rejected, report.calls), ")");
   });
   row("  while healthy", [&](const ConfigResult& c) { return absl::StrCat(c.rejected_while_healthy); });
+  // Only when a config ramps up after closing: other reports keep their rows.
+  if (std::any_of(report.configs.begin(), report.configs.end(), [](const ConfigResult& c) {
+        return c.config.slow_start_duration > absl::ZeroDuration();
+      })) {
+    row("  shed by slow start", [&](const ConfigResult& c) { return absl::StrCat(c.shed); });
+  }
   row("failures let through", [&](const ConfigResult& c) { return absl::StrCat(c.failures_admitted); });
   row("openings", [&](const ConfigResult& c) { return absl::StrCat(c.openings); });
   row("  while healthy (flapping)",
