@@ -73,13 +73,15 @@ Breaker::Breaker(BreakerConfig config)
       half_open_limited_(config_.half_open_max_duration > absl::ZeroDuration()),
       probe_timeout_nanos_(absl::ToInt64Nanoseconds(config_.half_open_probe_timeout)),
       half_open_timed_(half_open_limited_ || probe_timeout_nanos_ > 0),
-      window_mode_(config_.failure_rate_threshold > 0 || config_.slow_call_rate_threshold > 0
+      window_mode_(config_.failure_rate_threshold > 0 || config_.slow_call_rate_threshold > 0 ||
+                           config_.adaptive_throttling
                        ? (config_.window_type == WindowType::kTimeBased ? WindowMode::kTime
                                                                         : WindowMode::kCount)
                        : WindowMode::kNone),
       slow_start_nanos_(absl::ToInt64Nanoseconds(config_.slow_start_duration)),
       shed_counter_(window_mode_ == WindowMode::kTime ? internal::kWindowCalls
                                                       : internal::kCachedBucket),
+      throttling_(config_.adaptive_throttling),
       state_(internal::MakeWord(State::kClosed, 0)),
       stripes_(EffectiveStripes(config_), window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
                absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets),
@@ -89,6 +91,11 @@ Breaker::Breaker(BreakerConfig config)
   if (window_mode_ != WindowMode::kNone) {
     window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_,
                                                      &window_judged_);
+  }
+  if (throttling_) {
+    throttled_ = std::make_unique<internal::StripeSet>(
+        EffectiveStripes(config_), config_.window_buckets,
+        absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets));
   }
   if (probe_timeout_nanos_ > 0) {
     const size_t slots = static_cast<size_t>(config_.half_open_max_concurrent);

@@ -157,6 +157,13 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
     return Invalid("slow_start_duration", "0 (off) or in 1ms..1 day",
                    absl::FormatDuration(c.slow_start_duration));
   }
+  if (c.adaptive_throttling && c.window_type != WindowType::kTimeBased) {
+    return Invalid("adaptive_throttling", "false unless window_type is kTimeBased (it judges "
+                   "requests and accepts over the time window)", "true");
+  }
+  if (!(c.adaptive_throttling_k >= 1 && c.adaptive_throttling_k <= 100)) {
+    return Invalid("adaptive_throttling_k", "in 1..100", absl::StrCat(c.adaptive_throttling_k));
+  }
   if (c.stripes.has_value() && !(s = CheckInt("stripes", *c.stripes, 0, 1024)).ok()) return s;
   return absl::OkStatus();
 }

@@ -1,8 +1,9 @@
 // File: src/gate.cc
-// CLOSED's admission gate: while the state word's gate bit is set (slow
-// start's ramp after HALF_OPEN closed the breaker), an admission draws
-// against the fraction of calls the ramp admits now, and the first
-// admission that finds the ramp over clears the bit for every caller.
+// CLOSED's admission gate. While the state word's gate bit is set, an
+// admission draws against the share of calls the gate admits now: slow
+// start's ramp after HALF_OPEN closed the breaker (slow_start_duration)
+// times what adaptive throttling lets through (src/throttle.cc). The first
+// admission that finds neither at work clears the bit for every caller.
 // Outcomes never come here: the gate concerns admissions only.
 #include <cstdint>
 
@@ -14,38 +15,58 @@
 namespace circuit {
 
 Breaker::GateVerdict Breaker::PassGate(uint64_t& word, int64_t* until) noexcept {
+  const uint32_t gen = internal::GenOf(word);
   const int64_t now = ElapsedNanos(CoarseNowNanos());
-  int64_t end;
-  if (!ReadDeadline(internal::GenOf(word), &end)) {
-    // The closing transition has not stored the ramp's end yet: the ramp
-    // has only just begun, and admits nothing yet.
-    *until = now + slow_start_nanos_;
-    return GateVerdict::kReject;
+  double admitted = 1.0;
+  bool ramping = false;
+  int64_t ramp_end = 0;
+  if (slow_start_nanos_ > 0) {
+    if (!ReadDeadline(gen, &ramp_end)) {
+      // The closing transition has not stored the ramp's end yet: the ramp
+      // has only just begun.
+      ramp_end = now + slow_start_nanos_;
+    }
+    // (A generation that did not open ramping stored 0.) The deadline word
+    // keeps microseconds rounded up, so `end - now` may exceed the ramp by
+    // under one: the share is then 0, as at the ramp's first instant.
+    if (now < ramp_end) {
+      ramping = true;
+      admitted = 1.0 - static_cast<double>(ramp_end - now) /
+                           static_cast<double>(slow_start_nanos_);
+    }
   }
-  if (now >= end) {
-    // The ramp is over: clear the bit, for this generation only (a word
+  const double throttle = throttling_ ? ThrottleNow(gen, now) : 0.0;
+  if (!ramping && throttle == 0) {
+    // Neither is at work: clear the bit, for this generation only (a word
     // that has moved on is re-examined by the caller). acq_rel: as every
-    // CAS of the state word (it publishes nothing new, but a transition's
-    // CAS that beat us must be seen with its effects); failure acquire:
-    // the caller re-examines the word it got.
+    // CAS of the state word; failure acquire: the caller re-examines the
+    // word it got.
     if (state_.compare_exchange_strong(word, word & ~internal::kGatedBit,
                                        std::memory_order_acq_rel, std::memory_order_acquire)) {
+      // A judge may have published a probability between our reading and
+      // the CAS: it set the bit before we cleared it, so set it back.
+      if (throttling_ && ThrottleNow(gen, now) > 0) SetGate(gen);
       return GateVerdict::kAdmit;
     }
     internal::NoteCasFailure();
     return GateVerdict::kReexamine;
   }
-  // Admitted with probability elapsed / ramp. The deadline word keeps
-  // microseconds rounded up, so `end - now` may exceed the ramp by under
-  // one: the fraction is then 0, as it is at the ramp's first instant.
-  const double admitted = 1.0 - static_cast<double>(end - now) /
-                                    static_cast<double>(slow_start_nanos_);
+  admitted *= 1.0 - throttle;
   if (admitted > 0 &&
       static_cast<double>(internal::ThreadRandom32()) < admitted * 4294967296.0) {
     return GateVerdict::kAdmit;
   }
-  *until = end;
-  stripes_.ForThisThread().Add(shed_counter_);  // see shed_counter_
+  internal::StripeRef stripe = stripes_.ForThisThread();
+  stripe.Add(shed_counter_);  // see shed_counter_
+  if (throttling_) {
+    // A request the dependency never saw: the formula counts it.
+    throttled_->AddToBucket(throttled_->ForThisThread(), now,
+                            [this] { return ElapsedNanos(CoarseNowNanos()); });
+  }
+  // Come back when the ramp is over, or (throttled) when the probability
+  // is next judged: the next bucket.
+  const int64_t bucket = throttling_ ? throttled_->bucket_nanos() : 0;
+  *until = ramping ? ramp_end : (now / bucket + 1) * bucket;
   return GateVerdict::kReject;
 }
 

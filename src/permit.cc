@@ -61,8 +61,8 @@ absl::Status Permit::RejectionStatus() const {
       break;
     case State::kClosed:
       message = absl::StrCat("circuit breaker '", breaker_->name(),
-                             "' is CLOSED and ramping up after recovery (slow start) and "
-                             "shed this call; the ramp ends in ",
+                             "' is CLOSED and shed this call (slow start's ramp after recovery, "
+                             "or adaptive throttling); retry in ",
                              RetryDelayForPeople(retry));
       break;
     default:

@@ -108,11 +108,18 @@ BreakerSnapshot Breaker::Snapshot() const {
       if (static_cast<uint32_t>(run >> 32) == s.generation) {
         s.consecutive_failures = static_cast<uint32_t>(run);
       }
+      if (throttling_ && s.state == State::kClosed) {
+        const ThrottleCounts counts = ThrottleCountsOf(s.generation, now);
+        s.throttle_probability = counts.probability;
+        s.throttle_requests = counts.requests;
+        s.throttle_accepts = counts.accepts;
+      }
       int64_t ramp_end;
-      if ((word & internal::kGatedBit) != 0) {
+      if ((word & internal::kGatedBit) != 0 && slow_start_nanos_ > 0) {
         if (!ReadDeadline(s.generation, &ramp_end)) {
           ramp_end = now + slow_start_nanos_;  // just closed: storing the end
         }
+        // (0: this generation did not open ramping; the gate is the throttle's.)
         if (now < ramp_end) {
           s.slow_start_admitted =
               std::max(0.0, 1.0 - static_cast<double>(ramp_end - now) /

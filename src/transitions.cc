@@ -325,6 +325,9 @@ void Breaker::ApplyFold(internal::FoldResult result) noexcept {
                   result.slow_rate_tripped ? config_.slow_call_rate_threshold
                                            : config_.failure_rate_threshold);
   }
+  // Adaptive throttling judges the window the fold has just brought up to
+  // date (a generation the trip ended sets no gate).
+  if (throttling_ && result.gen >= 0) JudgeThrottle(static_cast<uint32_t>(result.gen));
   const uint64_t bits = (result.owed ? internal::kFoldOwedBit : 0) |
                         (result.wants_successes ? internal::kSuccessesWantedBit : 0);
   if (bits == 0) return;

@@ -135,12 +135,11 @@ TEST_F(SlowStartTest, AShedCallsRetryAfterIsTheTimeLeftInTheRampAsOfAsking) {
   EXPECT_EQ(shed.retry_after(), kRamp - absl::Milliseconds(2250));
   const absl::Status status = shed.RejectionStatus();
   EXPECT_TRUE(IsRejection(status));
-  EXPECT_NE(std::string(status.message()).find("'ramp' is CLOSED and ramping up after recovery "
-                                               "(slow start)"),
+  EXPECT_NE(std::string(status.message()).find("'ramp' is CLOSED and shed this call (slow start's "
+                                               "ramp after recovery"),
             std::string::npos)
       << status;
-  EXPECT_NE(std::string(status.message()).find("the ramp ends in 7.75s"), std::string::npos)
-      << status;
+  EXPECT_NE(std::string(status.message()).find("retry in 7.75s"), std::string::npos) << status;
   ASSERT_TRUE(RejectionRetryAfter(status).has_value());
   EXPECT_EQ(*RejectionRetryAfter(status), kRamp - absl::Milliseconds(2250));
   clock.Advance(absl::Hours(1));

@@ -529,6 +529,27 @@ class Breaker {
   enum class GateVerdict { kAdmit, kReject, kReexamine };
   GateVerdict PassGate(uint64_t& word, int64_t* until) noexcept;
 
+  // ---- Adaptive throttling (src/throttle.cc) ------------------------------
+  // The window's requests (calls with an outcome, plus the calls rejected
+  // at the gate) and accepts (successes) of CLOSED generation `gen` as of
+  // `now`, and the probability the formula gives them.
+  struct ThrottleCounts {
+    uint64_t requests = 0;
+    uint64_t accepts = 0;
+    double probability = 0;
+  };
+  ThrottleCounts ThrottleCountsOf(uint32_t gen, int64_t now) const noexcept;
+  // JudgeThrottle(): judges generation `gen`'s window now, publishes the
+  // probability (throttle_word_) and, if it is above 0, sets the gate in
+  // that generation's CLOSED word. After every fold, and once a bucket
+  // from the gate.
+  void JudgeThrottle(uint32_t gen) noexcept;
+  // ThrottleNow(): the probability in force for `gen` (0 if none was
+  // judged for it), judging afresh first if no one has in `now`'s bucket.
+  double ThrottleNow(uint32_t gen, int64_t now) noexcept;
+  // Sets the gate in the CLOSED word of generation `gen`, if it is current.
+  void SetGate(uint32_t gen) noexcept;
+
   // ---- Per-probe deadlines (half_open_probe_timeout; src/probe_deadlines.cc)
   // One probe slot per concurrent trial (half_open_max_concurrent), each two
   // atomic words. The entry names the trial that holds the slot:
@@ -729,6 +750,7 @@ class Breaker {
   // writes kWindowCalls. So a shed call, like every other, adds to the
   // caller's own stripe or its CPU's block, and the count costs no memory.
   const int shed_counter_;
+  const bool throttling_;  // adaptive_throttling
 
   // 128 B: x86-64 prefetches line pairs. The state word is read by every
   // call and written only on transitions: it gets a line pair of its own.
@@ -796,6 +818,21 @@ class Breaker {
   std::unique_ptr<std::atomic<uint64_t>[]> probe_deadlines_;
   std::atomic<uint64_t> probe_claims_{0};  // the last claim's stamp
   std::atomic<uint64_t> probe_timeouts_{0};
+
+  // Adaptive throttling (null / unused when off): the calls rejected at the
+  // gate, by time bucket (the window's buckets, a second stripe set: each
+  // thread adds to its own stripe or its CPU's block); the probability in
+  // force, tagged with the generation it was judged for:
+  //   63            32 31                                  0
+  //  +----------------+------------------------------------+
+  //  | generation     | probability x 2^32, saturated      |
+  //  +----------------+------------------------------------+
+  // and the bucket (epoch + 1; 0: none) whose first gated admission judged
+  // it. relaxed, both: a probability is a hint that any judge may replace,
+  // and a generation that moved on reads as 0.
+  std::unique_ptr<internal::StripeSet> throttled_;
+  std::atomic<uint64_t> throttle_word_{0};
+  std::atomic<uint64_t> throttle_judged_{0};
 };
 
 // ---- Inline fast paths ---------------------------------------------------

@@ -226,6 +226,33 @@ struct BreakerConfig {
   // Must be 0 or in 1ms..1 day.
   absl::Duration slow_start_duration = absl::ZeroDuration();
 
+  // ---- Adaptive throttling ------------------------------------------------
+
+  // Client-side throttling after Google's SRE book ("Handling Overload"):
+  // while CLOSED, reject each call locally with probability
+  //   max(0, (requests - adaptive_throttling_k * accepts) / (requests + 1))
+  // over the time window, where requests are the calls with an outcome plus
+  // the calls rejected locally while CLOSED (throttled or shed by slow
+  // start), and accepts are the successes. So the breaker degrades smoothly
+  // as the dependency accepts less, instead of all or nothing, and lets
+  // through about K times what the dependency accepts. It composes with the
+  // trip conditions: they are judged as always, and a trip opens the
+  // breaker as usual. A throttled call is rejected with rejected_state()
+  // CLOSED and retry_after() the time until the probability is next judged
+  // (the next bucket), and counted in Metrics().rejected and .shed.
+  //
+  // The probability is judged when the window folds (every failure or slow
+  // call) and, while calls are being throttled, once a bucket by the first
+  // admission of the bucket; each admission draws against it from a
+  // per-thread generator (no shared write). Requires window_type
+  // kTimeBased. Default: false.
+  bool adaptive_throttling = false;
+
+  // K in the formula above: the dependency is sent up to K times the calls
+  // it accepts. 2 is the SRE book's default; lower throttles sooner. Must be
+  // in 1..100. Default: 2.
+  double adaptive_throttling_k = 2;
+
   // ---- Observability ---------------------------------------------------------
 
   // Keeps a histogram of call durations (circuit/call_durations.h;

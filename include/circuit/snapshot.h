@@ -116,6 +116,16 @@ struct BreakerSnapshot {
   std::optional<double> slow_start_admitted;
   absl::Duration slow_start_remaining = absl::ZeroDuration();
 
+  // CLOSED with adaptive_throttling: the window's requests (calls with an
+  // outcome plus calls rejected while CLOSED) and accepts (successes), and
+  // the probability of a local rejection they give as of now,
+  // max(0, (requests - K * accepts) / (requests + 1)). Admissions draw
+  // against the probability judged last (after the latest fold, or at the
+  // start of the bucket), which this may run ahead of. Absent otherwise.
+  std::optional<double> throttle_probability;
+  uint64_t throttle_requests = 0;
+  uint64_t throttle_accepts = 0;
+
   TripReason last_trip;
 
   // Whether the breaker decides alone, follows a shared state, or has lost

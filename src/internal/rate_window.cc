@@ -295,6 +295,10 @@ RateWindow::View RateWindow::Read(uint32_t gen, int64_t now) const noexcept {
       if (!ReadBase(&base_gen, &base) || base_gen != gen) base = Base{};
     }
     view.calls = static_cast<uint64_t>(CallsAt(base, position));
+    if (time_based_) {
+      view.first_epoch = std::max(position - buckets_ + 1, base.epoch);
+      view.last_epoch = position;
+    }
     return view;
   }
   return view;

@@ -126,6 +126,11 @@ class RateWindow {
     uint64_t failures = 0;
     uint64_t slow = 0;
     bool exact = true;
+    // A time window: the epochs it spans as of `now`, [first_epoch,
+    // last_epoch] (first_epoch > last_epoch: none yet); the window's own
+    // start bounds them. -1, -2 for a count window.
+    int64_t first_epoch = -1;
+    int64_t last_epoch = -2;
   };
   View Read(uint32_t gen, int64_t now) const noexcept;
 

@@ -235,9 +235,14 @@ std::vector<MetricFamily> Collector::Collect() const {
       MetricType::Counter);
   Families::Entry* shed = &out.Family(
       "shed_total",
-      "Calls rejected while CLOSED by slow start's ramp after recovery (slow_start_duration); "
-      "also counted among the rejections.",
+      "Calls rejected while CLOSED by slow start's ramp after recovery (slow_start_duration) or "
+      "adaptive throttling; also counted among the rejections.",
       MetricType::Counter);
+  Families::Entry* throttle = &out.Family(
+      "throttle_probability",
+      "Adaptive throttling's probability of rejecting a call locally, as of the scrape "
+      "(breakers with adaptive_throttling).",
+      MetricType::Gauge);
   Families::Entry* sharing = &out.Family(
       "sharing",
       "Shared breakers (distributed mode) only: 1 for shared (the shared state decides) or "
@@ -299,6 +304,9 @@ std::vector<MetricFamily> Collector::Collect() const {
     out.Add(*listener_errors, r.name).counter.value = static_cast<double>(m.listener_errors);
     out.Add(*probe_timeouts, r.name).counter.value = static_cast<double>(m.probe_timeouts);
     out.Add(*shed, r.name).counter.value = static_cast<double>(m.shed);
+    if (s.throttle_probability.has_value()) {
+      out.Add(*throttle, r.name).gauge.value = *s.throttle_probability;
+    }
     if (s.sharing != Sharing::kLocal) {
       for (const Sharing each : {Sharing::kShared, Sharing::kDegraded}) {
         out.Add(*sharing, r.name, {{"sharing", absl::AsciiStrToLower(SharingName(each))}})

@@ -250,6 +250,32 @@ TEST_F(CollectorTest, SlowStartsShedCallsAreCountedOnTheirOwnAndAmongTheRejectio
   EXPECT_EQ(s[Key("state", "breaker=\"inventory\",state=\"closed\"")], 1);
 }
 
+TEST_F(CollectorTest, AdaptiveThrottlingShowsItsProbability) {
+  BreakerConfig throttled = Defaults();
+  throttled.consecutive_failures_to_open = 1000;
+  throttled.window_type = WindowType::kTimeBased;
+  throttled.minimum_calls = 1;
+  throttled.adaptive_throttling = true;
+  ASSERT_TRUE(registry_.SetOverride("quotes", throttled).ok());
+  std::shared_ptr<Breaker> quotes = registry_.GetOrCreate("quotes").value();
+  std::shared_ptr<Breaker> plain = registry_.GetOrCreate("plain").value();
+  std::vector<Permit> permits;
+  for (int i = 0; i < 9; ++i) permits.push_back(quotes->TryAcquire());
+  for (int i = 0; i < 9; ++i) {
+    if (i < 2) {
+      permits[static_cast<size_t>(i)].Success();
+    } else {
+      permits[static_cast<size_t>(i)].Failure();
+    }
+  }
+  auto collector = std::make_shared<prometheus::Collector>(registry_);
+  Scraper scraper(collector);
+  std::map<std::string, double> s = ParseScrape(scraper.Scrape());
+  // 9 requests, 2 accepts: (9 - 2 x 2) / (9 + 1).
+  EXPECT_DOUBLE_EQ(s[Key("throttle_probability", "breaker=\"quotes\"")], 0.5);
+  EXPECT_EQ(s.count(Key("throttle_probability", "breaker=\"plain\"")), 0u);
+}
+
 TEST_F(CollectorTest, SharedBreakersShowWhetherTheyHaveTheSharedState) {
   std::shared_ptr<Breaker> payments = registry_.GetOrCreate("payments").value();
   registry_.GetOrCreate("local").value();

@@ -383,6 +383,7 @@ class StripeSet {
     return static_cast<uint64_t>(coarse_now) / static_cast<uint64_t>(bucket_nanos_);
   }
   int buckets() const { return buckets_; }
+  int64_t bucket_nanos() const { return bucket_nanos_; }
   int own() const { return own_; }
 
  private:
