@@ -31,6 +31,14 @@
 // rejected_state() and retry_after() too. A difference prints both sides
 // and traps (__builtin_trap()).
 //
+// Slow start (slow_start_duration, header byte 16 bits 4-7) draws each
+// admission during its ramp at random: the model holds the breaker to what
+// can be known (at the ramp's first instants, f == 0, every call is shed;
+// at or past its end every call is admitted; a shed call is rejected in
+// CLOSED with the time left in the ramp as its retry delay, counts in
+// Metrics().rejected and shed and changes nothing else) and follows the
+// breaker's answer otherwise, as it follows a jittered deadline.
+//
 // FUZZ_TRACE=1 in the environment prints each operation as it runs, with
 // the model's view, to decode a crashing input.
 #include <array>
@@ -544,7 +552,9 @@ struct FuzzConfig {
 //   13-14 open_duration (SaneDuration, at most 365 days)
 //   15 open_backoff_multiplier: 0 -> 1, else a table or 1 + b / 16
 //   16 max_open_duration: open_duration * (1 + b % 16), at most 365 days;
-//      b >= 0xF0: 365 days
+//      b >= 0xF0: 365 days; bits 4-7 (aliases before) slow_start_duration
+//      (SlowStart(): 0x0_ and 0x9_ to 0xF_ off, 0x1_ to 0x7_ a ramp of
+//      1 ms to 30 s, 0x8_ a wild value picked by the low nibble)
 //   17 half_open_trial_calls: b7 ? (b & 0x7F) * 2 + 1 : b % 8 + 1; with b7
 //      clear, bits3-6 half_open_probe_timeout (ProbeTimeout(): 0-3 off)
 //   18 half_open_max_concurrent: 1 + b % trial_calls
@@ -565,7 +575,9 @@ struct FuzzConfig {
 //      half_open_probe_timeout_outcome (any enum value), see WildFieldOf()
 // Inputs written before bytes 30-31 were read have zeros there: S = 0,
 // kAuto, both observed after every operation, no Snapshot(), as then; and
-// before bit 6 of byte 31, no distributed mode's operations.
+// before bit 6 of byte 31, no distributed mode's operations. Every seed
+// and regression written before slow start has byte 16 under 0x10: no
+// slow start, as then.
 // half_open_probe_timeout from byte 17 bits 3-6 (`index`) and byte 10 bits
 // 5-6 (`offset`), both read only when their byte's bit 7 is clear: index 0
 // to 3 off (every input written before had 0 there, but one regression with
@@ -579,6 +591,41 @@ absl::Duration ProbeTimeout(uint8_t index, uint8_t offset) {
   static constexpr int64_t kOffsets[4] = {0, 1, 999'999, 333'333};
   if (index < 4) return absl::ZeroDuration();
   return absl::Nanoseconds(kTimeouts[index - 4] + kOffsets[offset & 3]);
+}
+
+// slow_start_duration from byte 16's high nibble (`nibble`) and, for the
+// wild values, its low one (`low`, which also sets max_open_duration). Off
+// for half of the nibbles (0, and 9 to 15, which include the 365-day
+// max_open_duration of 0xF_); 1 to 7 ramps short enough for one input
+// to see them start and end (the odd nanoseconds put the end off the
+// microsecond grid: the deadline word rounds it up); 8 one of 16 values
+// at and around the rule's bounds (0 or 1 ms..1 day), most invalid.
+absl::Duration SlowStart(uint8_t nibble, uint8_t low) {
+  static constexpr int64_t kMs = 1'000'000;
+  static constexpr int64_t kRamps[7] = {1 * kMs,   3 * kMs + 1,        10 * kMs, 50 * kMs + 999,
+                                        200 * kMs, 1000 * kMs + 333'333, 30'000 * kMs};
+  if (nibble >= 1 && nibble <= 7) return absl::Nanoseconds(kRamps[nibble - 1]);
+  if (nibble != 8) return absl::ZeroDuration();
+  const absl::Duration day = absl::Hours(24);
+  const absl::Duration kWild[16] = {
+      absl::ZeroDuration(),  // off
+      absl::Milliseconds(1) - absl::Nanoseconds(1),  // invalid
+      absl::Milliseconds(1),
+      day,
+      day + absl::Nanoseconds(1),  // invalid
+      absl::Nanoseconds(-1),  // invalid
+      absl::InfiniteDuration(),  // invalid
+      absl::Nanoseconds(0.25),  // invalid
+      absl::Milliseconds(1) + absl::Nanoseconds(0.5),  // taken as whole ns
+      absl::Microseconds(999),  // invalid
+      absl::Seconds(1),
+      day - absl::Nanoseconds(1),
+      -absl::InfiniteDuration(),  // invalid
+      absl::Nanoseconds(std::numeric_limits<int64_t>::max()),  // invalid
+      absl::Milliseconds(2),
+      absl::Hours(-1e9),  // invalid
+  };
+  return kWild[low & 15];
 }
 
 FuzzConfig ReadConfig(Bytes& in) {
@@ -617,6 +664,7 @@ FuzzConfig ReadConfig(Bytes& in) {
   const uint8_t max_open = in.U8();
   c.max_open_duration =
       max_open >= 0xF0 ? year : std::min(year, c.open_duration * (1 + max_open % 16));
+  c.slow_start_duration = SlowStart(max_open >> 4, max_open & 15);
   const uint8_t trials = in.U8();
   c.half_open_trial_calls = (trials & 0x80) ? (trials & 0x7F) * 2 + 1 : trials % 8 + 1;
   if ((trials & 0x80) == 0) {
@@ -680,7 +728,8 @@ std::string Describe(const BreakerConfig& c) {
       " slow_clock=", static_cast<int>(c.slow_call_clock),
       " half_open_max=", absl::FormatDuration(c.half_open_max_duration),
       " probe_timeout=", absl::FormatDuration(c.half_open_probe_timeout),
-      " probe_outcome=", static_cast<int>(c.half_open_probe_timeout_outcome), " stripes=",
+      " probe_outcome=", static_cast<int>(c.half_open_probe_timeout_outcome),
+      " slow_start=", absl::FormatDuration(c.slow_start_duration), " stripes=",
       c.stripes ? absl::StrCat(*c.stripes) : "unset");
 }
 
@@ -778,7 +827,8 @@ std::string MetricsString(const BreakerMetrics& m) {
                       " rejected=", m.rejected, " successes=", m.successes,
                       " failures=", m.failures, " ignored=", m.ignored, " released=", m.released,
                       " slow=", m.slow, " stale=", m.stale, " opened=", m.opened,
-                      " probe_timeouts=", m.probe_timeouts, " transitions=", TransitionsString(m.transitions));
+                      " probe_timeouts=", m.probe_timeouts, " shed=", m.shed,
+                      " transitions=", TransitionsString(m.transitions));
 }
 
 std::string MetricsString(const ModelMetrics& m) {
@@ -795,6 +845,7 @@ std::string MetricsString(const ModelMetrics& m) {
   b.stale = m.stale;
   b.opened = m.opened;
   b.probe_timeouts = m.probe_timeouts;
+  b.shed = m.shed;
   b.transitions = m.transitions;
   return MetricsString(b);
 }
@@ -815,7 +866,9 @@ std::string SnapshotString(const circuit::BreakerSnapshot& s) {
       absl::ToInt64Nanoseconds(s.open_period), " ns last_trip={",
       circuit::TripCauseName(s.last_trip.cause), " value=", s.last_trip.value,
       " threshold=", s.last_trip.threshold, " gen=", s.last_trip.generation,
-      "} sharing=", circuit::SharingName(s.sharing));
+      "} sharing=", circuit::SharingName(s.sharing),
+      " slow_start_admitted=", OptionalString(s.slow_start_admitted),
+      " slow_start_remaining=", absl::ToInt64Nanoseconds(s.slow_start_remaining), " ns");
 }
 
 std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
@@ -832,7 +885,9 @@ std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
       " open_period=[", s.open_period_lo, ", ", s.open_period_hi, "] ns last_trip={",
       circuit::TripCauseName(s.trip_cause), " value=", s.trip_value,
       " threshold=", s.trip_threshold, " gen=", s.trip_generation,
-      "} sharing=", circuit::SharingName(s.sharing));
+      "} sharing=", circuit::SharingName(s.sharing),
+      " slow_start_admitted=", OptionalString(s.slow_start_admitted),
+      " slow_start_remaining=", s.slow_start_remaining, " ns");
 }
 
 class Run {
@@ -907,6 +962,7 @@ class Run {
         " reopens=", model_.reopen_count(), " open_until=", model_.open_until(),
         " half_open_until=", model_.half_open_until(),
         " sharing=", circuit::SharingName(model_.sharing()),
+        " slow_start_end=", model_.slow_start_end(),
         " lent=", model_.Lent(model_.generation()), "\n", slots));
   }
 
@@ -918,10 +974,12 @@ class Run {
     if (same && m.rejected()) {
       same = p.rejected_state() == m.rejected_state;
       const absl::Duration retry = p.retry_after();
-      // OPEN's delay is worked out when asked: what has passed since the
+      // OPEN's delay, and slow start's (CLOSED: the time left in the
+      // ramp), is worked out when asked: what has passed since the
       // rejection comes off it, down to 0.
-      const int64_t since =
-          m.rejected_state == State::kOpen ? std::max<int64_t>(0, Now() - m.start_nanos) : 0;
+      const int64_t since = m.rejected_state == State::kOpen || m.rejected_state == State::kClosed
+                                ? std::max<int64_t>(0, Now() - m.start_nanos)
+                                : 0;
       const auto left = [since](int64_t nanos) { return std::max<int64_t>(0, nanos - since); };
       if (m.retry_nanos == -1) {
         same = same && retry == absl::InfiniteDuration();
@@ -975,7 +1033,7 @@ class Run {
         r.rejected != m.rejected || r.successes != m.successes || r.failures != m.failures ||
         r.ignored != m.ignored || r.released != m.released || r.slow != m.slow ||
         r.stale != m.stale || r.opened != m.opened || r.probe_timeouts != m.probe_timeouts ||
-        r.transitions != m.transitions) {
+        r.shed != m.shed || r.transitions != m.transitions) {
       Mismatch(absl::StrCat("state or metrics differ (", where,
                             slot >= 0 ? absl::StrCat(", at slot ", slot) : std::string(), ")"));
     }
@@ -1044,6 +1102,9 @@ class Run {
     check(got.last_trip.threshold == want.trip_threshold, "last_trip.threshold");
     check(got.last_trip.generation == want.trip_generation, "last_trip.generation");
     check(got.sharing == want.sharing, "sharing");
+    check(got.slow_start_admitted == want.slow_start_admitted, "slow_start_admitted");
+    check(got.slow_start_remaining == absl::Nanoseconds(want.slow_start_remaining),
+          "slow_start_remaining");
     if (!diff.empty()) {
       Mismatch(absl::StrCat("Snapshot() differs (", where, "):", diff, "\n  real  ",
                             SnapshotString(got), "\n  model ", SnapshotString(want),
@@ -1310,7 +1371,10 @@ class Run {
         return m.start_nanos + model_.slow_nanos();
       }
       default:
-        return model_.open_until_max();
+        // OPEN: the upper end of a jittered deadline; CLOSED during slow
+        // start: the ramp's end (0 otherwise, as before slow start).
+        return model_.state() == State::kOpen ? model_.open_until_max()
+                                              : model_.slow_start_end();
     }
   }
 

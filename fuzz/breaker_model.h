@@ -20,6 +20,8 @@
 //   - the half-open trials (in flight, successes, failures, slow), judged
 //     S of K (half_open_successes_to_close) or by rate, and the
 //     half_open_max_duration deadline, set when HALF_OPEN is entered;
+//   - slow start (slow_start_duration): the gate that the trials' closing
+//     verdict sets, the ramp's end, and the admissions it sheds;
 //   - the lifetime counters of BreakerMetrics;
 //   - the distributed mode's hold (circuit/internal/shared_control.h): the
 //     sharing, and the HALF_OPEN trial slots lent to a generation.
@@ -96,6 +98,24 @@
 //     half_open_max_duration deadline. Follow() and SetSharing() do not
 //     apply a due HALF_OPEN deadline first (they are not among "whatever
 //     looks").
+//   - Slow start (slow_start_duration > 0; the spec slow_start.md,
+//     config.h, src/gate.cc): only a trial verdict's HALF_OPEN -> CLOSED
+//     (S of K, by rate, a reaped kFailure's) sets the gate; Reset(),
+//     Follow(CLOSED) and every other transition leave the new generation
+//     ungated (NewGeneration() clears it). The ramp ends at close time +
+//     slow_start_duration, rounded up to a microsecond from the breaker's
+//     creation (the deadline word's). A CLOSED admission with the gate set
+//     at `now`: at or past the end it clears the gate (same generation) and
+//     is admitted; before it, the fraction admitted is f = 1 - (end - now)
+//     / ramp (clamped at 0), and the breaker draws at random: f == 0 must
+//     reject, 0 < f < 1 may go either way, and the model follows the
+//     breaker (AcquireHint, as for jitter). A shed call counts in
+//     `rejected` and `shed` only, rejected_state CLOSED, retry_after the
+//     time left in the ramp as of when it is asked. Outcomes ignore the
+//     gate: a trip during the ramp opens as usual, and a call admitted
+//     during the ramp that resolves after it is not stale. Snapshot() in
+//     CLOSED with the gate set and now < end shows f (slow_start_admitted)
+//     and end - now (slow_start_remaining).
 #ifndef CIRCUIT_FUZZ_BREAKER_MODEL_H_
 #define CIRCUIT_FUZZ_BREAKER_MODEL_H_
 
@@ -141,6 +161,7 @@ struct ModelMetrics {
   uint64_t stale = 0;
   uint64_t opened = 0;
   uint64_t probe_timeouts = 0;  // trials reaped past half_open_probe_timeout
+  uint64_t shed = 0;            // calls slow start's ramp rejected (also in rejected)
   // Transitions by [from][to], as BreakerMetrics::transitions.
   std::array<std::array<uint64_t, circuit::kNumStates>, circuit::kNumStates> transitions{};
 };
@@ -195,6 +216,10 @@ struct ModelSnapshot {
   double trip_threshold = 0;
   uint32_t trip_generation = 0;
   Sharing sharing = Sharing::kLocal;
+  // CLOSED during slow start's ramp: the fraction admitted now and the
+  // time left (absent and 0 otherwise).
+  std::optional<double> slow_start_admitted;
+  int64_t slow_start_remaining = 0;
 };
 
 // ---- The documented validation rules ----------------------------------------
@@ -292,6 +317,11 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
       c.half_open_probe_timeout_outcome != circuit::ProbeTimeoutOutcome::kReleased) {
     bad.insert("half_open_probe_timeout_outcome");
   }
+  // "0 disables. ... Must be 0 or in 1ms..1 day."
+  if (c.slow_start_duration != zero && !(c.slow_start_duration >= absl::Milliseconds(1) &&
+                                         c.slow_start_duration <= absl::Hours(24))) {
+    bad.insert("slow_start_duration");
+  }
   if (c.stripes.has_value() && (*c.stripes < 0 || *c.stripes > 1024)) bad.insert("stripes");
   return bad;
 }
@@ -334,7 +364,8 @@ class BreakerModel {
         half_open_max_seconds_(absl::ToDoubleSeconds(c.half_open_max_duration)),
         probe_timeout_nanos_(absl::ToInt64Nanoseconds(c.half_open_probe_timeout)),
         probe_released_(c.half_open_probe_timeout_outcome ==
-                        circuit::ProbeTimeoutOutcome::kReleased) {
+                        circuit::ProbeTimeoutOutcome::kReleased),
+        slow_start_nanos_(absl::ToInt64Nanoseconds(c.slow_start_duration)) {
     // One probe slot per concurrent trial, only with the timeout on.
     if (probe_timeout_nanos_ > 0) probe_slots_.resize(max_concurrent_);
   }
@@ -374,6 +405,8 @@ class BreakerModel {
   int64_t open_until() const { return state_ == State::kOpen ? open_until_lo_ : 0; }
   int64_t open_until_max() const { return state_ == State::kOpen ? open_until_hi_ : 0; }
   int64_t half_open_until() const { return state_ == State::kHalfOpen ? half_open_until_ : 0; }
+  // Slow start: the ramp's end while CLOSED with the gate set (0: none).
+  int64_t slow_start_end() const { return state_ == State::kClosed && gated_ ? ramp_end_ : 0; }
   int64_t bucket_nanos() const { return bucket_nanos_; }
   int64_t created_at() const { return base_; }
   int64_t slow_nanos() const { return absl::ToInt64Nanoseconds(slow_duration_); }
@@ -404,6 +437,18 @@ class BreakerModel {
       switch (state_) {
         case State::kClosed:
         case State::kMetricsOnly:
+          if (gated_) {
+            // Slow start's gate (only ever set in CLOSED): past the ramp
+            // the first admission clears it; before, a draw at f, which
+            // the model cannot make: f == 0 rejects, else the breaker's
+            // answer is followed (the comparison checks its rejection).
+            if (now >= ramp_end_) {
+              gated_ = false;
+            } else if (!(RampAdmitted(now) > 0 && hint == AcquireHint::kAdmitted)) {
+              ++metrics_.shed;
+              return Reject(now, ramp_end_ - now, ramp_end_ - now, ramp_end_ - now);
+            }
+          }
           ++metrics_.permitted;
           return Admit(ModelPermit::Kind::kNormal, now);
         case State::kDisabled: {
@@ -696,6 +741,10 @@ class BreakerModel {
         SetWindow(v.calls, v.calls - v.failures, v.failures, v.slow,
                   static_cast<uint64_t>(minimum_calls_), s);
         s.consecutive_failures = run_;
+        if (state_ == State::kClosed && gated_ && now < ramp_end_) {
+          s.slow_start_admitted = RampAdmitted(now);
+          s.slow_start_remaining = ramp_end_ - now;
+        }
         break;
       }
       case State::kOpen:
@@ -824,6 +873,8 @@ class BreakerModel {
     count_window_.clear();
     time_window_buckets_.clear();
     half_open_until_ = 0;  // the caller sets a HALF_OPEN's, if it has one
+    gated_ = false;        // only a trial verdict's close sets it (Close())
+    ramp_end_ = 0;
   }
 
   // Into OPEN for `cause` (what crossed which threshold: TripReason): a
@@ -879,9 +930,27 @@ class BreakerModel {
     }
   }
 
-  void Close() {
+  // Into CLOSED. `verdict_at`: the time of the trials' closing verdict,
+  // the only close that ramps up (slow start): the gate is set and the
+  // ramp ends slow_start_duration later, rounded up to a microsecond from
+  // the breaker's creation as the deadline word keeps it. Reset() and the
+  // shared state's Follow() pass none.
+  void Close(std::optional<int64_t> verdict_at = std::nullopt) {
     NewGeneration(State::kClosed);
     reopen_count_ = 0;  // "closing resets it"
+    if (verdict_at.has_value() && slow_start_nanos_ > 0) {
+      gated_ = true;
+      ramp_end_ = CeilMicros(*verdict_at + slow_start_nanos_);
+    }
+  }
+
+  // The fraction of calls slow start's ramp admits at `now` (< ramp_end_),
+  // computed as the breaker does (src/gate.cc, src/snapshot.cc): 1 - the
+  // time left / the ramp, at least 0 (the end may be up to 999 ns more
+  // than a ramp away, by its rounding).
+  double RampAdmitted(int64_t now) const {
+    return std::max(0.0, 1.0 - static_cast<double>(ramp_end_ - now) /
+                                   static_cast<double>(slow_start_nanos_));
   }
 
   // A trial released or ignored: a HALF_OPEN period past its deadline
@@ -1038,7 +1107,7 @@ class BreakerModel {
     if (!judge_by_rate_) {
       // S successes close; more than K - S failures reopen.
       if (trial_successes_ >= to_close_) {
-        Close();
+        Close(now);
       } else if (trial_failures_ > trial_calls_ - to_close_) {
         Open(now, TripCause::kTrialFailures, trial_failures_, trial_calls_ - to_close_ + 1);
       }
@@ -1056,7 +1125,7 @@ class BreakerModel {
            static_cast<double>(failure_trip ? trial_failures_ : trial_slow_) * 100.0 / d,
            failure_trip ? failure_pct_ : slow_pct_);
     } else {
-      Close();
+      Close(now);
     }
     return true;
   }
@@ -1165,6 +1234,7 @@ class BreakerModel {
   const double half_open_max_seconds_;
   const int64_t probe_timeout_nanos_;  // half_open_probe_timeout; 0: off
   const bool probe_released_;          // ProbeTimeoutOutcome::kReleased
+  const int64_t slow_start_nanos_;     // slow_start_duration; 0: off
 
   // State.
   State state_ = State::kClosed;
@@ -1177,6 +1247,10 @@ class BreakerModel {
   uint32_t trial_failures_ = 0;
   uint32_t trial_slow_ = 0;
   uint32_t reopen_count_ = 0;
+  // Slow start: the gate (CLOSED after the trials' verdict, until the
+  // first admission at or past the ramp's end) and that end.
+  bool gated_ = false;
+  int64_t ramp_end_ = 0;
   uint64_t run_ = 0;                        // consecutive failures of the current generation
   std::deque<CallFlags> count_window_;      // the last window_size calls
   std::deque<Bucket> time_window_buckets_;  // calls by epoch, oldest first

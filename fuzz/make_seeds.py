@@ -46,6 +46,13 @@ PROBE_OFFSETS = [0, 1, 999999, 333333]
 # 253-255: half_open_probe_timeout_outcome = the value as the enum.
 WILD_PROBE_TIMEOUT, WILD_PROBE_OUTCOME = 250, 253
 
+# slow_start_duration (SlowStart() in breaker_fuzzer.cc): byte 16 bits 4-7,
+# 1 + the index here (0: off); 8 a wild value picked by bits 0-3 (which also
+# set max_open_duration's factor, 1 + that nibble), e.g. 1: 1 ms - 1 ns
+# (invalid), 3: 1 day (valid), 4: 1 day + 1 ns (invalid).
+SLOW_STARTS = [1 * 10**6, 3 * 10**6 + 1, 10 * 10**6, 50 * 10**6 + 999, 200 * 10**6,
+               10**9 + 333333, 30 * 10**9]
+
 
 def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule=0,
            jitter=None, consecutive=5, failure_pct=0, slow_pct=0, slow_call=60 * S,
@@ -53,7 +60,8 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
            open_duration=30 * S, multiplier=0, max_open_factor=0, trials=1, concurrent=1,
            half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
            slow_clock=0, observe=0, snapshot=0, shared_ops=False, retry_after_ops=False,
-           probe_timeout_ms=0, probe_offset=0, probe_released=False):
+           probe_timeout_ms=0, probe_offset=0, probe_released=False, slow_start=0,
+           slow_start_wild=None):
     """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
     threshold, else off). successes_to_close: S of the `trials` (0: all).
     slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
@@ -65,7 +73,9 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     (set_sharing() and the rest below). retry_after_ops: resolve_took()'s
     fourth way, retry_after() below. probe_timeout_ms: half_open_probe_timeout,
     one of PROBE_TIMEOUTS_MS (0: off), plus PROBE_OFFSETS[probe_offset] ns;
-    probe_released: kReleased (else kFailure)."""
+    probe_released: kReleased (else kFailure). slow_start: slow_start_duration
+    in ns, one of SLOW_STARTS (0: off); slow_start_wild: the wild value's
+    index (0-15, see SlowStart()), which is also max_open_factor - 1."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -75,12 +85,19 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
         wv1 = jitter
     probe_index = 0 if probe_timeout_ms == 0 else 4 + PROBE_TIMEOUTS_MS.index(probe_timeout_ms)
     assert 0 <= probe_offset <= 3
+    assert max_open_factor <= 16
+    max_open = max_open_factor - 1 if max_open_factor else 0
+    if slow_start_wild is not None:
+        assert slow_start == 0 and max_open in (0, slow_start_wild)
+        max_open = 0x80 | slow_start_wild
+    elif slow_start:
+        max_open |= (1 + SLOW_STARTS.index(slow_start)) << 4
     h = struct.pack("<BBBBHHHBHHBBBBHBIBBBB",
                     flags, consecutive, failure_pct, slow_pct, dur(slow_call),
                     small_int(window_size), dur(window_duration),
                     (buckets - 1) | (0x10 if probe_released else 0) | (probe_offset << 5),
                     small_int(minimum_calls),
-                    dur(open_duration), multiplier, max_open_factor - 1 if max_open_factor else 0,
+                    dur(open_duration), multiplier, max_open,
                     (trials - 1) | (probe_index << 3), concurrent - 1,
                     dur(half_open_max, allow_zero=True), stripes,
                     clock, wf1, wv1, wf2, wv2)
@@ -397,6 +414,104 @@ SEEDS = {
                                                                 (WILD_PROBE_OUTCOME, 1))) +
     ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + acquire(2) + advance_s(60) +
     acquire(2) + success(0) + success(1),
+    # Slow start (slow_start_duration 10 ms), Snapshot() after every
+    # operation: S = K = 2 trials close the breaker 3 us apart, gated: the
+    # call at the closing instant is shed (f == 0: CLOSED, retry 10 ms, as
+    # its retry_after() counts down with every operation after it); 1 ms
+    # in, one draw (f ~ 0.1); 5 ms in, eight (f ~ 0.5) resolved as
+    # successes; 9 ms in, eight more; 1 ns before the ramp's end (f ~ 1),
+    # at it (admitted, the gate cleared) and after it, every call admitted.
+    "seed_slow_start_recover": header(consecutive=1, open_duration=1 * S, trials=2,
+                                      concurrent=2, slow_start=10 * MS, snapshot=1) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + success(0) + advance_us(3) +
+    success(1) + acquire(2) + acquire(3) + advance_us(1) + acquire(3) + advance_ms(1) +
+    acquire(3) + advance_ms(4) + acquire_all() + resolve_all(0) + advance_ms(4) +
+    acquire_all() + resolve_all(0) + to_edge(4, -1) + acquire(4) + to_edge(4, 0) + acquire(5) +
+    acquire(6) + success(4) + success(5) + success(6) + advance_ms(1) + acquire_all() +
+    resolve_all(0),
+    # Shed at f == 0 by every way in (ramp 3 ms + 1 ns, closed on a
+    # microsecond: the end, rounded up, is 3.001 ms away, so f stays 0 for
+    # 999 ns): TryAcquire(), every slot, Call() with and without a
+    # fallback, a throwing Call(), CallWithClassifier(), CallOrThrow()
+    # (OpenError in CLOSED with the time left); 999 ns later still f == 0;
+    # 1 ns later f ~ 3e-7. Shed calls change no window, run or trial
+    # (failure threshold 50 % over a window of 4); Snapshot() after state().
+    "seed_slow_start_shed": header(consecutive=2, failure_pct=50, window_size=4,
+                                   minimum_calls=4, open_duration=1 * S, trials=1,
+                                   slow_start=3 * MS + 1, snapshot=3) +
+    ok_fail(0, True) + ok_fail(0, True) + to_edge(0, 0) + acquire(0) + success(0) + acquire(1) +
+    acquire_all() + call(0) + call(14) + call(14, fallback=True) + call_throw(0) +
+    call_result(0, 2) + call_or_throw(0) + advance_ns(255) + advance_ns(255) + advance_ns(255) +
+    advance_ns(234) + acquire(2) + call_or_throw(0) + advance_ns(1) + acquire(3) +
+    advance_us(100) + acquire(4) + failure(4) + acquire(5) + failure(5),
+    # Mid-ramp (200 ms), a failure rate over 10 calls at 50 %: draws by
+    # TryAcquire(), Call(), CallOrThrow(), CallWithClassifier() at f ~ 0.25,
+    # 0.5 and 0.75; the permits admitted during the ramp resolve after its
+    # end (not stale: the gate's clearing is no transition) and feed the
+    # window, and a slow one (Success(took)) too; the snapshot every other
+    # operation.
+    "seed_slow_start_mid": header(consecutive=0, failure_pct=50, slow_pct=100,
+                                  slow_call=100 * MS, window_size=10, minimum_calls=10,
+                                  open_duration=1 * S, trials=1, slow_start=200 * MS,
+                                  snapshot=2) +
+    b"".join(ok_fail(0, True) for _ in range(10)) + to_edge(0, 0) + acquire(0) + success(0) +
+    advance_ms(50) + acquire_all() + call(0, 1) + call(0, 1) + call(14, 1) +
+    call_or_throw(0, 1) + call_or_throw(0, 1) + call_result(0, 2, 1) + advance_ms(50) +
+    acquire(0) + acquire(1) + acquire(2) + acquire(3) + advance_ms(50) + acquire(4) +
+    acquire(5) + acquire(6) + acquire(7) + to_edge(4, 0) + success(0) + success(1) +
+    failure(2) + resolve_took(3, 0, 150) + acquire(0) + success(0) + resolve_all(0),
+    # A trip during the ramp (50 ms + 999 ns, two failures in a row at
+    # f ~ 1): OPEN as usual, the gate gone; backoff x2 reset by the close;
+    # the next close ramps again; Reset() in a ramp admits everything at
+    # once, so do METRICS_ONLY and an operator's CLOSED after FORCED_OPEN;
+    # trials judged by S of K (S = 2 of 3) close gated.
+    "seed_slow_start_trip": header(consecutive=2, open_duration=1 * S, multiplier=2,
+                                   max_open_factor=8, trials=3, concurrent=3,
+                                   successes_to_close=2, slow_start=50 * MS + 999, snapshot=1) +
+    ok_fail(0, True) + ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + failure(0) +
+    to_edge(0, 0) + acquire(0) + acquire(1) + success(0) + success(1) + acquire(2) +
+    to_edge(4, -1) + acquire(3) + acquire(4) + failure(3) + failure(4) + acquire(5) +
+    to_edge(0, 0) + acquire(0) + acquire(1) + success(0) + success(1) + acquire(2) +
+    operator(3) + acquire(3) + success(3) + ok_fail(0, True) + ok_fail(0, True) +
+    to_edge(0, 0) + acquire(0) + acquire(1) + success(0) + success(1) + operator(2) +
+    acquire(2) + success(2) + operator(0) + operator(3) + acquire(4) + success(4) +
+    ok_fail(0, True) + ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) +
+    success(0) + success(1) + advance_ms(25) + acquire_all() + resolve_all(1),
+    # The ramp's end, and a close by a reaped trial: judged by rate (50 %,
+    # K = 4 trials at once), half_open_probe_timeout 1 ms kFailure; three
+    # successes and a hung trial, which Snapshot() reaps at its deadline (a
+    # failure: 25 %, closed, gated from that instant: f == 0, ramp 1 ms);
+    # its late success is stale; 1 ns before the end (f ~ 1) a call resolved
+    # after it (not stale), at the end the gate clears, past it no edge.
+    "seed_slow_start_end": header(consecutive=1, failure_pct=50, window_size=10,
+                                  minimum_calls=10, open_duration=1 * S, judge_by_rate=True,
+                                  trials=4, concurrent=4, snapshot=1, probe_timeout_ms=1,
+                                  slow_start=1 * MS) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + acquire(1) + acquire(2) + acquire(3) +
+    success(0) + success(1) + success(2) + to_edge(PROBE_EDGE, 0) + acquire(4) + success(3) +
+    to_edge(4, -1) + acquire(5) + acquire(6) + to_edge(4, 0) + success(5) + acquire(7) +
+    to_edge(4, 1) + success(6) + success(7) + ok_fail(0, True) + to_edge(0, 0) + acquire(0) +
+    acquire(1) + acquire(2) + acquire(3) + resolve_all(0) + advance_us(250) + advance_us(250) + acquire_all() +
+    resolve_all(0),
+    # No ramp but after the trials' verdict: the shared state's CLOSED
+    # (Follow()), Reset(); a ramp under kShared still sheds (the gate is
+    # the breaker's), and Follow() into OPEN ends it.
+    "seed_slow_start_shared": header(consecutive=1, open_duration=1 * S, trials=1,
+                                     slow_start=10 * MS, snapshot=1, shared_ops=True) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + success(0) + set_sharing(SHARED) +
+    acquire(1) + advance_ms(5) + acquire(1) + follow(OPEN, 100) + acquire(2) + follow(CLOSED) +
+    acquire(2) + success(2) + set_sharing(LOCAL) + ok_fail(0, True) + to_edge(0, 0) +
+    acquire(0) + success(0) + acquire(1) + operator(3) + acquire(1) + success(1) +
+    ok_fail(0, True) + set_sharing(SHARED) + follow(HALF_OPEN) + lend(1) + acquire(0) +
+    success(0) + set_sharing(DEGRADED) + acquire(1) + follow(CLOSED) + acquire(1),
+    # Wild slow starts: 1 day + 1 ns (invalid); 1 day (valid: half a day in,
+    # f ~ 0.5; at the end, admitted).
+    "seed_slow_start_wild_invalid": header(slow_start_wild=4),
+    "seed_slow_start_wild_valid": header(consecutive=1, open_duration=1 * S, trials=1,
+                                         slow_start_wild=3, snapshot=1) +
+    ok_fail(0, True) + to_edge(0, 0) + acquire(0) + success(0) + acquire(1) +
+    advance_days16(8) + acquire_all() + resolve_all(0) + to_edge(4, -1) + acquire(0) +
+    to_edge(4, 0) + acquire(1) + success(0) + success(1),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

@@ -246,6 +246,17 @@ struct BreakerConfig {
   // admission of the bucket; each admission draws against it from a
   // per-thread generator (no shared write). Requires window_type
   // kTimeBased. Default: false.
+  //
+  // The throttled calls count as requests, so once the dependency accepts
+  // less than 1/K of what is sent the probability climbs towards 1 (the
+  // formula's fixed point), a trickle still getting through; and after a
+  // total outage it eases off only as that trickle's successes build up the
+  // accepts: with K = 2, from nearly all rejected to none takes about five
+  // windows (tests/throttle_test.cc). A throttled window may also hold too
+  // few calls for a rate to be judged (minimum_calls): keep failures in a
+  // row (consecutive_failures_to_open) as a trip, so a total outage opens
+  // the breaker, whose recovery starts a new window with nothing to
+  // throttle.
   bool adaptive_throttling = false;
 
   // K in the formula above: the dependency is sent up to K times the calls
