@@ -569,6 +569,69 @@ void BM_Circuit_Closed_TimeWindow(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_TimeWindow);
 
+// The time-window case with adaptive throttling on and a healthy
+// dependency: nothing to throttle, the gate stays clear, so a CLOSED call
+// must cost what the plain time-window case costs.
+void BM_Circuit_Closed_Throttling(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config = TimeWindowConfig();
+    config.name = "bench_throttling";
+    config.adaptive_throttling = true;
+    return MakeBreaker(config);
+  }();
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_Throttling);
+
+// Admissions while adaptive throttling rejects half the calls (the fake
+// clock holds the breaker in one bucket after 2 successes and 7 failures:
+// p = (9 - 2 x 2) / 10): every call takes the gate's path (a clock
+// reading, the judged probability, a draw from the thread's generator);
+// the admitted half is released (no outcome, no fold), the other half is
+// counted in the caller's stripe as a throttled request. Reported, without
+// a target.
+void BM_Circuit_Throttled(benchmark::State& state) {
+  static circuit::FakeClock* const clock = new circuit::FakeClock();
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config = TimeWindowConfig();
+    config.name = "bench_throttled";
+    config.consecutive_failures_to_open = 1000;
+    config.failure_rate_threshold = 0;
+    config.minimum_calls = 1;
+    config.adaptive_throttling = true;
+    config.clock = clock;
+    circuit::Breaker* b = MakeBreaker(config);
+    std::vector<circuit::Permit> permits;
+    for (int i = 0; i < 9; ++i) permits.push_back(b->TryAcquire());
+    for (int i = 0; i < 9; ++i) {
+      if (i < 2) {
+        permits[static_cast<size_t>(i)].Success();
+      } else {
+        permits[static_cast<size_t>(i)].Failure();
+      }
+    }
+    return b;
+  }();
+  AllocCounter allocs;
+  uint64_t admitted = 0;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    if (permit) {
+      ++admitted;
+      permit.Release();
+    }
+  }
+  allocs.Report(state);
+  state.counters["admitted_share"] = benchmark::Counter(
+      static_cast<double>(admitted) / static_cast<double>(std::max<int64_t>(1, state.iterations())),
+      benchmark::Counter::kAvgThreads);
+  if (breaker->state() != circuit::State::kClosed) {
+    state.SkipWithError("the breaker left CLOSED");
+  }
+  Finish(state);
+}
+CIRCUIT_BENCH(BM_Circuit_Throttled);
+
 void BM_Circuit_Closed_SlowCallDetection(benchmark::State& state) {
   static circuit::Breaker* const breaker = MakeBreaker(SlowCallConfig());
   RunClosed(state, breaker);

@@ -48,6 +48,8 @@ BREAKERS = [
     "BM_Circuit_SlowStartRamp",
     "BM_Circuit_Closed_TransitionListener",
     "BM_Circuit_Closed_TimeWindow",
+    "BM_Circuit_Closed_Throttling",
+    "BM_Circuit_Throttled",
     "BM_Circuit_Closed_SlowCallDetection",
     "BM_Circuit_Closed_SlowCallCoarse",
     "BM_Circuit_Closed_SlowCallCallerMeasured",
@@ -79,6 +81,7 @@ REJECTED_RETRY_AFTER = "BM_Circuit_RejectedAfterRetryAfter"
 CLOSED_MANUAL = "BM_Circuit_Closed_UnderManualControl"
 CLOSED_PROBE_DEADLINES = "BM_Circuit_Closed_ProbeDeadlines"
 CLOSED_SLOW_START = "BM_Circuit_Closed_SlowStart"
+CLOSED_THROTTLING = "BM_Circuit_Closed_Throttling"
 RELAXED_LOAD = "BM_Ref_RelaxedLoadShared"
 COARSE_CLOCK = "BM_Ref_MonotonicCoarse"
 CLOSED_DEFAULT = "BM_Circuit_Closed_DefaultConfig"
@@ -416,6 +419,10 @@ def targets(results, memory):
         threads = "%d thread%s" % (t, "" if t == 1 else "s")
         at_most("closed count-window with slow start, past its ramp, %s <= 1.5x without" % threads,
                 CLOSED_SLOW_START, CLOSED_COUNT, 1.5, t)
+    for t in (1, 2, 4):
+        threads = "%d thread%s" % (t, "" if t == 1 else "s")
+        at_most("closed time-window with adaptive throttling, healthy, %s <= 1.5x without" % threads,
+                CLOSED_THROTTLING, CLOSED_TIME, 1.5, t)
     at_most("closed count-window with a transition listener, 1 thread <= 1.1x without",
             CLOSED_LISTENER, CLOSED_COUNT, 1.1, 1)
 
