@@ -90,3 +90,22 @@ awk -F, 'BEGIN { OFS = "," }
   steady3m.csv >rampup.csv
 "$sim" replay --trace=rampup.csv --open_duration=5s --sweep=slow_start_duration=0,20s \
   --max_transitions=0 $(plot rampup.png) >"$out/rampup.txt" 2>/dev/null
+
+# 8. A dependency that fails a growing share of calls, whatever the load
+#    (replicas failing one by one): from 60 s the share rises linearly to
+#    70 % at 120 s, stays there until 210 s, then the dependency is healthy
+#    again. The config opens only on 20 failures in a row (a hard outage);
+#    adaptive throttling off and on. The trace is a steady one with that
+#    stretch rewritten, drawn as in experiment 7.
+"$sim" generate --scenario=steady --duration=5m --seed=8 --out=steady5m8.csv
+awk -F, 'BEGIN { OFS = "," }
+  /^# start/ { print; print "# outage 60 210"; next }
+  /^#/ || /^timestamp/ { print; next }
+  { t = $1 + 0
+    failing = t < 60 ? 0 : t < 120 ? (t - 60) / 60 * 0.7 : t < 210 ? 0.7 : 0
+    if (($1 * 1000) % 1 < failing) $2 = "failure"
+    print }' \
+  steady5m8.csv >partial.csv
+"$sim" replay --trace=partial.csv --consecutive_failures_to_open=20 --window_type=time \
+  --window_duration=10s --open_duration=5s --sweep=adaptive_throttling=false,true \
+  --max_transitions=0 $(plot partial.png) >"$out/partial.txt" 2>/dev/null

@@ -109,16 +109,34 @@ grep -q 'CLOSED    -> OPEN       RETRY_AFTER (10s asked)' "$work/retry.txt" && p
 # Slow start: a sweep with it off and on. Only a report with a ramping
 # config has the shed row; the ramp's draws are seeded, so a second run
 # prints the same report.
-grep -q 'shed by slow start' "$work/flags.txt" && fail "a report without slow start has a shed row" || pass
+grep -q 'shed while CLOSED' "$work/flags.txt" && fail "a report without slow start or throttling has a shed row" || pass
 "$sim" replay --trace="$work/outage.csv" --open_duration=5s --sweep=slow_start_duration=0,10s \
   >"$work/ramp.txt" 2>/dev/null || fail "replay --sweep=slow_start_duration exited $?"
 grep -q '^config slow_start_duration=10s: open_duration=5s slow_start_duration=10s$' "$work/ramp.txt" &&
   pass || fail "the slow start config line is wrong: $(grep '^config' "$work/ramp.txt")"
-grep -qE '^  shed by slow start +0 +[1-9][0-9]*$' "$work/ramp.txt" && pass ||
+grep -qE '^  shed while CLOSED +0 +[1-9][0-9]*$' "$work/ramp.txt" && pass ||
   fail "no calls shed by the ramp: $(grep -A1 'while healthy' "$work/ramp.txt" | head -2)"
 "$sim" replay --trace="$work/outage.csv" --open_duration=5s --sweep=slow_start_duration=0,10s \
   >"$work/ramp_again.txt" 2>/dev/null
 cmp -s "$work/ramp.txt" "$work/ramp_again.txt" && pass || fail "slow start shed other calls the second time"
+
+# Adaptive throttling: a sweep with it off and on, over a time window. The
+# only trip is 1,000 failures in a row (10 s of the total outage): the
+# throttle sheds calls while CLOSED before that many get through, so the
+# throttled config never opens. The same row counts them, and its draws
+# are seeded too.
+"$sim" replay --trace="$work/outage.csv" --consecutive_failures_to_open=1000 --window_type=time \
+  --window_duration=10s --sweep=adaptive_throttling=false,true >"$work/throttle.txt" 2>/dev/null ||
+  fail "replay --sweep=adaptive_throttling exited $?"
+grep -q '^config adaptive_throttling=true: consecutive_failures_to_open=1000 window_type=time window_duration=10s adaptive_throttling=true$' \
+  "$work/throttle.txt" && pass || fail "the throttling config line is wrong: $(grep '^config' "$work/throttle.txt")"
+grep -qE '^  shed while CLOSED +0 +[1-9][0-9]*$' "$work/throttle.txt" && pass ||
+  fail "no calls throttled: $(grep -A1 'while healthy' "$work/throttle.txt" | head -2)"
+grep -qE '^openings +1 +0$' "$work/throttle.txt" && pass ||
+  fail "expected one opening without throttling, none with: $(grep '^openings' "$work/throttle.txt")"
+"$sim" replay --trace="$work/outage.csv" --consecutive_failures_to_open=1000 --window_type=time \
+  --window_duration=10s --sweep=adaptive_throttling=false,true >"$work/throttle_again.txt" 2>/dev/null
+cmp -s "$work/throttle.txt" "$work/throttle_again.txt" && pass || fail "throttling shed other calls the second time"
 
 # ---- bad input: exit 1, a clear message, nothing written ------------------------------
 out="$work/out"
@@ -143,6 +161,13 @@ expect_error "slow start flag" "--slow_start_duration: expected a duration with 
   replay --trace="$work/outage.csv" --slow_start_duration=20 --plot="$out/p.png"
 expect_error "slow start range" "config 'flags': BreakerConfig.slow_start_duration" \
   replay --trace="$work/outage.csv" --slow_start_duration=25h --timeline="$out/t.csv"
+expect_error "throttling flag" "--adaptive_throttling: expected true or false, got 'on'" \
+  replay --trace="$work/outage.csv" --window_type=time --adaptive_throttling=on --plot="$out/p.png"
+expect_error "throttling needs a time window" "config 'flags': BreakerConfig.adaptive_throttling must be" \
+  replay --trace="$work/outage.csv" --adaptive_throttling=true --timeline="$out/t.csv"
+expect_error "throttling K range" "config 'flags': BreakerConfig.adaptive_throttling_k must be in 1..100, got 200" \
+  replay --trace="$work/outage.csv" --window_type=time --adaptive_throttling=true \
+  --adaptive_throttling_k=200 --plot="$out/p.png"
 expect_error "invalid config" "config 'flags': BreakerConfig.window_size must be in 1..1000000, got 0" \
   replay --trace="$work/outage.csv" --window_size=0
 expect_error "no trip condition" "MetricsOnly" \

@@ -54,6 +54,66 @@ TEST(ConfigTextTest, SlowStartDurationIsADuration) {
               HasSubstr("tuning.cfg:3: [too-long]: BreakerConfig.slow_start_duration"));
 }
 
+TEST(ConfigTextTest, AdaptiveThrottlingIsABoolAndKANumber) {
+  BreakerConfig c;
+  EXPECT_FALSE(c.adaptive_throttling);
+  EXPECT_EQ(c.adaptive_throttling_k, 2);
+  ASSERT_TRUE(SetConfigField(c, "window_type", "time").ok());
+  ASSERT_TRUE(SetConfigField(c, "adaptive_throttling", "true").ok());
+  ASSERT_TRUE(SetConfigField(c, "adaptive_throttling_k", "1.5").ok());
+  EXPECT_TRUE(c.adaptive_throttling);
+  EXPECT_EQ(c.adaptive_throttling_k, 1.5);
+  EXPECT_EQ(FormatConfig(c), "window_type=time adaptive_throttling=true adaptive_throttling_k=1.5");
+  // What FormatConfig() prints, SetConfigField() reads back.
+  BreakerConfig back;
+  for (absl::string_view pair : absl::StrSplit(FormatConfig(c), ' ')) {
+    const size_t eq = pair.find('=');
+    ASSERT_TRUE(SetConfigField(back, pair.substr(0, eq), pair.substr(eq + 1)).ok()) << pair;
+  }
+  EXPECT_TRUE(back.adaptive_throttling);
+  EXPECT_EQ(back.adaptive_throttling_k, 1.5);
+  // The defaults print nothing: K = 2 and throttling off.
+  ASSERT_TRUE(SetConfigField(c, "adaptive_throttling", "false").ok());
+  ASSERT_TRUE(SetConfigField(c, "adaptive_throttling_k", "2").ok());
+  EXPECT_EQ(FormatConfig(c), "window_type=time");
+  absl::Status not_bool = SetConfigField(c, "adaptive_throttling", "on");
+  EXPECT_EQ(not_bool.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(not_bool.message(), HasSubstr("adaptive_throttling: expected true or false, got 'on'"));
+  absl::Status not_number = SetConfigField(c, "adaptive_throttling_k", "two");
+  EXPECT_EQ(not_number.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(not_number.message(), HasSubstr("adaptive_throttling_k: expected a number, got 'two'"));
+  // A file's value is validated as Breaker::Create() validates it:
+  // throttling needs a time window, and K is in 1..100.
+  absl::StatusOr<std::vector<BreakerConfig>> configs = ParseConfigFile(
+      "window_type = time\n"
+      "window_duration = 10s\n"
+      "[throttled]\n"
+      "adaptive_throttling = true\n"
+      "adaptive_throttling_k = 1.2\n"
+      "[count-window]\n"
+      "window_type = count\n"
+      "adaptive_throttling = true\n",
+      "tuning.cfg");
+  ASSERT_FALSE(configs.ok());
+  EXPECT_THAT(configs.status().message(),
+              HasSubstr("tuning.cfg:6: [count-window]: BreakerConfig.adaptive_throttling must be"));
+  configs = ParseConfigFile("window_type = time\n[k]\nadaptive_throttling = true\n"
+                            "adaptive_throttling_k = 0.5\n",
+                            "tuning.cfg");
+  ASSERT_FALSE(configs.ok());
+  EXPECT_THAT(configs.status().message(),
+              HasSubstr("tuning.cfg:2: [k]: BreakerConfig.adaptive_throttling_k must be in 1..100, "
+                        "got 0.5"));
+  configs = ParseConfigFile("window_type = time\n[plain]\n[throttled]\nadaptive_throttling = true\n"
+                            "adaptive_throttling_k = 3\n",
+                            "tuning.cfg");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 2u);
+  EXPECT_FALSE((*configs)[0].adaptive_throttling);
+  EXPECT_TRUE((*configs)[1].adaptive_throttling);
+  EXPECT_EQ((*configs)[1].adaptive_throttling_k, 3);
+}
+
 TEST(ConfigTextTest, ErrorsNameTheKeyAndWhatWasExpected) {
   BreakerConfig c;
   struct Case {

@@ -235,13 +235,74 @@ TEST(ReplayTest, SlowStartShedsCallsWhileItRampsUpTheSameEveryTime) {
   }
   // The report has a row for it only when a config ramps.
   const std::string summary = FormatSummary(report, "calls.csv", 0);
-  const size_t row = summary.find("\n  shed by slow start ");
+  const size_t row = summary.find("\n  shed while CLOSED ");
   ASSERT_NE(row, std::string::npos) << summary;
   const std::vector<std::string> cells =
       absl::StrSplit(summary.substr(row + 1, summary.find('\n', row + 1) - row - 1), ' ',
                      absl::SkipEmpty());
-  EXPECT_THAT(cells, ::testing::ElementsAre("shed", "by", "slow", "start", "0",
+  EXPECT_THAT(cells, ::testing::ElementsAre("shed", "while", "CLOSED", "0",
                                             absl::StrCat(r.shed)));
+  EXPECT_THAT(FormatSummary(ReplayAll({plain}, calls, options), "calls.csv", 0),
+              Not(HasSubstr("shed")));
+}
+
+TEST(ReplayTest, ThrottlingShedsCallsWhileClosedTheSameEveryTime) {
+  // A call every 100 ms for 2 minutes; from 10 s to 40 s four of every
+  // five fail (a partial failure that never has 1,000 in a row).
+  std::vector<TraceCall> calls = Every100ms(120 * kSecond, 0, 0);
+  for (size_t i = 100; i < 400; ++i) {
+    if (i % 5 != 0) calls[i].outcome = TraceOutcome::kFailure;
+  }
+  BreakerConfig plain;
+  plain.name = "plain";
+  plain.consecutive_failures_to_open = 1000;
+  plain.window_type = WindowType::kTimeBased;
+  plain.window_duration = absl::Seconds(10);
+  BreakerConfig throttled = plain;
+  throttled.name = "throttled";
+  throttled.adaptive_throttling = true;
+  ReplayOptions options;
+  options.outages = {Period{10 * kSecond, 40 * kSecond}};
+  const Report report = ReplayAll({plain, throttled}, calls, options);
+  ASSERT_EQ(report.configs.size(), 2u);
+  const ConfigResult& p = report.configs[0];
+  const ConfigResult& t = report.configs[1];
+  // Neither opens: every rejection is the throttle's, made while CLOSED.
+  EXPECT_TRUE(p.transitions.empty());
+  EXPECT_TRUE(t.transitions.empty());
+  EXPECT_EQ(p.rejected, 0);
+  EXPECT_EQ(p.shed, 0);
+  EXPECT_EQ(p.failures_admitted, 240);
+  EXPECT_EQ(t.rejected, t.shed);
+  // The dependency accepts a fifth of what it is sent, under 1/K = 1/2:
+  // the probability climbs, and most of the failing calls are shed.
+  EXPECT_GT(t.shed, 150);
+  EXPECT_LT(t.failures_admitted, 120);
+  // Nothing is throttled before the failures begin, and the throttle has
+  // eased off well before the end (it takes a few windows of successes).
+  for (size_t b = 0; b < 10; ++b) EXPECT_EQ(t.bucket_rejected[b], 0u) << b;
+  for (size_t b = 100; b < t.bucket_rejected.size(); ++b) {
+    EXPECT_EQ(t.bucket_rejected[b], 0u) << b;
+  }
+  // Each simulation draws from its own generator, seeded alike: the same
+  // config sheds the same calls again, alone or beside another.
+  BreakerConfig twin = throttled;
+  twin.name = "twin";
+  const Report again = ReplayAll({throttled, twin}, calls, options);
+  for (const ConfigResult& a : again.configs) {
+    EXPECT_EQ(a.shed, t.shed) << a.config.name;
+    EXPECT_EQ(a.bucket_rejected, t.bucket_rejected) << a.config.name;
+  }
+  // The report's shed row counts them; a report without slow start or
+  // throttling has none.
+  const std::string summary = FormatSummary(report, "calls.csv", 0);
+  const size_t row = summary.find("\n  shed while CLOSED ");
+  ASSERT_NE(row, std::string::npos) << summary;
+  const std::vector<std::string> cells =
+      absl::StrSplit(summary.substr(row + 1, summary.find('\n', row + 1) - row - 1), ' ',
+                     absl::SkipEmpty());
+  EXPECT_THAT(cells, ::testing::ElementsAre("shed", "while", "CLOSED", "0",
+                                            absl::StrCat(t.shed)));
   EXPECT_THAT(FormatSummary(ReplayAll({plain}, calls, options), "calls.csv", 0),
               Not(HasSubstr("shed")));
 }

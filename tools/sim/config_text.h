@@ -61,7 +61,9 @@ namespace sim {
   X(half_open_max_duration, "longest HALF_OPEN without a verdict (0 off)")                 \
   X(half_open_probe_timeout, "longest one trial call may take (0 off)")                    \
   X(half_open_probe_timeout_outcome, "a timed-out trial counts as: failure or released")   \
-  X(slow_start_duration, "after closing, admit a share rising to all over this (0 off)")
+  X(slow_start_duration, "after closing, admit a share rising to all over this (0 off)")   \
+  X(adaptive_throttling, "true: while CLOSED, shed calls as the dependency accepts less")   \
+  X(adaptive_throttling_k, "throttling: send up to K times the calls it accepts (1..100)")
 
 // SetConfigField()
 // Sets config.<key> from `value`. InvalidArgumentError "<key>: expected

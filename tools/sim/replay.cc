@@ -63,7 +63,8 @@ absl::StatusOr<std::unique_ptr<Simulation>> Simulation::Create(BreakerConfig con
                                                                bool honor_retry_after) {
   std::unique_ptr<Simulation> simulation(new Simulation(origin_nanos, honor_retry_after));
   config.clock = &simulation->clock_;
-  simulation->slow_start_ = config.slow_start_duration > absl::ZeroDuration();
+  simulation->draws_ = config.slow_start_duration > absl::ZeroDuration() ||
+                       config.adaptive_throttling;
   absl::StatusOr<std::unique_ptr<Breaker>> breaker = Breaker::Create(std::move(config));
   if (!breaker.ok()) return breaker.status();
   simulation->breaker_ = std::move(breaker).value();
@@ -106,9 +107,9 @@ void Simulation::ResolveUntil(int64_t trace_nanos) {
 bool Simulation::Feed(const TraceCall& call) {
   ResolveUntil(call.start_nanos);
   AdvanceTo(call.start_nanos);
-  if (slow_start_) std::swap(internal::tls_random_state, random_state_);
+  if (draws_) std::swap(internal::tls_random_state, random_state_);
   Permit permit = breaker_->TryAcquire();
-  if (slow_start_) std::swap(internal::tls_random_state, random_state_);
+  if (draws_) std::swap(internal::tls_random_state, random_state_);
   if (!permit) return false;
   in_flight_.push_back(InFlight{call.start_nanos + call.latency_nanos, arrivals_++,
                                 call.latency_nanos, call.retry_after_nanos, call.outcome,

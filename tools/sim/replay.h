@@ -23,14 +23,15 @@
 // Exactness: given a trace recorded from a service whose breaker read the
 // same times (tests/sim/live_replay_test.cc records one from real threads
 // and compares every decision), the simulation admits and rejects the same
-// calls and makes the same transitions at the same times. Two things can
+// calls and makes the same transitions at the same times. Three things can
 // differ: open_jitter draws from the breaker's address (a replay with
 // jitter shows a period within the same +-jitter bounds, not the same
-// draw); slow start's ramp admits each call by a random draw (a replay
-// with slow_start_duration matches a live run in distribution, not call by
-// call); and calls that started at the same nanosecond are replayed in the
-// trace's order. The ramp's draws come from a generator each Simulation
-// seeds the same way, so the same trace and configs give the same report.
+// draw); slow start's ramp and adaptive throttling admit each call by a
+// random draw (a replay with slow_start_duration or adaptive_throttling
+// matches a live run in distribution, not call by call); and calls that
+// started at the same nanosecond are replayed in the trace's order. Those
+// draws come from a generator each Simulation seeds the same way, so the
+// same trace and configs give the same report.
 //
 // A Replay feeds one trace to several Simulations at once (one config
 // each) and keeps the trace's own statistics a bucket at a time, so that
@@ -119,8 +120,11 @@ class Simulation {
 
   int64_t origin_nanos_;
   bool honor_retry_after_;
-  bool slow_start_ = false;  // config.slow_start_duration > 0
-  // Slow start's draws come from the calling thread's generator
+  // config.slow_start_duration > 0 or config.adaptive_throttling: the
+  // breaker's gate may draw.
+  bool draws_ = false;
+  // The gate's draws (slow start's ramp, adaptive throttling) come from the
+  // calling thread's generator
   // (circuit/internal/thread_random.h), which is seeded from an address.
   // Each simulation keeps its own generator's state, from a fixed seed,
   // and swaps it in around each TryAcquire(): a replay draws the same
@@ -193,7 +197,8 @@ struct ConfigResult {
   int64_t openings = 0;                // CLOSED -> OPEN
   int64_t openings_while_healthy = 0;  // ... outside every outage (flapping)
   int64_t reopenings = 0;              // HALF_OPEN -> OPEN
-  int64_t shed = 0;                    // rejected by slow start's ramp (Metrics().shed)
+  int64_t shed = 0;                    // rejected while CLOSED: by slow start's ramp or
+                                       // adaptive throttling (Metrics().shed)
   int64_t closings = 0;                // HALF_OPEN -> CLOSED
   std::array<int64_t, kNumStates> nanos_in_state{};
   std::vector<Transition> transitions;

@@ -96,11 +96,13 @@ std::string FormatSummary(const Report& report, absl::string_view trace_name,
     return absl::StrCat(c.rejected, " (", Percent(c.rejected, report.calls), ")");
   });
   row("  while healthy", [&](const ConfigResult& c) { return absl::StrCat(c.rejected_while_healthy); });
-  // Only when a config ramps up after closing: other reports keep their rows.
+  // Only when a config's gate can shed calls while CLOSED (slow start's
+  // ramp after closing, adaptive throttling): other reports keep their rows.
   if (std::any_of(report.configs.begin(), report.configs.end(), [](const ConfigResult& c) {
-        return c.config.slow_start_duration > absl::ZeroDuration();
+        return c.config.slow_start_duration > absl::ZeroDuration() ||
+               c.config.adaptive_throttling;
       })) {
-    row("  shed by slow start", [&](const ConfigResult& c) { return absl::StrCat(c.shed); });
+    row("  shed while CLOSED", [&](const ConfigResult& c) { return absl::StrCat(c.shed); });
   }
   row("failures let through", [&](const ConfigResult& c) { return absl::StrCat(c.failures_admitted); });
   row("openings", [&](const ConfigResult& c) { return absl::StrCat(c.openings); });

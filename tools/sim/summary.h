@@ -16,8 +16,9 @@ namespace sim {
 // FormatSummary()
 // The report as text: the trace (calls, span, outages and where they came
 // from), a table with a column per config (admitted, rejected, rejected
-// while healthy, shed by slow start's ramp when a config has
-// slow_start_duration, failures let through, openings, openings while healthy,
+// while healthy, shed while CLOSED by slow start's ramp or adaptive
+// throttling when a config has slow_start_duration or adaptive_throttling,
+// failures let through, openings, openings while healthy,
 // reopenings, time to open and to close around each outage, time in each
 // state), then each config's transitions, at most `max_transitions` each
 // (the rest counted). Times are seconds from the trace's origin.
