@@ -503,6 +503,34 @@ void BM_Circuit_Closed_SlowStart(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_SlowStart);
 
+// TryAcquire() on a CLOSED breaker whose gate is set (slow start's ramp,
+// adaptive throttling): each admitted permit succeeds, or is released (no
+// outcome, so no fold moves the throttle) unless `succeed`. Reports the
+// share admitted.
+void RunGated(benchmark::State& state, circuit::Breaker* breaker, bool succeed) {
+  AllocCounter allocs;
+  uint64_t admitted = 0;
+  for (auto _ : state) {
+    circuit::Permit permit = breaker->TryAcquire();
+    if (permit) {
+      ++admitted;
+      if (succeed) {
+        permit.Success();
+      } else {
+        permit.Release();
+      }
+    }
+  }
+  allocs.Report(state);
+  state.counters["admitted_share"] = benchmark::Counter(
+      static_cast<double>(admitted) / static_cast<double>(std::max<int64_t>(1, state.iterations())),
+      benchmark::Counter::kAvgThreads);
+  if (breaker->state() != circuit::State::kClosed) {
+    state.SkipWithError("the breaker left CLOSED");
+  }
+  Finish(state);
+}
+
 // Admissions halfway through slow start's ramp (the fake clock holds the
 // breaker at 50 % of a 10 s ramp): every call takes the gate's path (a
 // clock reading, the ramp's end, a draw from the thread's generator), half
@@ -523,23 +551,7 @@ void BM_Circuit_SlowStartRamp(benchmark::State& state) {
     clock->Advance(absl::Seconds(5));
     return b;
   }();
-  AllocCounter allocs;
-  uint64_t admitted = 0;
-  for (auto _ : state) {
-    circuit::Permit permit = breaker->TryAcquire();
-    if (permit) {
-      ++admitted;
-      permit.Success();
-    }
-  }
-  allocs.Report(state);
-  state.counters["admitted_share"] = benchmark::Counter(
-      static_cast<double>(admitted) / static_cast<double>(std::max<int64_t>(1, state.iterations())),
-      benchmark::Counter::kAvgThreads);
-  if (breaker->state() != circuit::State::kClosed) {
-    state.SkipWithError("the breaker left CLOSED");
-  }
-  Finish(state);
+  RunGated(state, breaker, /*succeed=*/true);
 }
 CIRCUIT_BENCH(BM_Circuit_SlowStartRamp);
 
@@ -612,23 +624,7 @@ void BM_Circuit_Throttled(benchmark::State& state) {
     }
     return b;
   }();
-  AllocCounter allocs;
-  uint64_t admitted = 0;
-  for (auto _ : state) {
-    circuit::Permit permit = breaker->TryAcquire();
-    if (permit) {
-      ++admitted;
-      permit.Release();
-    }
-  }
-  allocs.Report(state);
-  state.counters["admitted_share"] = benchmark::Counter(
-      static_cast<double>(admitted) / static_cast<double>(std::max<int64_t>(1, state.iterations())),
-      benchmark::Counter::kAvgThreads);
-  if (breaker->state() != circuit::State::kClosed) {
-    state.SkipWithError("the breaker left CLOSED");
-  }
-  Finish(state);
+  RunGated(state, breaker, /*succeed=*/false);
 }
 CIRCUIT_BENCH(BM_Circuit_Throttled);
 
