@@ -119,6 +119,8 @@ class Checker {
     Causes();
     Records();
     for (const auto& [gen, n] : certain_reaps_) r_.stats.reaps_certain += static_cast<uint64_t>(n);
+    SlowStart();
+    ConsecutiveTrips();
     Counters();
     Liveness();
     StuckOpen();
@@ -239,6 +241,7 @@ class Checker {
     auto gen = [&](uint32_t g) { max_gen = std::max(max_gen, g); };
     for (size_t i = 0; i < h_.events.size(); ++i) {
       const Event& e = At(i);
+      event_at_.emplace(e.before, i);
       if (e.after <= e.before || (i > 0 && At(i - 1).after >= e.after)) {
         Report(kMalformed, absl::StrCat("tickets out of order at ", FormatEvent(e)));
       }
@@ -299,6 +302,7 @@ class Checker {
     first_reach_.assign(n + 1, kNever);
     last_seen_.assign(n, kNever);
     hold_edges_.assign(n, 0);
+    made_.assign(n, -1);
     return true;
   }
 
@@ -390,7 +394,11 @@ class Checker {
       if (e.op == Op::kAcquire && !e.admitted) {
         // One load of the state word gave both.
         Observe(e.permit_generation, e.rejected_state, src);
-        if (!(kRejecting & Bit(e.rejected_state))) {
+        // Slow start's ramp sheds calls while CLOSED (SlowStart() says
+        // whether that generation can ramp).
+        const uint8_t rejecting =
+            kRejecting | (SlowStartOn() || ThrottlingOn() ? Bit(State::kClosed) : 0);
+        if (!(rejecting & Bit(e.rejected_state))) {
           Report(kRejectedState,
                  absl::StrCat("rejected in a state that admits calls: ", FormatEvent(e)));
         }
@@ -1328,9 +1336,8 @@ class Checker {
   void Records() {
     if (h_.transitions.empty() && !h_.transitions_complete) return;
     CheckStats& s = r_.stats;
-    std::unordered_map<uint64_t, size_t> event_at;  // by `before`
-    for (size_t i = 0; i < h_.events.size(); ++i) event_at.emplace(At(i).before, i);
-    std::vector<int64_t> made(known_.size(), -1);  // generation -> its record
+    const std::unordered_map<uint64_t, size_t>& event_at = event_at_;
+    std::vector<int64_t>& made = made_;  // generation -> its record
     for (size_t k = 0; k < h_.transitions.size(); ++k) {
       const TransitionRecord& t = h_.transitions[k];
       if (t.generation == 0) {
@@ -1465,6 +1472,392 @@ class Checker {
     }
   }
 
+  // ---- 9c. Slow start (slow_start_duration) ----------------------------------------------
+
+  // /tmp/spec/slow_start.md. Only the HALF_OPEN -> CLOSED CAS of a trials'
+  // verdict sets the gate (never Reset(), an operator, the shared state's
+  // CLOSED); the closer read its clock (CoarseNowNanos(), the FakeClock's
+  // reading) before that CAS, and the transition stores the ramp's end,
+  // close + slow_start_duration on the elapsed scale rounded up to a
+  // microsecond, in the deadline word before the closer's event returns.
+  // An admission in CLOSED with the gate set reads the clock (`now`, inside
+  // its event) and the end: now >= end clears the gate and admits; else it
+  // admits with probability f = 1 - (end - now) / ramp (0 at the ramp's
+  // first instant) and sheds the rest, retry_after() = end - the clock when
+  // asked; an end not stored yet (or overwritten by a later generation's:
+  // the generation moved under the call) sheds with end = now + ramp.
+  bool SlowStartOn() const { return c_.slow_start_duration > absl::ZeroDuration(); }
+  // Adaptive throttling (commit f8dc182) draws at the same gate, in any
+  // CLOSED generation, and multiplies a ramp's fraction by its own share:
+  // with it on, a shed call may be the throttle's (its own retry, at any
+  // time), so only the bounds it cannot break are checked (nothing admitted
+  // at a ramp's first instant, no more admitted than the fractions allow,
+  // the counts).
+  bool ThrottlingOn() const { return c_.adaptive_throttling; }
+  int64_t RampNanos() const { return absl::ToInt64Nanoseconds(c_.slow_start_duration); }
+
+  // The ramp's end (absolute clock) for a closer that read `closer_clock`.
+  int64_t RampEnd(int64_t closer_clock) const {
+    const int64_t elapsed = closer_clock - h_.start_clock + RampNanos();
+    const int64_t micros = elapsed <= 0 ? 0 : (elapsed + 999) / 1000;
+    return h_.start_clock + micros * 1000;
+  }
+
+  // The clock as read by anything after ticket `t`: at least the clock of
+  // the driver's last advance whose mark it took before `t`.
+  int64_t ClockAtLeast(uint64_t t) const {
+    auto mark =
+        std::lower_bound(h_.clock_marks.begin(), h_.clock_marks.end(), t,
+                         [](const ClockMark& m, uint64_t ticket) { return m.ticket < ticket; });
+    return mark == h_.clock_marks.begin() ? h_.start_clock : std::prev(mark)->now;
+  }
+
+  struct Ramp {
+    bool may_gate = false;  // slow start can have gated this CLOSED generation
+    bool certain = false;   // ... and certainly did: a trials' verdict closed it
+    std::string why_not;    // when !may_gate
+    bool timed = false;     // the closer's clock is bounded: the fields below
+    int64_t closer_lo = 0;  // the closer read at least this clock
+    int64_t end_lo = 0;     // the ramp's end lies in [end_lo, end_hi]
+    int64_t end_hi = 0;
+    uint64_t stored_by = kNever;  // the end is certainly stored after this ticket
+  };
+
+  Ramp RampOf(uint32_t g) const {
+    Ramp r;
+    if (!SlowStartOn()) {
+      r.why_not = "slow_start_duration is off";
+      return r;
+    }
+    if (g == 0) {
+      r.why_not = "generation 0 is the breaker's first CLOSED, which no trials closed";
+      return r;
+    }
+    const Event* closer = nullptr;
+    if (g < made_.size() && made_[g] >= 0) {
+      const TransitionRecord& t = h_.transitions[static_cast<size_t>(made_[g])];
+      if (t.from != State::kHalfOpen || t.to != State::kClosed ||
+          t.cause != TransitionCause::kTrialsSucceeded) {
+        r.why_not = absl::StrCat("it was entered by ", FormatTransition(t),
+                                 ", not by a trials' verdict");
+        return r;
+      }
+      r.may_gate = r.certain = true;
+      if (t.event != 0) {
+        auto it = event_at_.find(t.event);
+        if (it != event_at_.end() && At(it->second).thread == t.thread) closer = &At(it->second);
+      }
+    } else {
+      const Known& prev = known_[g - 1];
+      if (prev.state >= 0 && prev.state != static_cast<int8_t>(State::kHalfOpen)) {
+        r.why_not = absl::StrCat("generation ", g - 1, " before it is ",
+                                 StateName(static_cast<State>(prev.state)), " in [",
+                                 Source(prev.source), "], not HALF_OPEN");
+        return r;
+      }
+      r.may_gate = true;
+      r.certain = prev.state == static_cast<int8_t>(State::kHalfOpen) &&
+                  !(op_mask_[g] & Bit(State::kClosed)) &&
+                  !HoldMayMake(g, State::kHalfOpen, State::kClosed);
+    }
+    if (!r.certain) return r;
+    int64_t lo, hi = std::numeric_limits<int64_t>::max();
+    uint64_t done;
+    if (closer != nullptr) {
+      // A trial outcome read the clock inside its operation; any other
+      // maker (a reap in an observation, even the pre-observation of an
+      // outcome, which comes before clock_before) after its `before` ticket.
+      const bool outcome = IsResolve(closer->op) && IsOutcome(*closer) && closer->trial &&
+                           closer->permit_generation + 1 == g && closer->pre.generation < g;
+      lo = outcome ? closer->clock_before : ClockAtLeast(closer->before);
+      hi = closer->clock_after;
+      done = closer->after;
+    } else if (!ProbeTimeoutOn()) {
+      // No record: the closer is a trial outcome of g - 1 that began before
+      // g was seen; the end is stored once every such outcome has returned.
+      lo = std::numeric_limits<int64_t>::max();
+      done = 0;
+      auto it = trial_acquires_.find(g - 1);
+      if (it != trial_acquires_.end()) {
+        for (size_t i : it->second) {
+          const Event* res = ResolutionOf(At(i));
+          if (res == nullptr || !IsOutcome(*res) || res->before >= first_reach_[g]) continue;
+          lo = std::min(lo, res->clock_before);
+          done = std::max(done, res->after);
+        }
+      }
+      if (lo == std::numeric_limits<int64_t>::max()) return r;
+    } else {
+      return r;  // a reap may have closed it, in any event
+    }
+    // Its clock read came before the CAS, so before anyone saw g.
+    hi = std::min(hi, ClockBefore(first_reach_[g]));
+    r.timed = true;
+    r.closer_lo = lo;
+    r.end_lo = RampEnd(lo);
+    r.end_hi = RampEnd(std::max(lo, hi));
+    r.stored_by = done;
+    return r;
+  }
+
+  void SlowStart() {
+    CheckStats& s = r_.stats;
+    const int64_t ramp = RampNanos();
+    std::unordered_map<uint32_t, Ramp> ramps;
+    auto ramp_of = [&](uint32_t g) -> const Ramp& {
+      auto it = ramps.find(g);
+      if (it == ramps.end()) {
+        it = ramps.emplace(g, RampOf(g)).first;
+        if (it->second.timed) ++s.ramps;
+      }
+      return it->second;
+    };
+    // Per ramp: the end its shed calls' retries imply, all of them at once.
+    struct Agreed {
+      int64_t lo = std::numeric_limits<int64_t>::min();
+      int64_t hi = std::numeric_limits<int64_t>::max();
+      size_t first = 0;  // the event that set the bounds first
+      bool any = false;
+      bool reported = false;
+    };
+    std::unordered_map<uint32_t, Agreed> agreed;
+    // Per ramp: the first ticket by which its gate was certainly cleared
+    // (a call admitted past the end had returned), and whether it ended.
+    std::unordered_map<uint32_t, uint64_t> cleared;
+    double fraction_lo = 0, fraction_hi = 0;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op != Op::kAcquire) continue;
+      const uint32_t g = e.permit_generation;
+      const bool shed = !e.admitted && e.rejected_state == State::kClosed;
+      const bool normal = e.admitted && !e.trial;
+      if (shed) ++s.shed_seen;
+      // Off, a call rejected as CLOSED is rejected-only-when-open's.
+      if (!SlowStartOn() || !(shed || normal)) continue;
+      if (normal && known_[g].state != static_cast<int8_t>(State::kClosed)) continue;
+      const Ramp& rp = ramp_of(g);
+      if (shed && !rp.may_gate) {
+        if (ThrottlingOn()) continue;
+        Report(kShedOutsideRamp, absl::StrCat("a call shed as CLOSED in generation ", g,
+                                              ", which cannot ramp: ", rp.why_not, ": ",
+                                              FormatEvent(e)));
+        continue;
+      }
+      if (!rp.timed) continue;
+      // The ramp's first instant: f = 1 - (end - now) / ramp <= 0 whatever
+      // the end and the call's clock. (A gate cleared before would need a
+      // clearer that read end or more, and this call reads after it.)
+      if (e.clock_after + ramp <= rp.end_lo) {
+        ++s.ramp_first_instant_checks;
+        if (normal) {
+          Report(kRampFirstInstant,
+                 absl::StrCat("admitted at clock ", e.clock_after, ", at the first instant of the ",
+                              "ramp of generation ", g, " (closed at clock ", rp.closer_lo,
+                              " or later; ramp end at least ", rp.end_lo, "): ", FormatEvent(e)));
+        }
+      }
+      // The end is certainly stored (the closer's event has returned) and
+      // no later generation's overwrote it (g is current after the call).
+      const bool stored = e.before > rp.stored_by && e.post.generation == g;
+      if (shed && e.retry_nanos >= 0 && !ThrottlingOn()) {
+        // The end the retry implies: retry + the clock it was asked at
+        // (inside the event); a retry of 0 means an end at or before it.
+        const int64_t lo = e.retry_nanos > 0 ? e.clock_before + e.retry_nanos
+                                             : std::numeric_limits<int64_t>::min();
+        const int64_t hi = e.clock_after + e.retry_nanos;
+        // Not stored: the call read no end and shed with now + ramp, not
+        // rounded, its now no earlier than the closer's.
+        const int64_t may_lo =
+            stored ? rp.end_lo : std::min(rp.end_lo, std::max(rp.closer_lo, e.clock_before) + ramp);
+        const int64_t may_hi = stored ? rp.end_hi : std::max(rp.end_hi, e.clock_after + ramp);
+        if (hi < may_lo || lo > may_hi) {
+          Report(kShedRetry,
+                 absl::StrCat("retry_after() ", e.retry_nanos, " ns puts the ramp's end in [", lo,
+                              ", ", hi, "], but the ramp of generation ", g, " ends in [",
+                              may_lo, ", ", may_hi, "]: ", FormatEvent(e)));
+        } else if (!stored && (hi < rp.end_lo || lo > rp.end_hi)) {
+          ++s.shed_before_store;  // its end is now + ramp: it read no stored end
+        } else if (stored) {
+          ++s.shed_retries_checked;
+          Agreed& a = agreed[g];
+          if (!a.any) a.first = i;
+          a.any = true;
+          a.lo = std::max(a.lo, lo);
+          a.hi = std::min(a.hi, hi);
+          if (a.lo > a.hi && !a.reported) {
+            a.reported = true;
+            Report(kShedRetry,
+                   absl::StrCat("the shed calls of generation ", g,
+                                " disagree on the ramp's end (one stored end): [",
+                                FormatEvent(At(a.first)), "] and [", FormatEvent(e), "]"));
+          }
+        }
+      }
+      if (!stored) continue;
+      if (shed) ++s.shed_after_store;
+      // Past the end: every call is admitted (and the first clears the gate
+      // for the rest of the generation).
+      if (e.clock_before >= rp.end_hi) {
+        ++s.ramp_over_checks;
+        if (shed) {
+          if (!ThrottlingOn()) {
+            Report(kShedAfterRamp,
+                   absl::StrCat("shed at clock ", e.clock_before, ", past the end of the ramp of ",
+                                "generation ", g, " (at most ", rp.end_hi,
+                                ", stored before ticket ", rp.stored_by, "): ", FormatEvent(e)));
+          }
+        } else {
+          auto [it, fresh] = cleared.emplace(g, e.after);
+          if (fresh) ++s.ramps_ended;
+          it->second = std::min(it->second, e.after);
+        }
+        continue;
+      }
+      // A draw: the fraction lies in [f_lo, f_hi] (the call read its clock
+      // inside its event, the end lies in [end_lo, end_hi]).
+      const double f_lo = std::clamp(
+          1.0 - static_cast<double>(rp.end_hi - e.clock_before) / static_cast<double>(ramp), 0.0,
+          1.0);
+      const double f_hi = std::clamp(
+          1.0 - static_cast<double>(rp.end_lo - e.clock_after) / static_cast<double>(ramp), 0.0,
+          1.0);
+      if (f_hi <= 0) continue;  // certainly shed: the first instant's check
+      ++s.ramp_draws;
+      if (normal) ++s.ramp_draws_admitted;
+      fraction_lo += ThrottlingOn() ? 0.0 : f_lo;
+      fraction_hi += f_hi;
+    }
+    s.ramp_draws_fraction_lo = fraction_lo;
+    s.ramp_draws_fraction_hi = fraction_hi;
+    // Each draw admits with a probability p_i in [f_lo_i, f_hi_i] that is
+    // fixed before it is drawn, so admitted - sum p_i is a martingale with
+    // steps in a range of width 1: by Azuma-Hoeffding it strays more than
+    // t from 0 with probability at most exp(-2 t^2 / n). t = 6 sqrt(n):
+    // exp(-72), about 5e-32, per history and side. A ramp that admits half
+    // or twice as many as its fractions say is caught once a history has
+    // a few hundred draws.
+    if (s.ramp_draws > 0) {
+      const double n = static_cast<double>(s.ramp_draws);
+      const double slack = 6 * std::sqrt(n);
+      const double admitted = static_cast<double>(s.ramp_draws_admitted);
+      if (admitted < fraction_lo - slack || admitted > fraction_hi + slack) {
+        Report(kRampShare,
+               absl::StrCat(s.ramp_draws_admitted, " of ", s.ramp_draws,
+                            " draws during ramps were admitted; their fractions allow ",
+                            fraction_lo, " to ", fraction_hi, " (+- ", slack,
+                            ", a deviation with probability below 1e-31)"));
+      }
+    }
+    // Trips during a ramp (certainly before its end), and outcomes of
+    // calls admitted during a ramp that resolved after its gate was
+    // certainly cleared, in the same generation (they count: not stale).
+    for (const auto& [g, rp] : ramps) {
+      if (!rp.timed || g + 1 >= known_.size()) continue;
+      if (known_[g + 1].state == static_cast<int8_t>(State::kOpen) &&
+          ClockBefore(first_reach_[g + 1]) < rp.end_lo) {
+        ++s.ramp_trips;
+      }
+    }
+    for (const Event& r : h_.events) {
+      if (!IsResolve(r.op) || !IsOutcome(r) || r.trial) continue;
+      auto it = cleared.find(r.permit_generation);
+      if (it == cleared.end() || r.before <= it->second) continue;
+      if (r.pre.generation != r.permit_generation || r.post.generation != r.permit_generation) {
+        continue;
+      }
+      const Ramp& rp = ramps.at(r.permit_generation);
+      if (r.acquired_clock_after < rp.end_lo) ++s.ramp_outcomes_after_gate;
+    }
+    // A shed call changes nothing: no transition is made by one out of a
+    // CLOSED generation (its observations can only end a HALF_OPEN, and
+    // an owed fold it serves, if it trips, leaves the call rejected as
+    // OPEN).
+    for (const TransitionRecord& t : h_.transitions) {
+      if (t.event == 0 || t.from != State::kClosed) continue;
+      auto it = event_at_.find(t.event);
+      if (it == event_at_.end()) continue;
+      const Event& e = At(it->second);
+      if (e.thread != t.thread || e.op != Op::kAcquire || e.admitted ||
+          e.rejected_state != State::kClosed) {
+        continue;
+      }
+      Report(kShedChangedState, absl::StrCat("a shed call made ", FormatTransition(t), ": [",
+                                             FormatEvent(e), "]"));
+    }
+  }
+
+  // ---- 9d. Consecutive failures trip -----------------------------------------------------
+
+  // With consecutive_failures_to_open N: each failure of a CLOSED
+  // generation's permit adds to the run of its generation (if current), a
+  // success of it ends the run, and the failure whose run reaches N trips
+  // before it returns (TripIfCurrent() loops until the word is no longer
+  // CLOSED g), unless the shared state decides. So N failures of g that
+  // began while g was current, none under kShared, with no success of g
+  // overlapping the span from the first one's start to the last one's end,
+  // leave g over once they have all returned: an event that begins after
+  // that and still reads g is a missed trip (or failures not counted, as
+  // during a ramp). Anything else (the window tripping first) only ends g
+  // sooner.
+  void ConsecutiveTrips() {
+    const int needed = EffectiveConsecutiveFailuresToOpen(c_);
+    if (needed <= 0) return;
+    std::unordered_map<uint32_t, std::vector<size_t>> failures;
+    std::unordered_map<uint32_t, std::vector<size_t>> successes;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (!IsResolve(e.op) || e.trial) continue;
+      auto a = acquire_of_.find(e.permit);
+      if (a == acquire_of_.end() || !Tracked(At(a->second))) continue;
+      if (e.op == Op::kSuccess) {
+        successes[e.permit_generation].push_back(i);
+      } else if (IsFailure(e.op) && e.pre.generation == e.permit_generation && !MaybeShared(e)) {
+        failures[e.permit_generation].push_back(i);
+      }
+    }
+    for (auto& [g, fs] : failures) {
+      if (static_cast<int>(fs.size()) < needed) continue;
+      if (known_[g].state != static_cast<int8_t>(State::kClosed)) continue;
+      std::sort(fs.begin(), fs.end(),
+                [&](size_t a, size_t b) { return At(a).after < At(b).after; });
+      // Successes by `before`, with the latest `after` so far.
+      std::vector<std::pair<uint64_t, uint64_t>> ss;
+      for (size_t k : successes[g]) ss.emplace_back(At(k).before, At(k).after);
+      std::sort(ss.begin(), ss.end());
+      for (size_t k = 1; k < ss.size(); ++k) {
+        ss[k].second = std::max(ss[k].second, ss[k - 1].second);
+      }
+      for (size_t j = static_cast<size_t>(needed) - 1; j < fs.size(); ++j) {
+        const uint64_t end = At(fs[j]).after;
+        // Successes that began before the last failure ended must have
+        // ended before the first one began.
+        auto it = std::lower_bound(ss.begin(), ss.end(), std::make_pair(end, uint64_t{0}));
+        const uint64_t barrier = it == ss.begin() ? 0 : std::prev(it)->second;
+        int run = 0;
+        for (size_t k = 0; k <= j; ++k) {
+          if (At(fs[k]).before > barrier) ++run;
+        }
+        if (run < needed) continue;
+        ++r_.stats.consecutive_runs_checked;
+        if (last_seen_[g] != kNever && last_seen_[g] > end) {
+          std::string which;
+          for (size_t k = 0; k <= j; ++k) {
+            if (At(fs[k]).before > barrier) {
+              absl::StrAppend(&which, "\n    [", FormatEvent(At(fs[k])), "]");
+            }
+          }
+          Report(kMissedTrip,
+                 absl::StrCat(run, " failures of CLOSED generation ", g,
+                              " with no success among them (consecutive_failures_to_open ",
+                              needed, ") had returned by ticket ", end,
+                              ", yet an event that began at ticket ", last_seen_[g],
+                              " still read generation ", g, ":", which));
+        }
+        break;
+      }
+    }
+  }
+
   // ---- 10. Counters, stale and slow outcomes -------------------------------------------
 
   void Counters() {
@@ -1558,6 +1951,34 @@ class Checker {
                             "; the history shows ", s.reaps_certain, " reaps certain and ",
                             s.trials_maybe_reaped, " trials that were past their deadline while "
                             "held"));
+      }
+    }
+    // Every acquire was permitted, rejected or untracked (DISABLED); slow
+    // start's shed calls are rejected calls: at least those shed certainly
+    // after the ramp's end was stored (gate.cc counts them), at most all
+    // calls rejected as CLOSED (strict: exactly those).
+    if (h_.complete) {
+      uint64_t acquires = 0, untracked = 0;
+      for (const Event& e : h_.events) {
+        if (e.op != Op::kAcquire) continue;
+        ++acquires;
+        if (e.admitted && !Tracked(e)) ++untracked;
+      }
+      if (m.permitted + m.rejected + untracked != acquires) {
+        Report(kCounters, absl::StrCat("Metrics(): permitted ", m.permitted, " + rejected ",
+                                       m.rejected, " + ", untracked, " untracked (DISABLED) != ",
+                                       acquires, " acquires"));
+      }
+      if (m.shed > m.rejected) {
+        Report(kCounters, absl::StrCat("Metrics().shed ", m.shed, " > rejected ", m.rejected));
+      }
+      const uint64_t shed_lo = o_.strict_shed_count ? s.shed_seen : s.shed_after_store;
+      if (m.shed < shed_lo || m.shed > s.shed_seen) {
+        Report(kCounters,
+               absl::StrCat("Metrics().shed is ", m.shed, "; the history shows ", s.shed_seen,
+                            " calls rejected as CLOSED, ", s.shed_after_store,
+                            " of them certainly after their ramp's end was stored",
+                            o_.strict_shed_count ? " (strict: all must count)" : ""));
       }
     }
     if (m.slow < s.slow_certain || m.slow > s.slow_certain + s.slow_uncertain) {
@@ -1759,6 +2180,8 @@ class Checker {
   CheckResult r_;
   std::unordered_map<uint64_t, size_t> acquire_of_;
   std::unordered_map<uint64_t, size_t> resolve_of_;
+  std::unordered_map<uint64_t, size_t> event_at_;  // by `before`
+  std::vector<int64_t> made_;  // generation -> its transition record (-1: none)
   // Per-probe deadlines: the trials certainly reaped (by permit), and the
   // reaps each HALF_OPEN generation certainly had.
   std::unordered_set<uint64_t> certainly_reaped_;
@@ -1839,6 +2262,24 @@ std::string CheckResult::Summary() const {
                     s.recorded_reap_transitions, ", late outcomes certainly reaped ",
                     s.late_outcomes_certainly_reaped, " (maybe ", s.late_outcomes_maybe_reaped,
                     ")");
+  }
+  if (s.shed_seen > 0 || s.ramps > 0) {
+    absl::StrAppend(&out, "; slow start: ramps timed ", s.ramps, " (", s.ramps_ended,
+                    " seen to end, ",
+                    s.ramp_trips, " tripped before their end), shed ", s.shed_seen, " (",
+                    s.shed_after_store, " after the end was stored, ", s.shed_before_store,
+                    " certainly before; retries matched ",
+                    s.shed_retries_checked, "), calls at a ramp's first instant ",
+                    s.ramp_first_instant_checks, ", past its end ", s.ramp_over_checks,
+                    ", draws ", s.ramp_draws, " (admitted ", s.ramp_draws_admitted,
+                    ", fractions sum to ", static_cast<int64_t>(s.ramp_draws_fraction_lo), "..",
+                    static_cast<int64_t>(s.ramp_draws_fraction_hi + 0.5),
+                    "), outcomes of ramp calls after the gate cleared ",
+                    s.ramp_outcomes_after_gate);
+  }
+  if (s.consecutive_runs_checked > 0) {
+    absl::StrAppend(&out, "; runs of consecutive failures that had to trip ",
+                    s.consecutive_runs_checked);
   }
   for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
   return out;

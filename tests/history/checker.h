@@ -74,6 +74,23 @@ inline constexpr absl::string_view kHoldResult = "shared-hold-result";
 // made by the late outcome of a trial that was certainly reaped.
 inline constexpr absl::string_view kProbeReapedEarly = "probe-reaped-before-its-deadline";
 inline constexpr absl::string_view kLateReapedOutcome = "late-outcome-of-a-reaped-trial";
+// Slow start (slow_start_duration, /tmp/spec/slow_start.md): a call shed
+// (rejected as CLOSED) in a generation that no trials' verdict closed; a
+// call admitted at the ramp's first instant (admitted fraction certainly
+// 0); a call shed once the ramp was certainly over; a shed call's
+// retry_after() that is not the ramp's end minus the clock it asked at; a
+// transition made by a shed call; an admitted share over the ramp's draws
+// outside what the fractions allow (a bound that cannot flake, see
+// checker.cc).
+inline constexpr absl::string_view kShedOutsideRamp = "shed-only-in-a-ramp";
+inline constexpr absl::string_view kRampFirstInstant = "nothing-admitted-at-the-ramps-start";
+inline constexpr absl::string_view kShedAfterRamp = "all-admitted-once-the-ramp-is-over";
+inline constexpr absl::string_view kShedRetry = "shed-retry-is-the-ramps-end";
+inline constexpr absl::string_view kShedChangedState = "shed-changes-nothing";
+inline constexpr absl::string_view kRampShare = "ramp-admitted-share";
+// consecutive_failures_to_open: N failures of a CLOSED generation counted
+// with no success among them, and the generation still current after.
+inline constexpr absl::string_view kMissedTrip = "consecutive-failures-trip";
 
 struct Violation {
   std::string check;
@@ -87,6 +104,14 @@ struct CheckerOptions {
   // the default check is "admitted minus handed back <= T". Set this to
   // read config.h literally and also count the trials handed back.
   bool strict_trial_admission = false;
+  // Slow start: from 5cbcac8 to e84520e gate.cc's branch for a ramp whose
+  // end is not stored (yet) rejected the call without counting it in
+  // Metrics().shed (README.md, "Bug found"; f8dc182 counts it); the
+  // default check bounds
+  // `shed` between the calls shed certainly after the store and all calls
+  // shed. Set this to read breaker.h ("Calls rejected while CLOSED by slow
+  // start's ramp") literally: `shed` equals every call rejected as CLOSED.
+  bool strict_shed_count = false;
   // Details kept per check (every violation is counted).
   size_t max_details_per_check = 10;
 };
@@ -172,6 +197,40 @@ struct CheckStats {
   uint64_t recorded_reap_transitions = 0;
   uint64_t late_outcomes_certainly_reaped = 0;
   uint64_t late_outcomes_maybe_reaped = 0;
+
+  // Slow start (slow_start_duration). Calls rejected as CLOSED (shed), and
+  // those of them that certainly found the ramp's end stored (their
+  // generation closed by a trials' verdict whose event had returned, and
+  // still current after them); the ramps timed (CLOSED generations a
+  // trials' verdict certainly made, the closer's clock bounded); acquires
+  // certainly at the ramp's first instant (fraction 0), and certainly past
+  // its end; shed calls whose retry was matched to the ramp's end; the
+  // random draws of ramps (acquires with a fraction certainly stored and
+  // possibly strictly between 0 and 1), those admitted, and the sums of
+  // their fractions' lower and upper bounds; ramps seen to end (a call
+  // past the end); CLOSED -> OPEN certainly before the ramp's end;
+  // outcomes of calls admitted during a ramp, resolved in the same
+  // generation after its gate was certainly cleared (fresh: not stale).
+  // (shed_before_store, below: those whose retry shows they read no end.)
+  uint64_t shed_seen = 0;
+  uint64_t shed_after_store = 0;
+  uint64_t ramps = 0;
+  uint64_t ramp_first_instant_checks = 0;
+  uint64_t ramp_over_checks = 0;
+  uint64_t shed_retries_checked = 0;
+  // Shed calls whose retry shows they read no stored end (now + ramp, not
+  // the stored end): shed before the closer stored it.
+  uint64_t shed_before_store = 0;
+  uint64_t ramp_draws = 0;
+  uint64_t ramp_draws_admitted = 0;
+  double ramp_draws_fraction_lo = 0;
+  double ramp_draws_fraction_hi = 0;
+  uint64_t ramps_ended = 0;
+  uint64_t ramp_trips = 0;
+  uint64_t ramp_outcomes_after_gate = 0;
+  // consecutive_failures_to_open: runs of N failures (no success among
+  // them) after which the generation had to be over.
+  uint64_t consecutive_runs_checked = 0;
 };
 
 struct CheckResult {

@@ -91,6 +91,7 @@ std::string FormatEvent(const Event& e) {
     } else {
       absl::StrAppend(&s, " -> rejected by g", e.permit_generation, "/",
                       StateName(e.rejected_state));
+      if (e.retry_nanos >= 0) absl::StrAppend(&s, " retry ", e.retry_nanos, " ns");
     }
   } else if (IsResolve(e.op)) {
     absl::StrAppend(&s, " p", e.permit, "@g", e.permit_generation, e.trial ? " (trial)" : "",
@@ -234,6 +235,28 @@ std::vector<BreakerConfig> StressConfigs() {
   released.half_open_probe_timeout_outcome = ProbeTimeoutOutcome::kReleased;
   released.half_open_successes_to_close = 2;
   configs.push_back(released);
+
+  // Slow start (slow_start_duration): after the trials close it, a fraction
+  // of calls rising from 0 to all over 40 ms (about 10 of the driver's
+  // steps) is admitted and the rest are shed, rejected as CLOSED. No rate
+  // window: every trip needs 3 failures of its own generation, so outages
+  // often trip it during the ramp, and healthy spells see ramps end.
+  BreakerConfig ramp = consecutive;
+  ramp.name = "slow-start";
+  ramp.slow_start_duration = absl::Milliseconds(40);
+  configs.push_back(ramp);
+
+  // The same over a time window, with trials judged by rate (a by-rate
+  // close ramps too) and a 250 ms ramp, about as long as the driver's
+  // healthy spells (30 to 120 steps of up to 8 ms): outages often trip it
+  // during the ramp.
+  BreakerConfig ramp_by_rate = time;
+  ramp_by_rate.name = "slow-start-by-rate";
+  ramp_by_rate.half_open_judge_by_rate = true;
+  ramp_by_rate.half_open_trial_calls = 6;
+  ramp_by_rate.half_open_max_concurrent = 3;
+  ramp_by_rate.slow_start_duration = absl::Milliseconds(250);
+  configs.push_back(ramp_by_rate);
 
   return configs;
 }
@@ -414,7 +437,8 @@ class Run {
 
  private:
   bool Recording() const {
-    return options_.coordinator || config_.half_open_probe_timeout > absl::ZeroDuration();
+    return options_.coordinator || config_.half_open_probe_timeout > absl::ZeroDuration() ||
+           config_.slow_start_duration > absl::ZeroDuration();
   }
 
   static constexpr uint64_t kMaxLagOps = 256;
@@ -472,6 +496,11 @@ class Run {
     e.trial = permit.is_trial();
     e.admitted = static_cast<bool>(permit);
     e.rejected_state = e.admitted ? State::kClosed : permit.rejected_state();
+    // Shed by slow start's ramp: its retry, asked now (a fresh clock
+    // reading, inside the event's two).
+    if (!e.admitted && e.rejected_state == State::kClosed) {
+      e.retry_nanos = absl::ToInt64Nanoseconds(permit.retry_after());
+    }
     End(w, e);
     if (!e.admitted) return std::nullopt;  // a rejected permit's destructor does nothing
     std::optional<Held> held;
@@ -880,7 +909,9 @@ class Run {
 
   // After the workers joined: every permit has ended, so an OPEN breaker
   // must admit a trial once its longest possible open duration has passed,
-  // and a HALF_OPEN one must admit a trial at once. Successful probes close it.
+  // and a HALF_OPEN one must admit a trial at once; a CLOSED one ramping up
+  // (slow start) admits every call once its ramp is over. Successful probes
+  // close it.
   void ProbeUntilClosed(Worker& w) {
     const int attempts = 8 + 4 * config_.half_open_trial_calls;
     const absl::Duration longest =
@@ -898,7 +929,17 @@ class Run {
         marks_.push_back(ClockMark{Ticket(), now_});
       }
       std::optional<Held> h = Acquire(w, /*probe=*/true);
-      if (!h) continue;  // the checker says whether that was allowed
+      if (!h) {
+        // Shed by slow start's ramp: wait it out (the next call is admitted
+        // for certain; the checker says whether this one was allowed).
+        const Event& rejected = w.log.back();
+        if (rejected.rejected_state == State::kClosed) {
+          clock_.Advance(config_.slow_start_duration);
+          now_ += absl::ToInt64Nanoseconds(config_.slow_start_duration);
+          marks_.push_back(ClockMark{Ticket(), now_});
+        }
+        continue;  // the checker says whether that was allowed
+      }
       const bool trial = h->trial;
       Resolve(w, *h, Op::kSuccess, /*meant_slow=*/false, /*probe=*/true);
       // Done once a normal call succeeded and the breaker is still CLOSED

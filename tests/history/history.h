@@ -118,6 +118,10 @@ struct Event {
   // Acquire only.
   bool admitted = false;
   State rejected_state = State::kClosed;  // Permit::rejected_state() if not admitted
+  // Rejected as CLOSED (slow start's ramp shed it): Permit::retry_after()
+  // in nanoseconds, asked inside the acquire, between clock_before and
+  // clock_after (it reads the breaker's clock afresh); -1 otherwise.
+  int64_t retry_nanos = -1;
   // Resolutions only.
   bool returned = false;              // what Success()/Failure()/Ignore()/Release() returned
   int64_t acquired_clock_before = 0;  // the acquire's clock_before
@@ -177,8 +181,10 @@ struct History {
   // Snapshot().trials_in_flight right after (Snapshot() reaps due probes
   // first when half_open_probe_timeout is set); -1: not read.
   int quiescent_snapshot_trials_in_flight = -1;
-  // With the coordinator, or with half_open_probe_timeout set: every
-  // transition of the run, by generation (the listener's records).
+  // With the coordinator, with half_open_probe_timeout set, or with
+  // slow_start_duration set: every transition of the run, by generation
+  // (the listener's records; for slow start they name the trial outcome
+  // that closed the breaker, whose clock dates the ramp).
   bool transitions_complete = false;
   std::vector<TransitionRecord> transitions;
 };
@@ -235,6 +241,13 @@ struct HarnessOptions {
 //   probe-timeout-released  the same with kReleased and S=2: a reaped trial's
 //                           slot goes back, so its late outcome is stale in a
 //                           generation that goes on
+//   slow-start              consecutive-only with slow_start_duration 40 ms:
+//                           every close by the trials ramps (a fraction of
+//                           calls admitted, the rest shed as CLOSED), and
+//                           outages trip it during the ramp
+//   slow-start-by-rate      a time window, trials judged by rate (K=6, C=3),
+//                           and a 250 ms ramp after each by-rate close (as
+//                           long as a healthy spell: outages trip many)
 std::vector<BreakerConfig> StressConfigs();
 // The one named `name` (a default BreakerConfig if there is none).
 BreakerConfig StressConfig(absl::string_view name);

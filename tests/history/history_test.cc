@@ -61,6 +61,22 @@ struct Totals {
   uint64_t recorded_reap_transitions = 0;
   uint64_t late_outcomes_certainly_reaped = 0;
   uint64_t late_outcomes_maybe_reaped = 0;
+  // Slow start.
+  uint64_t shed_metric = 0;  // Metrics().shed
+  uint64_t shed = 0;
+  uint64_t shed_after_store = 0;
+  uint64_t ramps = 0;
+  uint64_t ramps_ended = 0;
+  uint64_t ramp_trips = 0;
+  uint64_t ramp_first_instant_checks = 0;
+  uint64_t ramp_over_checks = 0;
+  uint64_t shed_retries_checked = 0;
+  uint64_t ramp_draws = 0;
+  uint64_t ramp_draws_admitted = 0;
+  double ramp_draws_fraction_lo = 0;
+  double ramp_draws_fraction_hi = 0;
+  uint64_t ramp_outcomes_after_gate = 0;
+  uint64_t consecutive_runs_checked = 0;
 };
 
 constexpr int kThreads = 8;  // the machine has 2 cores
@@ -109,6 +125,21 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
     totals->recorded_reap_transitions += result.stats.recorded_reap_transitions;
     totals->late_outcomes_certainly_reaped += result.stats.late_outcomes_certainly_reaped;
     totals->late_outcomes_maybe_reaped += result.stats.late_outcomes_maybe_reaped;
+    totals->shed_metric += history->final_metrics.shed;
+    totals->shed += result.stats.shed_seen;
+    totals->shed_after_store += result.stats.shed_after_store;
+    totals->ramps += result.stats.ramps;
+    totals->ramps_ended += result.stats.ramps_ended;
+    totals->ramp_trips += result.stats.ramp_trips;
+    totals->ramp_first_instant_checks += result.stats.ramp_first_instant_checks;
+    totals->ramp_over_checks += result.stats.ramp_over_checks;
+    totals->shed_retries_checked += result.stats.shed_retries_checked;
+    totals->ramp_draws += result.stats.ramp_draws;
+    totals->ramp_draws_admitted += result.stats.ramp_draws_admitted;
+    totals->ramp_draws_fraction_lo += result.stats.ramp_draws_fraction_lo;
+    totals->ramp_draws_fraction_hi += result.stats.ramp_draws_fraction_hi;
+    totals->ramp_outcomes_after_gate += result.stats.ramp_outcomes_after_gate;
+    totals->consecutive_runs_checked += result.stats.consecutive_runs_checked;
     if (result.stats.max_trials_in_flight > totals->max_trials_in_flight) {
       totals->max_trials_in_flight = result.stats.max_trials_in_flight;
     }
@@ -283,6 +314,67 @@ TEST(HistoryTest, ConcurrentHistoriesWithReapedProbesCountedAsFailuresFollowTheS
 
 TEST(HistoryTest, ConcurrentHistoriesWithReapedProbesReleasedFollowTheStateMachine) {
   RunProbeTimeout("probe-timeout-released", 17001, /*reap_fails=*/false);
+}
+
+// Slow start (slow_start_duration): every close by the trials ramps, so
+// calls are shed (rejected as CLOSED, retry_after() the ramp's end) with a
+// rising probability; the checker dates each ramp from the clock of the
+// trial outcome that closed it (its transition record), then checks the
+// ramp's first instant (nothing admitted), its end (everything admitted),
+// every shed call's retry, the admitted share against the fractions,
+// Metrics().shed, and that failures during a ramp trip as usual.
+// `slow-start`: 40 ms ramps that mostly end; `slow-start-by-rate`: 250 ms
+// ramps after by-rate closes, which outages often trip.
+void RunSlowStart(absl::string_view name, uint64_t first_seed, bool long_ramps) {
+  Totals totals;
+  const BreakerConfig config = StressConfig(name);
+  ASSERT_GT(config.slow_start_duration, absl::ZeroDuration());
+  RunAndCheck(config, first_seed, &totals);
+  std::printf(
+      "  slow start: Metrics().shed %llu (calls shed %llu, %llu after the end was stored), ramps "
+      "timed %llu (%llu seen to end, %llu tripped before their end), calls at a ramp's first "
+      "instant %llu, past its end %llu, retries matched to the end %llu, draws %llu (admitted "
+      "%llu; fractions sum to %.0f..%.0f), outcomes of ramp calls after the gate cleared %llu, "
+      "runs of consecutive failures that had to trip %llu\n",
+      static_cast<unsigned long long>(totals.shed_metric),
+      static_cast<unsigned long long>(totals.shed),
+      static_cast<unsigned long long>(totals.shed_after_store),
+      static_cast<unsigned long long>(totals.ramps),
+      static_cast<unsigned long long>(totals.ramps_ended),
+      static_cast<unsigned long long>(totals.ramp_trips),
+      static_cast<unsigned long long>(totals.ramp_first_instant_checks),
+      static_cast<unsigned long long>(totals.ramp_over_checks),
+      static_cast<unsigned long long>(totals.shed_retries_checked),
+      static_cast<unsigned long long>(totals.ramp_draws),
+      static_cast<unsigned long long>(totals.ramp_draws_admitted), totals.ramp_draws_fraction_lo,
+      totals.ramp_draws_fraction_hi,
+      static_cast<unsigned long long>(totals.ramp_outcomes_after_gate),
+      static_cast<unsigned long long>(totals.consecutive_runs_checked));
+  // Every part of the ramp was exercised: shed calls (with their retries
+  // checked), the first instant, draws, ramps that ended, runs of failures
+  // that had to trip.
+  EXPECT_GT(totals.ramps, 0u);
+  EXPECT_GT(totals.shed_metric, 0u);
+  EXPECT_GT(totals.shed_retries_checked, 0u);
+  EXPECT_GT(totals.ramp_first_instant_checks, 0u);
+  EXPECT_GT(totals.ramp_draws, 0u);
+  EXPECT_GT(totals.ramp_draws_admitted, 0u);
+  EXPECT_GT(totals.ramps_ended, 0u);
+  EXPECT_GT(totals.ramp_over_checks, 0u);
+  EXPECT_GT(totals.consecutive_runs_checked, 0u);
+  if (long_ramps) {
+    EXPECT_GT(totals.ramp_trips, 0u) << "no trip during a ramp";
+  } else {
+    EXPECT_GT(totals.ramp_outcomes_after_gate, 0u);
+  }
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithSlowStartFollowTheStateMachine) {
+  RunSlowStart("slow-start", 18001, /*long_ramps=*/false);
+}
+
+TEST(HistoryTest, ConcurrentHistoriesWithSlowStartAfterByRateClosesFollowTheStateMachine) {
+  RunSlowStart("slow-start-by-rate", 19001, /*long_ramps=*/true);
 }
 
 // The distributed mode's hold (HarnessOptions::coordinator): a coordinator
@@ -1317,6 +1409,250 @@ TEST(CheckerTest, CatchesAFollowThatFailedOutsideAnOperatorState) {
   left.hold_generation = 1;
   const CheckResult result = CheckHistory(ok.history());
   EXPECT_TRUE(result.ok()) << result.Summary();
+}
+
+// ---- Slow start ------------------------------------------------------------------------
+
+// HandMadeConfig() (3 failures, open 1 s, K = 2, C = 1) with a 1 s ramp.
+BreakerConfig RampConfig() {
+  BreakerConfig config = HandMadeConfig();
+  config.slow_start_duration = absl::Seconds(1);
+  return config;
+}
+
+// CLOSED g0 --3 failures--> OPEN g1 --1 s--> HALF_OPEN g2 --2 trials--> CLOSED
+// g3 at clock 1 s, each transition recorded: the ramp ends at 2 s.
+Builder Ramped(BreakerConfig config = RampConfig()) {
+  Builder b(config);
+  b.Failures(3, 0, 1, State::kOpen);
+  b.Made(1, State::kClosed, State::kOpen, TransitionCause::kConsecutiveFailures);
+  b.Advance(absl::Seconds(1));
+  const uint64_t t1 = b.Acquire(2, State::kHalfOpen, true);
+  b.Made(2, State::kOpen, State::kHalfOpen, TransitionCause::kOpenPeriodOver);
+  b.Resolve(t1, Op::kSuccess, 2, State::kHalfOpen);
+  const uint64_t t2 = b.Acquire(2, State::kHalfOpen, true);
+  b.Resolve(t2, Op::kSuccess, 2, State::kHalfOpen).post = Observation{3, true, State::kClosed};
+  b.Made(3, State::kHalfOpen, State::kClosed, TransitionCause::kTrialsSucceeded);
+  b.history().transitions_complete = true;
+  return b;
+}
+
+// A call shed by the ramp of `gen`, told to retry in `retry`.
+Event& Shed(Builder& b, uint32_t gen, absl::Duration retry) {
+  b.Acquire(gen, State::kClosed, false);
+  b.Last().retry_nanos = absl::ToInt64Nanoseconds(retry);
+  return b.Last();
+}
+
+TEST(CheckerTest, AcceptsAHandMadeRampThatFollowsSlowStart) {
+  Builder b = Ramped();
+  Shed(b, 3, absl::Seconds(1));  // the first instant: the whole ramp left
+  b.Advance(absl::Milliseconds(500));
+  Shed(b, 3, absl::Milliseconds(500));
+  const uint64_t mid = b.Acquire(3, State::kClosed, true);  // a draw at f = 0.5
+  b.Advance(absl::Milliseconds(500));
+  b.Resolve(b.Acquire(3, State::kClosed, true), Op::kSuccess, 3, State::kClosed);  // clears it
+  b.Resolve(mid, Op::kFailure, 3, State::kClosed);  // counts, in the same generation
+  const CheckResult result = CheckHistory(b.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.ramps, 1u);
+  EXPECT_EQ(result.stats.shed_seen, 2u);
+  EXPECT_EQ(result.stats.shed_retries_checked, 2u);
+  EXPECT_EQ(result.stats.ramp_first_instant_checks, 1u);
+  EXPECT_EQ(result.stats.ramp_draws, 2u);
+  EXPECT_EQ(result.stats.ramps_ended, 1u);
+  EXPECT_EQ(result.stats.ramp_outcomes_after_gate, 1u);
+}
+
+TEST(CheckerTest, CatchesACallAdmittedAtTheRampsFirstInstant) {
+  for (const bool records : {true, false}) {
+    Builder b = Ramped();
+    if (!records) {  // dated by the trial outcomes of generation 2 instead
+      b.history().transitions.clear();
+      b.history().transitions_complete = false;
+    }
+    b.Acquire(3, State::kClosed, true);  // clock 1 s: f = 0
+    CheckResult result = CheckHistory(b.history());
+    EXPECT_TRUE(result.Has(kRampFirstInstant)) << result.Summary();
+    EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+
+    Builder later = Ramped();
+    later.Advance(absl::Milliseconds(1));  // f = 0.001: may be admitted
+    later.Acquire(3, State::kClosed, true);
+    result = CheckHistory(later.history());
+    EXPECT_TRUE(result.ok()) << result.Summary();
+  }
+}
+
+TEST(CheckerTest, CatchesACallShedOnceTheRampWasOver) {
+  Builder b = Ramped();
+  b.Advance(absl::Seconds(1));
+  Shed(b, 3, absl::ZeroDuration());  // clock 2 s: the ramp's end
+  CheckResult result = CheckHistory(b.history());
+  EXPECT_TRUE(result.Has(kShedAfterRamp)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+
+  Builder before = Ramped();
+  before.Advance(absl::Milliseconds(999));
+  Shed(before, 3, absl::Milliseconds(1));
+  result = CheckHistory(before.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesAShedCallsRetryThatIsNotTheRampsEnd) {
+  // At the first instant the whole ramp is left, not twice it.
+  Builder b = Ramped();
+  Shed(b, 3, absl::Seconds(2));
+  CheckResult result = CheckHistory(b.history());
+  EXPECT_TRUE(result.Has(kShedRetry)) << result.Summary();
+  // Half way, 500 ms are left, not 400.
+  Builder half = Ramped();
+  half.Advance(absl::Milliseconds(500));
+  Shed(half, 3, absl::Milliseconds(400));
+  result = CheckHistory(half.history());
+  EXPECT_TRUE(result.Has(kShedRetry)) << result.Summary();
+  // Two shed calls whose retries each fit the ramp's end as far as the
+  // closer's clock tells (it read between 1 s and 1.01 s), but not one end.
+  Builder two = Ramped();
+  two.history().events.back().clock_after += absl::ToInt64Nanoseconds(absl::Milliseconds(10));
+  two.Advance(absl::Milliseconds(100));
+  Shed(two, 3, absl::Milliseconds(900));    // ends at 2 s
+  Shed(two, 3, absl::Milliseconds(905));    // ends at 2.005 s
+  result = CheckHistory(two.history());
+  EXPECT_TRUE(result.Has(kShedRetry)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  two.history().events.back().retry_nanos = absl::ToInt64Nanoseconds(absl::Milliseconds(900));
+  result = CheckHistory(two.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesACallShedWhereNoTrialsVerdictRamps) {
+  // After a Reset(): CLOSED g4 was the operator's.
+  Builder reset = Ramped();
+  Event& r = reset.Add(Op::kReset, 3, State::kClosed);
+  r.post = Observation{4, true, State::kClosed};
+  reset.Made(4, State::kClosed, State::kClosed, TransitionCause::kOperator);
+  Shed(reset, 4, absl::Seconds(1));
+  CheckResult result = CheckHistory(reset.history());
+  EXPECT_TRUE(result.Has(kShedOutsideRamp)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  // The breaker's first CLOSED.
+  Builder first(RampConfig());
+  Shed(first, 0, absl::Seconds(1));
+  EXPECT_TRUE(CheckHistory(first.history()).Has(kShedOutsideRamp));
+  // ... where adaptive throttling, drawing at the same gate, may shed.
+  BreakerConfig throttled = RampConfig();
+  throttled.adaptive_throttling = true;
+  first.history().config = throttled;
+  result = CheckHistory(first.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  // No records: CLOSED g2 after OPEN g1 (a Reset from OPEN).
+  Builder open(RampConfig());
+  open.Failures(3, 0, 1, State::kOpen);
+  Event& from_open = open.Add(Op::kReset, 1, State::kOpen);
+  from_open.post = Observation{2, true, State::kClosed};
+  Shed(open, 2, absl::Seconds(1));
+  result = CheckHistory(open.history());
+  EXPECT_TRUE(result.Has(kShedOutsideRamp)) << result.Summary();
+  // Slow start off: no call is rejected as CLOSED.
+  BreakerConfig off = RampConfig();
+  off.slow_start_duration = absl::ZeroDuration();
+  Builder no_ramp = Ramped(off);
+  Shed(no_ramp, 3, absl::Seconds(1));
+  result = CheckHistory(no_ramp.history());
+  EXPECT_TRUE(result.Has(kRejectedState)) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesShedCountsThatDoNotAddUp) {
+  Builder b = Ramped();
+  Shed(b, 3, absl::Seconds(1));
+  b.Advance(absl::Seconds(1));
+  b.Resolve(b.Acquire(3, State::kClosed, true), Op::kSuccess, 3, State::kClosed);
+  History& h = b.history();
+  h.complete = true;
+  h.has_final = true;
+  h.final_metrics.state = State::kClosed;
+  h.final_metrics.generation = 3;
+  h.final_metrics.opened = 1;
+  h.final_metrics.permitted = 6;  // 3 failures, 2 trials, 1 success
+  h.final_metrics.rejected = 1;   // the shed call
+  h.final_metrics.successes = 3;
+  h.final_metrics.failures = 3;
+  h.final_metrics.shed = 1;
+  EXPECT_TRUE(CheckHistory(h).ok()) << CheckHistory(h).Summary();
+  for (const uint64_t shed : {0, 2}) {
+    h.final_metrics.shed = shed;
+    EXPECT_TRUE(CheckHistory(h).Has(kCounters)) << shed;
+  }
+  // A shed call counted as permitted too.
+  h.final_metrics.shed = 1;
+  h.final_metrics.permitted = 7;
+  h.final_metrics.ignored = 1;  // so that the outcomes still add up
+  const CheckResult result = CheckHistory(h);
+  EXPECT_TRUE(result.Has(kCounters)) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesAShedCallThatChangesTheState) {
+  Builder b = Ramped();
+  Shed(b, 3, absl::Seconds(1)).post = Observation{4, true, State::kOpen};
+  b.Made(4, State::kClosed, State::kOpen, TransitionCause::kConsecutiveFailures);
+  const CheckResult result = CheckHistory(b.history());
+  EXPECT_TRUE(result.Has(kShedChangedState)) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesARampThatAdmitsMoreOrFewerThanItsFraction) {
+  // 1000 draws at f = 0.1 all admitted, or at f = 0.9 all shed: far outside
+  // 6 sqrt(n) of the fractions' sum. Half of 1000 at f = 0.5: fine.
+  auto draws = [](absl::Duration into, int admitted, int shed) {
+    Builder b = Ramped();
+    b.Advance(into);
+    for (int i = 0; i < admitted; ++i) b.Acquire(3, State::kClosed, true);
+    for (int i = 0; i < shed; ++i) Shed(b, 3, absl::Seconds(1) - into);
+    return CheckHistory(b.history());
+  };
+  CheckResult result = draws(absl::Milliseconds(100), 1000, 0);
+  EXPECT_TRUE(result.Has(kRampShare)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  result = draws(absl::Milliseconds(900), 0, 1000);
+  EXPECT_TRUE(result.Has(kRampShare)) << result.Summary();
+  result = draws(absl::Milliseconds(500), 480, 520);
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.ramp_draws, 1000u);
+}
+
+TEST(CheckerTest, CatchesConsecutiveFailuresThatDidNotTrip) {
+  // consecutive_failures_to_open 3: three failures, then CLOSED g0 is
+  // still read.
+  Builder b(HandMadeConfig());
+  b.Failures(3, 0, 0, State::kClosed);
+  b.Acquire(0, State::kClosed, true);
+  CheckResult result = CheckHistory(b.history());
+  EXPECT_TRUE(result.Has(kMissedTrip)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  // A success among them ends the run.
+  Builder ok(HandMadeConfig());
+  ok.Failures(2, 0, 0, State::kClosed);
+  ok.Resolve(ok.Acquire(0, State::kClosed, true), Op::kSuccess, 0, State::kClosed);
+  ok.Failures(1, 0, 0, State::kClosed);
+  ok.Acquire(0, State::kClosed, true);
+  result = CheckHistory(ok.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.consecutive_runs_checked, 0u);
+  // During a ramp: failures of calls admitted by the ramp count as usual.
+  Builder ramp = Ramped();
+  ramp.Advance(absl::Milliseconds(500));
+  ramp.Failures(3, 3, 3, State::kClosed);
+  Shed(ramp, 3, absl::Milliseconds(500));
+  result = CheckHistory(ramp.history());
+  EXPECT_TRUE(result.Has(kMissedTrip)) << result.Summary();
+  Builder tripped = Ramped();
+  tripped.Advance(absl::Milliseconds(500));
+  tripped.Failures(3, 3, 4, State::kOpen);
+  tripped.Made(4, State::kClosed, State::kOpen, TransitionCause::kConsecutiveFailures);
+  result = CheckHistory(tripped.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.consecutive_runs_checked, 2u);  // g0's and g3's
+  EXPECT_EQ(result.stats.ramp_trips, 1u);
 }
 
 // ---- A single-threaded observation about config.h ------------------------------------

@@ -20,6 +20,9 @@
 //                 the CPU 20 times with probability N/1000 (fault_injection.h)
 //   --strict      read config.h's "never more than half_open_trial_calls
 //                 trials admitted per HALF_OPEN period" literally
+//   --strict-shed read breaker.h's Metrics().shed ("calls rejected while
+//                 CLOSED by slow start's ramp") literally: every call shed
+//                 counts, also one shed before the closer stored the ramp's end
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -56,6 +59,7 @@ struct Flags {
   uint64_t seed = 1;
   int ops = 3000;
   bool strict = false;
+  bool strict_shed = false;
   bool verbose = false;
   bool shared = false;
   int64_t delay = 0;
@@ -102,13 +106,15 @@ Flags Parse(int argc, char** argv) {
       flags.verbose = true;
     } else if (arg == "--strict") {
       flags.strict = true;
+    } else if (arg == "--strict-shed") {
+      flags.strict_shed = true;
     } else if (arg == "--shared") {
       flags.shared = true;
     } else {
       std::fprintf(stderr,
                    "usage: history_soak [--seconds=N] [--rounds=N] [--threads=N] [--seed=N] "
                    "[--ops=N] [--config=NAME] [--shared] [--dump=PATH] [--delay=N] [--verbose] "
-                   "[--strict]\n");
+                   "[--strict] [--strict-shed]\n");
       std::exit(2);
     }
   }
@@ -159,6 +165,7 @@ int main(int argc, char** argv) {
 #endif
   CheckerOptions checker_options;
   checker_options.strict_trial_admission = flags.strict;
+  checker_options.strict_shed_count = flags.strict_shed;
 
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
@@ -177,6 +184,11 @@ int main(int argc, char** argv) {
     // Per-probe deadlines.
     uint64_t probe_timeouts = 0, maybe_reaped = 0, reaps_certain = 0, slots_reclaimed = 0,
              reap_verdicts = 0, recorded_reaps = 0, late_certain = 0, late_maybe = 0;
+    // Slow start.
+    uint64_t shed_metric = 0, shed = 0, shed_stored = 0, shed_unstored = 0, ramps = 0,
+             ramps_ended = 0, ramp_trips = 0, first_instant = 0, ramp_over = 0, retries = 0,
+             draws = 0, draws_admitted = 0, outcomes_after_gate = 0, consecutive_runs = 0;
+    double fraction_lo = 0, fraction_hi = 0;
   };
   std::map<std::string, uint64_t> record_causes;
   std::map<std::string, PerConfig> per_config;
@@ -239,6 +251,22 @@ int main(int argc, char** argv) {
       p.recorded_reaps += result.stats.recorded_reap_transitions;
       p.late_certain += result.stats.late_outcomes_certainly_reaped;
       p.late_maybe += result.stats.late_outcomes_maybe_reaped;
+      p.shed_metric += history->final_metrics.shed;
+      p.shed += result.stats.shed_seen;
+      p.shed_stored += result.stats.shed_after_store;
+      p.shed_unstored += result.stats.shed_before_store;
+      p.ramps += result.stats.ramps;
+      p.ramps_ended += result.stats.ramps_ended;
+      p.ramp_trips += result.stats.ramp_trips;
+      p.first_instant += result.stats.ramp_first_instant_checks;
+      p.ramp_over += result.stats.ramp_over_checks;
+      p.retries += result.stats.shed_retries_checked;
+      p.draws += result.stats.ramp_draws;
+      p.draws_admitted += result.stats.ramp_draws_admitted;
+      p.fraction_lo += result.stats.ramp_draws_fraction_lo;
+      p.fraction_hi += result.stats.ramp_draws_fraction_hi;
+      p.outcomes_after_gate += result.stats.ramp_outcomes_after_gate;
+      p.consecutive_runs += result.stats.consecutive_runs_checked;
       for (const auto& [cause, n] : result.stats.record_causes) record_causes[cause] += n;
     }
     if (flags.verbose && result.ok()) {
@@ -318,6 +346,41 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(p.recorded_reaps),
                   static_cast<unsigned long long>(p.late_certain),
                   static_cast<unsigned long long>(p.late_maybe));
+    }
+  }
+  std::printf("  runs of consecutive failures that had to trip, per configuration:");
+  for (const auto& [name, p] : per_config) {
+    if (p.consecutive_runs > 0) {
+      std::printf(" %s %llu", name.c_str(), static_cast<unsigned long long>(p.consecutive_runs));
+    }
+  }
+  std::printf("\n");
+  bool ramps = false;
+  for (const auto& [name, p] : per_config) ramps = ramps || p.shed > 0 || p.ramps > 0;
+  if (ramps) {
+    std::printf(
+        "  slow start, per configuration: Metrics().shed (calls shed, after the end was stored, "
+        "certainly before), "
+        "ramps timed (seen to end, tripped before their end), calls at a ramp's first instant, "
+        "past its end, retries matched to the end, draws (admitted; fractions sum to), outcomes "
+        "of ramp calls after the gate cleared\n");
+    for (const auto& [name, p] : per_config) {
+      if (p.shed == 0 && p.ramps == 0) continue;
+      std::printf("    %-24s %llu (%llu, %llu, %llu), %llu (%llu, %llu), %llu, %llu, %llu, "
+                  "%llu (%llu; %.0f..%.0f), %llu\n",
+                  name.c_str(), static_cast<unsigned long long>(p.shed_metric),
+                  static_cast<unsigned long long>(p.shed),
+                  static_cast<unsigned long long>(p.shed_stored),
+                  static_cast<unsigned long long>(p.shed_unstored),
+                  static_cast<unsigned long long>(p.ramps),
+                  static_cast<unsigned long long>(p.ramps_ended),
+                  static_cast<unsigned long long>(p.ramp_trips),
+                  static_cast<unsigned long long>(p.first_instant),
+                  static_cast<unsigned long long>(p.ramp_over),
+                  static_cast<unsigned long long>(p.retries),
+                  static_cast<unsigned long long>(p.draws),
+                  static_cast<unsigned long long>(p.draws_admitted), p.fraction_lo, p.fraction_hi,
+                  static_cast<unsigned long long>(p.outcomes_after_gate));
     }
   }
   if (flags.shared) {
