@@ -39,6 +39,15 @@
 // Metrics().rejected and shed and changes nothing else) and follows the
 // breaker's answer otherwise, as it follows a jittered deadline.
 //
+// Adaptive throttling (adaptive_throttling, header byte 1 bits 3-7) draws
+// too, against the probability judged last for the generation: the model
+// keeps what the judge sees and when it judges (the window, the gate's
+// rejections by bucket, the fold points, the bucket claim), so it knows
+// whether the gate is set and whether p is 0; it follows the breaker's
+// draw only where the share admitted is strictly between 0 and 1, and
+// compares Snapshot()'s throttle_probability, throttle_requests and
+// throttle_accepts exactly.
+//
 // FUZZ_TRACE=1 in the environment prints each operation as it runs, with
 // the model's view, to decode a crashing input.
 #include <array>
@@ -107,6 +116,8 @@ constexpr int64_t kOrigins[] = {
     10 * 365 * kDay,                       // a fake clock ten years in
     std::numeric_limits<int64_t>::max() - 6 * 365 * kDay,  // near the top
 };
+// A streak of gated draws less likely than this (log2) is a mismatch.
+constexpr double kImprobableLog2 = -50;
 // Bounds the work of the transition bursts in one input.
 constexpr int64_t kMaxBurstTransitions = 70'000;
 
@@ -539,7 +550,8 @@ struct FuzzConfig {
 //      from kOrigins (bytes 22-25: low 2 bits pick it, the rest add ns)
 //   1  consecutive_failures_to_open: b % 8, 0 = unset (5 without a rate
 //      threshold, else off; an explicit 0 comes from a wild override);
-//      b >= 248: b * 1000
+//      b >= 248: b * 1000; below 248, bits 3-7 (aliases before)
+//      adaptive_throttling and its K (Throttle(): 0 off)
 //   2  failure_rate_threshold (SanePercent)
 //   3  slow_call_rate_threshold (SanePercent)
 //   4-5 slow_call_duration (SaneDuration)
@@ -577,7 +589,8 @@ struct FuzzConfig {
 // kAuto, both observed after every operation, no Snapshot(), as then; and
 // before bit 6 of byte 31, no distributed mode's operations. Every seed
 // and regression written before slow start has byte 16 under 0x10: no
-// slow start, as then.
+// slow start, as then; and every one written before adaptive throttling
+// has byte 1 under 8 (or 248 and up): no throttling, K = 2, as then.
 // half_open_probe_timeout from byte 17 bits 3-6 (`index`) and byte 10 bits
 // 5-6 (`offset`), both read only when their byte's bit 7 is clear: index 0
 // to 3 off (every input written before had 0 there, but one regression with
@@ -628,6 +641,34 @@ absl::Duration SlowStart(uint8_t nibble, uint8_t low) {
   return kWild[low & 15];
 }
 
+// adaptive_throttling and adaptive_throttling_k from byte 1 bits 3-7
+// (`t`, when byte 1 < 248). 0: off, K = 2 (every input written before);
+// 1 to 24: K from the table below (16 valid, then 8 invalid ones, checked
+// whether throttling is on or not), throttling on only with a time window
+// (with a count window the input runs unthrottled, or fails validation on
+// K alone); 25 to 30: on whatever the window (a count window is invalid),
+// with K = 2, 1, 100, NaN, 1.5, 1e308. With nextafter(2, 0), a success and
+// a failure give p = 2^-52 / 3: > 0 in Snapshot(), 0 as judged (x 2^32,
+// truncated), so no gate.
+void Throttle(uint8_t t, BreakerConfig& c) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double kKs[24] = {2, 1, 1.5, 3, 10, 100, std::nextafter(1.0, 2.0),
+                          std::nextafter(100.0, 0.0), std::nextafter(2.0, 0.0), 1.25, 4, 50,
+                          1.0000001, 2.5, 1.1, 7,
+                          // invalid
+                          0, std::nextafter(1.0, 0.0), std::nextafter(100.0, 200.0), nan,
+                          std::numeric_limits<double>::infinity(), -1, 101, 0.5};
+  const double kForced[6] = {2, 1, 100, nan, 1.5, 1e308};
+  if (t == 0) return;
+  if (t <= 24) {
+    c.adaptive_throttling_k = kKs[t - 1];
+    c.adaptive_throttling = c.window_type == WindowType::kTimeBased;
+  } else {
+    c.adaptive_throttling_k = kForced[(t - 25) % 6];
+    c.adaptive_throttling = true;
+  }
+}
+
 FuzzConfig ReadConfig(Bytes& in) {
   FuzzConfig f;
   BreakerConfig& c = f.config;
@@ -639,8 +680,9 @@ FuzzConfig ReadConfig(Bytes& in) {
   const uint8_t consecutive = in.U8();
   if (consecutive >= 248) {
     c.consecutive_failures_to_open = consecutive * 1000;
-  } else if (consecutive % 8 != 0) {
-    c.consecutive_failures_to_open = consecutive % 8;
+  } else {
+    if (consecutive % 8 != 0) c.consecutive_failures_to_open = consecutive % 8;
+    Throttle(consecutive >> 3, c);
   }
   c.failure_rate_threshold = SanePercent(in.U8());
   c.slow_call_rate_threshold = SanePercent(in.U8());
@@ -729,7 +771,8 @@ std::string Describe(const BreakerConfig& c) {
       " half_open_max=", absl::FormatDuration(c.half_open_max_duration),
       " probe_timeout=", absl::FormatDuration(c.half_open_probe_timeout),
       " probe_outcome=", static_cast<int>(c.half_open_probe_timeout_outcome),
-      " slow_start=", absl::FormatDuration(c.slow_start_duration), " stripes=",
+      " slow_start=", absl::FormatDuration(c.slow_start_duration),
+      " throttling=", c.adaptive_throttling, " K=", c.adaptive_throttling_k, " stripes=",
       c.stripes ? absl::StrCat(*c.stripes) : "unset");
 }
 
@@ -868,7 +911,9 @@ std::string SnapshotString(const circuit::BreakerSnapshot& s) {
       " threshold=", s.last_trip.threshold, " gen=", s.last_trip.generation,
       "} sharing=", circuit::SharingName(s.sharing),
       " slow_start_admitted=", OptionalString(s.slow_start_admitted),
-      " slow_start_remaining=", absl::ToInt64Nanoseconds(s.slow_start_remaining), " ns");
+      " slow_start_remaining=", absl::ToInt64Nanoseconds(s.slow_start_remaining), " ns",
+      " throttle_probability=", OptionalString(s.throttle_probability),
+      " throttle_requests=", s.throttle_requests, " throttle_accepts=", s.throttle_accepts);
 }
 
 std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
@@ -887,7 +932,9 @@ std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
       " threshold=", s.trip_threshold, " gen=", s.trip_generation,
       "} sharing=", circuit::SharingName(s.sharing),
       " slow_start_admitted=", OptionalString(s.slow_start_admitted),
-      " slow_start_remaining=", s.slow_start_remaining, " ns");
+      " slow_start_remaining=", s.slow_start_remaining, " ns",
+      " throttle_probability=", OptionalString(s.throttle_probability),
+      " throttle_requests=", s.throttle_requests, " throttle_accepts=", s.throttle_accepts);
 }
 
 class Run {
@@ -962,7 +1009,8 @@ class Run {
         " reopens=", model_.reopen_count(), " open_until=", model_.open_until(),
         " half_open_until=", model_.half_open_until(),
         " sharing=", circuit::SharingName(model_.sharing()),
-        " slow_start_end=", model_.slow_start_end(),
+        " slow_start_end=", model_.slow_start_end(), " gate=", model_.gated(),
+        " judged_throttle=", model_.judged_throttle(),
         " lent=", model_.Lent(model_.generation()), "\n", slots));
   }
 
@@ -1038,6 +1086,17 @@ class Run {
                             slot >= 0 ? absl::StrCat(", at slot ", slot) : std::string(), ")"));
     }
     if (snapshot_now && fuzz_.snapshot == 3) CompareSnapshot(where, r, m);
+    // The gated draws (slow start's ramp, adaptive throttling): each is
+    // random, but a streak of like answers less likely than 2^-50 at the
+    // shares the model computed is not (one in 10^15, where a run of
+    // 300 s makes a few million draws).
+    if (model_.draw_streak_log2() < kImprobableLog2) {
+      Mismatch(absl::StrCat("the breaker's gated draws: ", model_.draw_streak_length(), " ",
+                            model_.draw_streak_admitted() ? "admitted" : "rejected",
+                            " in a row, a chance of 2^", model_.draw_streak_log2(),
+                            " at the shares the model computed (",
+                            "gate=", model_.gated(), ", p judged ", model_.judged_throttle(), ")"));
+    }
     for (int i = 0; i < kSlots; ++i) ComparePermit(real_[i], model_slots_[i], "slot");
     // The books balance with the permits still out (a reaped trial counts
     // its own late outcome; probe_timeouts is not part of it).
@@ -1053,9 +1112,9 @@ class Run {
     if (Tracing()) {
       const BreakerModel::WindowView w = model_.Window(Now());
       TRACE("  -> %s | window calls=%" PRIu64 " failures=%" PRIu64 " slow=%" PRIu64 " run=%" PRIu64
-            " trials_in_flight=%u\n",
+            " trials_in_flight=%u gate=%d judged_throttle=%.17g\n",
             MetricsString(m).c_str(), w.calls, w.failures, w.slow, model_.consecutive_failures(),
-            model_.trials_in_flight());
+            model_.trials_in_flight(), model_.gated() ? 1 : 0, model_.judged_throttle());
     }
   }
 
@@ -1105,6 +1164,9 @@ class Run {
     check(got.slow_start_admitted == want.slow_start_admitted, "slow_start_admitted");
     check(got.slow_start_remaining == absl::Nanoseconds(want.slow_start_remaining),
           "slow_start_remaining");
+    check(got.throttle_probability == want.throttle_probability, "throttle_probability");
+    check(got.throttle_requests == want.throttle_requests, "throttle_requests");
+    check(got.throttle_accepts == want.throttle_accepts, "throttle_accepts");
     if (!diff.empty()) {
       Mismatch(absl::StrCat("Snapshot() differs (", where, "):", diff, "\n  real  ",
                             SnapshotString(got), "\n  model ", SnapshotString(want),
@@ -1381,22 +1443,23 @@ class Run {
   // The operator controls, applied to the breaker and the model alike.
   enum class Operator : uint8_t { kForceOpen = 0, kDisable = 1, kMetricsOnly = 2, kReset = 3 };
   void ApplyOperator(Operator op) {
+    const int64_t now = Now();
     switch (op) {
       case Operator::kForceOpen:
         breaker_->ForceOpen();
-        model_.ForceOpen();
+        model_.ForceOpen(now);
         break;
       case Operator::kDisable:
         breaker_->Disable();
-        model_.Disable();
+        model_.Disable(now);
         break;
       case Operator::kMetricsOnly:
         breaker_->MetricsOnly();
-        model_.MetricsOnly();
+        model_.MetricsOnly(now);
         break;
       case Operator::kReset:
         breaker_->Reset();
-        model_.Reset();
+        model_.Reset(now);
         break;
     }
   }

@@ -116,6 +116,36 @@
 //     during the ramp that resolves after it is not stale. Snapshot() in
 //     CLOSED with the gate set and now < end shows f (slow_start_admitted)
 //     and end - now (slow_start_remaining).
+//   - Adaptive throttling (adaptive_throttling, adaptive_throttling_k = K;
+//     the spec throttle.md, config.h, src/throttle.cc, src/gate.cc): the
+//     breaker keeps its time window even with no rate threshold. The
+//     formula p = max(0, (requests - K * accepts) / (requests + 1)) over the
+//     window as of `now`: requests = the window's calls + the gate's
+//     rejections (throttled, or shed by slow start's ramp, while throttling
+//     is on) counted by bucket over [max(epoch(now) - buckets + 1, the
+//     epoch this generation's window started in), epoch(now)]: by bucket,
+//     not by generation, so the bucket the window starts in may hold the
+//     rejections of the CLOSED generation before it (the model keeps them
+//     that way, in throttled_); accepts = calls - failures. Snapshot() in
+//     CLOSED shows p, requests and accepts exactly. The p admissions use is
+//     the one judged last, tagged with the generation it was judged for:
+//     judged after every fold of the window (each failure or slow call; a
+//     success that finds the state word's `want` bit, which the success
+//     clears before its fold, or whose bucket differs from the one of the
+//     last fold that held a failure or slow call (window_judged_, which is
+//     not per generation: a fold of a generation with no failure yet
+//     clears it); leaving kShared in CLOSED), and by the first gated
+//     admission of each bucket (one claim for all generations). The model
+//     keeps those words literally (want_, log_for_gen_, judged_epoch_,
+//     judged_held_, throttle_gen_, throttle_scaled_, throttle_claim_). A
+//     judged p > 0 (as the breaker keeps it, x 2^32 truncated) sets the gate
+//     in that generation's CLOSED word; a gated admission that finds no
+//     ramp running and p == 0 clears it and is admitted; otherwise it is
+//     admitted with probability r * (1 - p), which the model cannot draw:
+//     a share of 0 (the ramp's f == 0) must reject, else the model follows
+//     the breaker. A rejection: CLOSED, retry the ramp's end (ramping) or
+//     the next bucket's start, `rejected` and `shed`, and one more
+//     throttled request in the current bucket.
 #ifndef CIRCUIT_FUZZ_BREAKER_MODEL_H_
 #define CIRCUIT_FUZZ_BREAKER_MODEL_H_
 
@@ -161,7 +191,7 @@ struct ModelMetrics {
   uint64_t stale = 0;
   uint64_t opened = 0;
   uint64_t probe_timeouts = 0;  // trials reaped past half_open_probe_timeout
-  uint64_t shed = 0;            // calls slow start's ramp rejected (also in rejected)
+  uint64_t shed = 0;  // calls the CLOSED gate rejected (ramp or throttle; also in rejected)
   // Transitions by [from][to], as BreakerMetrics::transitions.
   std::array<std::array<uint64_t, circuit::kNumStates>, circuit::kNumStates> transitions{};
 };
@@ -220,6 +250,11 @@ struct ModelSnapshot {
   // time left (absent and 0 otherwise).
   std::optional<double> slow_start_admitted;
   int64_t slow_start_remaining = 0;
+  // CLOSED with adaptive_throttling: the formula's probability as of now
+  // and its counts (absent and 0 otherwise).
+  std::optional<double> throttle_probability;
+  uint64_t throttle_requests = 0;
+  uint64_t throttle_accepts = 0;
 };
 
 // ---- The documented validation rules ----------------------------------------
@@ -322,6 +357,14 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
                                          c.slow_start_duration <= absl::Hours(24))) {
     bad.insert("slow_start_duration");
   }
+  // "Requires window_type kTimeBased." / "Must be in 1..100." (K is
+  // checked whether throttling is on or not.)
+  if (c.adaptive_throttling && c.window_type != circuit::WindowType::kTimeBased) {
+    bad.insert("adaptive_throttling");
+  }
+  if (!(c.adaptive_throttling_k >= 1 && c.adaptive_throttling_k <= 100)) {
+    bad.insert("adaptive_throttling_k");
+  }
   if (c.stripes.has_value() && (*c.stripes < 0 || *c.stripes > 1024)) bad.insert("stripes");
   return bad;
 }
@@ -341,7 +384,9 @@ class BreakerModel {
         slow_duration_(c.slow_call_duration),
         measure_(c.slow_call_rate_threshold > 0),
         caller_clock_(c.slow_call_clock == circuit::SlowCallClock::kCaller),
-        window_on_(c.failure_rate_threshold > 0 || c.slow_call_rate_threshold > 0),
+        // Adaptive throttling keeps a (time) window even with no threshold.
+        window_on_(c.failure_rate_threshold > 0 || c.slow_call_rate_threshold > 0 ||
+                   c.adaptive_throttling),
         time_window_(c.window_type == circuit::WindowType::kTimeBased),
         window_size_(c.window_size),
         buckets_(c.window_buckets),
@@ -365,7 +410,9 @@ class BreakerModel {
         probe_timeout_nanos_(absl::ToInt64Nanoseconds(c.half_open_probe_timeout)),
         probe_released_(c.half_open_probe_timeout_outcome ==
                         circuit::ProbeTimeoutOutcome::kReleased),
-        slow_start_nanos_(absl::ToInt64Nanoseconds(c.slow_start_duration)) {
+        slow_start_nanos_(absl::ToInt64Nanoseconds(c.slow_start_duration)),
+        throttling_(c.adaptive_throttling),
+        throttle_k_(c.adaptive_throttling_k) {
     // One probe slot per concurrent trial, only with the timeout on.
     if (probe_timeout_nanos_ > 0) probe_slots_.resize(max_concurrent_);
   }
@@ -406,7 +453,15 @@ class BreakerModel {
   int64_t open_until_max() const { return state_ == State::kOpen ? open_until_hi_ : 0; }
   int64_t half_open_until() const { return state_ == State::kHalfOpen ? half_open_until_ : 0; }
   // Slow start: the ramp's end while CLOSED with the gate set (0: none).
-  int64_t slow_start_end() const { return state_ == State::kClosed && gated_ ? ramp_end_ : 0; }
+  int64_t slow_start_end() const {
+    return state_ == State::kClosed && gated_ && has_ramp_ ? ramp_end_ : 0;
+  }
+  // The gate bit, and the throttle probability judged for the current
+  // generation as admissions use it (0 if none), for traces.
+  bool gated() const { return gated_; }
+  double judged_throttle() const {
+    return throttle_gen_ == gen_ ? static_cast<double>(throttle_scaled_) / kTwoTo32 : 0.0;
+  }
   int64_t bucket_nanos() const { return bucket_nanos_; }
   int64_t created_at() const { return base_; }
   int64_t slow_nanos() const { return absl::ToInt64Nanoseconds(slow_duration_); }
@@ -438,15 +493,28 @@ class BreakerModel {
         case State::kClosed:
         case State::kMetricsOnly:
           if (gated_) {
-            // Slow start's gate (only ever set in CLOSED): past the ramp
-            // the first admission clears it; before, a draw at f, which
-            // the model cannot make: f == 0 rejects, else the breaker's
+            // The gate (only ever set in CLOSED: slow start's ramp, or a
+            // judged throttle probability > 0). The throttle is judged
+            // first if no gated admission has in this bucket. With no ramp
+            // running and p == 0 the admission clears the gate and is
+            // admitted; else a draw at r * (1 - p), which the model cannot
+            // make: a share of 0 (f == 0) rejects, else the breaker's
             // answer is followed (the comparison checks its rejection).
-            if (now >= ramp_end_) {
+            const bool ramping = has_ramp_ && now < ramp_end_;
+            const double throttle = throttling_ ? ThrottleNow(now) : 0.0;
+            if (!ramping && throttle == 0) {
               gated_ = false;
-            } else if (!(RampAdmitted(now) > 0 && hint == AcquireHint::kAdmitted)) {
-              ++metrics_.shed;
-              return Reject(now, ramp_end_ - now, ramp_end_ - now, ramp_end_ - now);
+            } else {
+              const double share = (ramping ? RampAdmitted(now) : 1.0) * (1.0 - throttle);
+              if (share > 0) NoteDraw(share, hint == AcquireHint::kAdmitted);
+              if (!(share > 0 && hint == AcquireHint::kAdmitted)) {
+                ++metrics_.shed;
+                if (throttling_) AddThrottled(now);
+                // Back at the ramp's end, or (throttled) when p is next
+                // judged: the next bucket.
+                const int64_t retry = ramping ? ramp_end_ - now : NextBucketNanos(now);
+                return Reject(now, retry, retry, retry);
+              }
             }
           }
           ++metrics_.permitted;
@@ -487,7 +555,7 @@ class BreakerModel {
           // may come any moment.
           if (shared()) return Reject(now, 0, 0, 0);
           // OPEN,g,0 -> HALF_OPEN,g+1,1: this call is the first trial.
-          NewGeneration(State::kHalfOpen);
+          NewGeneration(State::kHalfOpen, now);
           if (half_open_max_nanos_ > 0) half_open_until_ = CeilMicros(now + half_open_max_nanos_);
           in_flight_ = 1;
           ++metrics_.permitted;
@@ -525,6 +593,16 @@ class BreakerModel {
       return Reject(now, -1, -1, -1);
     }
   }
+
+  // The gated draws the model followed: the current streak of like answers
+  // (admitted, or rejected), its length, and log2 of its chance given the
+  // shares the model computed (each draw is the breaker's own per-thread
+  // random number: u32 < share x 2^32). A streak whose chance is below
+  // 2^-50 says the breaker does not draw at the share the model knows (a
+  // gate never set, a probability never judged, ...).
+  double draw_streak_log2() const { return streak_log2_; }
+  uint64_t draw_streak_length() const { return streak_length_; }
+  bool draw_streak_admitted() const { return streak_admitted_; }
 
   // If the breaker rejected with a retry delay the model only knew as a
   // range (jitter), learn the exact deadline from it.
@@ -588,14 +666,14 @@ class BreakerModel {
     from.admitted = false;
   }
 
-  // Operator controls: each a new generation.
-  void ForceOpen() {
-    NewGeneration(State::kForcedOpen);
+  // Operator controls at time `now`: each a new generation.
+  void ForceOpen(int64_t now) {
+    NewGeneration(State::kForcedOpen, now);
     RecordTrip(TripCause::kOperator, 0, 0);
   }
-  void Disable() { NewGeneration(State::kDisabled); }
-  void MetricsOnly() { NewGeneration(State::kMetricsOnly); }
-  void Reset() { Close(); }  // "no open-duration backoff", as a close
+  void Disable(int64_t now) { NewGeneration(State::kDisabled, now); }
+  void MetricsOnly(int64_t now) { NewGeneration(State::kMetricsOnly, now); }
+  void Reset(int64_t now) { Close(now); }  // "no open-duration backoff", as a close
 
   // ---- The distributed mode's hold (circuit/internal/shared_control.h) ----
 
@@ -612,13 +690,21 @@ class BreakerModel {
     }
     if (state_ != State::kClosed) return;
     // The trips the shared state held back are judged at once, the window
-    // first, as an outcome would (fuzz/README.md, bug 9).
+    // first, as an outcome would (fuzz/README.md, bug 9). The breaker folds
+    // the window for it (SharedControl::TakeBackDecisions()), which judges
+    // the throttle (without clearing the `want` bit first).
+    if (throttling_) FoldWindow(/*event=*/false, /*serves_want=*/false, now);
     TripCause cause;
     double rate;
     double threshold;
     if (window_on_ && RatesTrip(now, &cause, &rate, &threshold)) {
+      const uint32_t judged = gen_;
       Open(now, cause, rate, threshold);
-    } else if (consecutive_to_open_ > 0 && run_ >= static_cast<uint64_t>(consecutive_to_open_)) {
+      if (throttling_) StaleJudge(judged);
+      return;
+    }
+    if (throttling_) JudgeThrottle(now);
+    if (consecutive_to_open_ > 0 && run_ >= static_cast<uint64_t>(consecutive_to_open_)) {
       Open(now, TripCause::kConsecutiveFailures, static_cast<double>(run_), consecutive_to_open_);
     }
   }
@@ -638,12 +724,12 @@ class BreakerModel {
     }
     if (state_ == to) return true;
     if (to == State::kClosed) {
-      Close();
+      Close(now);
     } else if (to == State::kOpen) {
       Open(now, TripCause::kShared, value, threshold, std::max<int64_t>(0, open_nanos));
     } else {
       // The shared HALF_OPEN: no trial yet, no half_open_max_duration.
-      NewGeneration(to);
+      NewGeneration(to, now);
     }
     *generation = gen_;
     return true;
@@ -741,7 +827,14 @@ class BreakerModel {
         SetWindow(v.calls, v.calls - v.failures, v.failures, v.slow,
                   static_cast<uint64_t>(minimum_calls_), s);
         s.consecutive_failures = run_;
-        if (state_ == State::kClosed && gated_ && now < ramp_end_) {
+        if (state_ == State::kClosed && throttling_) {
+          const ThrottleView t = ThrottleCounts(now);
+          s.throttle_probability = t.probability;
+          s.throttle_requests = t.requests;
+          s.throttle_accepts = t.accepts;
+        }
+        // The ramp's, not a gate the throttle set.
+        if (state_ == State::kClosed && gated_ && has_ramp_ && now < ramp_end_) {
           s.slow_start_admitted = RampAdmitted(now);
           s.slow_start_remaining = ramp_end_ - now;
         }
@@ -862,9 +955,10 @@ class BreakerModel {
     return p;
   }
 
-  // Every transition: the next generation, with the trial counts, the
-  // consecutive run and the rate window of the old one gone.
-  void NewGeneration(State to) {
+  // Every transition (at `now`): the next generation, with the trial
+  // counts, the consecutive run and the rate window of the old one gone.
+  // A CLOSED or METRICS_ONLY window starts in now's bucket (Rebase()).
+  void NewGeneration(State to, int64_t now) {
     ++metrics_.transitions[static_cast<size_t>(state_)][static_cast<size_t>(to)];
     gen_ = (gen_ + 1) & kModelGenMask;
     state_ = to;
@@ -873,8 +967,14 @@ class BreakerModel {
     count_window_.clear();
     time_window_buckets_.clear();
     half_open_until_ = 0;  // the caller sets a HALF_OPEN's, if it has one
-    gated_ = false;        // only a trial verdict's close sets it (Close())
+    gated_ = false;  // set by a trial verdict's close (Close()) or a throttle judge
+    has_ramp_ = false;
     ramp_end_ = 0;
+    // The state word's window bits are the generation's; the rate window's
+    // log is a generation's (the throttle's words are not).
+    want_ = false;
+    log_for_gen_ = false;
+    if (to == State::kClosed || to == State::kMetricsOnly) window_base_epoch_ = EpochOf(now);
   }
 
   // Into OPEN for `cause` (what crossed which threshold: TripReason): a
@@ -899,7 +999,7 @@ class BreakerModel {
     } else {
       tripped_window_ = TrippedWindow::kNone;
     }
-    NewGeneration(State::kOpen);
+    NewGeneration(State::kOpen, now);
     RecordTrip(cause, value, threshold);
     ++metrics_.opened;
     // Every transition into OPEN, the shared state's too, counts reopens.
@@ -930,17 +1030,18 @@ class BreakerModel {
     }
   }
 
-  // Into CLOSED. `verdict_at`: the time of the trials' closing verdict,
-  // the only close that ramps up (slow start): the gate is set and the
-  // ramp ends slow_start_duration later, rounded up to a microsecond from
-  // the breaker's creation as the deadline word keeps it. Reset() and the
-  // shared state's Follow() pass none.
-  void Close(std::optional<int64_t> verdict_at = std::nullopt) {
-    NewGeneration(State::kClosed);
+  // Into CLOSED at `now`. `verdict`: the trials' closing verdict, the only
+  // close that ramps up (slow start): the gate is set and the ramp ends
+  // slow_start_duration later, rounded up to a microsecond from the
+  // breaker's creation as the deadline word keeps it. Reset() and the
+  // shared state's Follow() pass false.
+  void Close(int64_t now, bool verdict = false) {
+    NewGeneration(State::kClosed, now);
     reopen_count_ = 0;  // "closing resets it"
-    if (verdict_at.has_value() && slow_start_nanos_ > 0) {
+    if (verdict && slow_start_nanos_ > 0) {
       gated_ = true;
-      ramp_end_ = CeilMicros(*verdict_at + slow_start_nanos_);
+      has_ramp_ = true;
+      ramp_end_ = CeilMicros(now + slow_start_nanos_);
     }
   }
 
@@ -951,6 +1052,130 @@ class BreakerModel {
   double RampAdmitted(int64_t now) const {
     return std::max(0.0, 1.0 - static_cast<double>(ramp_end_ - now) /
                                    static_cast<double>(slow_start_nanos_));
+  }
+
+  // ---- Adaptive throttling (adaptive_throttling) ----
+
+  // The probability is kept x 2^32 (throttle_word_).
+  static constexpr double kTwoTo32 = 4294967296.0;
+
+  struct ThrottleView {
+    uint64_t requests = 0;
+    uint64_t accepts = 0;
+    double probability = 0;
+  };
+
+  // The formula over the current generation's window as of `now`
+  // (Breaker::ThrottleCountsOf(), the same arithmetic, so equal as a
+  // double): the window's calls and failures, and the gate's rejections by
+  // bucket over the window's epochs, the first bounded by the bucket this
+  // generation's window started in (whatever generation rejected them).
+  ThrottleView ThrottleCounts(int64_t now) {
+    const WindowView v = Window(now);
+    const int64_t last = EpochOf(now);
+    const int64_t first = std::max(last - buckets_ + 1, window_base_epoch_);
+    uint64_t throttled = 0;
+    for (const Bucket& b : throttled_) {
+      if (b.epoch >= first && b.epoch <= last) throttled += b.calls;
+    }
+    ThrottleView t;
+    t.requests = v.calls + throttled;
+    t.accepts = v.calls - std::min(v.failures, v.calls);
+    const double excess =
+        static_cast<double>(t.requests) - throttle_k_ * static_cast<double>(t.accepts);
+    t.probability = excess > 0 ? excess / (static_cast<double>(t.requests) + 1) : 0;
+    return t;
+  }
+
+  // A gate rejection while throttling is on: one more request in now's
+  // bucket. Buckets that no window can reach again are dropped.
+  void AddThrottled(int64_t now) {
+    const int64_t epoch = EpochOf(now);
+    if (throttled_.empty() || throttled_.back().epoch != epoch) {
+      throttled_.push_back(Bucket{epoch, 0, 0, 0});
+    }
+    ++throttled_.back().calls;
+    PruneBuckets(throttled_, epoch);
+  }
+
+  // The time from `now` to the start of the next bucket.
+  int64_t NextBucketNanos(int64_t now) const {
+    const int64_t elapsed = now - base_;
+    return (elapsed / bucket_nanos_ + 1) * bucket_nanos_ - elapsed;
+  }
+
+  // Breaker::JudgeThrottle() for the current generation: publishes p
+  // (x 2^32, truncated, saturated) tagged with it, and a p > 0 sets the
+  // gate of a CLOSED generation.
+  void JudgeThrottle(int64_t now) {
+    const double p = ThrottleCounts(now).probability;
+    throttle_gen_ = gen_;
+    throttle_scaled_ = std::min<uint64_t>(static_cast<uint64_t>(p * kTwoTo32), 0xFFFFFFFFu);
+    if (throttle_scaled_ != 0 && state_ == State::kClosed) gated_ = true;
+  }
+  // The same for generation `gen`, which the fold's own trip has ended:
+  // the tag no later generation matches (its value is never read).
+  void StaleJudge(uint32_t gen) {
+    throttle_gen_ = gen;
+    throttle_scaled_ = 0;
+  }
+
+  // Breaker::ThrottleNow() at a gated admission: the first one in a bucket
+  // (of any generation) judges; then the probability judged for the
+  // current generation, 0 if the last judge was another's.
+  double ThrottleNow(int64_t now) {
+    const uint64_t bucket = static_cast<uint64_t>(EpochOf(now)) + 1;
+    if (throttle_claim_ != bucket) {
+      throttle_claim_ = bucket;
+      JudgeThrottle(now);
+    }
+    return judged_throttle();
+  }
+
+  // Whether the breaker folds the window for an outcome of the current
+  // CLOSED or METRICS_ONLY generation at `now` (`event`: a failure or a
+  // slow call, which always folds): a success folds if the state word's
+  // `want` bit is set, or if the last fold that wrote window_judged_ found
+  // a failure or slow call in the window and was in another bucket
+  // (RecordClosedSuccess()).
+  bool OutcomeFolds(bool event, int64_t now) const {
+    return event || want_ || (judged_held_ && judged_epoch_ != EpochOf(now));
+  }
+
+  // The fold's bookkeeping (RateWindow::FoldLocked()), after the outcome
+  // joined the window: a generation with no failure or slow call yet (no
+  // log) and no event withdraws window_judged_'s hold; else the log is
+  // this generation's, window_judged_ = (now's bucket, the window holds a
+  // failure or slow call), and the `want` bit is set if it does while
+  // short of minimum_calls. `serves_want`: a success's fold, which cleared
+  // the bit first (ServeWindow()); the others leave a set bit set.
+  void FoldWindow(bool event, bool serves_want, int64_t now) {
+    if (serves_want) want_ = false;
+    if (!log_for_gen_ && !event) {
+      if (judged_held_) {
+        judged_held_ = false;
+        judged_epoch_ = 0;
+      }
+      return;
+    }
+    log_for_gen_ = true;
+    const WindowView v = Window(now);
+    const bool held = v.failures != 0 || v.slow != 0;
+    judged_epoch_ = EpochOf(now);
+    judged_held_ = held;
+    if (held && (v.calls == 0 || static_cast<int64_t>(v.calls) < minimum_calls_)) want_ = true;
+  }
+
+  // One gated draw at `share` (0 < share < 1) and what the breaker did.
+  void NoteDraw(double share, bool admitted) {
+    const double chance = admitted ? share : 1.0 - share;
+    if (streak_length_ == 0 || admitted != streak_admitted_) {
+      streak_admitted_ = admitted;
+      streak_length_ = 0;
+      streak_log2_ = 0;
+    }
+    ++streak_length_;
+    streak_log2_ += std::log2(chance);
   }
 
   // A trial released or ignored: a HALF_OPEN period past its deadline
@@ -1003,7 +1228,14 @@ class BreakerModel {
     // dependency's trip is the one, with its period (RETRY_AFTER).
     const bool may_trip_itself = may_trip && !retry_open_nanos.has_value();
     if (window_on_) {
+      // Adaptive throttling: whether the breaker folds the window for this
+      // outcome (a fold judges the throttle), as the words stand before it.
+      const bool event = failure || slow;
+      const bool folds = throttling_ && OutcomeFolds(event, now);
       AddToWindow(failure, slow, now);
+      // A success folds after clearing the `want` bit (ServeWindow()); a
+      // failure's or slow call's fold leaves it as it is.
+      if (folds) FoldWindow(event, /*serves_want=*/!event, now);
       // Rates are judged on every outcome, a success included, and before
       // the consecutive run: when one outcome crosses both, the rate is the
       // cause recorded (the breaker folds the window first).
@@ -1011,9 +1243,13 @@ class BreakerModel {
       double rate;
       double threshold;
       if (may_trip_itself && RatesTrip(now, &cause, &rate, &threshold)) {
+        const uint32_t judged = gen_;
         Open(now, cause, rate, threshold);
+        // The fold's judge comes after its trip: of the generation it ended.
+        if (folds) StaleJudge(judged);
         return;
       }
+      if (folds) JudgeThrottle(now);
     }
     if (consecutive_to_open_ > 0) {
       if (failure) {
@@ -1107,7 +1343,7 @@ class BreakerModel {
     if (!judge_by_rate_) {
       // S successes close; more than K - S failures reopen.
       if (trial_successes_ >= to_close_) {
-        Close(now);
+        Close(now, /*verdict=*/true);
       } else if (trial_failures_ > trial_calls_ - to_close_) {
         Open(now, TripCause::kTrialFailures, trial_failures_, trial_calls_ - to_close_ + 1);
       }
@@ -1125,7 +1361,7 @@ class BreakerModel {
            static_cast<double>(failure_trip ? trial_failures_ : trial_slow_) * 100.0 / d,
            failure_trip ? failure_pct_ : slow_pct_);
     } else {
-      Close(now);
+      Close(now, /*verdict=*/true);
     }
     return true;
   }
@@ -1235,6 +1471,8 @@ class BreakerModel {
   const int64_t probe_timeout_nanos_;  // half_open_probe_timeout; 0: off
   const bool probe_released_;          // ProbeTimeoutOutcome::kReleased
   const int64_t slow_start_nanos_;     // slow_start_duration; 0: off
+  const bool throttling_;              // adaptive_throttling
+  const double throttle_k_;            // adaptive_throttling_k
 
   // State.
   State state_ = State::kClosed;
@@ -1249,8 +1487,33 @@ class BreakerModel {
   uint32_t reopen_count_ = 0;
   // Slow start: the gate (CLOSED after the trials' verdict, until the
   // first admission at or past the ramp's end) and that end.
+  // The gate is also set by a throttle judge; has_ramp_: this generation
+  // closed ramping (the deadline word's end is 0 otherwise).
   bool gated_ = false;
+  bool has_ramp_ = false;
   int64_t ramp_end_ = 0;
+  // Adaptive throttling (kept only with it on): the state word's `want`
+  // bit; whether the rate window's log is this generation's (a failure or
+  // slow call of it has been folded); window_judged_ (the bucket of the
+  // last fold that wrote the log, and whether the window held a failure or
+  // slow call then; not per generation); the bucket this generation's
+  // window started in (Rebase(); 0 for the first); throttle_word_ (the
+  // generation and p x 2^32 of the last judge); throttle_judged_ (the
+  // bucket + 1 of the last gated admission's judge; 0: none); the gate's
+  // rejections by bucket (not per generation).
+  bool want_ = false;
+  bool log_for_gen_ = false;
+  int64_t judged_epoch_ = 0;
+  bool judged_held_ = false;
+  int64_t window_base_epoch_ = 0;
+  uint32_t throttle_gen_ = 0;
+  uint64_t throttle_scaled_ = 0;
+  uint64_t throttle_claim_ = 0;
+  std::deque<Bucket> throttled_;
+  // The current streak of like answers to gated draws (NoteDraw()).
+  bool streak_admitted_ = false;
+  uint64_t streak_length_ = 0;
+  double streak_log2_ = 0;
   uint64_t run_ = 0;                        // consecutive failures of the current generation
   std::deque<CallFlags> count_window_;      // the last window_size calls
   std::deque<Bucket> time_window_buckets_;  // calls by epoch, oldest first

@@ -53,6 +53,14 @@ WILD_PROBE_TIMEOUT, WILD_PROBE_OUTCOME = 250, 253
 SLOW_STARTS = [1 * 10**6, 3 * 10**6 + 1, 10 * 10**6, 50 * 10**6 + 999, 200 * 10**6,
                10**9 + 333333, 30 * 10**9]
 
+# adaptive_throttling (Throttle() in breaker_fuzzer.cc): byte 1 bits 3-7
+# (0: off). 1-24 pick K and turn throttling on with a time window only; 25-30
+# turn it on whatever the window. The names say K.
+K_2, K_1, K_1_5, K_3, K_10, K_100 = 1, 2, 3, 4, 5, 6
+K_JUST_OVER_1, K_JUST_UNDER_100, K_JUST_UNDER_2 = 7, 8, 9   # nextafter(1, 2), (100, 0), (2, 0)
+K_0, K_JUST_UNDER_1, K_JUST_OVER_100, K_NAN, K_INF, K_MINUS_1, K_101, K_0_5 = range(17, 25)
+FORCED_K_2, FORCED_K_1, FORCED_K_100, FORCED_K_NAN = 25, 26, 27, 28
+
 
 def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule=0,
            jitter=None, consecutive=5, failure_pct=0, slow_pct=0, slow_call=60 * S,
@@ -61,7 +69,7 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
            half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
            slow_clock=0, observe=0, snapshot=0, shared_ops=False, retry_after_ops=False,
            probe_timeout_ms=0, probe_offset=0, probe_released=False, slow_start=0,
-           slow_start_wild=None):
+           slow_start_wild=None, throttle=0):
     """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
     threshold, else off). successes_to_close: S of the `trials` (0: all).
     slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
@@ -75,7 +83,9 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     one of PROBE_TIMEOUTS_MS (0: off), plus PROBE_OFFSETS[probe_offset] ns;
     probe_released: kReleased (else kFailure). slow_start: slow_start_duration
     in ns, one of SLOW_STARTS (0: off); slow_start_wild: the wild value's
-    index (0-15, see SlowStart()), which is also max_open_factor - 1."""
+    index (0-15, see SlowStart()), which is also max_open_factor - 1.
+    throttle: adaptive_throttling and its K, one of the K_* and FORCED_K_*
+    above (0: off); consecutive is then 0-7."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -92,8 +102,9 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
         max_open = 0x80 | slow_start_wild
     elif slow_start:
         max_open |= (1 + SLOW_STARTS.index(slow_start)) << 4
+    assert 0 <= throttle <= 30 and (throttle == 0 or 0 <= consecutive < 8)
     h = struct.pack("<BBBBHHHBHHBBBBHBIBBBB",
-                    flags, consecutive, failure_pct, slow_pct, dur(slow_call),
+                    flags, consecutive | (throttle << 3), failure_pct, slow_pct, dur(slow_call),
                     small_int(window_size), dur(window_duration),
                     (buckets - 1) | (0x10 if probe_released else 0) | (probe_offset << 5),
                     small_int(minimum_calls),
@@ -512,6 +523,114 @@ SEEDS = {
     ok_fail(0, True) + to_edge(0, 0) + acquire(0) + success(0) + acquire(1) +
     advance_days16(8) + acquire_all() + resolve_all(0) + to_edge(4, -1) + acquire(0) +
     to_edge(4, 0) + acquire(1) + success(0) + success(1),
+    # Adaptive throttling (K = 2) against a dependency that serves a fixed
+    # capacity, 2 of the 8 calls offered each 100 ms bucket (window 1 s in
+    # 10 buckets, no threshold, consecutive_failures_to_open 10^9 so nothing
+    # trips): the third failure of the first bucket makes p > 0 and sets the
+    # gate; from the next bucket on the first gated call of each bucket
+    # judges, the rest draw (Call(), the model following), throttled calls
+    # count as requests; then CallOrThrow() (OpenError in CLOSED, retry at
+    # the next bucket), a bucket's last and first nanoseconds (no judge,
+    # then a judge), and every slot.
+    "seed_throttle_capacity": header(time_window=True, consecutive=0, window_duration=1 * S,
+                                     buckets=10, minimum_calls=1, throttle=K_2, snapshot=1,
+                                     wild=((2, 7), (0, 0))) +
+    b"".join(call(0, 1) + call(0, 1) + b"".join(call(14, 1) for _ in range(6)) + advance_ms(92)
+             for _ in range(9)) +
+    call_or_throw(14, 1) + call_or_throw(0, 1) + to_edge(2, -1) + acquire(0) + to_edge(2, 0) +
+    acquire(1) + acquire_all() + success(0) + success(1) + resolve_all(1) + advance_ms(50) +
+    acquire_all() + resolve_all(0),
+    # A total outage, then recovery (K = 2, window 1 s in 10 buckets, no
+    # trip): healthy, then 8 buckets of failures (p rises towards
+    # requests / (requests + 1), the throttled calls among the requests),
+    # then 14 of successes: the failures and the throttled calls age out,
+    # successes in later buckets fold and judge, the first gated call of a
+    # bucket that judges p == 0 clears the gate. Snapshot() every other
+    # operation.
+    "seed_throttle_outage": header(time_window=True, consecutive=0, window_duration=1 * S,
+                                   buckets=10, minimum_calls=1, throttle=K_2, snapshot=2,
+                                   wild=((2, 7), (0, 0))) +
+    b"".join(ok_fail(0, False) for _ in range(4)) + advance_ms(100) +
+    b"".join(b"".join(ok_fail(i % 8, True) for i in range(4)) + advance_ms(100)
+             for _ in range(8)) +
+    b"".join(b"".join(ok_fail(i % 8, False) for i in range(4)) + advance_ms(100)
+             for _ in range(14)) + acquire_all() + resolve_all(0),
+    # Throttling with slow start (K = 1.5, ramp 200 ms, consecutive 2, open
+    # 50 ms, window 1 s in 10 buckets): 2 failures in 5 calls set the gate
+    # (p = 0.5 / 6), draws, a trip, a trial closes the breaker ramping in
+    # the bucket where the CLOSED generation before was throttled: shed at
+    # f = 0 (retry the ramp's end; counted as throttled requests too),
+    # draws at f ~ 0.03 with no p judged for this generation yet; the next
+    # bucket's first call judges p > 0 from the shed calls alone, draws at
+    # f * (1 - p); the ramp's end (the gate stays while the judged p > 0:
+    # rejections retry at the next bucket), bucket edges; failures, then
+    # Reset() in the same bucket: the new generation's window starts in a
+    # bucket holding the old one's throttled calls, so a success a bucket
+    # later judges p > 0 and gates a generation with no failure.
+    "seed_throttle_slow_start": header(time_window=True, consecutive=2, window_duration=1 * S,
+                                       buckets=10, minimum_calls=1, open_duration=50 * MS,
+                                       trials=1, slow_start=200 * MS, throttle=K_1_5,
+                                       snapshot=1) +
+    ok_fail(0, False) + ok_fail(0, False) + ok_fail(0, True) + ok_fail(0, False) +
+    ok_fail(0, True) + acquire_all() + resolve_all(3) + ok_fail(0, True) + ok_fail(0, True) +
+    ok_fail(0, True) + ok_fail(0, True) + to_edge(0, 0) + acquire(0) + success(0) + acquire(1) +
+    acquire(2) + advance_ms(5) + acquire_all() + resolve_all(0) + to_edge(2, 0) +
+    acquire_all() + resolve_all(0) + to_edge(2, 0) + acquire_all() + resolve_all(0) +
+    to_edge(4, -1) + acquire(3) + to_edge(4, 0) + acquire(4) + acquire(5) + call_or_throw(0, 1) +
+    to_edge(2, 0) + acquire_all() + resolve_all(0) + to_edge(2, 0) + acquire_all() +
+    resolve_all(1) + operator(3) + acquire(0) + success(0) + to_edge(2, 0) + ok_fail(0, False) +
+    acquire_all() + resolve_all(0),
+    # The throttle's words across generations (K = 1, window 10 s in 10
+    # buckets, no trip, the distributed mode's operations): a failure sets
+    # the gate (p = 1/2), draws throttle some calls, Reset() in that bucket
+    # (the snapshot counts them: bucket-wise, not per generation), a success
+    # in the same bucket does not fold, one a bucket later does (the old
+    # generation's judgment is withdrawn) and judges p > 0; METRICS_ONLY
+    # folds and judges but never gates; Reset(); kShared still throttles,
+    # kLocal folds and judges; 10 s later the first gated call judges p = 0
+    # and clears the gate.
+    "seed_throttle_generations": header(time_window=True, consecutive=0,
+                                        window_duration=10 * S, buckets=10, minimum_calls=1,
+                                        throttle=K_1, snapshot=1, shared_ops=True,
+                                        wild=((2, 7), (0, 0))) +
+    ok_fail(0, True) + acquire_all() + resolve_all(0) + operator(3) + acquire(0) + success(0) +
+    advance_s(1) + ok_fail(0, False) + acquire_all() + resolve_all(0) + operator(2) +
+    ok_fail(0, True) + ok_fail(0, False) + acquire_all() + resolve_all(3) + operator(3) +
+    set_sharing(SHARED) + ok_fail(0, True) + ok_fail(0, True) + acquire_all() + resolve_all(1) +
+    set_sharing(LOCAL) + acquire_all() + resolve_all(0) + advance_s(10) + acquire(0) +
+    acquire_all() + resolve_all(0),
+    # The judged probability is a generation's (K = 1, window 10 s in 10
+    # buckets, no trip but FailureRetryAfter(), open 50 ms, ramp 10 ms): a
+    # permit taken early, 4 failures (p judged 4/5), draws throttle calls;
+    # the early permit's FailureRetryAfter() opens it (its fold judges the
+    # generation it ends), a trial closes it ramping in the same bucket,
+    # whose throttle claim is taken: past the ramp's end no p is judged for
+    # this generation, so the first call clears the gate and every call is
+    # admitted, however high the old generation's p; the snapshot counts
+    # the old generation's throttled calls of that bucket, so a success a
+    # bucket later folds, judges p > 0 and gates again.
+    "seed_throttle_tags": header(time_window=True, consecutive=0, window_duration=10 * S,
+                                 buckets=10, minimum_calls=1, open_duration=50 * MS, trials=1,
+                                 slow_start=10 * MS, throttle=K_1, snapshot=1,
+                                 retry_after_ops=True, wild=((2, 7), (0, 0))) +
+    acquire(7) + b"".join(ok_fail(0, True) for _ in range(4)) +
+    b"".join(acquire(i) for i in range(7)) + b"".join(release(i) for i in range(7)) +
+    retry_after(7, 50) + to_edge(0, 0) + acquire(0) + success(0) + acquire(1) + to_edge(4, 0) +
+    b"".join(acquire(i) for i in range(7)) + resolve_all(0) + to_edge(2, 0) + ok_fail(0, False) +
+    b"".join(acquire(i) for i in range(7)) + resolve_all(0),
+    # K = nextafter(2, 0): after a success and a failure the excess is
+    # 2^-52, p = 2^-52 / 3 > 0 in Snapshot() but 0 as judged (x 2^32,
+    # truncated): no gate, every call admitted; a second failure sets it.
+    "seed_throttle_k_edge": header(time_window=True, consecutive=0, window_duration=10 * S,
+                                   buckets=10, minimum_calls=1, throttle=K_JUST_UNDER_2,
+                                   snapshot=1, wild=((2, 7), (0, 0))) +
+    ok_fail(0, False) + ok_fail(0, True) + acquire_all() + resolve_all(3) + ok_fail(0, True) +
+    acquire_all() + resolve_all(0) + to_edge(2, 0) + acquire_all() + resolve_all(0),
+    # Invalid: throttling with a count window; K = 100 + 1 ulp with a time
+    # window; K = NaN with throttling off (K is checked all the same).
+    "seed_throttle_invalid_count": header(throttle=FORCED_K_2),
+    "seed_throttle_invalid_k": header(time_window=True, throttle=K_JUST_OVER_100),
+    "seed_throttle_invalid_k_off": header(throttle=K_NAN),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

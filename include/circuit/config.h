@@ -257,6 +257,16 @@ struct BreakerConfig {
   // row (consecutive_failures_to_open) as a trip, so a total outage opens
   // the breaker, whose recovery starts a new window with nothing to
   // throttle.
+  //
+  // Two interplays to know (the formula's requests count every call the
+  // gate rejects): with slow_start_duration too, the calls the ramp sheds
+  // count as requests without accepts, so after a ramp the throttle may
+  // reject calls of a healthy dependency until they age out of the window
+  // (prefer one of the two, or a K of 2 or more); and the gate's rejections
+  // are counted by bucket, not by generation, so those of the bucket in
+  // which the breaker last closed (Reset() included) still count in the new
+  // window while that bucket is in it. The recovery pace above is K = 2's:
+  // a lower K eases off more slowly still.
   bool adaptive_throttling = false;
 
   // K in the formula above: the dependency is sent up to K times the calls
