@@ -2,9 +2,9 @@
  * docs/model/breaker.pml: the CAS protocol on circuit::Breaker's packed state
  * word (src/transitions.cc, admission.cc, outcomes.cc, include/circuit/breaker.h), for spin.
  *
- * One shared `word` holds what the 64-bit state word holds (state, the two
- * window bits owed and want, generation, trials in flight, trial successes,
- * trial failures). It is
+ * One shared `word` holds what the 64-bit state word holds (state, the gate
+ * bit, the two window bits owed and want, generation, trials in flight,
+ * trial successes, trial failures). It is
  * changed only by compare-and-set, modelled as an atomic{} whose guard is
  * `word == expected`; each thread's load and its CAS are separate steps, so
  * spin explores every interleaving between them. Each step below is one
@@ -39,7 +39,8 @@
  *                 the word's generation that sees either clears both and
  *                 folds (ServeWindow(word, both)); a fold may trip;
  *                 0: never set
- *   MONITOR       0: no invariant monitor process (I1-I5, I8, I10); default 1
+ *   MONITOR       0: no invariant monitor process (I1-I5, I8, I10, P1, I12-I14,
+ *                 I17, I18); default 1
  *   CHECK_JUDGED  0: do not check I9 (so that mutant 6 must be caught by I8)
  *   SHARED        1: the distributed mode's hold on the breaker (docs/design.md
  *                 section 13, src/shared_control.cc): a Coordinator process
@@ -75,6 +76,19 @@
  *                 0: the first version of the code, entries (generation,
  *                 deadline read before the scan) that can repeat (the ABA
  *                 of README.md, fixed with the stamps)
+ *   RAMP          1: slow start (BreakerConfig::slow_start_duration > 0,
+ *                 src/gate.cc): the word's gate bit. The HALF_OPEN -> CLOSED
+ *                 CAS of a trial verdict (OnTrialOutcome(): S successes, or
+ *                 judged by rate; the reaper's too) sets it, and its winner
+ *                 stores the ramp's end in the deadline word, which the Clock
+ *                 makes due as it does OPEN's. An admission in CLOSED with
+ *                 the gate set (PassGate()): the end not yet stored, shed;
+ *                 stored and not yet due, admitted or shed (the draw, free);
+ *                 due, CAS word -> word & ~gate (same generation) and
+ *                 admitted, or the word that beat it examined again.
+ *                 Outcomes ignore the gate, every transition clears it, and
+ *                 Reset(), ForceOpen() and the coordinator's Follow(CLOSED)
+ *                 never set it. 0 (default): off (slow_start_duration 0)
  *   TRACE         1: printf the story (CASes with real generation numbers,
  *                 deadline stores, the clock, rejections) for `spin -t`;
  *                 pan prints nothing either way
@@ -107,6 +121,23 @@
  *                    `EntryGen(seen) == current` check);
  *                 15: a trial whose free CAS fails goes on to its outcome
  *                    (the stale check forgotten)
+ *                 with RAMP=1:
+ *                 16: the gate's clearing CAS writes MakeWord(CLOSED, gen)
+ *                    instead of word & ~gate (drops the window bits);
+ *                 17: a transition keeps the gate (NextWord() copies it);
+ *                 18: a CLOSED success compares the word's gate with the
+ *                    one its permit was admitted under (a success after
+ *                    the gate cleared looks stale);
+ *                 19: Reset() sets the gate (as the verdict's close does);
+ *                 20: the clearing CAS flips the gate (word ^ gate, not
+ *                    word & ~gate) and, when it fails, retries in a loop
+ *                    while the word is CLOSED at its generation, instead of
+ *                    letting the caller examine the new word;
+ *                 21: an admission that finds the ramp's end not yet stored
+ *                    stores it itself (deadline_ = now + ramp) and sheds;
+ *                 22: the gate takes the deadline word for the ramp's end
+ *                    without its generation tag (ReadDeadline()'s check
+ *                    forgotten)
  */
 
 #ifndef THREADS
@@ -166,11 +197,17 @@
 #ifndef PROBE_UNIQUE
 #define PROBE_UNIQUE 1
 #endif
+#ifndef RAMP
+#define RAMP 0
+#endif
 #if MUTANT >= 8 && MUTANT <= 11 && !SHARED
 #error "MUTANT 8 to 11 break the shared hold: they need SHARED=1"
 #endif
-#if MUTANT >= 12 && !PROBES
+#if MUTANT >= 12 && MUTANT <= 15 && !PROBES
 #error "MUTANT 12 to 15 break the probe slots: they need PROBES=1"
+#endif
+#if MUTANT >= 16 && !RAMP
+#error "MUTANT 16 to 22 break the gate: they need RAMP=1"
 #endif
 #if PROBES && SHARED
 #error "PROBES=1 with SHARED=1 is not modelled"
@@ -194,34 +231,41 @@
 /*
  * The word. Field order as in include/circuit/internal/state_word.h, widths
  * shrunk: in flight 3 bits, trial successes 2, trial failures 2, state 2,
- * owed 1, want 1, generation 5 (trial slow is not modelled).
+ * gate 1, owed 1, want 1, generation 5 (trial slow is not modelled).
  */
 #define IFL(w)  ((w) & 7)
 #define SUC(w)  (((w) >> 3) & 3)
 #define FAI(w)  (((w) >> 5) & 3)
 #define ST(w)   (((w) >> 7) & 3)
-#define GEN(w)  (((w) >> 11) & 31)
-#define OWEDB   512                                              /* kFoldOwedBit */
-#define WANTB   1024                                             /* kSuccessesWantedBit */
-#define BOTHB   1536                                             /* kWindowBits */
+#define GEN(w)  (((w) >> 12) & 31)
+#define GATEB   512                                              /* kGatedBit (RAMP) */
+#define OWEDB   1024                                             /* kFoldOwedBit */
+#define WANTB   2048                                             /* kSuccessesWantedBit */
+#define BOTHB   3072                                             /* kWindowBits */
 #define BITS(w) ((w) & BOTHB)
-#define MKW(s, g)           (((g) << 11) | ((s) << 7))           /* MakeWord() */
+#define GATE(w) ((w) & GATEB)
+#define GATE1(w) (((w) >> 9) & 1)                                 /* the gate as 0 or 1 */
+#define MKW(s, g)           (((g) << 12) | ((s) << 7))           /* MakeWord() */
 #define MKTRIAL(g, i, s, f) (MKW(HALF_OPEN, g) | (i) | ((s) << 3) | ((f) << 5))
 #define ONE_IN_FLIGHT 1                                          /* kOneInFlight */
 /* NextWord(w, s): state s at the new generation ng (from alloc_gen()),
- * trial fields 0 and the window bits clear: a new generation's window owes
- * nothing and wants nothing. */
+ * trial fields 0 and the window bits and the gate clear: a new generation's
+ * window owes nothing and wants nothing, and only the verdict's close gates
+ * (it sets the gate itself: VERDICT_CLOSE). */
 #if MUTANT == 5
 #define NEXTW(w, s) (MKW(s, ng) | BITS(w))                       /* MUTANT: keeps the bits */
+#elif MUTANT == 17
+#define NEXTW(w, s) (MKW(s, ng) | GATE(w))                       /* MUTANT: keeps the gate */
 #else
 #define NEXTW(w, s) MKW(s, ng)
 #endif
 
 /*
- * Generations. The code's generation is a 27-bit counter compared only for
+ * Generations. The code's generation is a 26-bit counter (27 before the
+ * gate bit took one) compared only for
  * equality on these paths (state word, permits, the deadline's tag). A
  * counter modulo a small number would wrap within a few steps here and
- * report the documented 2^27-wrap hazard as a violation; instead a new
+ * report the documented 2^26-wrap hazard as a violation; instead a new
  * generation takes the lowest identity that nothing still refers to (the
  * word, a thread's loaded word, a permit, a pending or stored deadline). So
  * no two live generations are ever equal, exactly as with the real counter
@@ -235,7 +279,7 @@
  * SHARED: below 31, which STALEW's generation field holds.) */
 #define NGEN  (5 * NPROCS + 3 + PROBES * (K + THREADS))   /* PROBES: the slots' and the seen entries' */
 #define NOGEN 255
-#define STALEW (31 << 11)  /* lw[]: a loaded word whose generation has ended (canon()) */
+#define STALEW (31 << 12)  /* lw[]: a loaded word whose generation has ended (canon()) */
 #define OLDDL  254         /* dlt[]: a loaded deadline tag since replaced (canon()) */
 #define ENDED  253         /* fg[]: a judged generation that has ended (canon()) */
 #define NOWORD (-1)
@@ -321,11 +365,32 @@ byte rsd = NOMS;           /* the reaper: the deadline of the entry it loaded (i
 #define MINE(t, i) (sg[i] == pg[t] && sd[i] == pd[t])   /* the slot holds t's entry */
 #endif
 
+#if RAMP
+/* Slow start (RAMP=1). The gate bit is in `word`; the ramp's end is the
+ * deadline word of the gated CLOSED generation (a real deadline: dl_due
+ * says the ramp is over). Ghosts for I13, I14, I17 and I18, reset by every
+ * new generation (alloc_gen()): */
+#define GH_PLAIN   0       /* the word's generation began without the gate */
+#define GH_RAMP    1       /* it began gated (the verdict's close), not yet cleared */
+#define GH_CLEARED 2       /* its gate was cleared, by an admission past the ramp */
+byte gh;                   /* the gate's history in the word's generation */
+short wb;                  /* the window bits the set CASes put in and the serves
+                            * took out (equal to BITS(word) unless something else
+                            * changed them); 0 from each new generation */
+#if MUTANT == 18
+bit  pgate[THREADS];       /* MUTANT: the gate of the word the CLOSED permit was admitted with */
+#endif
+#endif
+
 /* Scratch, not part of a state. pan does not restore hidden variables when
  * it backtracks, so every use below is written before it is read within one
  * step, and no nondeterministic choice follows a use within that step. */
 hidden int  used;          /* scratch for alloc_gen() */
 hidden byte gi, ng;
+#if RAMP
+hidden int  shw;           /* I15: the words as the shed found them */
+hidden byte shg, shz, shd;
+#endif
 #if TRACE
 /* For the story only: the generation number the code would have (0, 1,
  * 2, ...) of each identity. Hidden, so it never splits a state. */
@@ -353,6 +418,9 @@ inline alloc_gen() { d_step {
 #if SHARED
   if :: lent_gen < NGEN -> used = used | (1 << lent_gen) :: else -> skip fi;
   sadm = 0;                   /* the new generation's trials: none admitted yet */
+#endif
+#if RAMP
+  gh = GH_PLAIN; wb = 0;      /* a new generation: not gated (VERDICT_CLOSE gates it), no bits */
 #endif
 #if PROBES
   gi = 0;
@@ -427,7 +495,7 @@ inline canon_ref(x) {
   fi
 }
 
-#define REGEN(w) (((w) & 2047) | (map[GEN(w)] << 11))
+#define REGEN(w) (((w) & 4095) | (map[GEN(w)] << 12))
 
 #if PROBES
 /* The probe slots' part of canon(), inside its d_step: the generations of
@@ -698,6 +766,24 @@ inline canon() { d_step {
 #endif
 #define INV_PROBES  (CUR_ENTRIES <= IFL(word))
 #endif
+#if RAMP
+/* I12 (RAMP): the gate bit is 0 unless CLOSED. Set in OPEN, HALF_OPEN or
+ * FORCED_OPEN, it would be carried into whatever follows. */
+#define INV_GATE_CLOSED    (!GATE(word) || ST(word) == CLOSED)
+/* I13: the gate is set only by the verdict's HALF_OPEN -> CLOSED CAS: a
+ * gated word's generation began with that CAS (ghost gh; not Reset(), not
+ * Follow(CLOSED), not another transition carrying it over). */
+#define INV_GATE_BY_VERDICT (!GATE(word) || gh != GH_PLAIN)
+/* I14: once cleared, the gate is never set again in that generation. */
+#define INV_GATE_NOT_AGAIN (!GATE(word) || gh != GH_CLEARED)
+/* I17: in CLOSED the window bits are what the set CASes put in and the
+ * serves took out (ghost wb): nothing else, the gate's clearing CAS
+ * included, drops or adds one (a dropped owed is a fold nobody serves). */
+#define INV_BITS_KEPT      (ST(word) != CLOSED || BITS(word) == wb)
+/* I18: the gate the close set stays until the clearing CAS (which also
+ * checks, as it clears, that the ramp it found over is its generation's). */
+#define INV_GATE_STAYS     (gh != GH_RAMP || GATE(word))
+#endif
 
 /* Named flags, so that pan's "assertion violated" names the property. They
  * are hidden (not part of a state): each is only ever cleared just before
@@ -717,6 +803,13 @@ hidden byte P1_current_entries_within_in_flight = 1;
 hidden byte P2_reaped_trial_gives_nothing_back = 1;
 hidden byte P3_free_only_own_entry = 1;
 hidden byte P4_claim_never_takes_current_gen_slot = 1;
+hidden byte I12_gate_only_in_closed = 1;
+hidden byte I13_gate_set_only_by_verdict_close = 1;
+hidden byte I14_gate_never_set_again_in_gen = 1;
+hidden byte I15_shed_changes_no_word = 1;
+hidden byte I16_current_gen_outcome_counted = 1;
+hidden byte I17_window_bits_change_only_by_set_serve = 1;
+hidden byte I18_gate_cleared_only_past_its_ramp = 1;
 #define CHECK(flag, cond) if :: !(cond) -> flag = 0; assert(flag) :: else -> skip fi
 /* I11 (SHARED), at every thread CAS that moves the word to another state
  * or generation (a trip, the end of OPEN, the HALF_OPEN deadline's reopen,
@@ -754,6 +847,18 @@ end_monitor:
   :: atomic { !(INV_PROBES) -> P1_current_entries_within_in_flight = 0;
                                assert(P1_current_entries_within_in_flight) }
 #endif
+#if RAMP
+  :: atomic { !(INV_GATE_CLOSED) -> I12_gate_only_in_closed = 0;
+                                    assert(I12_gate_only_in_closed) }
+  :: atomic { !(INV_GATE_BY_VERDICT) -> I13_gate_set_only_by_verdict_close = 0;
+                                        assert(I13_gate_set_only_by_verdict_close) }
+  :: atomic { !(INV_GATE_NOT_AGAIN) -> I14_gate_never_set_again_in_gen = 0;
+                                       assert(I14_gate_never_set_again_in_gen) }
+  :: atomic { !(INV_BITS_KEPT) -> I17_window_bits_change_only_by_set_serve = 0;
+                                  assert(I17_window_bits_change_only_by_set_serve) }
+  :: atomic { !(INV_GATE_STAYS) -> I18_gate_cleared_only_past_its_ramp = 0;
+                                   assert(I18_gate_cleared_only_past_its_ramp) }
+#endif
 #if CHECK_DEADLINE
   :: atomic { !(INV_DEADLINE) -> I5_deadline_published_for_current_gen = 0;
                                  assert(I5_deadline_published_for_current_gen) }
@@ -777,6 +882,12 @@ inline say(w) {
   :: SUC(w) + FAI(w) > 0 -> printf(" (trial successes %d, failures %d)", SUC(w), FAI(w))
   :: else -> skip
   fi;
+#if RAMP
+  if
+  :: (w) & GATEB -> printf(" +gate")
+  :: else -> skip
+  fi;
+#endif
   if
   :: (w) & OWEDB -> printf(" +owed")
   :: else -> skip
@@ -834,6 +945,17 @@ inline say(w) {
 #define TRACE_LEND(s) \
   printf("coordinator: Lend(g%d, %d): shared_trials_ = (g%d, %d) while the word is ", \
          real[GEN(word)], s, real[GEN(word)], s); say(word); printf("\n")
+#define TRACE_GATE(who, w, what) \
+  WHO(who); printf("TryAcquire() loads "); say(w); printf(", ramp end "); \
+  if \
+  :: dl_gen != GEN(w) -> printf("not yet stored") \
+  :: dl_gen == GEN(w) && !dl_due -> printf("ahead") \
+  :: else -> printf("past") \
+  fi; \
+  printf(": "); printf(what); printf("\n")
+#define TRACE_OUTCOME(who, what) \
+  WHO(who); printf("a success of its permit of g%d loads ", real[pg[who]]); say(lw[who]); \
+  printf(": "); printf(what); printf("\n")
 #else
 #define TRACE_CAS(who, old, what) skip
 #define TRACE_DL(who) skip
@@ -845,6 +967,8 @@ inline say(w) {
 #define TRACE_SHARED_READ(who, what) skip
 #define TRACE_SLOTS(who) skip
 #define TRACE_LEND(s) skip
+#define TRACE_GATE(who, w, what) skip
+#define TRACE_OUTCOME(who, what) skip
 #endif
 
 #if PROBES
@@ -994,6 +1118,16 @@ end_tick:
   }
 #endif
 
+/* The verdict's HALF_OPEN -> CLOSED CAS (OnTrialOutcome(), a thread's or the
+ * reaper's `me`, from the word w). RAMP: slow start opens the new CLOSED
+ * period gated, and the winner stores the ramp's end (AfterTransition():
+ * now + slow_start_duration, a real deadline that the Clock makes due). */
+#if RAMP
+#define VERDICT_CLOSE(me, w) alloc_gen(); word = NEXTW(w, CLOSED) | GATEB; gh = GH_RAMP; ag[me] = ng; az[me] = 0
+#else
+#define VERDICT_CLOSE(me, w) alloc_gen(); word = NEXTW(w, CLOSED); STORE_ZERO(me)
+#endif
+
 /* ---- Threads ------------------------------------------------------------- */
 
 /* The switch at the top of TryAcquireSlow()'s loop (and TryAcquire()'s fast
@@ -1024,6 +1158,41 @@ end_tick:
 #define TO_TRIP   trip_retry
 #define TO_TRIAL  trial_cas
 #endif
+#if RAMP
+/* PassGate() (src/gate.cc), for a CLOSED word with the gate set:
+ * ReadDeadline(gen, &end) (the deadline's tag must be the word's
+ * generation: otherwise the closer has not stored the end yet, and the ramp
+ * has only just begun), then now >= end (dl_due). */
+#if MUTANT == 22
+#define RAMP_OVER(w)  (dl_due)                     /* MUTANT: any generation's deadline taken for the end */
+#else
+#define RAMP_OVER(w)  (dl_gen == GEN(w) && dl_due)
+#endif
+#define RAMP_AHEAD(w) (dl_gen == GEN(w) && !dl_due)
+/* The shed (Reject(word, end), shed_ + 1): I15, it writes no word. The
+ * hidden copies are written and read within the step. */
+#if MUTANT == 21
+#define SHED_HELPS \
+  if \
+  :: dl_gen != GEN(lw[t]) -> dl_gen = GEN(lw[t]); dl_zero = 0; dl_due = 0   /* MUTANT: stores the end */ \
+  :: else -> skip \
+  fi;
+#else
+#define SHED_HELPS
+#endif
+#define SHED \
+  TRACE_GATE(t, lw[t], "shed, Reject(word, end)"); \
+  shw = word; shg = dl_gen; shz = dl_zero; shd = dl_due; \
+  SHED_HELPS \
+  CHECK(I15_shed_changes_no_word, word == shw && word == lw[t] && dl_gen == shg && \
+                                  dl_zero == shz && dl_due == shd); \
+  served = 0; lw[t] = NOWORD; canon(); goto end_idle
+#if MUTANT == 18
+#define PGATE(v) pgate[t] = v;
+#else
+#define PGATE(v)
+#endif
+#endif
 inline dispatch() {
   if
   :: (lw[t] & OWEDB) && !served ->                /* a fold is owed: ServeWindow(word, owed) first, */
@@ -1031,9 +1200,24 @@ inline dispatch() {
   :: else -> skip
   fi;
   if
+#if RAMP
+  :: ST(lw[t]) == CLOSED && !GATE(lw[t]) ->       /* admit: Permit(kNormal, gen); want is not looked at */
+     served = 0; pk[t] = NORMAL; pg[t] = GEN(lw[t]); PGATE(0)
+     canon(); goto called
+  :: ST(lw[t]) == CLOSED && GATE(lw[t]) && RAMP_OVER(lw[t]) ->   /* PassGate(): the ramp is over */
+     TRACE_GATE(t, lw[t], "the ramp is over, clear the gate");
+     canon(); goto gate_cas
+  :: ST(lw[t]) == CLOSED && GATE(lw[t]) && RAMP_AHEAD(lw[t]) ->  /* PassGate(): the draw admits */
+     TRACE_GATE(t, lw[t], "the draw admits it");
+     served = 0; pk[t] = NORMAL; pg[t] = GEN(lw[t]); PGATE(1)
+     canon(); goto called
+  :: ST(lw[t]) == CLOSED && GATE(lw[t]) && !RAMP_OVER(lw[t]) ->  /* PassGate(): the draw sheds it, */
+     SHED                                         /* or the end is not stored yet */
+#else
   :: ST(lw[t]) == CLOSED ->                       /* admit: Permit(kNormal, gen); want is not looked at */
      served = 0; pk[t] = NORMAL; pg[t] = GEN(lw[t]);
      canon(); goto called
+#endif
   :: ST(lw[t]) == FORCED_OPEN ->                  /* Reject(word, -1) */
      served = 0; lw[t] = NOWORD; canon(); goto end_idle
   :: ST(lw[t]) == OPEN &&                         /* ReadDeadline(gen) && now >= until */
@@ -1116,6 +1300,23 @@ inline release_head() {
   :: atomic { word != lw[t] && !(ST(word) == CLOSED && GEN(word) == GEN(lw[t])) -> \
        pk[t] = NONE; pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle }
 
+#if RAMP
+/* RecordClosedSuccess()'s stale test: its one compare (generation and
+ * window bits, shifted) leaves the gate out; stale only if the generation
+ * has moved on. */
+#if MUTANT == 18
+#define CLOSED_STALE(w) (GEN(w) != pg[t] || GATE1(w) != pgate[t])  /* MUTANT: the gate compared */
+#else
+#define CLOSED_STALE(w) (GEN(w) != pg[t])
+#endif
+/* The ghost wb (I17) follows the window bits' set and serve CASes. */
+#define WB_SET(b)   wb = wb | (b);
+#define WB_CLEAR(m) wb = wb & ~(m);
+#else
+#define WB_SET(b)
+#define WB_CLEAR(m)
+#endif
+
 /* One turn of ApplyFold()'s set loop, `expected` in lw[t], the bits b, the
  * generation jg the fold judged (FoldResult::gen): while the word is CLOSED
  * (or METRICS_ONLY) at jg and lacks one of b, CAS word -> word | b. Its
@@ -1149,7 +1350,7 @@ inline release_head() {
   pk[t] = NONE; pg[t] = NOGEN; fg[t] = NOGEN; fb = 0; lw[t] = NOWORD; canon(); goto end_idle
 #define SET_BRANCHES(b, jg) \
   :: atomic { word == lw[t] && SET_OK(lw[t], b, jg) -> \
-       word = lw[t] | (b); \
+       word = lw[t] | (b); WB_SET(b) \
        TRACE_SET(t, jg); \
        CHECK_I9(GEN(lw[t]) == (jg)); \
        SET_DONE } \
@@ -1176,19 +1377,19 @@ inline release_head() {
 #endif
 #define SERVE_BRANCHES(mask, self) \
   :: atomic { word == lw[t] -> \
-       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold does nothing"); \
+       word = lw[t] & ~(mask); WB_CLEAR(mask) TRACE_SERVE(t, "cleared, the fold does nothing"); \
        lw[t] = NOWORD; canon(); goto end_idle } \
   :: atomic { word == lw[t] -> \
-       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold trips"); \
+       word = lw[t] & ~(mask); WB_CLEAR(mask) TRACE_SERVE(t, "cleared, the fold trips"); \
        lw[t] = word; goto TO_TRIP } \
   :: atomic { word == lw[t] -> \
-       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold owes"); \
+       word = lw[t] & ~(mask); WB_CLEAR(mask) TRACE_SERVE(t, "cleared, the fold owes"); \
        fg[t] = GEN(lw[t]); fb = OWEDB; lw[t] = word; canon(); goto set_retry } \
   :: atomic { word == lw[t] -> \
-       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold wants successes"); \
+       word = lw[t] & ~(mask); WB_CLEAR(mask) TRACE_SERVE(t, "cleared, the fold wants successes"); \
        fg[t] = GEN(lw[t]); fb = WANTB; lw[t] = word; canon(); goto set_retry } \
   :: atomic { word == lw[t] -> \
-       word = lw[t] & ~(mask); TRACE_SERVE(t, "cleared, the fold owes and wants successes"); \
+       word = lw[t] & ~(mask); WB_CLEAR(mask) TRACE_SERVE(t, "cleared, the fold owes and wants successes"); \
        fg[t] = GEN(lw[t]); fb = BOTHB; lw[t] = word; canon(); goto set_retry } \
   :: atomic { word != lw[t] && (word & (mask)) -> lw[t] = word; canon(); goto self } \
   :: atomic { word != lw[t] && !(word & (mask)) ->   /* cleared by another thread (it folds) */ \
@@ -1325,6 +1526,38 @@ acq_reopen:                                       /* Publish(HALF_OPEN,g,n -> OP
 reopen_after:
   AFTER_TRANSITION(t, end_idle);                  /* then state_.load(acquire), loop */
 
+#if RAMP
+  /* ---- PassGate(), the ramp over: clear the gate, admit ---------------- */
+gate_cas:                                         /* compare_exchange_strong(word, word & ~gate) */
+  if
+  :: atomic { word == lw[t] ->
+#if MUTANT == 16
+       word = MKW(CLOSED, GEN(lw[t]));            /* MUTANT: MakeWord(): the window bits go too */
+#elif MUTANT == 20
+       word = lw[t] ^ GATEB;                      /* MUTANT: flips it */
+#else
+       word = lw[t] & ~GATEB;                     /* the same word, the same generation */
+#endif
+       TRACE_CAS(t, lw[t], "TryAcquire(): PassGate(), the ramp is over:");
+       /* I18: the ramp it found over is its generation's: that
+        * generation's end stored (its tag) and past. */
+       CHECK(I18_gate_cleared_only_past_its_ramp, dl_gen == GEN(lw[t]) && dl_due);
+       if :: gh == GH_RAMP && !GATE(word) -> gh = GH_CLEARED :: else -> skip fi;
+       /* kAdmit. (On success the CAS leaves `word` as it was, gated: MUTANT
+        * 18's permit records that.) TripIfCurrent()'s load is folded into
+        * its first CAS: the word just written. */
+       served = 0; pk[t] = NORMAL; pg[t] = GEN(lw[t]); PGATE(1) lw[t] = word; canon(); goto called }
+#if MUTANT == 20
+  :: atomic { word != lw[t] && ST(word) == CLOSED && GEN(word) == GEN(lw[t]) ->
+       lw[t] = word; goto gate_cas }              /* MUTANT: retries with the word it got */
+  :: atomic { word != lw[t] && !(ST(word) == CLOSED && GEN(word) == GEN(lw[t])) ->
+       lw[t] = word; dispatch() }
+#else
+  :: atomic { word != lw[t] -> lw[t] = word; dispatch() }   /* kReexamine: `word` holds what beat us */
+#endif
+  fi;
+#endif
+
   /* ---- An admission serves the owed bit -------------------------------- */
 serve_owed:                                       /* ServeWindow(word, kFoldOwedBit), then */
 #define who_what "TryAcquire():"                  /* state_.load(acquire) and continue */
@@ -1357,12 +1590,27 @@ progress_closed:
 #endif
   /* It succeeds: RecordClosedSuccess(). At the permit's generation with a
    * bit set, ServeWindow(word, both bits); otherwise it writes nothing. */
+#if RAMP
+  /* (RAMP: the stale test is made explicit for I16: a success of the word's
+   * generation is counted, whatever the gate did since its admission.) */
+  :: atomic { lw[t] = word; pk[t] = NONE;          /* state_.load(acquire) */
+       SHX_START
+       if
+       :: !CLOSED_STALE(lw[t]) && BITS(lw[t]) != 0 -> pg[t] = NOGEN; canon(); goto serve_both
+       :: !CLOSED_STALE(lw[t]) && BITS(lw[t]) == 0 -> pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle
+       :: CLOSED_STALE(lw[t]) ->                   /* stripe.Add(kStale) */
+          TRACE_OUTCOME(t, "stale, dropped");
+          CHECK(I16_current_gen_outcome_counted, GEN(lw[t]) != pg[t]);
+          pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle
+       fi }
+#else
   :: atomic { lw[t] = word; pk[t] = NONE;          /* state_.load(acquire) */
        SHX_START
        if
        :: GEN(lw[t]) == pg[t] && BITS(lw[t]) != 0 -> pg[t] = NOGEN; canon(); goto serve_both
        :: else -> pg[t] = NOGEN; lw[t] = NOWORD; canon(); goto end_idle
        fi }
+#endif
   fi;
 
 serve_both:                                       /* ServeWindow(word, kWindowBits) */
@@ -1524,7 +1772,7 @@ trial_cas:                                        /* Publish(word, desired) in O
        :: SUC(lw[t]) + FAI(lw[t]) + 1 >= T ->      /* T trials done: judge the rates */
           if                                       /* (choose before alloc_gen(): see there) */
           :: alloc_gen(); word = NEXTW(lw[t], OPEN); ag[t] = ng; az[t] = 0
-          :: alloc_gen(); word = NEXTW(lw[t], CLOSED); STORE_ZERO(t)
+          :: VERDICT_CLOSE(t, lw[t])
           fi
        :: else ->
           word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + (how == SUCCESS -> 1 : 0),
@@ -1535,7 +1783,7 @@ trial_cas:                                        /* Publish(word, desired) in O
        :: how == FAILURE ->                        /* HALF_OPEN,g,n -> OPEN,g+1,0 */
           alloc_gen(); word = NEXTW(lw[t], OPEN); ag[t] = ng; az[t] = 0
        :: how == SUCCESS && SUC(lw[t]) + 1 >= T -> /* HALF_OPEN,g,n -> CLOSED,g+1,0 */
-          alloc_gen(); word = NEXTW(lw[t], CLOSED); STORE_ZERO(t)
+          VERDICT_CLOSE(t, lw[t])
        :: how == SUCCESS && SUC(lw[t]) + 1 < T ->  /* one more success, one fewer in flight */
           word = MKTRIAL(GEN(lw[t]), IFL(lw[t]) - 1, SUC(lw[t]) + 1, FAI(lw[t]))
        fi;
@@ -1612,8 +1860,16 @@ force_cas:
   if
   :: atomic { word == lw[OPER] ->                  /* Publish(word, NextWord(word, to)) */
        alloc_gen(); word = NEXTW(lw[OPER], to);
+#if MUTANT == 19
+       if                                          /* MUTANT: Reset() gates too (and its */
+       :: to == CLOSED -> word = word | GATEB; ag[OPER] = ng; az[OPER] = 0   /* winner stores the end) */
+       :: else -> STORE_ZERO(OPER)
+       fi;
+#endif
        TRACE_CAS(OPER, lw[OPER], "ForceTo():");
+#if MUTANT != 19
        STORE_ZERO(OPER);                           /* CLOSED, FORCED_OPEN: deadline 0 */
+#endif
        lw[OPER] = NOWORD; to = 0; canon();
        if
        :: ag[OPER] != NOGEN -> goto force_after
@@ -1701,7 +1957,7 @@ r_fail_cas:                                       /* Publish(word, desired): a t
        :: SUC(lw[REAPER]) + FAI(lw[REAPER]) + 1 >= T ->   /* T trials done: judge the rates */
           if
           :: alloc_gen(); word = NEXTW(lw[REAPER], OPEN); ag[REAPER] = ng; az[REAPER] = 0
-          :: alloc_gen(); word = NEXTW(lw[REAPER], CLOSED); STORE_ZERO(REAPER)
+          :: VERDICT_CLOSE(REAPER, lw[REAPER])
           fi
        :: else ->
           word = MKTRIAL(GEN(lw[REAPER]), IFL(lw[REAPER]) - 1, SUC(lw[REAPER]), FAI(lw[REAPER]) + 1)

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # docs/model/check.sh: exhaustive spin runs of docs/model/breaker.pml.
 #
-#   docs/model/check.sh              the runs below (the test: about 290 s of
-#                                    CPU, 150 s on 2 lightly loaded cores)
+#   docs/model/check.sh              the runs below (the test: about 350 s of
+#                                    CPU, 180 s on 2 lightly loaded cores)
 #   docs/model/check.sh --extended   and 4 more runs with 3 threads, 3
-#                                    more of the shared hold and 2 of the
-#                                    probe slots with the operator (about
-#                                    200 s of CPU more)
+#                                    more of the shared hold, 2 of the
+#                                    probe slots with the operator and 4
+#                                    of slow start's gate (about 290 s of
+#                                    CPU more)
 #   docs/model/check.sh --quick      2 threads only
 #   docs/model/check.sh --mutant     only the mutants (each must be caught)
-#   docs/model/check.sh --known-bug  only the reproduction of the deadline bug
+#   docs/model/check.sh --known-bug  only the reproductions of the known bugs
 #
 # Each run is `spin -a`, gcc on pan.c, then pan; exhaustive (no BITSTATE, no
 # hash compaction; -DNOREDUCE because every step of the model touches shared
@@ -120,6 +121,22 @@ if [ "$mode" = --all ] || [ "$mode" = --extended ] || [ "$mode" = --quick ]; the
   add "probes-rate-safety-2|pass|safety|2|-DPROBES=1 -DRATE=1 -DOPERATOR=0 -DWINDOW=0"
   [ $x3 = 1 ] && add "probes-released-operator-safety-2|pass|safety|2|-DPROBES=1 -DPROBE_RELEASED=1 -DWINDOW=0|deep"
   [ $x3 = 1 ] && add "probes-operator1-safety-2|pass|safety|2|-DPROBES=1 -DNOPS=1 -DWINDOW=0|deep"
+  # Slow start's gate (RAMP=1, README.md): the verdict's close sets the
+  # gate bit and stores the ramp's end; a gated admission sheds, draws or,
+  # past the ramp, CASes the gate clear. I12-I18 and every invariant above,
+  # with the operator and the window bits; no non-progress cycle (the
+  # ramp never stalls CLOSED for good); under the shared hold (I10, I11;
+  # no window bits) and with the probe slots, whose reaper's failure can
+  # close by rate (P1-P4). --extended: RATE, K = T = 1, the shared hold
+  # with the window bits, and 3 threads (no operator).
+  [ $x3 = 1 ] && add "ramp-safety-3|pass|safety|3|-DRAMP=1 -DOPERATOR=0|O0"
+  [ $x3 = 1 ] && add "shared-ramp-safety-2|pass|safety|2|-DSHARED=1 -DRAMP=1 -DOPERATOR=0"
+  add "ramp-liveness-2|pass|liveness|2|-DRAMP=1 -DNOPS=1"
+  add "ramp-safety-2|pass|safety|2|-DRAMP=1"
+  add "shared-ramp-nowindow-safety-2|pass|safety|2|-DSHARED=1 -DRAMP=1 -DOPERATOR=0 -DWINDOW=0"
+  add "probes-ramp-rate-safety-2|pass|safety|2|-DPROBES=1 -DRAMP=1 -DRATE=1 -DOPERATOR=0 -DWINDOW=0"
+  [ $x3 = 1 ] && add "ramp-rate-safety-2|pass|safety|2|-DRAMP=1 -DRATE=1"
+  [ $x3 = 1 ] && add "ramp-k1t1-safety-2|pass|safety|2|-DRAMP=1 -DK=1 -DT=1"
 fi
 if [ "$mode" != --mutant ]; then
   # The code before the fix, with I5 on: the stale deadline store
@@ -152,6 +169,15 @@ if [ "$mode" != --known-bug ]; then
   add "mutant-13-reaper-plain-store|I3_in_flight_equals_live_trial_permits|safety|2|-DPROBES=1 -DMUTANT=13 -DPROBE_RELEASED=1 -DOPERATOR=0 -DWINDOW=0|short"
   add "mutant-14-claim-current-gen-slot|P4_claim_never_takes_current_gen_slot|safety|2|-DPROBES=1 -DMUTANT=14 -DOPERATOR=0 -DWINDOW=0|short"
   add "mutant-15-late-trial-ignores-free|P2_reaped_trial_gives_nothing_back|safety|2|-DPROBES=1 -DMUTANT=15 -DOPERATOR=0 -DWINDOW=0|short"
+  # Slow start's gate's (RAMP=1). K = T = 1 (one trial closes) and, but for
+  # mutant 16 (the window bits it drops), no window bits: short stories.
+  add "mutant-16-gate-clear-drops-window-bits|I17_window_bits_change_only_by_set_serve|safety|2|-DRAMP=1 -DMUTANT=16 -DK=1 -DT=1 -DOPERATOR=0|short"
+  add "mutant-17-transition-keeps-gate|I12_gate_only_in_closed|safety|2|-DRAMP=1 -DMUTANT=17 -DK=1 -DT=1 -DOPERATOR=0 -DWINDOW=0|short"
+  add "mutant-18-outcome-compares-gate|I16_current_gen_outcome_counted|safety|2|-DRAMP=1 -DMUTANT=18 -DK=1 -DT=1 -DOPERATOR=0 -DWINDOW=0|short"
+  add "mutant-19-reset-sets-gate|I13_gate_set_only_by_verdict_close|safety|2|-DRAMP=1 -DMUTANT=19 -DK=1 -DT=1 -DWINDOW=0|short"
+  add "mutant-20-gate-clear-flips-and-retries|I14_gate_never_set_again_in_gen|safety|2|-DRAMP=1 -DMUTANT=20 -DK=1 -DT=1 -DOPERATOR=0 -DWINDOW=0|short"
+  add "mutant-21-shed-stores-ramp-end|I15_shed_changes_no_word|safety|2|-DRAMP=1 -DMUTANT=21 -DK=1 -DT=1 -DOPERATOR=0 -DWINDOW=0|short"
+  add "mutant-22-gate-ignores-deadline-tag|I18_gate_cleared_only_past_its_ramp|safety|2|-DRAMP=1 -DMUTANT=22 -DK=1 -DT=1 -DOPERATOR=0 -DWINDOW=0|short"
 fi
 
 # One run, in its own directory; writes $dir/result (a single line).

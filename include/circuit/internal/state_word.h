@@ -9,11 +9,14 @@
 // +--------------+----+----+----+-----+---------+---------+---------+---------+
 //
 // The gate bit, set only while CLOSED, sends admissions of the CLOSED path
-// to the gate (src/admission.cc), which admits a fraction of them:
-//   gate (35)  slow start is ramping (BreakerConfig::slow_start_duration):
-//              set by the HALF_OPEN -> CLOSED transition itself, cleared by
-//              the first admission that finds the ramp over (the deadline
-//              word holds its end). Outcomes do not look at it.
+// to the gate (src/gate.cc), which admits a fraction of them:
+//   gate (35)  slow start is ramping (BreakerConfig::slow_start_duration;
+//              set by the HALF_OPEN -> CLOSED transition itself, the
+//              deadline word holding the ramp's end) or adaptive throttling
+//              has judged a probability above 0 (set by the judge's CAS
+//              within the CLOSED generation); cleared by the first
+//              admission that finds neither at work. Outcomes do not look
+//              at it.
 //
 // The two window bits, set only while CLOSED or METRICS_ONLY, send calls of
 // the CLOSED path to the rate window (src/internal/rate_window.h):
@@ -37,8 +40,9 @@
 //            every transition clears them (a new generation's window owes
 //            nothing and wants nothing).
 // Invariant: the gate bit is 0 unless state is kClosed; only the
-//            HALF_OPEN -> CLOSED transition sets it, and only the clearing
-//            CAS (same generation) or a transition clears it.
+//            HALF_OPEN -> CLOSED transition and a throttle judge set it,
+//            and only the clearing CAS (same generation) or a transition
+//            clears it.
 // Invariant: trials in flight + trial successes + trial failures <=
 //            half_open_trial_calls <= 255; trials in flight <=
 //            half_open_max_concurrent; trial slow <= successes + failures.
