@@ -85,8 +85,6 @@ bool Breaker::FreeProbeSlot(const Permit& permit) noexcept {
 uint64_t Breaker::ReapExpiredProbes(uint64_t word) noexcept {
   if (StateOf(word) != State::kHalfOpen || InFlightOf(word) == 0) return word;
   const uint32_t gen = GenOf(word);
-  const uint64_t now_ms =
-      static_cast<uint64_t>(ElapsedNanos(CoarseNowNanos()) / 1'000'000) & kProbeFieldMask;
   // How far ahead of now a deadline that is not yet due can be: the
   // timeout, rounded up, plus the rounding of now down.
   const uint64_t horizon_ms = static_cast<uint64_t>((probe_timeout_nanos_ + 999'999) / 1'000'000) + 1;
@@ -102,6 +100,18 @@ uint64_t Breaker::ReapExpiredProbes(uint64_t word) noexcept {
     // Another claim's deadline: this one has not stored its own yet (it
     // was claimed just now), so it is not due.
     if ((deadline >> kProbeFieldBits) != (entry & kStampTagMask)) continue;
+    // The clock is read here, after the entry and its deadline: the claim
+    // read it before publishing them (the acquires above order that read
+    // before this one), so now is at least the claim's now and a deadline
+    // not yet due is at most horizon_ms ahead. A reading taken before the
+    // loop could predate a claim made since (a reaper preempted between
+    // the two), and the compare below, modulo 2^37, would take that
+    // claim's deadline, more than horizon_ms ahead of the stale reading,
+    // for one long past: it reaped a live trial before its deadline (the
+    // history checker's probe-timeout configs, about once in 1,000
+    // histories).
+    const uint64_t now_ms =
+        static_cast<uint64_t>(ElapsedNanos(CoarseNowNanos()) / 1'000'000) & kProbeFieldMask;
     const uint64_t ahead = ((deadline & kProbeFieldMask) - now_ms) & kProbeFieldMask;
     if (ahead != 0 && ahead <= horizon_ms) continue;  // not yet due
     // Whoever wins this CAS reaps the trial: the trial itself (resolving,

@@ -4,6 +4,7 @@
 // is stale. With the fake clock, at each boundary.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <random>
 #include <thread>
@@ -279,6 +280,68 @@ TEST_F(ProbeDeadlineTest, AProbeLookedAtYearsLaterIsStillDue) {
     hung = breaker->TryAcquire();
     ASSERT_TRUE(hung.is_trial());
   }
+}
+
+// A clock that, once armed, runs a callback inside its next reading and
+// returns what the clock read before the callback ran: as if the reader
+// were preempted right after reading it while the callback's thread went
+// on.
+class PreemptingClock : public Clock {
+ public:
+  explicit PreemptingClock(FakeClock* clock) : clock_(clock) {}
+  int64_t NowNanos() const override {
+    const int64_t now = clock_->NowNanos();
+    if (std::function<void()> preempt = std::exchange(preempt_, nullptr)) preempt();
+    return now;
+  }
+  void PreemptNextReading(std::function<void()> preempt) { preempt_ = std::move(preempt); }
+
+ private:
+  FakeClock* clock_;
+  mutable std::function<void()> preempt_;
+};
+
+TEST_F(ProbeDeadlineTest, AReaperPreemptedAfterReadingTheClockReapsNoNewerTrial) {
+  // The reaper of state() reads the clock; before it looks at the slots,
+  // trial `a` resolves, 50 ms pass and trial `c` takes a's slot, with a
+  // deadline 150 ms after the reaper's reading. Not due: the reaper must
+  // not take a deadline further ahead than any timeout for one long past
+  // (it did: the history checker's probe-timeout configs, once in about
+  // 1,000 histories, saw a third trial admitted beside two live ones).
+  PreemptingClock preempting(&clock);
+  BreakerConfig config = Config();
+  config.clock = &preempting;
+  config.half_open_probe_timeout_outcome = ProbeTimeoutOutcome::kReleased;
+  config.half_open_max_concurrent = 2;
+  config.half_open_trial_calls = 10;
+  config.half_open_successes_to_close = 10;
+  auto breaker = Build(config);
+  OpenAndWait(*breaker);
+  Permit a = breaker->TryAcquire();
+  Permit b = breaker->TryAcquire();
+  ASSERT_TRUE(a.is_trial() && b.is_trial());
+  Permit c;
+  preempting.PreemptNextReading([&] {
+    ASSERT_TRUE(a.Success());
+    clock.Advance(absl::Milliseconds(50));
+    c = breaker->TryAcquire();
+  });
+  EXPECT_EQ(breaker->state(), State::kHalfOpen);
+  ASSERT_TRUE(c.is_trial());
+  EXPECT_EQ(breaker->Metrics().probe_timeouts, 0u);
+  EXPECT_FALSE(breaker->TryAcquire());  // b and c hold both slots
+  // Each is reaped at its own deadline: b's 100 ms after the start, c's
+  // 150 ms.
+  clock.Advance(absl::Milliseconds(49));
+  EXPECT_FALSE(breaker->TryAcquire());
+  clock.Advance(absl::Milliseconds(1));
+  Permit d = breaker->TryAcquire();
+  EXPECT_TRUE(d.is_trial());
+  EXPECT_EQ(breaker->Metrics().probe_timeouts, 1u);
+  EXPECT_FALSE(breaker->TryAcquire());  // c and d
+  clock.Advance(absl::Milliseconds(50));
+  EXPECT_TRUE(breaker->TryAcquire().is_trial());
+  EXPECT_EQ(breaker->Metrics().probe_timeouts, 2u);
 }
 
 TEST(ProbeDeadlineConfigTest, TheTimeoutIsZeroOrAtLeastAMillisecond) {

@@ -344,7 +344,13 @@ bit  shx[THREADS];         /* sharing_ has been kShared at every moment since th
  * deadline names that millisecond: 0 is the current one (not yet due),
  * any other an earlier one (due); Tick renames every one up by 1 and
  * canon() renumbers them (0 stays 0). Two claims that read the clock in the
- * same millisecond write equal deadlines. */
+ * same millisecond write equal deadlines. The reaper judges an entry due in
+ * the step that loads it, against the clock of that step: the code reads
+ * the clock after loading the entry and its deadline. (Until it did, it read
+ * the clock once before its scan, and a claim made since, with a deadline
+ * more than the timeout ahead of that stale reading, was taken for one long
+ * past, modulo 2^37 ms: tests/history/README.md, "a reaper's stale clock".
+ * Relative identities cannot express a reading older than the entry.) */
 #define NOMS   255
 #define NMS    (K + 2 * THREADS + 3)   /* identities in use at once, plus the shift */
 #define NONEOWN 255
