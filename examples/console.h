@@ -62,6 +62,9 @@ inline std::string Because(const circuit::TransitionEvent& e) {
       return absl::StrFormat(
           "%s: %.0f %s (threshold %.0f)", cause, e.value,
           e.value == 1 ? "trial failed or was slow" : "trials failed or were slow", e.threshold);
+    case circuit::TransitionCause::kLatencyPercentile:
+      return absl::StrFormat("%s: the window's percentile took %.4g s (threshold %.4g s)", cause,
+                             e.value, e.threshold);
     case circuit::TransitionCause::kRetryAfter:
       return absl::StrFormat("%s: the dependency asked for %.1f s", cause, e.value);
     case circuit::TransitionCause::kOpenPeriodOver:

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "circuit/internal/listener_set.h"
+#include "internal/latency_window.h"
 #include "internal/rate_window.h"
 
 namespace circuit {
@@ -27,7 +28,8 @@ using internal::StateOf;
 // Which clock times a permit's call for slow-call detection (see
 // SlowCallClock in circuit/config.h).
 Breaker::DurationClock Breaker::ChooseDurationClock(const BreakerConfig& config) {
-  if (config.slow_call_rate_threshold <= 0 && !config.record_call_durations) {
+  if (config.slow_call_rate_threshold <= 0 && !config.record_call_durations &&
+      config.latency_percentile <= 0) {
     return Breaker::DurationClock::kOff;
   }
   switch (config.slow_call_clock) {
@@ -58,10 +60,12 @@ Breaker::Breaker(BreakerConfig config)
       system_clock_(config_.clock == nullptr),
       time_base_(clock_->CoarseNowNanos()),
       duration_clock_(ChooseDurationClock(config_)),
-      success_mode_(static_cast<uint8_t>(static_cast<uint8_t>(duration_clock_) |
-                                         (config_.record_call_durations ? kDurationsMode : 0))),
+      success_mode_(static_cast<uint8_t>(
+          static_cast<uint8_t>(duration_clock_) |
+          (config_.record_call_durations || config_.latency_percentile > 0 ? kDurationsMode : 0))),
       slow_detection_(config_.slow_call_rate_threshold > 0),
       record_durations_(config_.record_call_durations),
+      keep_nanos_(config_.record_call_durations || config_.latency_percentile > 0),
       // Rounded up: a call shorter than the configured duration (1.75 ns
       // say) must not count as slow.
       slow_nanos_(slow_detection_ ? absl::ToInt64Nanoseconds(absl::Ceil(
@@ -85,12 +89,15 @@ Breaker::Breaker(BreakerConfig config)
       state_(internal::MakeWord(State::kClosed, 0)),
       stripes_(EffectiveStripes(config_), window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
                absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets),
-               config_.record_call_durations),
+               config_.record_call_durations, config_.latency_percentile > 0),
       listeners_(std::make_shared<internal::ListenerSet>(&call_listeners_, &success_mode_,
                                                          kCallListenersMode)) {
   if (window_mode_ != WindowMode::kNone) {
     window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_,
                                                      &window_judged_);
+  }
+  if (config_.latency_percentile > 0) {
+    latency_ = std::make_unique<internal::LatencyWindow>(config_, &stripes_);
   }
   if (throttling_) {
     throttled_ = std::make_unique<internal::StripeSet>(

@@ -62,10 +62,11 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
   if (!(s = CheckPercent("slow_call_rate_threshold", c.slow_call_rate_threshold)).ok()) return s;
   // Something must be able to open the breaker.
   if (EffectiveConsecutiveFailuresToOpen(c) == 0 && c.failure_rate_threshold == 0 &&
-      c.slow_call_rate_threshold == 0) {
+      c.slow_call_rate_threshold == 0 && c.latency_percentile == 0) {
     return Invalid("consecutive_failures_to_open",
-                   ">= 1, or unset (5), when failure_rate_threshold and "
-                   "slow_call_rate_threshold are 0: otherwise nothing opens the breaker (to "
+                   ">= 1, or unset (5), when failure_rate_threshold, "
+                   "slow_call_rate_threshold and latency_percentile are 0: otherwise nothing "
+                   "opens the breaker (to "
                    "record calls without ever tripping, call Breaker::MetricsOnly())",
                    "0");
   }
@@ -163,6 +164,19 @@ absl::Status ValidateConfig(const BreakerConfig& c) {
   }
   if (!(c.adaptive_throttling_k >= 1 && c.adaptive_throttling_k <= 100)) {
     return Invalid("adaptive_throttling_k", "in 1..100", absl::StrCat(c.adaptive_throttling_k));
+  }
+  if (!(s = CheckPercent("latency_percentile", c.latency_percentile)).ok()) return s;
+  if (c.latency_percentile > 0) {
+    if (c.window_type != WindowType::kTimeBased) {
+      return Invalid("latency_percentile", "0 unless window_type is kTimeBased (the percentile "
+                     "is judged a bucket at a time)", absl::StrCat(c.latency_percentile));
+    }
+    if (!(c.latency_percentile_threshold >= absl::Microseconds(1) &&
+          c.latency_percentile_threshold <= absl::Seconds(100))) {
+      return Invalid("latency_percentile_threshold",
+                     "in 1us..100s when latency_percentile is set",
+                     absl::FormatDuration(c.latency_percentile_threshold));
+    }
   }
   if (c.stripes.has_value() && !(s = CheckInt("stripes", *c.stripes, 0, 1024)).ok()) return s;
   return absl::OkStatus();

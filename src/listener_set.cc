@@ -38,6 +38,8 @@ absl::string_view TransitionCauseName(TransitionCause cause) {
       return "SHARED";
     case TransitionCause::kRetryAfter:
       return "RETRY_AFTER";
+    case TransitionCause::kLatencyPercentile:
+      return "LATENCY_PERCENTILE";
   }
   return "UNKNOWN";
 }

@@ -10,7 +10,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/call_durations.h"
 #include "circuit/snapshot.h"
+#include "internal/latency_window.h"
 #include "internal/rate_window.h"
 
 namespace circuit {
@@ -46,6 +48,8 @@ absl::string_view TripCauseName(TripCause cause) {
       return "SHARED";
     case TripCause::kRetryAfter:
       return "RETRY_AFTER";
+    case TripCause::kLatencyPercentile:
+      return "LATENCY_PERCENTILE";
   }
   return "UNKNOWN";
 }
@@ -83,6 +87,7 @@ BreakerSnapshot Breaker::Snapshot() const {
   s.sharing = static_cast<Sharing>(sharing_.load(std::memory_order_relaxed));
   const int64_t coarse_now = CoarseNowNanos();
   const int64_t now = ElapsedNanos(coarse_now);
+  if (latency_) s.latency_percentile_threshold = latency_->effective_threshold();
   const uint64_t minimum_calls =
       config_.window_type == WindowType::kCountBased
           ? static_cast<uint64_t>(std::min(config_.minimum_calls, config_.window_size))
@@ -113,6 +118,11 @@ BreakerSnapshot Breaker::Snapshot() const {
         s.throttle_probability = counts.probability;
         s.throttle_requests = counts.requests;
         s.throttle_accepts = counts.accepts;
+      }
+      if (latency_) {
+        const internal::LatencyWindow::View view = latency_->Last(s.generation);
+        s.latency_percentile_calls = view.calls;
+        if (view.bin >= 0) s.latency_percentile = CallDurationBound(view.bin);
       }
       int64_t ramp_end;
       if ((word & internal::kGatedBit) != 0 && slow_start_nanos_ > 0) {

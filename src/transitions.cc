@@ -418,6 +418,8 @@ TripCause Breaker::TripCauseOf(TransitionCause cause) {
       return TripCause::kShared;
     case TransitionCause::kRetryAfter:
       return TripCause::kRetryAfter;
+    case TransitionCause::kLatencyPercentile:
+      return TripCause::kLatencyPercentile;
     case TransitionCause::kOpenPeriodOver:
     case TransitionCause::kTrialsSucceeded:
       break;
@@ -445,6 +447,8 @@ TransitionCause Breaker::TransitionCauseOf(TripCause cause) {
       return TransitionCause::kShared;
     case TripCause::kRetryAfter:
       return TransitionCause::kRetryAfter;
+    case TripCause::kLatencyPercentile:
+      return TransitionCause::kLatencyPercentile;
     case TripCause::kNone:
     case TripCause::kOperator:
       break;

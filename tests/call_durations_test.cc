@@ -37,11 +37,12 @@ int Index(State s) { return static_cast<int>(s); }
 TEST(CallDurationBucketTest, BoundsAreLessThanOrEqual) {
   EXPECT_EQ(CallDurationBucket(-5), 0);
   EXPECT_EQ(CallDurationBucket(0), 0);
-  EXPECT_EQ(CallDurationBucket(10'000), 0);  // exactly 10 us: le 10 us
-  EXPECT_EQ(CallDurationBucket(10'001), 1);
-  EXPECT_EQ(CallDurationBucket(1'000'000), 6);  // 1 ms
-  EXPECT_EQ(CallDurationBucket(60'000'000'000), kCallDurationBuckets - 2);
-  EXPECT_EQ(CallDurationBucket(60'000'000'001), kCallDurationBuckets - 1);
+  EXPECT_EQ(CallDurationBucket(1'000), 0);  // exactly 1 us: le 1 us
+  EXPECT_EQ(CallDurationBucket(1'001), 1);
+  EXPECT_EQ(CallDurationBucket(10'000), 30);      // a decade of 30 bins
+  EXPECT_EQ(CallDurationBucket(1'000'000), 90);  // 1 ms
+  EXPECT_EQ(CallDurationBucket(100'000'000'000), kCallDurationBuckets - 2);
+  EXPECT_EQ(CallDurationBucket(100'000'000'001), kCallDurationBuckets - 1);
   EXPECT_EQ(CallDurationBucket(INT64_MAX), kCallDurationBuckets - 1);
   for (int i = 0; i + 1 < kCallDurationBuckets; ++i) {
     EXPECT_EQ(CallDurationBucket(absl::ToInt64Nanoseconds(CallDurationBound(i))), i);
@@ -92,11 +93,12 @@ TEST(CallDurationsTest, SuccessesAndFailuresAreCountedByTheClockIgnoredOnesAreNo
   ASSERT_TRUE(d.recorded);
   EXPECT_EQ(d.count, 6u);
   EXPECT_EQ(d.sum, absl::Microseconds(17) + absl::Milliseconds(43) + absl::Seconds(92));
-  EXPECT_EQ(d.counts[0], 2u);                                 // 7 us, 10 us
-  EXPECT_EQ(d.counts[CallDurationBucket(3'000'000)], 1u);     // le 5 ms
-  EXPECT_EQ(d.counts[CallDurationBucket(40'000'000)], 1u);    // le 50 ms (the failure)
-  EXPECT_EQ(d.counts[CallDurationBucket(2'000'000'000)], 1u);  // le 2.5 s
-  EXPECT_EQ(d.counts[kCallDurationBuckets - 1], 1u);          // past 60 s
+  EXPECT_EQ(d.counts[CallDurationBucket(7'000)], 1u);         // le 7.5 us
+  EXPECT_EQ(d.counts[CallDurationBucket(10'000)], 1u);        // le 10 us
+  EXPECT_EQ(d.counts[CallDurationBucket(3'000'000)], 1u);     // le 3 ms
+  EXPECT_EQ(d.counts[CallDurationBucket(40'000'000)], 1u);    // le 40 ms (the failure)
+  EXPECT_EQ(d.counts[CallDurationBucket(2'000'000'000)], 1u);  // le 2 s
+  EXPECT_EQ(d.counts[CallDurationBucket(90'000'000'000)], 1u);  // le 90 s
   // Slow-call detection is off: nothing is slow, whatever it took.
   EXPECT_EQ(breaker->Metrics().slow, 0u);
   EXPECT_EQ(breaker->state(), State::kClosed);

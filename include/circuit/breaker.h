@@ -114,6 +114,7 @@ namespace circuit {
 
 namespace internal {
 class BreakerTestPeer;  // tests only: tests/breaker_test_peer.h
+class LatencyWindow;
 class ListenerSet;
 class RateWindow;
 class SharedControl;  // the distributed mode's hold on a breaker
@@ -420,7 +421,7 @@ class Breaker {
     // Compared as durations, exactly: no rounding of either side. Without
     // the histogram, slow-call detection is on or the verdict is unused
     // (IsSlow() stops at kOff).
-    if (ABSL_PREDICT_TRUE(!record_durations_)) return took >= config_.slow_call_duration ? 1 : 0;
+    if (ABSL_PREDICT_TRUE(!keep_nanos_)) return took >= config_.slow_call_duration ? 1 : 0;
     return JudgeMeasuredForHistogram(took);
   }
   int64_t JudgeMeasuredForHistogram(absl::Duration took) const noexcept;
@@ -470,6 +471,11 @@ class Breaker {
   void RecordClosedSuccess(const Permit& permit, internal::StripeRef stripe) noexcept;
   // Every other success: DISABLED, trials, slow calls.
   void OnSuccessSlow(const Permit& permit, int64_t measured) noexcept;
+  // The latency-percentile trip's share of an outcome (src/latency.cc): a
+  // normal permit of the CLOSED or METRICS_ONLY generation current now,
+  // with a measured duration, judges the window if its bucket is due and
+  // counts itself into `stripe`'s latency histogram.
+  void RecordLatency(const Permit& permit, int64_t measured, internal::StripeRef stripe) noexcept;
   // `open_nanos` >= 0: the dependency asked for that open period
   // (FailureRetryAfter(), already capped); -1: none.
   void OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
@@ -728,13 +734,16 @@ class Breaker {
   // normal permit's success straight to RecordClosedSuccess(). relaxed:
   // the clock bits are fixed; the listener bit is a hint like
   // HasCallListeners().
-  // kDurationsMode: the call-duration histogram is kept (fixed), so every
-  // success takes OnSuccessSlow(), which records it.
+  // kDurationsMode: the call-duration histogram or the latency window is
+  // kept (fixed), so every success takes OnSuccessSlow(), which records it.
   static constexpr uint8_t kCallListenersMode = 4;
   static constexpr uint8_t kDurationsMode = 8;
   std::atomic<uint8_t> success_mode_;
   const bool slow_detection_;    // slow_call_rate_threshold > 0
   const bool record_durations_;  // record_call_durations
+  // record_call_durations or latency_percentile: a measurement keeps its
+  // nanoseconds (JudgeMeasured()).
+  const bool keep_nanos_;
   const int64_t slow_nanos_;     // slow_call_duration in ns (never, without slow_detection_)
   const uint32_t consecutive_to_open_;  // EffectiveConsecutiveFailuresToOpen()
   const bool consecutive_on_;
@@ -796,6 +805,8 @@ class Breaker {
 
   alignas(128) internal::StripeSet stripes_;
   std::unique_ptr<internal::RateWindow> window_;
+  // The latency-percentile trip's window (null when off).
+  std::unique_ptr<internal::LatencyWindow> latency_;
   // Listeners (circuit/events.h); the count of call-event subscriptions is
   // what the outcome paths other than the CLOSED success load.
   std::atomic<uint32_t> call_listeners_{0};

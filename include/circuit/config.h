@@ -111,6 +111,44 @@ struct BreakerConfig {
   // Default: kAuto.
   SlowCallClock slow_call_clock = SlowCallClock::kAuto;
 
+  // The latency-percentile trip: the breaker opens when the
+  // latency_percentile-th percentile of the durations of the window's calls
+  // is above latency_percentile_threshold (p99 over 250 ms, say), besides
+  // the other conditions (or instead of them: a config with only this and
+  // consecutive_failures_to_open = 0 opens on latency alone). The
+  // percentile is the nearest rank (the ceil(p / 100 x n)-th smallest of n
+  // durations), so "p99 above 250 ms" means more than 1 % of the calls
+  // took longer than 250 ms: with n calls, it holds once fewer than
+  // ceil(0.99 x n) took at most 250 ms.
+  //   * Durations: every call with an outcome (success or failure)
+  //     admitted in the CLOSED period judged, timed as for slow-call
+  //     detection (slow_call_clock) or given by the caller. Calls of an
+  //     earlier state that end in this one, ignored and released calls do
+  //     not count.
+  //   * Bins: the log-linear bins of circuit/call_durations.h (at most
+  //     12.5 % wide from 1 us to 100 s). The threshold is rounded up to its
+  //     bin's bound (Snapshot().latency_percentile_threshold shows it); the
+  //     1-2.5-5 series (10 ms, 25 ms, 50 ms, 100 ms, 250 ms ...) are bounds
+  //     themselves, exact.
+  //   * When: judged once a bucket of the time window, by the first outcome
+  //     of each bucket (and as the breaker enters CLOSED, to mark where
+  //     its window starts), never per call; so it acts up to one bucket
+  //     (window_duration / window_buckets) after the calls that make it.
+  //     Not judged below minimum_calls calls in the window. Never while
+  //     HALF_OPEN (trials are judged as configured) or METRICS_ONLY.
+  //   * Cost: every call with an outcome reads the clocks of slow-call
+  //     detection (none with kCaller), takes the out-of-line outcome path
+  //     and adds to one more word of the caller's own stripe (a binary
+  //     search of 8 steps for its bin); each breaker keeps 242 words in
+  //     every stripe and CPU block and 242 x (window_buckets + 1) words for
+  //     the window's judge.
+  // Requires window_type kTimeBased. Default: 0 (off). Must be in 0..100.
+  double latency_percentile = 0;
+
+  // The duration the latency_percentile-th percentile must not exceed.
+  // Required (1 us..100 s) when latency_percentile is set.
+  absl::Duration latency_percentile_threshold = absl::ZeroDuration();
+
   // The window the two rates are computed over. Default: kCountBased.
   WindowType window_type = WindowType::kCountBased;
 
@@ -284,8 +322,8 @@ struct BreakerConfig {
   // friends; with kCaller, only those). It costs every call with an outcome
   // the clock reads of slow-call detection (none with kCaller), the call of
   // an out-of-line outcome path and two adds to the caller's own stripe
-  // (about 2-4 ns, plus the clock), and each breaker 23 words in every
-  // stripe and CPU block. A call whose outcome is ignored, or that is
+  // (about 2-4 ns, plus the clock, and a binary search of 8 steps for the
+  // call's bin), and each breaker 243 words in every stripe and CPU block. A call whose outcome is ignored, or that is
   // released unresolved, is not recorded. Default: false.
   bool record_call_durations = false;
 
@@ -318,8 +356,9 @@ struct BreakerConfig {
   // the first threads' cost.
   // Memory per breaker: stripes x (128 B + 8 B a time bucket, rounded up to
   // 128 B) plus, for every CPU id and one shared region, 80 B + 8 B a time
-  // bucket (each plus 184 B with record_call_durations) (a page of a CPU's region is resident only once a thread on that
-  // CPU has counted there).
+  // bucket, each plus 1944 B with record_call_durations and 1936 B with
+  // latency_percentile (a page of a CPU's region is resident only once a
+  // thread on that CPU has counted there).
   // Default (unset): DefaultStripes(), twice the CPUs this process may run
   // on, at most 8. Must be 0..1024.
   std::optional<int> stripes;

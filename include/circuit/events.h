@@ -98,13 +98,17 @@ enum class TransitionCause : uint8_t {
   // back (Permit::FailureRetryAfter()); value: the seconds it asked for,
   // which are the open period.
   kRetryAfter,
+  // CLOSED -> OPEN: the window's latency percentile went over its threshold
+  // (BreakerConfig::latency_percentile); value, threshold: seconds (see
+  // TripCause::kLatencyPercentile).
+  kLatencyPercentile,
 };
 
 // TransitionCauseName()
 // "CONSECUTIVE_FAILURES", "FAILURE_RATE", "SLOW_CALL_RATE", "TRIAL_FAILURES",
 // "TRIAL_FAILURE_RATE", "TRIAL_SLOW_CALL_RATE", "HALF_OPEN_TIMEOUT",
 // "OPEN_PERIOD_OVER", "TRIALS_SUCCEEDED", "OPERATOR", "SHARED",
-// "RETRY_AFTER"; "UNKNOWN" outside.
+// "RETRY_AFTER", "LATENCY_PERCENTILE"; "UNKNOWN" outside.
 absl::string_view TransitionCauseName(TransitionCause cause);
 
 struct TransitionEvent {

@@ -46,12 +46,16 @@ enum class TripCause : uint8_t {
                             // value, threshold: the shared trip's
   kRetryAfter,              // Permit::FailureRetryAfter(); value: the seconds
                             // the dependency asked for (the open period)
+  kLatencyPercentile,       // BreakerConfig::latency_percentile; value: the
+                            // percentile's seconds (its bin's bound),
+                            // threshold: the threshold's (rounded up)
 };
 
 // TripCauseName()
 // "NONE", "CONSECUTIVE_FAILURES", "FAILURE_RATE", "SLOW_CALL_RATE",
 // "TRIAL_FAILURES", "TRIAL_FAILURE_RATE", "TRIAL_SLOW_CALL_RATE",
-// "HALF_OPEN_TIMEOUT", "OPERATOR", "SHARED", "RETRY_AFTER"; "UNKNOWN"
+// "HALF_OPEN_TIMEOUT", "OPERATOR", "SHARED", "RETRY_AFTER",
+// "LATENCY_PERCENTILE"; "UNKNOWN"
 // outside the enum.
 absl::string_view TripCauseName(TripCause cause);
 
@@ -125,6 +129,17 @@ struct BreakerSnapshot {
   std::optional<double> throttle_probability;
   uint64_t throttle_requests = 0;
   uint64_t throttle_accepts = 0;
+
+  // CLOSED or METRICS_ONLY with latency_percentile: the window's percentile
+  // as of its last judgment in this generation (at most a bucket old: it is
+  // judged once a bucket, not per call), as its bin's bound
+  // (InfiniteDuration() past 100 s), and the calls it was judged over.
+  // Absent before the generation's first judgment or with no call in it.
+  // latency_percentile_threshold: the threshold in force, rounded up to a
+  // bin's bound (circuit/call_durations.h); zero when the trip is off.
+  std::optional<absl::Duration> latency_percentile;
+  uint64_t latency_percentile_calls = 0;
+  absl::Duration latency_percentile_threshold = absl::ZeroDuration();
 
   TripReason last_trip;
 

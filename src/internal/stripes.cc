@@ -108,12 +108,13 @@ int IndexBits(int buckets) {
 // The duration histogram's words: the buckets, then the sum.
 constexpr size_t kDurationWords = kCallDurationBuckets + 1;
 
-size_t BlockWords(int buckets, bool durations) {
-  return kNumHeaderWords + static_cast<size_t>(buckets) + (durations ? kDurationWords : 0);
+size_t BlockWords(int buckets, bool durations, bool latency) {
+  return kNumHeaderWords + static_cast<size_t>(buckets) + (durations ? kDurationWords : 0) +
+         (latency ? kCallDurationBuckets : 0);
 }
 
-size_t StrideWords(int buckets, bool durations) {
-  const size_t words = BlockWords(buckets, durations);
+size_t StrideWords(int buckets, bool durations, bool latency) {
+  const size_t words = BlockWords(buckets, durations, latency);
   return (words + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine;
 }
 
@@ -151,18 +152,19 @@ std::atomic<uint64_t>* StripeRef::BucketBlock() const {
   return CpuBlock(words, cpu);
 }
 
-StripeSet::StripeSet(int own, int buckets, int64_t bucket_nanos, bool durations)
+StripeSet::StripeSet(int own, int buckets, int64_t bucket_nanos, bool durations, bool latency)
     : own_(own),
       buckets_(buckets),
       durations_(durations),
+      latency_(latency),
       bucket_nanos_(bucket_nanos > 0 ? bucket_nanos : 1),
       cpus_(PerCpuArena::Get().cpus()),
       percpu_kind_(PerCpu().mode == PerCpuMode::kRseq ? StripeKind::kPerCpu
                                                       : StripeKind::kPerCpuAtomic),
       index_bits_(IndexBits(buckets)),
       index_mask_((uint64_t{1} << index_bits_) - 1),
-      stride_words_(StrideWords(buckets, durations)),
-      block_words_(BlockWords(buckets, durations)),
+      stride_words_(StrideWords(buckets, durations, latency)),
+      block_words_(BlockWords(buckets, durations, latency)),
       words_(nullptr),
       percpu_(PerCpuArena::Get().Allocate(block_words_)) {
   if (own_ > 0) {
@@ -181,9 +183,9 @@ StripeSet::~StripeSet() {
   PerCpuArena::Get().Free(percpu_, block_words_);
 }
 
-size_t StripeSet::BytesFor(int own, int buckets, int cpus, bool durations) {
-  return (static_cast<size_t>(own) * StrideWords(buckets, durations) +
-          (static_cast<size_t>(cpus) + 1) * BlockWords(buckets, durations)) *
+size_t StripeSet::BytesFor(int own, int buckets, int cpus, bool durations, bool latency) {
+  return (static_cast<size_t>(own) * StrideWords(buckets, durations, latency) +
+          (static_cast<size_t>(cpus) + 1) * BlockWords(buckets, durations, latency)) *
          sizeof(uint64_t);
 }
 
@@ -218,6 +220,36 @@ uint64_t StripeSet::SumDurations(uint64_t* counts) const {
     sum += words[first + kCallDurationBuckets].load(std::memory_order_relaxed);
   });
   return sum;
+}
+
+size_t StripeSet::LatencyOffset() const {
+  return DurationsOffset() + (durations_ ? kDurationWords : 0);
+}
+
+void StripeSet::AddLatency(StripeRef stripe, int bin) const {
+  const size_t word = LatencyOffset() + static_cast<size_t>(bin);
+  if (stripe.kind == StripeKind::kOwn) {
+    SignalSafeIncrement(stripe.words[word]);  // as AddDuration()
+    return;
+  }
+  // relaxed: a statistic, as AddDuration()'s.
+  stripe.BucketBlock()[word].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t StripeSet::SumLatency(uint64_t* counts) const {
+  for (int i = 0; i < kCallDurationBuckets; ++i) counts[i] = 0;
+  if (!latency_) return 0;
+  const size_t first = LatencyOffset();
+  ForEachCopy([&](std::atomic<uint64_t>* words) {
+    // relaxed: a statistic (see the header); the judge that reads it
+    // orders nothing on it.
+    for (int i = 0; i < kCallDurationBuckets; ++i) {
+      counts[i] += words[first + static_cast<size_t>(i)].load(std::memory_order_relaxed);
+    }
+  });
+  uint64_t total = 0;
+  for (int i = 0; i < kCallDurationBuckets; ++i) total += counts[i];
+  return total;
 }
 
 uint64_t StripeSet::Sum(int c) const {

@@ -57,6 +57,7 @@ bool OwnCauseMakes(TransitionCause cause, State from, State to) {
     case TransitionCause::kConsecutiveFailures:
     case TransitionCause::kFailureRate:
     case TransitionCause::kSlowCallRate:
+    case TransitionCause::kLatencyPercentile:
       return from == State::kClosed && to == State::kOpen;
     case TransitionCause::kTrialFailures:
     case TransitionCause::kTrialFailureRate:

@@ -177,6 +177,7 @@ TEST_F(CollectorTest, AScrapeAfterAScriptedSequenceShowsEveryNumber) {
   expect(Key("call_duration_seconds_bucket", "breaker=\"search\",le=\"0.05\""), 3);
   expect(Key("call_duration_seconds_bucket", "breaker=\"search\",le=\"0.25\""), 4);
   expect(Key("call_duration_seconds_bucket", "breaker=\"search\",le=\"+Inf\""), 4);
+  expect(Key("call_duration_seconds_bucket", "breaker=\"search\",le=\"100\""), 4);  // 100 s
 
   expect(Key("state", "breaker=\"ledger\",state=\"forced_open\""), 1);
   expect(Key("calls_total", "breaker=\"ledger\",outcome=\"rejected\""), 1);
@@ -274,6 +275,28 @@ TEST_F(CollectorTest, AdaptiveThrottlingShowsItsProbability) {
   // 9 requests, 2 accepts: (9 - 2 x 2) / (9 + 1).
   EXPECT_DOUBLE_EQ(s[Key("throttle_probability", "breaker=\"quotes\"")], 0.5);
   EXPECT_EQ(s.count(Key("throttle_probability", "breaker=\"plain\"")), 0u);
+}
+
+TEST_F(CollectorTest, LatencyPercentileShowsTheLastJudgment) {
+  BreakerConfig timed = Defaults();
+  timed.window_type = WindowType::kTimeBased;
+  timed.window_duration = absl::Seconds(10);
+  timed.window_buckets = 10;
+  timed.minimum_calls = 100;  // shown below the minimum too; no trip
+  timed.latency_percentile = 99;
+  timed.latency_percentile_threshold = absl::Milliseconds(250);
+  timed.slow_call_clock = SlowCallClock::kCaller;
+  ASSERT_TRUE(registry_.SetOverride("search", timed).ok());
+  std::shared_ptr<Breaker> search = registry_.GetOrCreate("search").value();
+  for (int i = 0; i < 50; ++i) search->TryAcquire().Success(absl::Milliseconds(i < 49 ? 3 : 40));
+  clock_.Advance(absl::Seconds(1));
+  search->TryAcquire().Success(absl::Milliseconds(3));  // the bucket's judge
+  auto collector = std::make_shared<prometheus::Collector>(registry_);
+  Scraper scraper(collector);
+  std::map<std::string, double> s = ParseScrape(scraper.Scrape());
+  // p99 of 50 is the 50th smallest: the 40 ms call's bin, (37.5 ms, 40 ms].
+  EXPECT_DOUBLE_EQ(s[Key("latency_percentile_seconds", "breaker=\"search\"")], 0.04);
+  EXPECT_EQ(s[Key("state", "breaker=\"search\",state=\"closed\"")], 1);
 }
 
 TEST_F(CollectorTest, SharedBreakersShowWhetherTheyHaveTheSharedState) {

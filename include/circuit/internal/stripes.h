@@ -70,6 +70,12 @@
 //   kCallDurationBuckets words, the calls per duration bucket
 //   (circuit/call_durations.h), and one word, the sum of their durations in
 //   nanoseconds (wrapping after 584 years of summed call time).
+//   then, with the latency-percentile trip (BreakerConfig::latency_percentile),
+//   kCallDurationBuckets words again: the same bins, counting only the
+//   outcomes of calls admitted in the CLOSED generation current at their
+//   outcome (the trip's window must not see an older state's calls; the
+//   lifetime histogram above counts every call). Cumulative, never reset:
+//   the window is the difference of two sums (src/internal/latency_window.h).
 //   In a per-CPU block the buckets are updated with atomic operations only
 //   (a thread may move to another CPU between choosing the block and the
 //   update, and several threads of one CPU may be inside an update), the
@@ -318,8 +324,9 @@ class StripeSet {
  public:
   // `own` stripes (0..1024) and one block a CPU; `buckets` time buckets each
   // of `bucket_nanos` (0 buckets for no time window); `durations`: room for
-  // the call-duration histogram.
-  StripeSet(int own, int buckets, int64_t bucket_nanos, bool durations = false);
+  // the call-duration histogram; `latency`: room for the latency window's.
+  StripeSet(int own, int buckets, int64_t bucket_nanos, bool durations = false,
+            bool latency = false);
   ~StripeSet();
   StripeSet(const StripeSet&) = delete;
   StripeSet& operator=(const StripeSet&) = delete;
@@ -343,9 +350,10 @@ class StripeSet {
 
   // Bytes this set holds: its own stripes plus its per-CPU block in every
   // region (CPUs + 1), for `own` stripes, `buckets` time buckets, `cpus`
-  // CPUs and, if `durations`, the duration histogram.
-  static size_t BytesFor(int own, int buckets, int cpus, bool durations = false);
-  size_t bytes() const { return BytesFor(own_, buckets_, cpus_, durations_); }
+  // CPUs and, if `durations` and `latency`, the two duration histograms.
+  static size_t BytesFor(int own, int buckets, int cpus, bool durations = false,
+                         bool latency = false);
+  size_t bytes() const { return BytesFor(own_, buckets_, cpus_, durations_, latency_); }
 
   // StripeSet::AddDuration()
   // Counts one call of `nanos` into the duration histogram, in `stripe`.
@@ -355,6 +363,14 @@ class StripeSet {
   // kCallDurationBuckets values; returns the summed nanoseconds. Zeros
   // without `durations`.
   uint64_t SumDurations(uint64_t* counts) const;
+
+  // StripeSet::AddLatency()
+  // Counts one call into bin `bin` of the latency window's histogram, in
+  // `stripe`. REQUIRES: the set was built with `latency`. Async-signal-safe.
+  void AddLatency(StripeRef stripe, int bin) const;
+  // The latency histogram summed over every stripe and CPU into `counts`
+  // (kCallDurationBuckets values); returns their total.
+  uint64_t SumLatency(uint64_t* counts) const;
 
   // Sum of counter `c` over every stripe (relaxed loads; see above).
   uint64_t Sum(int c) const;
@@ -409,6 +425,7 @@ class StripeSet {
   const int own_;
   const int buckets_;
   const bool durations_;
+  const bool latency_;
   const int64_t bucket_nanos_;
   const int cpus_;
   const StripeKind percpu_kind_;
@@ -418,6 +435,8 @@ class StripeSet {
   const size_t block_words_;   // words per CPU block: kNumHeaderWords + buckets (+ durations)
   // The first duration word in a stripe or block: kNumHeaderWords + buckets.
   size_t DurationsOffset() const { return kNumHeaderWords + static_cast<size_t>(buckets_); }
+  // The first latency word: after the duration words, if any.
+  size_t LatencyOffset() const;
   std::atomic<uint64_t>* words_;   // own stripes (null if none)
   std::atomic<uint64_t>* percpu_;  // CPU 0's block in the per-CPU arena
 };
