@@ -674,6 +674,27 @@ void BM_Circuit_Closed_CallDurations(benchmark::State& state) {
 }
 CIRCUIT_BENCH(BM_Circuit_Closed_CallDurations);
 
+// The latency-percentile trip (p99 over 250 ms over a 10 s window of 1 s
+// buckets), timed with the coarse clock: the measured success path of the
+// case above, with the latency window's add to the caller's own stripe and
+// its once-a-bucket judge (one relaxed load a call) instead of the
+// lifetime histogram's two adds.
+void BM_Circuit_Closed_LatencyPercentile(benchmark::State& state) {
+  static circuit::Breaker* const breaker = [] {
+    circuit::BreakerConfig config;
+    config.name = "bench_latency_percentile";
+    config.consecutive_failures_to_open = 5;
+    config.window_type = circuit::WindowType::kTimeBased;
+    config.window_duration = absl::Seconds(10);
+    config.latency_percentile = 99;
+    config.latency_percentile_threshold = absl::Milliseconds(250);
+    config.slow_call_clock = circuit::SlowCallClock::kCoarse;
+    return MakeBreaker(config);
+  }();
+  RunClosed(state, breaker);
+}
+CIRCUIT_BENCH(BM_Circuit_Closed_LatencyPercentile);
+
 void BM_Circuit_Closed_DefaultConfig(benchmark::State& state) {
   static circuit::Breaker* const breaker = MakeBreaker(circuit::BreakerConfig());
   RunClosed(state, breaker);

@@ -5,6 +5,7 @@
 // times what adaptive throttling lets through (src/throttle.cc). The first
 // admission that finds neither at work clears the bit for every caller.
 // Outcomes never come here: the gate concerns admissions only.
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/base/optimization.h"
@@ -14,27 +15,30 @@
 
 namespace circuit {
 
+bool Breaker::RampAt(uint32_t gen, int64_t now, int64_t* end, double* admitted) const noexcept {
+  int64_t ramp_end;
+  if (!ReadDeadline(gen, &ramp_end)) {
+    // The closing transition has not stored the ramp's end yet: the ramp
+    // has only just begun.
+    ramp_end = now + slow_start_nanos_;
+  }
+  // (A generation that did not open ramping stored 0: not ramping.)
+  if (now >= ramp_end) return false;
+  // The deadline word keeps microseconds rounded up, so `end - now` may
+  // exceed the ramp by under one: the share is then below 0, admitted as
+  // 0, as at the ramp's first instant.
+  *end = ramp_end;
+  *admitted = std::max(
+      0.0, 1.0 - static_cast<double>(ramp_end - now) / static_cast<double>(slow_start_nanos_));
+  return true;
+}
+
 Breaker::GateVerdict Breaker::PassGate(uint64_t& word, int64_t* until) noexcept {
   const uint32_t gen = internal::GenOf(word);
   const int64_t now = ElapsedNanos(CoarseNowNanos());
   double admitted = 1.0;
-  bool ramping = false;
   int64_t ramp_end = 0;
-  if (slow_start_nanos_ > 0) {
-    if (!ReadDeadline(gen, &ramp_end)) {
-      // The closing transition has not stored the ramp's end yet: the ramp
-      // has only just begun.
-      ramp_end = now + slow_start_nanos_;
-    }
-    // (A generation that did not open ramping stored 0.) The deadline word
-    // keeps microseconds rounded up, so `end - now` may exceed the ramp by
-    // under one: the share is then 0, as at the ramp's first instant.
-    if (now < ramp_end) {
-      ramping = true;
-      admitted = 1.0 - static_cast<double>(ramp_end - now) /
-                           static_cast<double>(slow_start_nanos_);
-    }
-  }
+  const bool ramping = slow_start_nanos_ > 0 && RampAt(gen, now, &ramp_end, &admitted);
   const double throttle = throttling_ ? ThrottleNow(gen, now) : 0.0;
   if (!ramping && throttle == 0) {
     // Neither is at work: clear the bit, for this generation only (a word
@@ -53,7 +57,7 @@ Breaker::GateVerdict Breaker::PassGate(uint64_t& word, int64_t* until) noexcept 
   }
   admitted *= 1.0 - throttle;
   if (admitted > 0 &&
-      static_cast<double>(internal::ThreadRandom32()) < admitted * 4294967296.0) {
+      static_cast<double>(internal::ThreadRandom32()) < admitted * internal::kThreadRandomRange) {
     return GateVerdict::kAdmit;
   }
   internal::StripeRef stripe = stripes_.ForThisThread();

@@ -125,17 +125,11 @@ BreakerSnapshot Breaker::Snapshot() const {
         if (view.bin >= 0) s.latency_percentile = CallDurationBound(view.bin);
       }
       int64_t ramp_end;
-      if ((word & internal::kGatedBit) != 0 && slow_start_nanos_ > 0) {
-        if (!ReadDeadline(s.generation, &ramp_end)) {
-          ramp_end = now + slow_start_nanos_;  // just closed: storing the end
-        }
-        // (0: this generation did not open ramping; the gate is the throttle's.)
-        if (now < ramp_end) {
-          s.slow_start_admitted =
-              std::max(0.0, 1.0 - static_cast<double>(ramp_end - now) /
-                                      static_cast<double>(slow_start_nanos_));
-          s.slow_start_remaining = absl::Nanoseconds(ramp_end - now);
-        }
+      double admitted;
+      if ((word & internal::kGatedBit) != 0 && slow_start_nanos_ > 0 &&
+          RampAt(s.generation, now, &ramp_end, &admitted)) {
+        s.slow_start_admitted = admitted;
+        s.slow_start_remaining = absl::Nanoseconds(ramp_end - now);
       }
       break;
     }

@@ -14,13 +14,10 @@
 #include "circuit/breaker.h"
 #include "circuit/internal/cas_stats.h"
 #include "circuit/internal/state_word.h"
+#include "circuit/internal/thread_random.h"
 #include "internal/rate_window.h"
 
 namespace circuit {
-
-namespace {
-constexpr double kTwoTo32 = 4294967296.0;
-}  // namespace
 
 Breaker::ThrottleCounts Breaker::ThrottleCountsOf(uint32_t gen, int64_t now) const noexcept {
   ThrottleCounts counts;
@@ -44,7 +41,8 @@ Breaker::ThrottleCounts Breaker::ThrottleCountsOf(uint32_t gen, int64_t now) con
 void Breaker::JudgeThrottle(uint32_t gen) noexcept {
   const double p = ThrottleCountsOf(gen, ElapsedNanos(CoarseNowNanos())).probability;
   const uint64_t scaled =
-      std::min<uint64_t>(static_cast<uint64_t>(p * kTwoTo32), uint64_t{0xFFFFFFFF});
+      std::min<uint64_t>(static_cast<uint64_t>(p * internal::kThreadRandomRange),
+                         uint64_t{0xFFFFFFFF});
   // relaxed: see throttle_word_. Before the gate is set, so that a gated
   // admission finds the probability that set it (or a later one).
   throttle_word_.store((uint64_t{gen} << 32) | scaled, std::memory_order_relaxed);
@@ -79,7 +77,7 @@ double Breaker::ThrottleNow(uint32_t gen, int64_t now) noexcept {
   // relaxed: see throttle_word_.
   const uint64_t word = throttle_word_.load(std::memory_order_relaxed);
   if (static_cast<uint32_t>(word >> 32) != gen) return 0;
-  return static_cast<double>(static_cast<uint32_t>(word)) / kTwoTo32;
+  return static_cast<double>(static_cast<uint32_t>(word)) / internal::kThreadRandomRange;
 }
 
 }  // namespace circuit

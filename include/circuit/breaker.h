@@ -534,6 +534,12 @@ class Breaker {
   // under a CAS that would have cleared the gate; `word` holds the new one.
   enum class GateVerdict { kAdmit, kReject, kReexamine };
   GateVerdict PassGate(uint64_t& word, int64_t* until) noexcept;
+  // RampAt(): whether generation `gen`'s slow-start ramp is still running
+  // at `now` (ElapsedNanos()); if so, `*end` is its end and `*admitted`
+  // the share it admits (0 at its start, rising linearly). The one reading
+  // of the ramp that PassGate() and Snapshot() share. REQUIRES:
+  // slow_start_nanos_ > 0 and a gated CLOSED word of `gen`.
+  bool RampAt(uint32_t gen, int64_t now, int64_t* end, double* admitted) const noexcept;
 
   // ---- Adaptive throttling (src/throttle.cc) ------------------------------
   // The window's requests (calls with an outcome, plus the calls rejected

@@ -37,6 +37,10 @@ inline thread_local uint64_t tls_random_state = 0;
 
 uint64_t SeedThreadRandom();  // src/internal/thread_random.cc
 
+// The number of values ThreadRandom32() draws from, 2^32: a share s is
+// admitted by `ThreadRandom32() < s * kThreadRandomRange`.
+inline constexpr double kThreadRandomRange = 4294967296.0;
+
 // ThreadRandom32()
 // A uniform draw in [0, 2^32) from the calling thread's generator.
 inline uint32_t ThreadRandom32() {
