@@ -20,12 +20,7 @@ namespace circuit {
 namespace {
 
 using testing_breakers::Make;
-
-class Transitions : public BreakerListener {
- public:
-  void OnTransition(const TransitionEvent& e) override { events.push_back(e); }
-  std::vector<TransitionEvent> events;
-};
+using testing_breakers::Transitions;
 
 struct LatencyPercentileTest : ::testing::Test {
   // p90 over 100 ms, at least 10 calls, a 10 s window of 1 s buckets;

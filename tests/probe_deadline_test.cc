@@ -23,12 +23,7 @@ namespace {
 
 using testing_breakers::Fail;
 using testing_breakers::Make;
-
-class Transitions : public BreakerListener {
- public:
-  void OnTransition(const TransitionEvent& e) override { events.push_back(e); }
-  std::vector<TransitionEvent> events;
-};
+using testing_breakers::Transitions;
 
 struct ProbeDeadlineTest : ::testing::Test {
   // Opens after 1 failure, stays OPEN 1 s, one trial at a time.

@@ -19,12 +19,7 @@ namespace {
 using testing_breakers::Fail;
 using testing_breakers::Make;
 using testing_breakers::Succeed;
-
-class Transitions : public BreakerListener {
- public:
-  void OnTransition(const TransitionEvent& e) override { events.push_back(e); }
-  std::vector<TransitionEvent> events;
-};
+using testing_breakers::Transitions;
 
 struct RetryAfterTest : ::testing::Test {
   std::unique_ptr<Breaker> Build(BreakerConfig config) {

@@ -7,9 +7,11 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "circuit/breaker.h"
+#include "circuit/events.h"
 #include "gtest/gtest.h"
 
 namespace circuit {
@@ -39,6 +41,14 @@ inline void Succeed(Breaker& breaker, int n = 1) {
     permit.Success();
   }
 }
+
+// Every transition a breaker delivers, in order (subscribe it with
+// Breaker::Subscribe()).
+class Transitions : public BreakerListener {
+ public:
+  void OnTransition(const TransitionEvent& e) override { events.push_back(e); }
+  std::vector<TransitionEvent> events;
+};
 
 }  // namespace testing_breakers
 }  // namespace circuit
