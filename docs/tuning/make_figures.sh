@@ -109,3 +109,24 @@ awk -F, 'BEGIN { OFS = "," }
 "$sim" replay --trace=partial.csv --consecutive_failures_to_open=20 --window_type=time \
   --window_duration=10s --open_duration=5s --sweep=adaptive_throttling=false,true \
   --max_transitions=0 $(plot partial.png) >"$out/partial.txt" 2>/dev/null
+
+# 9. A slow tail: from 60 s to 210 s, 3 % of the calls (drawn as in
+#    experiment 7) take longer, by 20 ms at 60 s rising steadily to 800 ms
+#    at 120 s, and by 800 ms until 210 s; the error rate and the other
+#    97 % are untouched. The healthy latency is 10 ms median, 20 ms p99.
+#    A slow-call rate, a p99 and a p50 (tail.cfg); the plot's slow-call
+#    rate is the share of calls over the p99's 250 ms.
+"$sim" generate --scenario=steady --duration=5m --latency=10ms --latency_p99=20ms --seed=9 \
+  --out=steady5m9.csv
+cp "$here/tail.cfg" .
+awk -F, 'BEGIN { OFS = "," }
+  /^# start/ { print; print "# outage 60 210"; next }
+  /^#/ || /^timestamp/ { print; next }
+  { t = $1 + 0
+    if (t >= 60 && t < 210 && ($1 * 1000) % 1 < 0.03) {
+      $3 = sprintf("%.6f", $3 + (t < 120 ? 20 + (t - 60) / 60 * 780 : 800))
+    }
+    print }' \
+  steady5m9.csv >tail.csv
+"$sim" replay --trace=tail.csv --config=tail.cfg --unhealthy_latency=250ms --max_transitions=6 \
+  $(plot tail.png) >"$out/tail.txt" 2>/dev/null

@@ -24,7 +24,7 @@ for committed in "$runfiles"/docs/tuning/*.txt; do
   fi
 done
 count=$(ls "$out"/*.txt | wc -l)
-[[ $count -ge 8 ]] || { echo "FAIL: only $count outputs, expected one an experiment (8)" >&2; failures=$((failures + 1)); }
+[[ $count -ge 9 ]] || { echo "FAIL: only $count outputs, expected one an experiment (9)" >&2; failures=$((failures + 1)); }
 
 /usr/bin/python3 - "$runfiles/docs/tuning.md" "$out" <<'PY' || failures=$((failures + 1))
 import glob, os, re, sys

@@ -138,6 +138,26 @@ grep -qE '^openings +1 +0$' "$work/throttle.txt" && pass ||
   --window_duration=10s --sweep=adaptive_throttling=false,true >"$work/throttle_again.txt" 2>/dev/null
 cmp -s "$work/throttle.txt" "$work/throttle_again.txt" && pass || fail "throttling shed other calls the second time"
 
+# The latency-percentile trip: a sweep of the percentile over a slow
+# episode (the median at 1 s for 30 s). Both the p50 and the p99 open, each
+# opening by the percentile; the row that counts openings by cause appears
+# only in a report with the trip, and the timeline's slow share defaults to
+# the percentile's threshold when no config judges slow calls.
+"$sim" generate --scenario=steady --duration=2m --rate=100 --seed=3 --slow=30s+30s@1s \
+  --out="$work/slow.csv" || fail "generate --slow exited $?"
+"$sim" replay --trace="$work/slow.csv" --window_type=time --window_duration=10s --minimum_calls=20 \
+  --latency_percentile_threshold=500ms --sweep=latency_percentile=50,99 --max_transitions=1 --timeline="$work/latency.csv" \
+  >"$work/latency.txt" 2>/dev/null || fail "replay --sweep=latency_percentile exited $?"
+grep -q '^config latency_percentile=99: latency_percentile=99 latency_percentile_threshold=500ms window_type=time window_duration=10s minimum_calls=20$' \
+  "$work/latency.txt" && pass || fail "the latency config line is wrong: $(grep '^config' "$work/latency.txt")"
+grep -qE '^  by cause +LATENCY_PERCENTILE [1-9][0-9]* +LATENCY_PERCENTILE [1-9][0-9]*$' "$work/latency.txt" &&
+  pass || fail "openings not counted by cause: $(grep -A1 '^openings' "$work/latency.txt")"
+grep -qE 'CLOSED    -> OPEN       LATENCY_PERCENTILE \(p99 [0-9.]+m?s, threshold 500ms\)$' "$work/latency.txt" &&
+  pass || fail "no latency-percentile opening listed: $(grep LATENCY_PERCENTILE "$work/latency.txt")"
+grep -q 'by cause' "$work/flags.txt" && fail "a report without the percentile trip has a by-cause row" || pass
+awk -F, 'NR > 1 && $4 > 50 { found = 1 } END { exit !found }' "$work/latency.csv" && pass ||
+  fail "the timeline's slow share is not over the percentile's threshold"
+
 # ---- bad input: exit 1, a clear message, nothing written ------------------------------
 out="$work/out"
 printf '0,ok,1\n1,ok,1\n0.5,ok,1\n' >"$work/unsorted.csv"
@@ -168,6 +188,13 @@ expect_error "throttling needs a time window" "config 'flags': BreakerConfig.ada
 expect_error "throttling K range" "config 'flags': BreakerConfig.adaptive_throttling_k must be in 1..100, got 200" \
   replay --trace="$work/outage.csv" --window_type=time --adaptive_throttling=true \
   --adaptive_throttling_k=200 --plot="$out/p.png"
+expect_error "percentile flag" "--latency_percentile: expected a number, got 'p99'" \
+  replay --trace="$work/outage.csv" --window_type=time --latency_percentile=p99 --plot="$out/p.png"
+expect_error "percentile needs a time window" "config 'flags': BreakerConfig.latency_percentile must be 0 unless window_type is kTimeBased" \
+  replay --trace="$work/outage.csv" --latency_percentile=99 --latency_percentile_threshold=250ms \
+  --timeline="$out/t.csv"
+expect_error "percentile threshold" "config 'flags': BreakerConfig.latency_percentile_threshold must be in 1us..100s" \
+  replay --trace="$work/outage.csv" --window_type=time --latency_percentile=99 --plot="$out/p.png"
 expect_error "invalid config" "config 'flags': BreakerConfig.window_size must be in 1..1000000, got 0" \
   replay --trace="$work/outage.csv" --window_size=0
 expect_error "no trip condition" "MetricsOnly" \

@@ -114,6 +114,96 @@ TEST(ConfigTextTest, AdaptiveThrottlingIsABoolAndKANumber) {
   EXPECT_EQ((*configs)[1].adaptive_throttling_k, 3);
 }
 
+TEST(ConfigTextTest, LatencyPercentileIsANumberAndItsThresholdADuration) {
+  BreakerConfig c;
+  EXPECT_EQ(c.latency_percentile, 0);
+  EXPECT_EQ(c.latency_percentile_threshold, absl::ZeroDuration());
+  ASSERT_TRUE(SetConfigField(c, "window_type", "time").ok());
+  ASSERT_TRUE(SetConfigField(c, "latency_percentile", "99.9").ok());
+  ASSERT_TRUE(SetConfigField(c, "latency_percentile_threshold", "250ms").ok());
+  EXPECT_EQ(c.latency_percentile, 99.9);
+  EXPECT_EQ(c.latency_percentile_threshold, absl::Milliseconds(250));
+  // In the header's order: the trip's two fields before the window's.
+  EXPECT_EQ(FormatConfig(c),
+            "latency_percentile=99.9 latency_percentile_threshold=250ms window_type=time");
+  // What FormatConfig() prints, SetConfigField() reads back.
+  BreakerConfig back;
+  for (absl::string_view pair : absl::StrSplit(FormatConfig(c), ' ')) {
+    const size_t eq = pair.find('=');
+    ASSERT_TRUE(SetConfigField(back, pair.substr(0, eq), pair.substr(eq + 1)).ok()) << pair;
+  }
+  EXPECT_EQ(back.latency_percentile, 99.9);
+  EXPECT_EQ(back.latency_percentile_threshold, absl::Milliseconds(250));
+  EXPECT_EQ(FormatConfig(back), FormatConfig(c));
+  // A percentile may carry a '%', as the rate thresholds do; off prints
+  // nothing.
+  ASSERT_TRUE(SetConfigField(c, "latency_percentile", "50%").ok());
+  EXPECT_EQ(c.latency_percentile, 50);
+  ASSERT_TRUE(SetConfigField(c, "latency_percentile", "0").ok());
+  ASSERT_TRUE(SetConfigField(c, "latency_percentile_threshold", "0").ok());
+  EXPECT_EQ(FormatConfig(c), "window_type=time");
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* message;
+  };
+  for (const Case& k : {
+           Case{"latency_percentile", "p99", "latency_percentile: expected a number, got 'p99'"},
+           Case{"latency_percentile", "inf", "latency_percentile: expected a number, got 'inf'"},
+           Case{"latency_percentile_threshold", "250",
+                "latency_percentile_threshold: expected a duration with its unit"},
+           Case{"latency_percentile_threshold", "soon",
+                "latency_percentile_threshold: expected a duration"},
+       }) {
+    absl::Status s = SetConfigField(c, k.key, k.value);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << k.value;
+    EXPECT_THAT(s.message(), HasSubstr(k.message)) << k.value;
+  }
+  // A file's values are validated as Breaker::Create() validates them: a
+  // time window, a percentile in 0..100, a threshold in 1us..100s once the
+  // percentile is set (unset: zero, refused).
+  struct FileCase {
+    const char* text;
+    const char* message;
+  };
+  for (const FileCase& k : {
+           FileCase{"[count]\nlatency_percentile = 99\nlatency_percentile_threshold = 250ms\n",
+                    "tuning.cfg:1: [count]: BreakerConfig.latency_percentile must be 0 unless "
+                    "window_type is kTimeBased"},
+           FileCase{"window_type = time\n[over]\nlatency_percentile = 101\n"
+                    "latency_percentile_threshold = 250ms\n",
+                    "tuning.cfg:2: [over]: BreakerConfig.latency_percentile must be in 0..100, "
+                    "got 101"},
+           FileCase{"window_type = time\n[ok]\n\n[unset]\nlatency_percentile = 99\n",
+                    "tuning.cfg:4: [unset]: BreakerConfig.latency_percentile_threshold must be in "
+                    "1us..100s when latency_percentile is set, got 0"},
+           FileCase{"window_type = time\n[long]\nlatency_percentile = 99\n"
+                    "latency_percentile_threshold = 2m\n",
+                    "tuning.cfg:2: [long]: BreakerConfig.latency_percentile_threshold must be in "
+                    "1us..100s when latency_percentile is set, got 2m"},
+       }) {
+    absl::StatusOr<std::vector<BreakerConfig>> configs = ParseConfigFile(k.text, "tuning.cfg");
+    ASSERT_FALSE(configs.ok()) << k.text;
+    EXPECT_THAT(configs.status().message(), HasSubstr(k.message)) << k.text;
+  }
+  // The trip may be a config's only one (no failures in a row); a threshold
+  // without the percentile is kept and ignored.
+  absl::StatusOr<std::vector<BreakerConfig>> configs = ParseConfigFile(
+      "window_type = time\n"
+      "latency_percentile_threshold = 250ms\n"
+      "[p99-alone]\n"
+      "consecutive_failures_to_open = 0\n"
+      "latency_percentile = 99\n"
+      "[off]\n",
+      "tuning.cfg");
+  ASSERT_TRUE(configs.ok()) << configs.status();
+  ASSERT_EQ(configs->size(), 2u);
+  EXPECT_EQ((*configs)[0].latency_percentile, 99);
+  EXPECT_EQ((*configs)[0].consecutive_failures_to_open, 0);
+  EXPECT_EQ((*configs)[1].latency_percentile, 0);
+  EXPECT_EQ((*configs)[1].latency_percentile_threshold, absl::Milliseconds(250));
+}
+
 TEST(ConfigTextTest, ErrorsNameTheKeyAndWhatWasExpected) {
   BreakerConfig c;
   struct Case {

@@ -307,6 +307,74 @@ TEST(ReplayTest, ThrottlingShedsCallsWhileClosedTheSameEveryTime) {
               Not(HasSubstr("shed")));
 }
 
+TEST(ReplayTest, ALatencyPercentileSeesTheTailThatRatesDoNot) {
+  // A call every 100 ms for 30 s, 10 ms each; from 10 s the one on each
+  // whole second takes 800 ms: a tenth of the calls, no failure.
+  std::vector<TraceCall> calls = Every100ms(30 * kSecond, 0, 0);
+  for (size_t i = 100; i < calls.size(); i += 10) calls[i].latency_nanos = 800 * kMs;
+  BreakerConfig base;
+  base.consecutive_failures_to_open = 0;
+  base.window_type = WindowType::kTimeBased;
+  base.window_duration = absl::Seconds(10);
+  base.window_buckets = 10;
+  base.minimum_calls = 20;
+  base.open_duration = absl::Seconds(5);
+  BreakerConfig slow_rate = base;
+  slow_rate.name = "slow-rate";
+  slow_rate.slow_call_rate_threshold = 50;
+  slow_rate.slow_call_duration = absl::Milliseconds(500);
+  BreakerConfig p99 = base;
+  p99.name = "p99";
+  p99.latency_percentile = 99;
+  p99.latency_percentile_threshold = absl::Milliseconds(250);
+  BreakerConfig p50 = p99;
+  p50.name = "p50";
+  p50.latency_percentile = 50;
+  ReplayOptions options;
+  options.outages = {Period{10 * kSecond, 30 * kSecond}};
+  const Report report = ReplayAll({slow_rate, p99, p50}, calls, options);
+  ASSERT_EQ(report.configs.size(), 3u);
+  // A tenth of the calls is slow: neither half of them nor the median.
+  EXPECT_TRUE(report.configs[0].transitions.empty());
+  EXPECT_TRUE(report.configs[2].transitions.empty());
+  // The p99 is judged at each bucket's first outcome, over the 10 buckets
+  // just completed. At 11.11 s (the 11.0 s call is still running) the
+  // window holds the 100 calls of 1.0 s to 10.9 s, one of them slow: the
+  // 99th smallest is 10 ms. At 12.11 s it holds those of 2.0 s to 11.9 s,
+  // two slow: the 99th is 800 ms, in the bin up to 812.5 ms.
+  const ConfigResult& r = report.configs[1];
+  ASSERT_GE(r.transitions.size(), 1u);
+  const Transition& trip = r.transitions[0];
+  EXPECT_EQ(trip.at_nanos, 12'110 * kMs);
+  EXPECT_EQ(trip.from, State::kClosed);
+  EXPECT_EQ(trip.to, State::kOpen);
+  EXPECT_EQ(trip.cause, TransitionCause::kLatencyPercentile);
+  EXPECT_DOUBLE_EQ(trip.value, 0.8125);
+  EXPECT_DOUBLE_EQ(trip.threshold, 0.25);
+  // A trial of 10 ms closes it; the tail opens it again, every time by the
+  // percentile.
+  EXPECT_GT(r.openings, 1);
+  for (const Transition& t : r.transitions) {
+    if (t.from == State::kClosed) {
+      EXPECT_EQ(t.cause, TransitionCause::kLatencyPercentile);
+    }
+  }
+  // The report counts openings by cause and shows the percentile and the
+  // threshold as durations.
+  const std::string summary = FormatSummary(report, "calls.csv", 1);
+  EXPECT_THAT(summary, HasSubstr("LATENCY_PERCENTILE (p99 812.5ms, threshold 250ms)\n"));
+  const size_t row = summary.find("\n  by cause ");
+  ASSERT_NE(row, std::string::npos) << summary;
+  const std::vector<std::string> cells =
+      absl::StrSplit(summary.substr(row + 1, summary.find('\n', row + 1) - row - 1), ' ',
+                     absl::SkipEmpty());
+  EXPECT_THAT(cells, ::testing::ElementsAre("by", "cause", "-", "LATENCY_PERCENTILE",
+                                            absl::StrCat(r.openings), "-"));
+  // A report without the percentile trip keeps its rows.
+  EXPECT_THAT(FormatSummary(ReplayAll({slow_rate}, calls, options), "calls.csv", 0),
+              Not(HasSubstr("by cause")));
+}
+
 TEST(ReplayTest, OpeningsOutsideEveryOutageAreFlapping) {
   BreakerConfig config;
   config.consecutive_failures_to_open = 2;

@@ -19,7 +19,8 @@
 //
 // Keys are BreakerConfig's field names (the list below); durations take a
 // unit ("30s", "250ms"); window_type is count or time; slow_call_clock is
-// auto, precise, coarse or caller; booleans are true or false. Errors name
+// auto, precise, coarse or caller; booleans are true or false; percentages
+// (the thresholds, latency_percentile) may carry a '%'. Errors name
 // the file, line and key: "tuning.cfg:7: window_size: expected an integer,
 // got 'ten'".
 #ifndef CIRCUIT_TOOLS_SIM_CONFIG_TEXT_H_
@@ -45,6 +46,9 @@ namespace sim {
   X(slow_call_rate_threshold, "slow-call rate, in percent, that opens it (0 off)")         \
   X(slow_call_duration, "a call at least this long is slow (e.g. 500ms)")                  \
   X(slow_call_clock, "auto, precise, coarse or caller")                                    \
+  X(latency_percentile, "time window: this percentile of the calls' durations opens it "   \
+                        "when above latency_percentile_threshold (0 off, e.g. 99)")        \
+  X(latency_percentile_threshold, "the duration that percentile must not exceed (e.g. 250ms)") \
   X(window_type, "count or time")                                                          \
   X(window_size, "count window: the last N calls")                                         \
   X(window_duration, "time window: its span (e.g. 60s)")                                   \

@@ -81,7 +81,8 @@ ABSL_FLAG(double, unhealthy_slow_rate, 50,
           "replay: detecting outages: ... or with this percent of slow calls");
 ABSL_FLAG(std::string, unhealthy_latency, "",
           "replay: a slow call for outages and the plot (default: the slow_call_duration of "
-          "the first config that judges slow calls)");
+          "the first config that judges slow calls, else the latency_percentile_threshold of "
+          "the first with a latency percentile)");
 ABSL_FLAG(std::string, retry_after, "honor",
           "replay: a failure's retry-after (the trace's 4th column): honor (FailureRetryAfter()), "
           "ignore (a plain failure), or compare (each config both ways, side by side)");
@@ -294,6 +295,13 @@ absl::StatusOr<ReplayOptions> Options(const std::vector<BreakerConfig>& configs)
       if (config.slow_call_rate_threshold > 0) {
         options.unhealthy_latency_nanos = absl::ToInt64Nanoseconds(config.slow_call_duration);
         break;
+      }
+    }
+    for (const BreakerConfig& config : configs) {
+      if (options.unhealthy_latency_nanos > 0) break;
+      if (config.latency_percentile > 0) {
+        options.unhealthy_latency_nanos =
+            absl::ToInt64Nanoseconds(config.latency_percentile_threshold);
       }
     }
   }

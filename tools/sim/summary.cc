@@ -3,11 +3,14 @@
 #include "summary.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "circuit/events.h"
@@ -25,6 +28,27 @@ std::string Percent(int64_t part, int64_t whole) {
 }
 
 std::string CsvName(const std::string& name) { return absl::StrReplaceAll(name, {{",", "_"}}); }
+
+// A latency in seconds (a transition's value or threshold) as a duration:
+// "812.5ms", "inf" past the bins' last bound.
+std::string Latency(double seconds) {
+  if (!std::isfinite(seconds)) return "inf";
+  return absl::FormatDuration(absl::Nanoseconds(std::llround(seconds * 1e9)));
+}
+
+// A config's CLOSED -> OPEN transitions counted by cause, in the causes'
+// order: "LATENCY_PERCENTILE 5, CONSECUTIVE_FAILURES 1" ("-" if none).
+std::string OpeningsByCause(const ConfigResult& c) {
+  std::map<TransitionCause, int64_t> counts;
+  for (const Transition& t : c.transitions) {
+    if (t.from == State::kClosed && t.to == State::kOpen) ++counts[t.cause];
+  }
+  std::vector<std::string> parts;
+  for (const auto& [cause, n] : counts) {
+    parts.push_back(absl::StrCat(TransitionCauseName(cause), " ", n));
+  }
+  return parts.empty() ? "-" : absl::StrJoin(parts, ", ");
+}
 
 // Mean and max of the set values; "-" if none, with how many are unset.
 std::string MeanMax(const std::vector<std::optional<int64_t>>& values, absl::string_view unset) {
@@ -106,6 +130,12 @@ std::string FormatSummary(const Report& report, absl::string_view trace_name,
   }
   row("failures let through", [&](const ConfigResult& c) { return absl::StrCat(c.failures_admitted); });
   row("openings", [&](const ConfigResult& c) { return absl::StrCat(c.openings); });
+  // Only when a config has the latency-percentile trip, which usually sits
+  // beside other trips: other reports keep their rows.
+  if (std::any_of(report.configs.begin(), report.configs.end(),
+                  [](const ConfigResult& c) { return c.config.latency_percentile > 0; })) {
+    row("  by cause", OpeningsByCause);
+  }
   row("  while healthy (flapping)",
       [&](const ConfigResult& c) { return absl::StrCat(c.openings_while_healthy); });
   row("reopenings from HALF_OPEN", [&](const ConfigResult& c) { return absl::StrCat(c.reopenings); });
@@ -171,6 +201,12 @@ std::string FormatSummary(const Report& report, absl::string_view trace_name,
                                             TransitionCauseName(t.cause)));
       if (t.cause == TransitionCause::kRetryAfter) {
         absl::StrAppend(&out, absl::StrFormat(" (%gs asked)", t.value));
+      } else if (t.cause == TransitionCause::kLatencyPercentile) {
+        // Seconds, each a bin's bound: the window's percentile, and the
+        // threshold rounded up to its bin (circuit/call_durations.h).
+        absl::StrAppend(&out, absl::StrFormat(" (p%g %s, threshold %s)",
+                                              c.config.latency_percentile, Latency(t.value),
+                                              Latency(t.threshold)));
       } else if (t.threshold != 0) {
         absl::StrAppend(&out, absl::StrFormat(" (%g, threshold %g)", t.value, t.threshold));
       }

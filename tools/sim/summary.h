@@ -18,10 +18,11 @@ namespace sim {
 // from), a table with a column per config (admitted, rejected, rejected
 // while healthy, shed while CLOSED by slow start's ramp or adaptive
 // throttling when a config has slow_start_duration or adaptive_throttling,
-// failures let through, openings, openings while healthy,
-// reopenings, time to open and to close around each outage, time in each
+// failures let through, openings, openings by cause when a config has
+// latency_percentile, openings while healthy, reopenings, time to open and to close around each outage, time in each
 // state), then each config's transitions, at most `max_transitions` each
-// (the rest counted). Times are seconds from the trace's origin.
+// (the rest counted), a latency-percentile trip's with the percentile and
+// the threshold as durations. Times are seconds from the trace's origin.
 std::string FormatSummary(const Report& report, absl::string_view trace_name,
                           int max_transitions);
 
