@@ -39,6 +39,11 @@
 // Metrics().rejected and shed and changes nothing else) and follows the
 // breaker's answer otherwise, as it follows a jittered deadline.
 //
+// The latency-percentile trip (latency_percentile and its threshold,
+// header bytes 6-7 bits 5-14 when bit 15 is clear) is compared exactly:
+// trips (LATENCY_PERCENTILE, value and threshold), and Snapshot()'s
+// latency_percentile, latency_percentile_calls, latency_percentile_threshold.
+//
 // Adaptive throttling (adaptive_throttling, header byte 1 bits 3-7) draws
 // too, against the probability judged last for the generation: the model
 // keeps what the judge sees and when it judges (the window, the gate's
@@ -65,6 +70,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -555,7 +561,8 @@ struct FuzzConfig {
 //   2  failure_rate_threshold (SanePercent)
 //   3  slow_call_rate_threshold (SanePercent)
 //   4-5 slow_call_duration (SaneDuration)
-//   6-7 window_size: b15 ? (v & 0x7FFF) + 1 : v % 32 + 1
+//   6-7 window_size: b15 ? (v & 0x7FFF) + 1 : v % 32 + 1; with b15 clear,
+//      bits 5-14 (aliases before) the latency-percentile trip (Latency())
 //   8-9 window_duration (SaneDuration, raised to 1 ms per bucket)
 //   10 window_buckets: b7 ? (b & 0x7F) * 8 + 1 : b % 16 + 1; with b7 clear,
 //      bit4 half_open_probe_timeout_outcome kReleased (else kFailure) and
@@ -590,7 +597,9 @@ struct FuzzConfig {
 // before bit 6 of byte 31, no distributed mode's operations. Every seed
 // and regression written before slow start has byte 16 under 0x10: no
 // slow start, as then; and every one written before adaptive throttling
-// has byte 1 under 8 (or 248 and up): no throttling, K = 2, as then.
+// has byte 1 under 8 (or 248 and up): no throttling, K = 2, as then; and
+// every one written before the latency-percentile trip has bits 5-14 of
+// bytes 6-7 clear (or bit 15 set): no latency trip, as then.
 // half_open_probe_timeout from byte 17 bits 3-6 (`index`) and byte 10 bits
 // 5-6 (`offset`), both read only when their byte's bit 7 is clear: index 0
 // to 3 off (every input written before had 0 there, but one regression with
@@ -669,6 +678,60 @@ void Throttle(uint8_t t, BreakerConfig& c) {
   }
 }
 
+// latency_percentile and latency_percentile_threshold from bits 5-14 of
+// window_size's u16 (`v`, read only when its bit 15 is clear: bits 5-14
+// only repeated window sizes 1 to 32 before, and every stored input has
+// them clear). Bits 5-8 pick the percentile (0: off): 50, 90, 99, 99.9,
+// 100, 100/3 (33.333333333333336: rank n/3, not n/3 + 1), 0.1, 75, 99.99,
+// the least denormal (rank 1), -0 (off), then the invalid NaN, -1,
+// 100 + 1 ulp, infinity; bits 9-12 the threshold: 10 ms, 1 us, 1 ms, 25 ms,
+// 250 us, 1.2 ms (1.25 ms in force), 100 s, 1 us + 1 ns (1.125 us),
+// 3 us, 137 us (137.5 us), 100 s - 1 ns, then the invalid 999 ns, 0,
+// 100 s + 1 ns, infinity, and 1 us + 0.5 ns (valid; a fraction of a
+// nanosecond, in force as 1.125 us by the rule); bit 13 sets
+// consecutive_failures_to_open = 0 (the latency trip alone, or nothing
+// with an invalid percentile); bit 14 sets the percentile whatever the
+// window (else only with a time window: a count window is invalid). The
+// threshold is set with any percentile index but 0, so a threshold with
+// the trip off (a count window, -0) is checked not to matter.
+void Latency(uint16_t v, BreakerConfig& c) {
+  if (v & 0x8000) return;
+  const uint8_t percentile = (v >> 5) & 15;
+  if (percentile == 0) return;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double kPercentiles[15] = {
+      50, 90, 99, 99.9, 100, 100.0 / 3, 0.1, 75, 99.99, std::numeric_limits<double>::denorm_min(),
+      -0.0,
+      // invalid
+      nan, -1, std::nextafter(100.0, 200.0), inf};
+  const absl::Duration kThresholds[16] = {
+      absl::Milliseconds(10),
+      absl::Microseconds(1),
+      absl::Milliseconds(1),
+      absl::Milliseconds(25),
+      absl::Microseconds(250),
+      absl::Microseconds(1200),
+      absl::Seconds(100),
+      absl::Nanoseconds(1001),
+      absl::Microseconds(3),
+      absl::Microseconds(137),
+      absl::Seconds(100) - absl::Nanoseconds(1),
+      // invalid
+      absl::Nanoseconds(999),
+      absl::ZeroDuration(),
+      absl::Seconds(100) + absl::Nanoseconds(1),
+      absl::InfiniteDuration(),
+      // valid, a fraction of a nanosecond over 1 us
+      absl::Nanoseconds(1000.5),
+  };
+  c.latency_percentile_threshold = kThresholds[(v >> 9) & 15];
+  if (c.window_type == WindowType::kTimeBased || (v & 0x4000)) {
+    c.latency_percentile = kPercentiles[percentile - 1];
+  }
+  if (v & 0x2000) c.consecutive_failures_to_open = 0;
+}
+
 FuzzConfig ReadConfig(Bytes& in) {
   FuzzConfig f;
   BreakerConfig& c = f.config;
@@ -689,6 +752,7 @@ FuzzConfig ReadConfig(Bytes& in) {
   c.slow_call_duration = SaneDuration(in.U16(), /*allow_zero=*/false);
   const uint16_t window_size = in.U16();
   c.window_size = (window_size & 0x8000) ? (window_size & 0x7FFF) + 1 : window_size % 32 + 1;
+  Latency(window_size, c);
   const absl::Duration window_duration = SaneDuration(in.U16(), /*allow_zero=*/false);
   const uint8_t buckets = in.U8();
   c.window_buckets = (buckets & 0x80) ? (buckets & 0x7F) * 8 + 1 : buckets % 16 + 1;
@@ -772,7 +836,9 @@ std::string Describe(const BreakerConfig& c) {
       " probe_timeout=", absl::FormatDuration(c.half_open_probe_timeout),
       " probe_outcome=", static_cast<int>(c.half_open_probe_timeout_outcome),
       " slow_start=", absl::FormatDuration(c.slow_start_duration),
-      " throttling=", c.adaptive_throttling, " K=", c.adaptive_throttling_k, " stripes=",
+      " throttling=", c.adaptive_throttling, " K=", c.adaptive_throttling_k,
+      " latency_percentile=", c.latency_percentile,
+      " latency_threshold=", absl::FormatDuration(c.latency_percentile_threshold), " stripes=",
       c.stripes ? absl::StrCat(*c.stripes) : "unset");
 }
 
@@ -897,6 +963,10 @@ std::string OptionalString(const std::optional<double>& v) {
   return v.has_value() ? absl::StrCat(*v) : std::string("absent");
 }
 
+std::string OptionalString(const std::optional<absl::Duration>& v) {
+  return v.has_value() ? absl::FormatDuration(*v) : std::string("absent");
+}
+
 std::string SnapshotString(const circuit::BreakerSnapshot& s) {
   return absl::StrCat(
       StateName(s.state), " gen=", s.generation, " calls=", s.calls, " successes=", s.successes,
@@ -913,7 +983,10 @@ std::string SnapshotString(const circuit::BreakerSnapshot& s) {
       " slow_start_admitted=", OptionalString(s.slow_start_admitted),
       " slow_start_remaining=", absl::ToInt64Nanoseconds(s.slow_start_remaining), " ns",
       " throttle_probability=", OptionalString(s.throttle_probability),
-      " throttle_requests=", s.throttle_requests, " throttle_accepts=", s.throttle_accepts);
+      " throttle_requests=", s.throttle_requests, " throttle_accepts=", s.throttle_accepts,
+      " latency_percentile=", OptionalString(s.latency_percentile),
+      " latency_percentile_calls=", s.latency_percentile_calls,
+      " latency_percentile_threshold=", absl::FormatDuration(s.latency_percentile_threshold));
 }
 
 std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
@@ -934,7 +1007,10 @@ std::string SnapshotString(const circuit_fuzz::ModelSnapshot& s) {
       " slow_start_admitted=", OptionalString(s.slow_start_admitted),
       " slow_start_remaining=", s.slow_start_remaining, " ns",
       " throttle_probability=", OptionalString(s.throttle_probability),
-      " throttle_requests=", s.throttle_requests, " throttle_accepts=", s.throttle_accepts);
+      " throttle_requests=", s.throttle_requests, " throttle_accepts=", s.throttle_accepts,
+      " latency_percentile=", OptionalString(s.latency_percentile),
+      " latency_percentile_calls=", s.latency_percentile_calls,
+      " latency_percentile_threshold=", absl::FormatDuration(s.latency_percentile_threshold));
 }
 
 class Run {
@@ -1011,7 +1087,8 @@ class Run {
         " sharing=", circuit::SharingName(model_.sharing()),
         " slow_start_end=", model_.slow_start_end(), " gate=", model_.gated(),
         " judged_throttle=", model_.judged_throttle(),
-        " lent=", model_.Lent(model_.generation()), "\n", slots));
+        " lent=", model_.Lent(model_.generation()),
+        "\nmodel latency: ", model_.LatencyString(), "\n", slots));
   }
 
   void ComparePermit(const Permit& p, ModelPermit& m, const char* where,
@@ -1167,6 +1244,11 @@ class Run {
     check(got.throttle_probability == want.throttle_probability, "throttle_probability");
     check(got.throttle_requests == want.throttle_requests, "throttle_requests");
     check(got.throttle_accepts == want.throttle_accepts, "throttle_accepts");
+    check(got.latency_percentile == want.latency_percentile, "latency_percentile");
+    check(got.latency_percentile_calls == want.latency_percentile_calls,
+          "latency_percentile_calls");
+    check(got.latency_percentile_threshold == want.latency_percentile_threshold,
+          "latency_percentile_threshold");
     if (!diff.empty()) {
       Mismatch(absl::StrCat("Snapshot() differs (", where, "):", diff, "\n  real  ",
                             SnapshotString(got), "\n  model ", SnapshotString(want),
@@ -1428,6 +1510,12 @@ class Run {
       }
       case 3: {
         const ModelPermit& m = model_slots_[(which / 5) % kSlots];
+        // With the latency trip on (older inputs had it off), bit 7 or no
+        // slow-call detection: the bound of the latency threshold's bin.
+        if (m.admitted && model_.latency_on() &&
+            ((which & 0x80) || !model_.measures_duration())) {
+          return m.start_nanos + model_.latency_threshold_nanos();
+        }
         if (!m.admitted || !model_.measures_duration()) return 0;
         if (model_.slow_nanos() > kMaxClock) return 0;  // beyond the clock's range
         return m.start_nanos + model_.slow_nanos();
@@ -1835,6 +1923,34 @@ class Run {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // The model's bins are the header's (circuit/call_durations.h), which
+  // Breaker::Durations() and the Prometheus export share with the trip.
+  static const bool bins_checked = [] {
+    const std::vector<int64_t>& bounds = circuit_fuzz::ModelDurationBounds();
+    if (circuit::kCallDurationBuckets != circuit_fuzz::kModelDurationBins ||
+        bounds.size() + 1 != static_cast<size_t>(circuit::kCallDurationBuckets)) {
+      Die(absl::StrCat("call-duration bins: ", circuit::kCallDurationBuckets, ", the model has ",
+                       bounds.size() + 1));
+    }
+    for (int i = 0; i < circuit::kCallDurationBuckets; ++i) {
+      if (circuit::CallDurationBound(i) != circuit_fuzz::ModelBinBound(i)) {
+        Die(absl::StrCat("call-duration bin ", i, " bound ",
+                         absl::FormatDuration(circuit::CallDurationBound(i)), ", the model has ",
+                         absl::FormatDuration(circuit_fuzz::ModelBinBound(i))));
+      }
+      const int64_t bound = i + 1 < circuit::kCallDurationBuckets
+                                ? bounds[static_cast<size_t>(i)]
+                                : bounds.back() + 1;
+      for (const int64_t d : {bound - 1, bound, bound + 1}) {
+        if (circuit::CallDurationBucket(d) != circuit_fuzz::ModelDurationBin(d)) {
+          Die(absl::StrCat("CallDurationBucket(", d, ") = ", circuit::CallDurationBucket(d),
+                           ", the model's bin is ", circuit_fuzz::ModelDurationBin(d)));
+        }
+      }
+    }
+    return true;
+  }();
+  (void)bins_checked;
   Bytes in(data, size);
   FuzzConfig config = ReadConfig(in);
   if (!CheckValidation(config.config)) return 0;

@@ -146,6 +146,28 @@
 //     the breaker. A rejection: CLOSED, retry the ramp's end (ramping) or
 //     the next bucket's start, `rejected` and `shed`, and one more
 //     throttled request in the current bucket.
+//   - The latency-percentile trip (latency_percentile,
+//     latency_percentile_threshold; config.h, call_durations.h,
+//     src/internal/latency_window.h): the durations of the current CLOSED
+//     or METRICS_ONLY generation's normal permits (no trial, no DISABLED
+//     call, no stale one) with an outcome and a measured duration (the
+//     caller's, else the clock's from admission; none with kCaller and no
+//     duration given), each in its log-linear bin (ModelDurationBin()).
+//     The window is judged once per (generation, bucket), by the bucket's
+//     first such outcome and before that outcome counts itself: over the
+//     generation's calls of the last window_buckets buckets (the ring of
+//     window_buckets + 1 cumulative snapshots comes to exactly that with
+//     one thread and a clock that only moves forward: a generation's first
+//     snapshot is taken by its first counted call, before it counts). The
+//     nearest rank, ceil(p / 100 x n) with p read as the decimal it was
+//     written as (99.9 is 999/10); a CLOSED breaker not under kShared opens
+//     (LATENCY_PERCENTILE, the bins' bounds in seconds, 100 s for the +Inf
+//     bin) when n >= minimum_calls and the rank's bin is above the
+//     threshold's (the first bin whose bound is >= the threshold). The
+//     outcome that trips is then stale: it counts in no window or run.
+//     Snapshot() in CLOSED and METRICS_ONLY shows the last judgment of the
+//     generation (its bin's bound, absent with no call, and its calls),
+//     and the threshold's bound in every state.
 #ifndef CIRCUIT_FUZZ_BREAKER_MODEL_H_
 #define CIRCUIT_FUZZ_BREAKER_MODEL_H_
 
@@ -161,6 +183,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "circuit/classify.h"
 #include "circuit/config.h"
@@ -255,7 +278,68 @@ struct ModelSnapshot {
   std::optional<double> throttle_probability;
   uint64_t throttle_requests = 0;
   uint64_t throttle_accepts = 0;
+  // CLOSED or METRICS_ONLY with latency_percentile: the generation's last
+  // judgment (its percentile's bin bound, absent with no call; its calls);
+  // the threshold in force (its bin's bound) in every state, 0 when off.
+  std::optional<absl::Duration> latency_percentile;
+  uint64_t latency_percentile_calls = 0;
+  absl::Duration latency_percentile_threshold = absl::ZeroDuration();
 };
+
+// ---- The call-duration bins (circuit/call_durations.h) ----------------------------
+
+// The finite bounds in nanoseconds, as the header describes them: 1 us,
+// then for each decade D = 1 us, 10 us, ... 10 s: 12 bins of D/8 up to
+// 2.5 D, 10 of D/4 up to 5 D, 8 of 5D/8 up to 10 D (to 100 s). A duration
+// is in the first bin whose bound is >= it, or in the last (+Inf) past
+// 100 s: 242 bins.
+inline const std::vector<int64_t>& ModelDurationBounds() {
+  static const std::vector<int64_t> bounds = [] {
+    std::vector<int64_t> b{1'000};
+    for (int64_t d = 1'000; d <= int64_t{10'000'000'000}; d *= 10) {
+      for (int k = 1; k <= 12; ++k) b.push_back(d + k * (d / 8));
+      for (int k = 1; k <= 10; ++k) b.push_back(d * 5 / 2 + k * (d / 4));
+      for (int k = 1; k <= 8; ++k) b.push_back(5 * d + k * (5 * d / 8));
+    }
+    return b;
+  }();
+  return bounds;
+}
+inline constexpr int kModelDurationBins = 242;
+
+// The bin of a duration (nanoseconds, >= 0): a linear scan.
+inline int ModelDurationBin(int64_t nanos) {
+  const std::vector<int64_t>& bounds = ModelDurationBounds();
+  int i = 0;
+  while (i < static_cast<int>(bounds.size()) && bounds[static_cast<size_t>(i)] < nanos) ++i;
+  return i;
+}
+
+// The threshold's bin: the first whose bound is >= the threshold, compared
+// as durations ("rounded up to its bin's bound").
+inline int ModelThresholdBin(absl::Duration threshold) {
+  const std::vector<int64_t>& bounds = ModelDurationBounds();
+  int i = 0;
+  while (i < static_cast<int>(bounds.size()) &&
+         absl::Nanoseconds(bounds[static_cast<size_t>(i)]) < threshold) {
+    ++i;
+  }
+  return i;
+}
+
+// A bin's bound as Snapshot() shows it (infinite for the last).
+inline absl::Duration ModelBinBound(int bin) {
+  const std::vector<int64_t>& bounds = ModelDurationBounds();
+  return bin < static_cast<int>(bounds.size()) ? absl::Nanoseconds(bounds[static_cast<size_t>(bin)])
+                                               : absl::InfiniteDuration();
+}
+
+// A bin's bound in seconds as TripReason has it (100 s for the last).
+inline double ModelBinSeconds(int bin) {
+  const std::vector<int64_t>& bounds = ModelDurationBounds();
+  const size_t i = std::min(static_cast<size_t>(bin), bounds.size() - 1);
+  return static_cast<double>(bounds[i]) / 1e9;
+}
 
 // ---- The documented validation rules ----------------------------------------
 
@@ -289,7 +373,7 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
   // Nothing could open it (config.h: "0 turns it off, and then a rate
   // threshold must be set").
   if (ModelConsecutiveToOpen(c) == 0 && c.failure_rate_threshold == 0 &&
-      c.slow_call_rate_threshold == 0) {
+      c.slow_call_rate_threshold == 0 && !(c.latency_percentile > 0)) {
     bad.insert("consecutive_failures_to_open");
   }
   if (!positive_finite(c.slow_call_duration)) bad.insert("slow_call_duration");
@@ -365,6 +449,16 @@ inline std::set<std::string> ModelBadFields(const circuit::BreakerConfig& c) {
   if (!(c.adaptive_throttling_k >= 1 && c.adaptive_throttling_k <= 100)) {
     bad.insert("adaptive_throttling_k");
   }
+  // "Requires window_type kTimeBased. ... Must be in 0..100." / "Required
+  // (1 us..100 s) when latency_percentile is set."
+  if (!percent(c.latency_percentile)) bad.insert("latency_percentile");
+  if (c.latency_percentile > 0) {
+    if (c.window_type != circuit::WindowType::kTimeBased) bad.insert("latency_percentile");
+    if (!(c.latency_percentile_threshold >= absl::Microseconds(1) &&
+          c.latency_percentile_threshold <= absl::Seconds(100))) {
+      bad.insert("latency_percentile_threshold");
+    }
+  }
   if (c.stripes.has_value() && (*c.stripes < 0 || *c.stripes > 1024)) bad.insert("stripes");
   return bad;
 }
@@ -412,9 +506,22 @@ class BreakerModel {
                         circuit::ProbeTimeoutOutcome::kReleased),
         slow_start_nanos_(absl::ToInt64Nanoseconds(c.slow_start_duration)),
         throttling_(c.adaptive_throttling),
-        throttle_k_(c.adaptive_throttling_k) {
+        throttle_k_(c.adaptive_throttling_k),
+        latency_on_(c.latency_percentile > 0),
+        latency_pct_(c.latency_percentile),
+        latency_threshold_bin_(latency_on_ ? ModelThresholdBin(c.latency_percentile_threshold)
+                                           : 0) {
     // One probe slot per concurrent trial, only with the timeout on.
     if (probe_timeout_nanos_ > 0) probe_slots_.resize(max_concurrent_);
+    // The percentile as the decimal it was written as, if it is one.
+    for (uint64_t den : {1, 3, 10, 100, 1000, 10000}) {
+      const double num = std::round(latency_pct_ * static_cast<double>(den));
+      if (latency_on_ && num / static_cast<double>(den) == latency_pct_) {
+        latency_num_ = static_cast<uint64_t>(num);
+        latency_den_ = den;
+        break;
+      }
+    }
   }
 
 
@@ -464,6 +571,23 @@ class BreakerModel {
   }
   int64_t bucket_nanos() const { return bucket_nanos_; }
   int64_t created_at() const { return base_; }
+  // The latency-percentile trip: on, its threshold's bound (ns), and the
+  // last judgment (for traces).
+  bool latency_on() const { return latency_on_; }
+  int64_t latency_threshold_nanos() const {
+    return absl::ToInt64Nanoseconds(ModelBinBound(latency_threshold_bin_));
+  }
+  std::string LatencyString() const {
+    if (!latency_on_) return "off";
+    return absl::StrCat("threshold_bin=", latency_threshold_bin_, " counted=", latency_calls_.size(),
+                        " judged=", latency_judged_ ? absl::StrCat(latency_judged_gen_, "/",
+                                                                   latency_judged_epoch_)
+                                                    : std::string("none"),
+                        " last=", latency_last_ ? absl::StrCat("gen ", latency_last_gen_, " calls ",
+                                                               latency_last_calls_, " bin ",
+                                                               latency_last_bin_)
+                                                : std::string("none"));
+  }
   int64_t slow_nanos() const { return absl::ToInt64Nanoseconds(slow_duration_); }
   uint32_t trials_in_flight() const { return in_flight_; }
   bool probe_timeouts_on() const { return probe_timeout_nanos_ > 0; }
@@ -639,6 +763,15 @@ class BreakerModel {
     }
     ++(failure ? metrics_.failures : metrics_.successes);
     if (slow) ++metrics_.slow;
+    // The latency window first: its judge may trip, and the outcome is
+    // then stale.
+    if (latency_on_ && p.kind == ModelPermit::Kind::kNormal) {
+      if (took.has_value()) {
+        LatencyOutcome(p, MeasuredNanos(*took), now);
+      } else if (!caller_clock_) {
+        LatencyOutcome(p, std::max<int64_t>(0, now - p.start_nanos), now);
+      }
+    }
     if (p.kind == ModelPermit::Kind::kTrial) {
       TrialOutcome(p, failure, slow, now, retry_open_nanos);
     } else {
@@ -820,6 +953,7 @@ class BreakerModel {
     s.trip_threshold = trip_threshold_;
     s.trip_generation = trip_gen_;
     s.sharing = sharing_;
+    if (latency_on_) s.latency_percentile_threshold = ModelBinBound(latency_threshold_bin_);
     switch (state_) {
       case State::kClosed:
       case State::kMetricsOnly: {
@@ -832,6 +966,10 @@ class BreakerModel {
           s.throttle_probability = t.probability;
           s.throttle_requests = t.requests;
           s.throttle_accepts = t.accepts;
+        }
+        if (latency_on_ && latency_last_ && latency_last_gen_ == gen_) {
+          s.latency_percentile_calls = latency_last_calls_;
+          if (latency_last_bin_ >= 0) s.latency_percentile = ModelBinBound(latency_last_bin_);
         }
         // The ramp's, not a gate the throttle set.
         if (state_ == State::kClosed && gated_ && has_ramp_ && now < ramp_end_) {
@@ -974,6 +1112,7 @@ class BreakerModel {
     // log is a generation's (the throttle's words are not).
     want_ = false;
     log_for_gen_ = false;
+    latency_calls_.clear();  // a generation's latency window is its own
     if (to == State::kClosed || to == State::kMetricsOnly) window_base_epoch_ = EpochOf(now);
   }
 
@@ -1366,6 +1505,76 @@ class BreakerModel {
     return true;
   }
 
+  // ---- The latency-percentile trip (latency_percentile) ----
+
+  // A duration the caller gave, in whole nanoseconds as the breaker keeps
+  // it: negative counts as 0, huge ones saturate at INT64_MAX / 2.
+  static int64_t MeasuredNanos(absl::Duration took) {
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max() >> 1;
+    if (took <= absl::ZeroDuration()) return 0;
+    if (took >= absl::Nanoseconds(kMax)) return kMax;
+    return absl::ToInt64Nanoseconds(took);
+  }
+
+  // The nearest rank of the percentile among n > 0 durations: ceil(p /
+  // 100 x n), at least 1 (and at most n), in exact arithmetic with p as
+  // the decimal it was written as when it is one.
+  uint64_t LatencyRank(uint64_t n) const {
+    uint64_t rank;
+    if (latency_den_ > 0) {
+      const uint64_t den = latency_den_ * 100;
+      rank = (latency_num_ * n + den - 1) / den;
+    } else {
+      rank = static_cast<uint64_t>(
+          std::ceil(static_cast<long double>(latency_pct_) * static_cast<long double>(n) / 100));
+    }
+    return std::min(std::max<uint64_t>(rank, 1), n);
+  }
+
+  // A normal permit's outcome with a duration of `nanos`, at `now`, before
+  // anything else it does: if its generation is the current CLOSED or
+  // METRICS_ONLY one, the window is judged once per (generation, bucket),
+  // before the call counts itself; then it counts.
+  void LatencyOutcome(const ModelPermit& p, int64_t nanos, int64_t now) {
+    if (p.generation != gen_ || (state_ != State::kClosed && state_ != State::kMetricsOnly)) {
+      return;
+    }
+    const int64_t epoch = EpochOf(now);
+    if (!latency_judged_ || latency_judged_gen_ != gen_ || latency_judged_epoch_ != epoch) {
+      latency_judged_ = true;
+      latency_judged_gen_ = gen_;
+      latency_judged_epoch_ = epoch;
+      // The window: this generation's calls of the last window_buckets
+      // buckets (and of this one, none yet).
+      while (!latency_calls_.empty() && latency_calls_.front().epoch < epoch - buckets_) {
+        latency_calls_.pop_front();
+      }
+      std::array<uint64_t, kModelDurationBins> counts{};
+      for (const LatencyCall& call : latency_calls_) ++counts[static_cast<size_t>(call.bin)];
+      const uint64_t n = latency_calls_.size();
+      int bin = -1;
+      if (n > 0) {
+        const uint64_t rank = LatencyRank(n);
+        uint64_t seen = 0;
+        for (bin = 0; bin < kModelDurationBins; ++bin) {
+          seen += counts[static_cast<size_t>(bin)];
+          if (seen >= rank) break;
+        }
+      }
+      latency_last_ = true;
+      latency_last_gen_ = gen_;
+      latency_last_calls_ = n;
+      latency_last_bin_ = bin;
+      if (n >= static_cast<uint64_t>(minimum_calls_) && bin > latency_threshold_bin_ &&
+          state_ == State::kClosed && !shared()) {
+        Open(now, TripCause::kLatencyPercentile, ModelBinSeconds(bin),
+             ModelBinSeconds(latency_threshold_bin_));
+        return;  // the call counts in the generation it has just ended
+      }
+    }
+    latency_calls_.push_back(LatencyCall{epoch, ModelDurationBin(nanos)});
+  }
+
   // ---- Per-probe deadlines (half_open_probe_timeout) ----
 
   // Deadlines are kept in ms since the breaker's creation; the breaker's
@@ -1473,6 +1682,11 @@ class BreakerModel {
   const int64_t slow_start_nanos_;     // slow_start_duration; 0: off
   const bool throttling_;              // adaptive_throttling
   const double throttle_k_;            // adaptive_throttling_k
+  const bool latency_on_;              // latency_percentile > 0
+  const double latency_pct_;           // latency_percentile
+  const int latency_threshold_bin_;    // the bin of latency_percentile_threshold
+  uint64_t latency_num_ = 0;           // latency_percentile = num / den (den 0: not a decimal)
+  uint64_t latency_den_ = 0;
 
   // State.
   State state_ = State::kClosed;
@@ -1514,6 +1728,21 @@ class BreakerModel {
   bool streak_admitted_ = false;
   uint64_t streak_length_ = 0;
   double streak_log2_ = 0;
+  // The latency-percentile trip: the current generation's counted calls
+  // (bucket, bin), oldest first; the last (generation, bucket) judged; and
+  // what that judgment found (for Snapshot()).
+  struct LatencyCall {
+    int64_t epoch;
+    int bin;
+  };
+  std::deque<LatencyCall> latency_calls_;
+  bool latency_judged_ = false;
+  uint32_t latency_judged_gen_ = 0;
+  int64_t latency_judged_epoch_ = 0;
+  bool latency_last_ = false;
+  uint32_t latency_last_gen_ = 0;
+  uint64_t latency_last_calls_ = 0;
+  int latency_last_bin_ = -1;
   uint64_t run_ = 0;                        // consecutive failures of the current generation
   std::deque<CallFlags> count_window_;      // the last window_size calls
   std::deque<Bucket> time_window_buckets_;  // calls by epoch, oldest first

@@ -61,6 +61,16 @@ K_JUST_OVER_1, K_JUST_UNDER_100, K_JUST_UNDER_2 = 7, 8, 9   # nextafter(1, 2), (
 K_0, K_JUST_UNDER_1, K_JUST_OVER_100, K_NAN, K_INF, K_MINUS_1, K_101, K_0_5 = range(17, 25)
 FORCED_K_2, FORCED_K_1, FORCED_K_100, FORCED_K_NAN = 25, 26, 27, 28
 
+# The latency-percentile trip (Latency() in breaker_fuzzer.cc): window_size's
+# u16 bits 5-8 the percentile (0: off), bits 9-12 the threshold, bit 13
+# consecutive_failures_to_open = 0, bit 14 the percentile with a count window
+# too; only with bit 15 clear (window_size <= 32).
+(LAT_P50, LAT_P90, LAT_P99, LAT_P99_9, LAT_P100, LAT_P_THIRD, LAT_P0_1, LAT_P75, LAT_P99_99,
+ LAT_P_DENORM, LAT_P_MINUS_0, LAT_P_NAN, LAT_P_MINUS_1, LAT_P_OVER_100, LAT_P_INF) = range(1, 16)
+(LAT_T_10MS, LAT_T_1US, LAT_T_1MS, LAT_T_25MS, LAT_T_250US, LAT_T_1_2MS, LAT_T_100S,
+ LAT_T_1001NS, LAT_T_3US, LAT_T_137US, LAT_T_100S_MINUS_1NS, LAT_T_999NS, LAT_T_0,
+ LAT_T_100S_PLUS_1NS, LAT_T_INF, LAT_T_1000_5NS) = range(16)
+
 
 def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule=0,
            jitter=None, consecutive=5, failure_pct=0, slow_pct=0, slow_call=60 * S,
@@ -69,7 +79,8 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
            half_open_max=0, stripes=0, clock=0, wild=((0, 0), (0, 0)), successes_to_close=0,
            slow_clock=0, observe=0, snapshot=0, shared_ops=False, retry_after_ops=False,
            probe_timeout_ms=0, probe_offset=0, probe_released=False, slow_start=0,
-           slow_start_wild=None, throttle=0):
+           slow_start_wild=None, throttle=0, latency=None, latency_alone=False,
+           latency_forced=False):
     """The 32-byte header. consecutive: 1..7 set, 0 unset (5 without a rate
     threshold, else off). successes_to_close: S of the `trials` (0: all).
     slow_clock: 0 kAuto, 1 kPrecise, 2 kCoarse, 3 kCaller. observe: which of
@@ -85,7 +96,10 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     in ns, one of SLOW_STARTS (0: off); slow_start_wild: the wild value's
     index (0-15, see SlowStart()), which is also max_open_factor - 1.
     throttle: adaptive_throttling and its K, one of the K_* and FORCED_K_*
-    above (0: off); consecutive is then 0-7."""
+    above (0: off); consecutive is then 0-7. latency: (LAT_P*, LAT_T*), the
+    latency-percentile trip (window_size at most 32); latency_alone:
+    consecutive_failures_to_open = 0 explicitly; latency_forced: the
+    percentile with a count window too."""
     flags = (1 if time_window else 0) | (2 if judge_by_rate else 0) | (status_rule << 2) | (
         exception_rule << 4) | (0x40 if jitter is not None else 0)
     assert 1 <= window_size <= 32768 and 1 <= minimum_calls <= 32768
@@ -103,9 +117,17 @@ def header(time_window=False, judge_by_rate=False, status_rule=0, exception_rule
     elif slow_start:
         max_open |= (1 + SLOW_STARTS.index(slow_start)) << 4
     assert 0 <= throttle <= 30 and (throttle == 0 or 0 <= consecutive < 8)
+    size_bits = small_int(window_size)
+    if latency is not None:
+        pct, thr = latency
+        assert window_size <= 32 and 1 <= pct <= 15 and 0 <= thr <= 15
+        size_bits |= (pct << 5) | (thr << 9) | (0x2000 if latency_alone else 0) | (
+            0x4000 if latency_forced else 0)
+    else:
+        assert not latency_alone and not latency_forced
     h = struct.pack("<BBBBHHHBHHBBBBHBIBBBB",
                     flags, consecutive | (throttle << 3), failure_pct, slow_pct, dur(slow_call),
-                    small_int(window_size), dur(window_duration),
+                    size_bits, dur(window_duration),
                     (buckets - 1) | (0x10 if probe_released else 0) | (probe_offset << 5),
                     small_int(minimum_calls),
                     dur(open_duration), multiplier, max_open,
@@ -154,6 +176,12 @@ def resolve_took(slot, how, ms, code=0):
 # or less (ms <= 0) is a plain Failure().
 def retry_after(slot, ms):
     return bytes([24, slot, 3 | (2 << 2) | (0x80 if ms < 0 else 0), abs(ms)])
+# The same with took = `amount` x one of ns (unit 0), us (1), ms (2), 100 ms (3).
+def resolve_took_unit(slot, how, amount, unit, code=0):
+    return bytes([24, slot, how | (unit << 2), amount]) + (bytes([code]) if how == 2 else b"")
+# Onto a slot's admission + the latency threshold's bound, -1, 0 or +1 ns
+# (edge 3 without slow-call detection).
+def to_latency_edge(slot, offset): return to_edge(3 + 5 * slot, offset)
 def resolve_at_slow(slot, how, offset, code=0):
     return bytes([25, slot, how | ((offset + 1) << 2)]) + (bytes([code]) if how == 2 else b"")
 # The distributed mode's hold (header(shared_ops=True); opcode byte 234 + n,
@@ -631,6 +659,128 @@ SEEDS = {
     "seed_throttle_invalid_count": header(throttle=FORCED_K_2),
     "seed_throttle_invalid_k": header(time_window=True, throttle=K_JUST_OVER_100),
     "seed_throttle_invalid_k_off": header(throttle=K_NAN),
+    # The latency-percentile trip alone (p90 over 10 ms, at least 10 calls,
+    # a 10 s window of 1 s buckets, consecutive_failures_to_open = 0),
+    # Snapshot() after every operation: 10 calls of 1 ms (the first judges
+    # an empty window), an ignored and a released call (not counted), a
+    # permit held; a bucket later its first outcome (a 50 ms failure) judges
+    # p90 = 1 ms over 10 calls, then counts; another 50 ms; a bucket later a
+    # success judges 12 calls: the 11th is 50 ms, over 10 ms: OPEN
+    # (LATENCY_PERCENTILE 0.05, 0.01), the success and the held permit
+    # stale; a trial closes it; the clock times Call()s and a call ending
+    # on the threshold's bound +1 ns; METRICS_ONLY judges without tripping.
+    "seed_latency_p90": header(time_window=True, consecutive=0, window_size=1,
+                               window_duration=10 * S, buckets=10, minimum_calls=10,
+                               open_duration=1 * S, snapshot=1, latency=(LAT_P90, LAT_T_10MS),
+                               latency_alone=True) +
+    b"".join(acquire(0) + resolve_took_unit(0, 0, 1, 2) for _ in range(10)) + acquire(1) +
+    acquire(2) + ignore(2) + acquire(3) + release(3) + to_edge(2, 0) + acquire(0) +
+    resolve_took_unit(0, 1, 50, 2) + acquire(0) + resolve_took_unit(0, 0, 50, 2) +
+    to_edge(2, 0) + acquire(0) + success(0) + success(1) + to_edge(0, 0) + acquire(0) +
+    success(0) + call(0, 20) + call(14, 2) + acquire(4) + to_latency_edge(4, 1) + success(4) +
+    b"".join(call(0, 1) for _ in range(8)) + to_edge(2, 0) + call(0, 1) + operator(2) +
+    b"".join(call(0, 30) for _ in range(10)) + to_edge(2, 0) + call(0, 1) + operator(3) +
+    call(0, 1),
+    # The nearest rank exactly: p99.9 over 1000 calls is the 999th (999 of
+    # 0 ns and one of 50 ms: no trip over 1 us), over 1002 the 1001st (two
+    # of 50 ms: OPEN); p = 100/3 (33.333333333333336) over 3 calls is the
+    # 1st, not the 2nd (one of 0 ns and two of 50 ms: no trip over 1 ms),
+    # over 6 the 2nd.
+    "seed_latency_rank": header(time_window=True, consecutive=0, window_size=1,
+                                window_duration=10 * S, buckets=10, minimum_calls=1,
+                                snapshot=2, latency=(LAT_P99_9, LAT_T_1US), latency_alone=True) +
+    b"".join(acquire_all() + resolve_all(0) for _ in range(124)) +
+    b"".join(acquire(0) + success(0) for _ in range(7)) + acquire(0) +
+    resolve_took_unit(0, 0, 50, 2) + to_edge(2, 0) + acquire(0) + success(0) + acquire(0) +
+    resolve_took_unit(0, 0, 50, 2) + to_edge(2, 0) + acquire(0) + success(0),
+    "seed_latency_rank_third": header(time_window=True, consecutive=0, window_size=1,
+                                      window_duration=10 * S, buckets=10, minimum_calls=3,
+                                      snapshot=1, latency=(LAT_P_THIRD, LAT_T_1MS),
+                                      latency_alone=True) +
+    acquire(0) + success(0) + acquire(0) + resolve_took_unit(0, 0, 50, 2) + acquire(0) +
+    resolve_took_unit(0, 1, 50, 2) + to_edge(2, 0) + acquire(0) + resolve_took_unit(0, 0, 50, 2) +
+    acquire(0) + resolve_took_unit(0, 0, 50, 2) + acquire(0) + resolve_took_unit(0, 0, 50, 2) +
+    to_edge(2, 0) + acquire(0) + success(0),
+    # With a failure-rate window too (50 %, at least 2 calls): two 5 ms
+    # successes, a bucket later a success judges p50 = 5 ms over 1 ms:
+    # OPEN, and Snapshot() shows the CLOSED window that opened it (2 calls,
+    # failure_rate 0; bug 13: the breaker shows none); a trial closes it,
+    # two failures trip by rate (the latency window judged each bucket).
+    "seed_latency_rate_window": header(time_window=True, consecutive=0, failure_pct=50,
+                                       window_size=1, window_duration=10 * S, buckets=10,
+                                       minimum_calls=2, open_duration=1 * S, snapshot=1,
+                                       latency=(LAT_P50, LAT_T_1MS)) +
+    acquire(0) + resolve_took_unit(0, 0, 5, 2) + acquire(0) + resolve_took_unit(0, 0, 5, 2) +
+    to_edge(2, 0) + acquire(0) + success(0) + advance_ms(200) + to_edge(0, 0) + acquire(0) +
+    success(0) + acquire(0) + failure(0) + to_edge(2, 0) + acquire(0) + failure(0),
+    # METRICS_ONLY and the shared state judge but do not trip (consecutive
+    # 3 too): METRICS_ONLY's 5 ms calls over 1 ms shown by Snapshot(); a
+    # permit of METRICS_ONLY resolved in the CLOSED after Reset() is stale
+    # (not counted); kShared: the bucket's judge finds p90 over, no trip;
+    # back to kLocal in the same bucket: no judge, no trip; the next
+    # bucket's first outcome trips.
+    "seed_latency_hold": header(time_window=True, consecutive=3, window_size=1,
+                                window_duration=4 * S, buckets=4, minimum_calls=3,
+                                open_duration=1 * S, snapshot=3, shared_ops=True,
+                                latency=(LAT_P90, LAT_T_1MS)) +
+    operator(2) + b"".join(acquire(0) + resolve_took_unit(0, 0, 5, 2) for _ in range(3)) +
+    acquire(1) + to_edge(2, 0) + acquire(0) + success(0) + operator(3) +
+    resolve_took_unit(1, 0, 9, 2) + set_sharing(SHARED) +
+    b"".join(acquire(0) + resolve_took_unit(0, 1, 5, 2) for _ in range(2)) +
+    acquire(0) + resolve_took_unit(0, 0, 5, 2) + to_edge(2, 0) + acquire(0) + success(0) +
+    set_sharing(LOCAL) + acquire(0) + success(0) + to_edge(2, 0) + acquire(0) + success(0),
+    # SlowCallClock::kCaller: only the caller's durations count (an untimed
+    # Success() and the clock's 100 ms Call() do not, and judge nothing);
+    # p100 over 25 ms, at least 1 call: 30 ms trips a bucket later, at the
+    # first outcome with a duration (value 0.03).
+    "seed_latency_caller_clock": header(time_window=True, consecutive=0, window_size=1,
+                                        window_duration=10 * S, buckets=10, minimum_calls=1,
+                                        slow_clock=3, snapshot=1,
+                                        latency=(LAT_P100, LAT_T_25MS), latency_alone=True) +
+    acquire(0) + success(0) + call(0, 100) + to_edge(2, 0) + acquire(0) + success(0) +
+    acquire(0) + resolve_took_unit(0, 0, 30, 2) + to_edge(2, 0) + call(0, 100) + acquire(0) +
+    resolve_took_unit(0, 1, 1, 2),
+    # The threshold's bin and the window's edges (p100 over 1.2 ms, in force
+    # 1.25 ms; a 1 s window of 4 buckets, at least 2 calls): calls ending on
+    # the bound (not over) and 1 ns past it (over: 1.375 ms), in bucket 1;
+    # the judge of bucket 5, 4 buckets later, still sees it: OPEN; a trial
+    # closes it; an over-threshold call and a fast one, then no outcome for
+    # 5 buckets: the next judge's window (the 4 buckets before) is empty.
+    "seed_latency_edges": header(time_window=True, consecutive=0, window_size=1,
+                                 window_duration=1 * S, buckets=4, minimum_calls=2,
+                                 open_duration=10 * MS, snapshot=1,
+                                 latency=(LAT_P100, LAT_T_1_2MS), latency_alone=True) +
+    acquire(0) + to_latency_edge(0, 0) + success(0) + acquire(0) + to_latency_edge(0, -1) +
+    failure(0) + to_edge(2, 0) + acquire(0) + success(0) + acquire(0) + to_latency_edge(0, 1) +
+    success(0) + advance_ms(250) + advance_ms(250) + advance_ms(250) + to_edge(2, -1) +
+    acquire(1) + release(1) + to_edge(2, 0) + acquire(0) + success(0) + to_edge(0, 0) +
+    acquire(0) + success(0) + acquire(0) + to_latency_edge(0, 1) + success(0) + acquire(0) +
+    success(0) + b"".join(to_edge(2, 0) for _ in range(5)) + acquire(0) + success(0) +
+    to_edge(2, 0) + acquire(0) + success(0),
+    # A threshold a fraction of a nanosecond over 1 us: in force as 1.125
+    # us (the rule rounds up to a bin's bound), so a call of 1001 ns is not
+    # over it.
+    "seed_latency_fraction": header(time_window=True, consecutive=0, window_size=1,
+                                    window_duration=10 * S, buckets=10, minimum_calls=1,
+                                    snapshot=1, latency=(LAT_P100, LAT_T_1000_5NS),
+                                    latency_alone=True) +
+    acquire(0) + advance_us(1) + advance_ns(1) + success(0) + to_edge(2, 0) + acquire(0) +
+    success(0),
+    # Invalid: the percentile with a count window; a threshold of 0; NaN
+    # (and nothing else to trip); -0 with nothing else to trip; valid: a
+    # count window without the percentile, whose infinite threshold is not
+    # checked (Snapshot() shows 0).
+    "seed_latency_invalid_count": header(latency=(LAT_P90, LAT_T_10MS), latency_forced=True,
+                                         window_size=1),
+    "seed_latency_invalid_threshold": header(time_window=True, window_size=1,
+                                             latency=(LAT_P99, LAT_T_0)),
+    "seed_latency_invalid_nan": header(time_window=True, window_size=1,
+                                       latency=(LAT_P_NAN, LAT_T_10MS), latency_alone=True),
+    "seed_latency_invalid_off_alone": header(time_window=True, window_size=1,
+                                             latency=(LAT_P_MINUS_0, LAT_T_10MS),
+                                             latency_alone=True),
+    "seed_latency_off_count": header(window_size=1, latency=(LAT_P90, LAT_T_INF), snapshot=1) +
+    call(0, 20) + call(14, 20),
     # A wild config: NaN failure threshold (invalid) and a zero window size.
     "seed_wild_invalid": header(wild=((3, 0), (7, 0))),
     # A wild but valid config: window_size 1'000'000, half-open max 365 days.

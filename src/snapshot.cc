@@ -140,6 +140,7 @@ BreakerSnapshot Breaker::Snapshot() const {
                                (s.last_trip.cause == TripCause::kConsecutiveFailures ||
                                 s.last_trip.cause == TripCause::kFailureRate ||
                                 s.last_trip.cause == TripCause::kSlowCallRate ||
+                                s.last_trip.cause == TripCause::kLatencyPercentile ||
                                 (s.last_trip.cause == TripCause::kRetryAfter && !reopened));
       if (from_closed) {
         read_window(s.generation - 1);

@@ -172,6 +172,39 @@ TEST_F(LatencyPercentileTest, ThresholdIsRoundedUpToItsBinsBound) {
   EXPECT_EQ(breaker->state(), State::kClosed);
 }
 
+TEST_F(LatencyPercentileTest, AFractionOfANanosecondRoundsTheThresholdUp) {
+  // 1000.5 ns is over 1 us: in force as the next bin's bound, 1.125 us
+  // (the fuzzer's bug 14: it was truncated to 1 us).
+  BreakerConfig config = Config();
+  config.latency_percentile = 100;
+  config.latency_percentile_threshold = absl::Nanoseconds(1000) + absl::Nanoseconds(1) / 2;
+  config.minimum_calls = 1;
+  auto breaker = Build(config);
+  EXPECT_EQ(breaker->Snapshot().latency_percentile_threshold, absl::Nanoseconds(1125));
+  Calls(*breaker, 1, absl::Nanoseconds(1001));
+  NextBucket();
+  Calls(*breaker, 1, absl::Nanoseconds(1));
+  EXPECT_EQ(breaker->state(), State::kClosed);
+}
+
+TEST_F(LatencyPercentileTest, OpenShowsTheWindowThatOpenedIt) {
+  // With a rate window on, OPEN shows the CLOSED window the latency trip
+  // came from, as after any trip from CLOSED (the fuzzer's bug 13).
+  BreakerConfig config = Config();
+  config.failure_rate_threshold = 50;
+  auto breaker = Build(config);
+  Calls(*breaker, 10, absl::Seconds(1));
+  NextBucket();
+  Calls(*breaker, 1, absl::Milliseconds(1));
+  ASSERT_EQ(breaker->state(), State::kOpen);
+  const BreakerSnapshot s = breaker->Snapshot();
+  EXPECT_EQ(s.last_trip.cause, TripCause::kLatencyPercentile);
+  EXPECT_EQ(s.calls, 10u);  // the tripping call is stale: not among them
+  EXPECT_EQ(s.successes, 10u);
+  ASSERT_TRUE(s.failure_rate.has_value());
+  EXPECT_EQ(*s.failure_rate, 0);
+}
+
 TEST_F(LatencyPercentileTest, NoTripBelowTheMinimumCalls) {
   auto breaker = Build(Config());
   Calls(*breaker, 9, absl::Seconds(2));

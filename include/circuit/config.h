@@ -131,8 +131,8 @@ struct BreakerConfig {
   //     1-2.5-5 series (10 ms, 25 ms, 50 ms, 100 ms, 250 ms ...) are bounds
   //     themselves, exact.
   //   * When: judged once a bucket of the time window, by the first outcome
-  //     of each bucket (and as the breaker enters CLOSED, to mark where
-  //     its window starts), never per call; so it acts up to one bucket
+  //     of each bucket (the first of a CLOSED period also marks where its
+  //     window starts), never per call; so it acts up to one bucket
   //     (window_duration / window_buckets) after the calls that make it.
   //     Not judged below minimum_calls calls in the window. Never while
   //     HALF_OPEN (trials are judged as configured) or METRICS_ONLY.

@@ -21,8 +21,10 @@ LatencyWindow::LatencyWindow(const BreakerConfig& config, const StripeSet* strip
       slots_(int64_t{config.window_buckets} + 1),
       minimum_calls_(static_cast<uint64_t>(config.minimum_calls)),
       percentile_(config.latency_percentile),
-      threshold_bin_(
-          CallDurationBucket(absl::ToInt64Nanoseconds(config.latency_percentile_threshold))),
+      // A fraction of a nanosecond rounds up, as the bin does: 1000.5 ns
+      // is over 1 us, in force as 1.125 us.
+      threshold_bin_(CallDurationBucket(absl::ToInt64Nanoseconds(
+          absl::Ceil(config.latency_percentile_threshold, absl::Nanoseconds(1))))),
       ring_keys_(std::make_unique<uint64_t[]>(static_cast<size_t>(slots_))),
       ring_(std::make_unique<uint64_t[]>(static_cast<size_t>(slots_) * kCallDurationBuckets)),
       now_counts_(std::make_unique<uint64_t[]>(kCallDurationBuckets)) {}
