@@ -937,6 +937,7 @@ std::string MetricsString(const BreakerMetrics& m) {
                       " failures=", m.failures, " ignored=", m.ignored, " released=", m.released,
                       " slow=", m.slow, " stale=", m.stale, " opened=", m.opened,
                       " probe_timeouts=", m.probe_timeouts, " shed=", m.shed,
+                      " throttled=", m.throttled,
                       " transitions=", TransitionsString(m.transitions));
 }
 
@@ -955,6 +956,7 @@ std::string MetricsString(const ModelMetrics& m) {
   b.opened = m.opened;
   b.probe_timeouts = m.probe_timeouts;
   b.shed = m.shed;
+  b.throttled = m.throttled;
   b.transitions = m.transitions;
   return MetricsString(b);
 }
@@ -1158,7 +1160,7 @@ class Run {
         r.rejected != m.rejected || r.successes != m.successes || r.failures != m.failures ||
         r.ignored != m.ignored || r.released != m.released || r.slow != m.slow ||
         r.stale != m.stale || r.opened != m.opened || r.probe_timeouts != m.probe_timeouts ||
-        r.shed != m.shed || r.transitions != m.transitions) {
+        r.shed != m.shed || r.throttled != m.throttled || r.transitions != m.transitions) {
       Mismatch(absl::StrCat("state or metrics differ (", where,
                             slot >= 0 ? absl::StrCat(", at slot ", slot) : std::string(), ")"));
     }
@@ -1258,9 +1260,17 @@ class Run {
     if (Tracing()) TRACE("  snapshot %s\n", SnapshotString(got).c_str());
   }
 
-  BreakerModel::AcquireHint HintFor(bool admitted) const {
-    return admitted ? BreakerModel::AcquireHint::kAdmitted : BreakerModel::AcquireHint::kRejected;
+  // What the breaker did at the gate: admitted, rejected, or rejected by
+  // the throttle's draw (its Metrics().throttled moved since last asked).
+  BreakerModel::AcquireHint HintFor(bool admitted) {
+    const uint64_t throttled = breaker_->Metrics().throttled;
+    const bool by_throttle = throttled != throttled_seen_;
+    throttled_seen_ = throttled;
+    if (admitted) return BreakerModel::AcquireHint::kAdmitted;
+    return by_throttle ? BreakerModel::AcquireHint::kThrottled
+                       : BreakerModel::AcquireHint::kRejected;
   }
+  uint64_t throttled_seen_ = 0;  // Metrics().throttled when HintFor() last asked
 
   void Acquire(int slot) {
     const int64_t now = Now();

@@ -120,9 +120,9 @@
 //     the spec throttle.md, config.h, src/throttle.cc, src/gate.cc): the
 //     breaker keeps its time window even with no rate threshold. The
 //     formula p = max(0, (requests - K * accepts) / (requests + 1)) over the
-//     window as of `now`: requests = the window's calls + the gate's
-//     rejections (throttled, or shed by slow start's ramp, while throttling
-//     is on) counted by bucket over [max(epoch(now) - buckets + 1, the
+//     window as of `now`: requests = the window's calls + the throttle's
+//     rejections (not the calls slow start's ramp shed) counted by bucket
+//     over [max(epoch(now) - buckets + 1, the
 //     epoch this generation's window started in), epoch(now)]: by bucket,
 //     not by generation, so the bucket the window starts in may hold the
 //     rejections of the CLOSED generation before it (the model keeps them
@@ -140,12 +140,15 @@
 //     judged_held_, throttle_gen_, throttle_scaled_, throttle_claim_). A
 //     judged p > 0 (as the breaker keeps it, x 2^32 truncated) sets the gate
 //     in that generation's CLOSED word; a gated admission that finds no
-//     ramp running and p == 0 clears it and is admitted; otherwise it is
-//     admitted with probability r * (1 - p), which the model cannot draw:
-//     a share of 0 (the ramp's f == 0) must reject, else the model follows
-//     the breaker. A rejection: CLOSED, retry the ramp's end (ramping) or
-//     the next bucket's start, `rejected` and `shed`, and one more
-//     throttled request in the current bucket.
+//     ramp running and p == 0 clears it and is admitted; otherwise it
+//     draws twice, the ramp's share r (while ramping) and then 1 - p (while
+//     p > 0), which the model cannot draw: a share of 0 (the ramp's f == 0)
+//     must reject, else the model follows the breaker, told which draw
+//     rejected (AcquireHint::kThrottled when the breaker's
+//     Metrics().throttled moved). A rejection: CLOSED, retry the ramp's
+//     end (ramping) or the next bucket's start, `rejected` and `shed`; the
+//     throttle's also `throttled` and one more request in the current
+//     bucket.
 //   - The latency-percentile trip (latency_percentile,
 //     latency_percentile_threshold; config.h, call_durations.h,
 //     src/internal/latency_window.h): the durations of the current CLOSED
@@ -215,6 +218,7 @@ struct ModelMetrics {
   uint64_t opened = 0;
   uint64_t probe_timeouts = 0;  // trials reaped past half_open_probe_timeout
   uint64_t shed = 0;  // calls the CLOSED gate rejected (ramp or throttle; also in rejected)
+  uint64_t throttled = 0;  // of those, the throttle's
   // Transitions by [from][to], as BreakerMetrics::transitions.
   std::array<std::array<uint64_t, circuit::kNumStates>, circuit::kNumStates> transitions{};
 };
@@ -606,7 +610,8 @@ class BreakerModel {
 
   // What the breaker did, for the one decision the model cannot make alone:
   // whether an OPEN breaker with jitter has reached its deadline.
-  enum class AcquireHint { kNone, kAdmitted, kRejected };
+  // kThrottled: rejected by the throttle's draw (the gate's second).
+  enum class AcquireHint { kNone, kAdmitted, kRejected, kThrottled };
 
   // BreakerModel::Acquire()
   // Breaker::TryAcquire() at time `now`.
@@ -629,11 +634,28 @@ class BreakerModel {
             if (!ramping && throttle == 0) {
               gated_ = false;
             } else {
-              const double share = (ramping ? RampAdmitted(now) : 1.0) * (1.0 - throttle);
-              if (share > 0) NoteDraw(share, hint == AcquireHint::kAdmitted);
-              if (!(share > 0 && hint == AcquireHint::kAdmitted)) {
+              // The ramp's draw, then the throttle's; the breaker said
+              // which rejected, if one did.
+              bool shed_by_ramp = false;
+              if (ramping) {
+                const double r = RampAdmitted(now);
+                const bool passed =
+                    r > 0 && (hint == AcquireHint::kAdmitted || hint == AcquireHint::kThrottled);
+                if (r > 0) NoteDraw(r, passed);
+                shed_by_ramp = !passed;
+              }
+              bool throttled = false;
+              if (!shed_by_ramp && throttle > 0) {
+                const bool passed = hint == AcquireHint::kAdmitted;
+                NoteDraw(1.0 - throttle, passed);
+                throttled = !passed;
+              }
+              if (shed_by_ramp || throttled) {
                 ++metrics_.shed;
-                if (throttling_) AddThrottled(now);
+                if (throttled) {
+                  ++metrics_.throttled;
+                  AddThrottled(now);
+                }
                 // Back at the ramp's end, or (throttled) when p is next
                 // judged: the next bucket.
                 const int64_t retry = ramping ? ramp_end_ - now : NextBucketNanos(now);

@@ -191,6 +191,9 @@ BreakerMetrics Breaker::Metrics() const {
   // relaxed: a statistic.
   m.probe_timeouts = probe_timeouts_.load(std::memory_order_relaxed);
   m.shed = stripes_.Sum(shed_counter_);
+  // The throttled stripe set counts its rejections in kRejected, a word its
+  // buckets leave unused (see PassGate()).
+  if (throttled_) m.throttled = throttled_->Sum(internal::kRejected);
   return m;
 }
 

@@ -1,8 +1,9 @@
 // File: src/gate.cc
 // CLOSED's admission gate. While the state word's gate bit is set, an
-// admission draws against the share of calls the gate admits now: slow
-// start's ramp after HALF_OPEN closed the breaker (slow_start_duration)
-// times what adaptive throttling lets through (src/throttle.cc). The first
+// admission draws against the share of calls slow start's ramp admits now
+// (after HALF_OPEN closed the breaker, slow_start_duration), then against
+// what adaptive throttling lets through (src/throttle.cc); only the
+// throttle's rejections are requests in its formula. The first
 // admission that finds neither at work clears the bit for every caller.
 // Outcomes never come here: the gate concerns admissions only.
 #include <algorithm>
@@ -55,17 +56,25 @@ Breaker::GateVerdict Breaker::PassGate(uint64_t& word, int64_t* until) noexcept 
     internal::NoteCasFailure();
     return GateVerdict::kReexamine;
   }
-  admitted *= 1.0 - throttle;
-  if (admitted > 0 &&
-      static_cast<double>(internal::ThreadRandom32()) < admitted * internal::kThreadRandomRange) {
-    return GateVerdict::kAdmit;
-  }
-  internal::StripeRef stripe = stripes_.ForThisThread();
-  stripe.Add(shed_counter_);  // see shed_counter_
-  if (throttling_) {
-    // A request the dependency never saw: the formula counts it.
-    throttled_->AddToBucket(throttled_->ForThisThread(), now,
-                            [this] { return ElapsedNanos(CoarseNowNanos()); });
+  // Two draws, the ramp's and then the throttle's (together the product of
+  // their shares), so that the throttle counts only the calls it rejects:
+  // a call the ramp shed is not a request the formula should see (it would
+  // throttle a healthy recovery on top of its ramp).
+  const bool shed_by_ramp =
+      ramping && !(admitted > 0 && static_cast<double>(internal::ThreadRandom32()) <
+                                       admitted * internal::kThreadRandomRange);
+  const bool throttled =
+      !shed_by_ramp && throttle > 0 &&
+      !(static_cast<double>(internal::ThreadRandom32()) <
+        (1.0 - throttle) * internal::kThreadRandomRange);
+  if (!shed_by_ramp && !throttled) return GateVerdict::kAdmit;
+  stripes_.ForThisThread().Add(shed_counter_);  // see shed_counter_
+  if (throttled) {
+    // A request the dependency never saw: the formula counts it, by
+    // bucket, and Metrics().throttled in kRejected (unused by buckets).
+    const internal::StripeRef stripe = throttled_->ForThisThread();
+    throttled_->AddToBucket(stripe, now, [this] { return ElapsedNanos(CoarseNowNanos()); });
+    stripe.Add(internal::kRejected);
   }
   // Come back when the ramp is over, or (throttled) when the probability
   // is next judged: the next bucket.

@@ -4,8 +4,8 @@
 // rejected locally with probability
 //   max(0, (requests - K * accepts) / (requests + 1))
 // over the time window. The counts come from the rate window (calls with
-// an outcome, failures) and from throttled_, the calls rejected at the gate
-// by bucket; the probability is judged off the call path (after a fold,
+// an outcome, failures) and from throttled_, the calls the throttle
+// rejected at the gate, by bucket (not those slow start's ramp shed); the probability is judged off the call path (after a fold,
 // or by one gated admission a bucket) and published in throttle_word_;
 // admissions draw against it at the gate (src/gate.cc).
 #include <algorithm>

@@ -307,6 +307,46 @@ TEST_F(ThrottleTest, WithSlowStartTheRampAndTheThrottleMultiply) {
   EXPECT_EQ(Offer(*breaker, 100, [] { return true; }), 0);  // ramp over, healthy
 }
 
+TEST_F(ThrottleTest, TheRampsShedCallsAreNotThrottleRequests) {
+  // A healthy recovery under slow start: the ramp sheds, the throttle sees
+  // only calls with an outcome, all successes, and stays at 0. (When shed
+  // calls counted as requests, the first half of a ramp also throttled:
+  // (N - 2 r N) / (N + 1) > 0 for a share r < 1/2, so about 2 r^2 got
+  // through instead of r.)
+  BreakerConfig config = Config();
+  config.slow_start_duration = absl::Seconds(10);
+  auto breaker = Make(config);
+  breaker->TryAcquire().FailureRetryAfter(absl::Seconds(1));
+  clock.Advance(absl::Seconds(1));
+  breaker->TryAcquire().Success();  // the trial: CLOSED, ramping
+  ASSERT_EQ(breaker->state(), State::kClosed);
+  int rejected = 0;
+  constexpr int kPerStep = 2000;
+  for (int tenth = 1; tenth <= 4; ++tenth) {
+    clock.Advance(absl::Seconds(1));  // r = 0.1 .. 0.4: a bucket each
+    rejected += Offer(*breaker, kPerStep, [] { return true; });
+    const BreakerSnapshot s = breaker->Snapshot();
+    ASSERT_TRUE(s.throttle_probability.has_value());
+    EXPECT_EQ(*s.throttle_probability, 0) << "r = 0." << tenth;
+  }
+  const BreakerMetrics m = breaker->Metrics();
+  EXPECT_EQ(m.throttled, 0u);
+  EXPECT_EQ(m.shed, static_cast<uint64_t>(rejected));
+  // The ramp alone: 1 - (0.1 + 0.2 + 0.3 + 0.4) / 4 of them, within 6
+  // standard deviations of the 8,000 draws.
+  EXPECT_NEAR(rejected / 8000.0, 0.75, 6 * std::sqrt(0.25 * 0.75 / 8000));
+}
+
+TEST_F(ThrottleTest, MetricsCountTheThrottledCalls) {
+  auto breaker = Make(Config());
+  Resolve(*breaker, 0, 30);  // p = 30/31
+  const int rejected = Offer(*breaker, 1000, [] { return false; });
+  const BreakerMetrics m = breaker->Metrics();
+  EXPECT_EQ(m.throttled, static_cast<uint64_t>(rejected));
+  EXPECT_EQ(m.shed, m.throttled);  // no ramp: every shed call was the throttle's
+  EXPECT_GT(m.throttled, 0u);
+}
+
 TEST_F(ThrottleTest, TheConfigIsValidatedNamingTheField) {
   BreakerConfig config = Config();
   config.window_type = WindowType::kCountBased;

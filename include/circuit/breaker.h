@@ -159,9 +159,13 @@ struct BreakerMetrics {
   // counted as half_open_probe_timeout_outcome says; its permit counts its
   // own late outcome, as stale, when it resolves).
   uint64_t probe_timeouts = 0;
-  // Calls rejected while CLOSED by slow start's ramp (slow_start_duration);
-  // also counted in `rejected`.
+  // Calls rejected while CLOSED at the admission gate: by slow start's
+  // ramp (slow_start_duration) or by adaptive throttling; also counted in
+  // `rejected`.
   uint64_t shed = 0;
+  // Of those, the calls adaptive throttling rejected (the requests it adds
+  // to its formula; a call the ramp shed is not one).
+  uint64_t throttled = 0;
   // Transitions made, by [from][to] (indexed by State's values).
   std::array<std::array<uint64_t, kNumStates>, kNumStates> transitions{};
 };

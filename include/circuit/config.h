@@ -270,14 +270,16 @@ struct BreakerConfig {
   // while CLOSED, reject each call locally with probability
   //   max(0, (requests - adaptive_throttling_k * accepts) / (requests + 1))
   // over the time window, where requests are the calls with an outcome plus
-  // the calls rejected locally while CLOSED (throttled or shed by slow
-  // start), and accepts are the successes. So the breaker degrades smoothly
+  // the calls the throttle rejected (not those slow start's ramp shed:
+  // with both on, an admission draws against the ramp first, then against
+  // the throttle), and accepts are the successes. So the breaker degrades smoothly
   // as the dependency accepts less, instead of all or nothing, and lets
   // through about K times what the dependency accepts. It composes with the
   // trip conditions: they are judged as always, and a trip opens the
   // breaker as usual. A throttled call is rejected with rejected_state()
   // CLOSED and retry_after() the time until the probability is next judged
-  // (the next bucket), and counted in Metrics().rejected and .shed.
+  // (the next bucket), and counted in Metrics().rejected, .shed and
+  // .throttled.
   //
   // The probability is judged when the window folds (every failure or slow
   // call) and, while calls are being throttled, once a bucket by the first
@@ -296,15 +298,11 @@ struct BreakerConfig {
   // the breaker, whose recovery starts a new window with nothing to
   // throttle.
   //
-  // Two interplays to know (the formula's requests count every call the
-  // gate rejects): with slow_start_duration too, the calls the ramp sheds
-  // count as requests without accepts, so after a ramp the throttle may
-  // reject calls of a healthy dependency until they age out of the window
-  // (prefer one of the two, or a K of 2 or more); and the gate's rejections
-  // are counted by bucket, not by generation, so those of the bucket in
-  // which the breaker last closed (Reset() included) still count in the new
-  // window while that bucket is in it. The recovery pace above is K = 2's:
-  // a lower K eases off more slowly still.
+  // One interplay to know: the throttle's rejections are counted by
+  // bucket, not by generation, so those of the bucket in which the breaker
+  // last closed (Reset() included) still count in the new window while that
+  // bucket is in it. The recovery pace above is K = 2's: a lower K eases
+  // off more slowly still.
   bool adaptive_throttling = false;
 
   // K in the formula above: the dependency is sent up to K times the calls

@@ -121,7 +121,7 @@ struct BreakerSnapshot {
   absl::Duration slow_start_remaining = absl::ZeroDuration();
 
   // CLOSED with adaptive_throttling: the window's requests (calls with an
-  // outcome plus calls rejected while CLOSED) and accepts (successes), and
+  // outcome plus calls the throttle rejected) and accepts (successes), and
   // the probability of a local rejection they give as of now,
   // max(0, (requests - K * accepts) / (requests + 1)). Admissions draw
   // against the probability judged last (after the latest fold, or at the

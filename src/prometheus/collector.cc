@@ -129,6 +129,7 @@ struct Reading {
   CallDurations durations;
   double failure_threshold;  // percent, 0 when off
   double slow_threshold;
+  bool throttling;  // adaptive_throttling
 };
 
 }  // namespace
@@ -172,7 +173,8 @@ std::vector<MetricFamily> Collector::Collect() const {
     readings.push_back(Reading{std::string(breaker->name()), breaker->Metrics(),
                                breaker->Snapshot(), breaker->Durations(),
                                breaker->config().failure_rate_threshold,
-                               breaker->config().slow_call_rate_threshold});
+                               breaker->config().slow_call_rate_threshold,
+                               breaker->config().adaptive_throttling});
   }
 
   Families out(options_);
@@ -237,6 +239,11 @@ std::vector<MetricFamily> Collector::Collect() const {
       "shed_total",
       "Calls rejected while CLOSED by slow start's ramp after recovery (slow_start_duration) or "
       "adaptive throttling; also counted among the rejections.",
+      MetricType::Counter);
+  Families::Entry* throttled = &out.Family(
+      "throttled_total",
+      "Of the shed calls, those adaptive throttling rejected (breakers with "
+      "adaptive_throttling).",
       MetricType::Counter);
   Families::Entry* throttle = &out.Family(
       "throttle_probability",
@@ -312,6 +319,7 @@ std::vector<MetricFamily> Collector::Collect() const {
     if (s.throttle_probability.has_value()) {
       out.Add(*throttle, r.name).gauge.value = *s.throttle_probability;
     }
+    if (r.throttling) out.Add(*throttled, r.name).counter.value = static_cast<double>(m.throttled);
     if (s.latency_percentile.has_value()) {
       out.Add(*latency, r.name).gauge.value = Seconds(*s.latency_percentile);
     }

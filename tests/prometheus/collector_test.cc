@@ -275,6 +275,8 @@ TEST_F(CollectorTest, AdaptiveThrottlingShowsItsProbability) {
   // 9 requests, 2 accepts: (9 - 2 x 2) / (9 + 1).
   EXPECT_DOUBLE_EQ(s[Key("throttle_probability", "breaker=\"quotes\"")], 0.5);
   EXPECT_EQ(s.count(Key("throttle_probability", "breaker=\"plain\"")), 0u);
+  EXPECT_EQ(s[Key("throttled_total", "breaker=\"quotes\"")], 0);  // none drawn yet
+  EXPECT_EQ(s.count(Key("throttled_total", "breaker=\"plain\"")), 0u);
 }
 
 TEST_F(CollectorTest, LatencyPercentileShowsTheLastJudgment) {
