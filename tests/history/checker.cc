@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "circuit/call_durations.h"
 #include "circuit/state.h"
 
 namespace circuit {
@@ -122,6 +123,7 @@ class Checker {
     for (const auto& [gen, n] : certain_reaps_) r_.stats.reaps_certain += static_cast<uint64_t>(n);
     SlowStart();
     ConsecutiveTrips();
+    LatencyTrips();
     Counters();
     Liveness();
     StuckOpen();
@@ -167,9 +169,14 @@ class Checker {
 
   bool SlowOn() const { return c_.slow_call_rate_threshold > 0; }
   int64_t SlowNanos() const { return absl::ToInt64Nanoseconds(c_.slow_call_duration); }
-  // Bounds on the duration the breaker measured for the permit of `r`.
-  int64_t MinDuration(const Event& r) const { return r.clock_before - r.acquired_clock_after; }
-  int64_t MaxDuration(const Event& r) const { return r.clock_after - r.acquired_clock_before; }
+  // Bounds on the duration the breaker measured for the permit of `r`
+  // (exact when the caller gave it).
+  int64_t MinDuration(const Event& r) const {
+    return r.took_nanos >= 0 ? r.took_nanos : r.clock_before - r.acquired_clock_after;
+  }
+  int64_t MaxDuration(const Event& r) const {
+    return r.took_nanos >= 0 ? r.took_nanos : r.clock_after - r.acquired_clock_before;
+  }
   bool MaybeSlow(const Event& r) const { return SlowOn() && MaxDuration(r) >= SlowNanos(); }
   bool CertainlySlow(const Event& r) const { return SlowOn() && MinDuration(r) >= SlowNanos(); }
 
@@ -304,6 +311,11 @@ class Checker {
     last_seen_.assign(n, kNever);
     hold_edges_.assign(n, 0);
     made_.assign(n, -1);
+    record_of_.assign(n, -1);
+    for (size_t k = 0; k < h_.transitions.size(); ++k) {
+      const uint32_t g = h_.transitions[k].generation;
+      if (record_of_[g] < 0) record_of_[g] = static_cast<int64_t>(k);
+    }
     return true;
   }
 
@@ -1067,7 +1079,10 @@ class Checker {
       std::string why;
       absl::string_view check = kTransitionCause;
       if (from == State::kClosed) {
-        if (failures + maybe_slow_successes == 0) {
+        if (LatencyMayHaveMade(static_cast<uint32_t>(g))) {
+          // The latency-percentile trip needs no failure: LatencyTrips()
+          // judges it from the durations.
+        } else if (failures + maybe_slow_successes == 0) {
           why = "no failure or slow call of the CLOSED generation began before it";
         } else if (consecutive_only && retry_afters == 0 &&
                    failures < EffectiveConsecutiveFailuresToOpen(c_)) {
@@ -1192,7 +1207,9 @@ class Checker {
       for (size_t i : resolutions[g - 2]) {
         const Event& r = At(i);
         if (r.before >= opened_seen || r.trial) continue;
-        if (IsFailure(r.op) || (r.op == Op::kSuccess && MaybeSlow(r))) {
+        // A latency trip is made by any outcome (it judges the window).
+        if (IsFailure(r.op) || (r.op == Op::kSuccess && MaybeSlow(r)) ||
+            (IsOutcome(r) && LatencyMayHaveMade(g - 1))) {
           opened_lo = std::min(opened_lo, r.clock_before);
         }
       }
@@ -1859,6 +1876,313 @@ class Checker {
     }
   }
 
+  // ---- 9e. The latency-percentile trip (latency_percentile) ------------------------------
+
+  // src/latency.cc, src/internal/latency_window.h. An outcome (success or
+  // failure, with a duration: given, or timed by the breaker between the
+  // acquire's and the resolution's clock reads) of a normal permit of
+  // generation f loads the state word; if f is current and CLOSED or
+  // METRICS_ONLY it judges (f, its bucket) unless judged_ already holds
+  // that key or another judge holds the flag, then counts its own bin into
+  // the cumulative histogram. A judgment at bucket E sums the histogram
+  // and subtracts the snapshot of f's oldest judged bucket among
+  // E - window_buckets .. E (taking E's own if it has none); it trips CLOSED
+  // f when that window holds at least minimum_calls calls and fewer than
+  // NearestRank(n) of them lie in the threshold's bin or below.
+  //
+  // What the history shows soundly:
+  //   * a call may have counted only if it is an outcome of a tracked
+  //     normal permit not certainly stale (its pre-observation shows its
+  //     own generation), and it counted for certain if its
+  //     post-observation still shows that generation (the load lies
+  //     between: it saw the generation current, and counting is then
+  //     unconditional);
+  //   * into f's windows only after f began: the event that made f (its
+  //     transition record names it) began before the CAS into f, which
+  //     every judge of f read; a call that ended before that ticket was
+  //     in f's first snapshot already;
+  //   * judges are outcome events; one that overlaps no other outcome event
+  //     (isolated) finds the flag free (every earlier holder released it
+  //     before its event ended), so it judges its key or finds it judged;
+  //   * the clock a judge read lies within its event's two readings, and a
+  //     call that ended before FirstTicketWithClock(B) counted before anyone
+  //     read a clock of B or more (the driver's release of the clock).
+  bool LatencyOn() const { return c_.latency_percentile > 0; }
+  // Generation `g` may have been made by a latency trip: the feature is on,
+  // and no record says another cause made it.
+  bool LatencyMayHaveMade(uint32_t g) const {
+    if (!LatencyOn()) return false;
+    if (g >= record_of_.size() || record_of_[g] < 0) return true;
+    return h_.transitions[static_cast<size_t>(record_of_[g])].cause ==
+           TransitionCause::kLatencyPercentile;
+  }
+  // The threshold's bin (a fraction of a nanosecond rounded up, as the
+  // bins round a duration; the stress configurations use whole ones).
+  int LatencyThresholdBin() const {
+    return CallDurationBucket(absl::ToInt64Nanoseconds(
+        absl::Ceil(c_.latency_percentile_threshold, absl::Nanoseconds(1))));
+  }
+  int64_t LatencyBucketNanos() const {
+    return std::max<int64_t>(1, absl::ToInt64Nanoseconds(c_.window_duration / c_.window_buckets));
+  }
+  // The bucket of a clock reading (ElapsedNanos() from the breaker's
+  // creation, start_clock; FakeClock: coarse == fine).
+  int64_t LatencyEpoch(int64_t clock) const {
+    return std::max<int64_t>(0, clock - h_.start_clock) / LatencyBucketNanos();
+  }
+  bool EpochCertain(const Event& e) const {
+    return LatencyEpoch(e.clock_before) == LatencyEpoch(e.clock_after);
+  }
+  int MinBin(const Event& r) const { return CallDurationBucket(std::max<int64_t>(0, MinDuration(r))); }
+  int MaxBin(const Event& r) const { return CallDurationBucket(std::max<int64_t>(0, MaxDuration(r))); }
+  // The nearest rank of the latency_percentile-th percentile of n calls,
+  // as CallDurationPercentileBin() computes it.
+  uint64_t NearestRank(uint64_t n) const {
+    const long double exact =
+        static_cast<long double>(c_.latency_percentile) * static_cast<long double>(n) / 100;
+    const long double nearest = std::round(exact);
+    const long double rounded =
+        std::fabs(exact - nearest) <= 1e-12L * std::max(1.0L, exact) ? nearest : std::ceil(exact);
+    uint64_t rank = rounded <= 1 ? 1 : static_cast<uint64_t>(rounded);
+    return std::min(rank, n);
+  }
+  bool MayCountLatency(const Event& r) const {
+    if (!IsResolve(r.op) || !IsOutcome(r) || !r.returned || r.trial) return false;
+    if (r.pre.generation != r.permit_generation) return false;  // certainly stale
+    auto a = acquire_of_.find(r.permit);
+    if (a == acquire_of_.end() || !Tracked(At(a->second))) return false;
+    return allowed_[r.permit_generation] & (Bit(State::kClosed) | Bit(State::kMetricsOnly));
+  }
+  bool CertainlyCountsLatency(const Event& r) const {
+    if (!MayCountLatency(r) || r.post.generation != r.permit_generation) return false;
+    const int8_t k = known_[r.permit_generation].state;
+    return k == static_cast<int8_t>(State::kClosed) || k == static_cast<int8_t>(State::kMetricsOnly);
+  }
+  // The `before` ticket of the event that made generation f (0: unknown).
+  uint64_t MakerBefore(uint32_t f) const {
+    if (f == 0 || f >= record_of_.size() || record_of_[f] < 0) return 0;
+    return h_.transitions[static_cast<size_t>(record_of_[f])].event;
+  }
+
+  void LatencyTrips() {
+    CheckStats& s = r_.stats;
+    if (!LatencyOn()) {
+      for (const TransitionRecord& t : h_.transitions) {
+        if (t.cause == TransitionCause::kLatencyPercentile) {
+          Report(kLatencyTrip, absl::StrCat("a latency trip with latency_percentile off: ",
+                                            FormatTransition(t)));
+        }
+      }
+      return;
+    }
+    const int thr = LatencyThresholdBin();
+    const int last_finite = static_cast<int>(kCallDurationBoundNanos.size()) - 1;
+    const int64_t span = c_.window_buckets;
+    const uint64_t min_calls = static_cast<uint64_t>(std::max(1, c_.minimum_calls));
+    // Outcome events (the only judges), by `before`; isolated: overlapping
+    // no other outcome event.
+    std::vector<size_t> outcomes;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      if (IsResolve(At(i).op) && IsOutcome(At(i))) outcomes.push_back(i);
+    }
+    std::sort(outcomes.begin(), outcomes.end(),
+              [&](size_t a, size_t b) { return At(a).before < At(b).before; });
+    std::vector<char> isolated(h_.events.size(), 0);
+    uint64_t latest = 0;  // the latest `after` of the outcomes begun before
+    for (size_t k = 0; k < outcomes.size(); ++k) {
+      const Event& e = At(outcomes[k]);
+      const bool earlier = k > 0 && latest > e.before;
+      const bool later = k + 1 < outcomes.size() && At(outcomes[k + 1]).before < e.after;
+      isolated[outcomes[k]] = !earlier && !later;
+      latest = std::max(latest, e.after);
+    }
+    // Calls that may have counted, by `after`; by their generation.
+    std::vector<size_t> may;
+    std::unordered_map<uint32_t, std::vector<size_t>> of_gen;
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      if (!MayCountLatency(At(i))) continue;
+      may.push_back(i);
+      of_gen[At(i).permit_generation].push_back(i);
+    }
+    const uint64_t needed_over = min_calls - NearestRank(min_calls) + 1;
+
+    // (1) who made it, (2) what its window can have held.
+    for (const TransitionRecord& t : h_.transitions) {
+      if (t.cause != TransitionCause::kLatencyPercentile || t.generation == 0) continue;
+      ++s.latency_trips;
+      const uint32_t f = t.generation - 1;
+      const Event* m = nullptr;
+      if (t.event != 0) {
+        auto it = event_at_.find(t.event);
+        if (it != event_at_.end()) m = &At(it->second);
+      }
+      std::string why;
+      int vbin = -1;
+      const double thr_seconds = absl::ToDoubleSeconds(CallDurationBound(thr));
+      if (m == nullptr || !IsResolve(m->op) || !IsOutcome(*m) || m->trial ||
+          m->permit_generation != f || m->pre.generation != f) {
+        why = absl::StrCat(
+            "made by an event that is no outcome of a normal permit of CLOSED generation ", f,
+            " that can have seen it current (only those judge its window)");
+      } else if (std::fabs(t.threshold - thr_seconds) > 1e-12 * std::max(1.0, thr_seconds)) {
+        why = absl::StrCat("its threshold is ", t.threshold, " s, not latency_percentile_threshold "
+                           "rounded up to its bin's bound, ", thr_seconds, " s");
+      } else {
+        // Rounded to the nanosecond and back: a bound, +-1.
+        const int64_t nanos = static_cast<int64_t>(std::llround(t.value * 1e9));
+        vbin = std::min(CallDurationBucket(nanos - 1), last_finite);
+        if (std::llabs(kCallDurationBoundNanos[static_cast<size_t>(vbin)] - nanos) > 1) {
+          why = absl::StrCat("its value ", t.value, " s is no bin's bound");
+        } else if (vbin <= thr) {
+          why = absl::StrCat("its value ", t.value, " s is not above the threshold ", thr_seconds,
+                             " s");
+        }
+      }
+      if (why.empty()) {
+        // Every call that may have been counted into f's window before m
+        // judged it (m judges before counting itself).
+        const uint64_t began = MakerBefore(f);
+        uint64_t n = 0, over = 0;
+        bool in_bin = false;
+        for (size_t i : may) {
+          const Event& r = At(i);
+          if (&r == m || r.after <= began || r.before >= m->after) continue;
+          ++n;
+          const int lo = MinBin(r), hi = std::min(MaxBin(r), last_finite);
+          if (hi >= vbin) ++over;
+          if (lo <= vbin && vbin <= hi) in_bin = true;
+        }
+        if (n < min_calls) {
+          why = absl::StrCat("only ", n, " calls can have been counted into generation ", f,
+                             "'s window before it (minimum_calls ", min_calls, ")");
+        } else if (over < needed_over) {
+          why = absl::StrCat("only ", over, " of the ", n,
+                             " calls that can have been counted into its window can lie in the "
+                             "value's bin or above, and at least ",
+                             needed_over, " must (p", c_.latency_percentile, " of at least ",
+                             min_calls, " calls)");
+        } else if (!in_bin) {
+          why = absl::StrCat("none of the ", n,
+                             " calls that can have been counted into its window can lie in the "
+                             "value's bin");
+        }
+      }
+      if (!why.empty()) {
+        Report(kLatencyTrip, absl::StrCat(why, ": ", FormatTransition(t),
+                                          m ? absl::StrCat(" [", FormatEvent(*m), "]") : ""));
+        continue;
+      }
+      ++s.latency_trips_checked;
+      // (5) Judged once per (generation, bucket): an isolated outcome A of
+      // f in m's bucket, whose load saw f, judged that key or found it
+      // judged; every judge after A and before m's judged_ load read that
+      // same bucket (and f, the only generation current until m's trip),
+      // so judged_ still held the key and m did not judge.
+      if (!EpochCertain(*m)) continue;
+      const int64_t e = LatencyEpoch(m->clock_before);
+      const Event* a = nullptr;
+      size_t a_index = 0;
+      for (size_t i : of_gen[f]) {
+        const Event& r = At(i);
+        if (r.after >= m->before) break;
+        if (isolated[i] && r.post.generation == f && EpochCertain(r) &&
+            LatencyEpoch(r.clock_before) == e) {
+          a = &r;
+          a_index = i;
+        }
+      }
+      if (a == nullptr) continue;
+      bool same_bucket = true;
+      for (size_t i = a_index + 1; i < h_.events.size() && same_bucket; ++i) {
+        const Event& z = At(i);
+        if (!IsResolve(z.op) || !IsOutcome(z) || z.before >= m->after) continue;
+        if (LatencyEpoch(z.clock_after) != e) same_bucket = false;
+      }
+      if (!same_bucket) continue;
+      ++s.latency_once_checks;
+      if (known_[f].state == static_cast<int8_t>(State::kClosed)) {
+        Report(kLatencyOncePerBucket,
+               absl::StrCat("bucket ", e, " of generation ", f, " was judged by [", FormatEvent(*a),
+                            "] (or before it), and no judge of another bucket came between, yet ",
+                            FormatTransition(t), " judged it again: [", FormatEvent(*m), "]"));
+      }
+    }
+
+    // (4) A judgment that had to trip. J, an isolated outcome of f begun
+    // with f current, in bucket E, judged (f, E) (or it had been). A, an
+    // isolated outcome of f in an earlier bucket within window_buckets,
+    // whose load saw f, left a snapshot of f in A's bucket (no judge
+    // between A and J can have replaced it: they read buckets A's .. E),
+    // and every snapshot of f of an older bucket was taken before A ended
+    // (a judge that read an older bucket and overlaps neither A nor J came
+    // before A): so that judgment's window holds at least every call
+    // certainly counted that began after A ended and ended before anyone
+    // read bucket E's clock, and at most those that may have been counted
+    // since f began, J excluded. If the first are >= minimum_calls and the
+    // second hold fewer at most the threshold than the first's nearest
+    // rank, it tripped: f is over when J returns. Not with the shared hold
+    // (SharedDecides(): the window only records).
+    if (r_.stats.coordinator_actions > 0) return;
+    for (auto& [f, list] : of_gen) {
+      if (known_[f].state != static_cast<int8_t>(State::kClosed)) continue;
+      const uint64_t began = MakerBefore(f);
+      std::vector<size_t> certain;   // counted for certain, calls of f
+      std::vector<uint64_t> at_most;  // `before` of calls possibly at most the threshold
+      for (size_t i : list) {
+        if (CertainlyCountsLatency(At(i))) certain.push_back(i);
+      }
+      for (size_t i : may) {
+        const Event& r = At(i);
+        if (r.after > began && MinBin(r) <= thr) at_most.push_back(r.before);
+      }
+      std::sort(at_most.begin(), at_most.end());
+      for (size_t j : list) {
+        const Event& J = At(j);
+        if (!isolated[j] || J.pre.generation != f || !EpochCertain(J)) continue;
+        const int64_t ej = LatencyEpoch(J.clock_before);
+        const Event* a = nullptr;
+        for (size_t i : list) {
+          const Event& r = At(i);
+          if (r.after >= J.before) break;
+          const int64_t ea = LatencyEpoch(r.clock_before);
+          if (isolated[i] && r.post.generation == f && EpochCertain(r) && ea < ej &&
+              ea >= ej - span) {
+            a = &r;
+            break;
+          }
+        }
+        if (a == nullptr) continue;
+        const uint64_t until = std::min(
+            J.before, FirstTicketWithClock(h_.start_clock + ej * LatencyBucketNanos()));
+        uint64_t in_window = 0;
+        for (size_t i : certain) {
+          const Event& c = At(i);
+          if (c.before > a->after && c.after < until) ++in_window;
+        }
+        if (in_window < min_calls) continue;
+        uint64_t le = static_cast<uint64_t>(
+            std::lower_bound(at_most.begin(), at_most.end(), J.after) - at_most.begin());
+        if (MinBin(J) <= thr && le > 0) --le;  // J is not in the window it judges
+        if (le >= NearestRank(in_window)) continue;
+        ++s.latency_due_checks;
+        if (s.latency_due_min_window == 0 || in_window < s.latency_due_min_window) {
+          s.latency_due_min_window = in_window;
+        }
+        if (last_seen_[f] != kNever && last_seen_[f] > J.after) {
+          Report(kMissedLatencyTrip,
+                 absl::StrCat("generation ", f, "'s judgment of bucket ", ej, " held at least ",
+                              in_window, " calls counted for certain (after [", FormatEvent(*a),
+                              "]) and at most ", le, " that can lie at or below the threshold "
+                              "(nearest rank ", NearestRank(in_window),
+                              "), so it had to trip, yet an event that began at ticket ",
+                              last_seen_[f], " still read generation ", f, " after [",
+                              FormatEvent(J), "]"));
+        }
+        break;  // f ends by J: no later judgment of it
+      }
+    }
+  }
+
   // ---- 10. Counters, stale and slow outcomes -------------------------------------------
 
   void Counters() {
@@ -2183,6 +2507,7 @@ class Checker {
   std::unordered_map<uint64_t, size_t> resolve_of_;
   std::unordered_map<uint64_t, size_t> event_at_;  // by `before`
   std::vector<int64_t> made_;  // generation -> its transition record (-1: none)
+  std::vector<int64_t> record_of_;  // the same, known from Index() on
   // Per-probe deadlines: the trials certainly reaped (by permit), and the
   // reaps each HALF_OPEN generation certainly had.
   std::unordered_set<uint64_t> certainly_reaped_;
@@ -2281,6 +2606,12 @@ std::string CheckResult::Summary() const {
   if (s.consecutive_runs_checked > 0) {
     absl::StrAppend(&out, "; runs of consecutive failures that had to trip ",
                     s.consecutive_runs_checked);
+  }
+  if (s.latency_trips > 0 || s.latency_due_checks > 0) {
+    absl::StrAppend(&out, "; latency trips ", s.latency_trips, " (", s.latency_trips_checked,
+                    " explained, ", s.latency_once_checks,
+                    " after a certain judgment of their bucket), judgments that had to trip ",
+                    s.latency_due_checks, " (smallest window ", s.latency_due_min_window, ")");
   }
   for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
   return out;

@@ -91,6 +91,17 @@ inline constexpr absl::string_view kRampShare = "ramp-admitted-share";
 // consecutive_failures_to_open: N failures of a CLOSED generation counted
 // with no success among them, and the generation still current after.
 inline constexpr absl::string_view kMissedTrip = "consecutive-failures-trip";
+// The latency-percentile trip (latency_percentile): a LATENCY_PERCENTILE
+// transition that is not CLOSED -> OPEN made by the outcome of a normal
+// permit of that CLOSED generation, whose threshold is not the configured
+// one rounded up to its bin, whose value is not a bin above it, or that
+// the calls which may have been counted into its window (fewer than
+// minimum_calls, too few in the value's bin or above, none that can lie
+// in that bin) cannot explain; a second judgment of one (generation,
+// bucket); a window that had to trip and did not.
+inline constexpr absl::string_view kLatencyTrip = "latency-trip-cause";
+inline constexpr absl::string_view kLatencyOncePerBucket = "latency-judged-once-per-bucket";
+inline constexpr absl::string_view kMissedLatencyTrip = "latency-trip-when-due";
 
 struct Violation {
   std::string check;
@@ -231,6 +242,18 @@ struct CheckStats {
   // consecutive_failures_to_open: runs of N failures (no success among
   // them) after which the generation had to be over.
   uint64_t consecutive_runs_checked = 0;
+  // The latency-percentile trip. LATENCY_PERCENTILE transitions recorded,
+  // and those whose window the history explains (latency-trip-cause); of
+  // them, those for which an earlier judgment of the same (generation,
+  // bucket) was certain and none of another key can have come between
+  // (latency-judged-once-per-bucket); CLOSED generations with a judgment
+  // that had to trip (latency-trip-when-due), and the smallest window
+  // (calls certainly counted) such a judgment was shown to hold.
+  uint64_t latency_trips = 0;
+  uint64_t latency_trips_checked = 0;
+  uint64_t latency_once_checks = 0;
+  uint64_t latency_due_checks = 0;
+  uint64_t latency_due_min_window = 0;
 };
 
 struct CheckResult {

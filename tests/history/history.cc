@@ -95,7 +95,9 @@ std::string FormatEvent(const Event& e) {
     }
   } else if (IsResolve(e.op)) {
     absl::StrAppend(&s, " p", e.permit, "@g", e.permit_generation, e.trial ? " (trial)" : "",
-                    e.meant_slow ? " (slow)" : "", e.returned ? "" : " returned false");
+                    e.meant_slow ? " (slow)" : "",
+                    e.took_nanos >= 0 ? absl::StrCat(" took ", e.took_nanos, " ns") : "",
+                    e.returned ? "" : " returned false");
   } else if (e.op == Op::kSetSharing) {
     absl::StrAppend(&s, " ", SharingName(e.sharing));
   } else if (e.op == Op::kFollow || e.op == Op::kReopen) {
@@ -118,7 +120,11 @@ std::string FormatEvent(const Event& e) {
 
 std::string FormatTransition(const TransitionRecord& t) {
   return absl::StrCat(StateName(t.from), " -> ", StateName(t.to), " g", t.generation, " (",
-                      TransitionCauseName(t.cause), ") made by t", t.thread,
+                      TransitionCauseName(t.cause),
+                      t.cause == TransitionCause::kLatencyPercentile
+                          ? absl::StrCat(" ", t.value, " s > ", t.threshold, " s")
+                          : "",
+                      ") made by t", t.thread,
                       t.event == 0 ? " outside any event" : absl::StrCat(" in event #", t.event));
 }
 
@@ -258,6 +264,31 @@ std::vector<BreakerConfig> StressConfigs() {
   ramp_by_rate.slow_start_duration = absl::Milliseconds(250);
   configs.push_back(ramp_by_rate);
 
+  // The latency-percentile trip: p90 over 25 ms (a bound of the duration
+  // bins, so exact) in a 1 s time window of 10 buckets of 100 ms (about 22
+  // of the driver's steps, 350 operations), judged once a bucket; beside it
+  // only 5 consecutive failures trip. The harness makes half of the outages
+  // slow instead of failing (history.cc, ResolveRandomly()): half of their
+  // calls take more than 25 ms, given to Success(took)/Failure(took) or
+  // (some) held while the clock moves past it, so they trip by latency and
+  // the failing ones by consecutive failures; healthy calls mostly take at
+  // most 25 ms, given or timed by the breaker (2 % over), and never trip.
+  BreakerConfig latency;
+  latency.name = "latency";
+  latency.consecutive_failures_to_open = 5;
+  latency.latency_percentile = 90;
+  latency.latency_percentile_threshold = absl::Milliseconds(25);
+  latency.window_type = WindowType::kTimeBased;
+  latency.window_duration = absl::Seconds(1);
+  latency.window_buckets = 10;
+  latency.minimum_calls = 40;
+  latency.open_duration = absl::Milliseconds(40);
+  latency.max_open_duration = absl::Milliseconds(40);
+  latency.half_open_trial_calls = 4;
+  latency.half_open_max_concurrent = 2;
+  latency.stripes = 4;
+  configs.push_back(latency);
+
   return configs;
 }
 
@@ -304,8 +335,8 @@ class TransitionRecorder : public BreakerListener {
   void OnTransition(const TransitionEvent& e) override {
     Worker* w = tls_worker;
     if (w == nullptr) return;  // no thread of the run: the checker reports the gap
-    w->transitions.push_back(
-        TransitionRecord{e.generation, e.from, e.to, e.cause, w->id, w->event});
+    w->transitions.push_back(TransitionRecord{e.generation, e.from, e.to, e.cause, w->id,
+                                              w->event, e.value, e.threshold});
   }
 };
 
@@ -438,7 +469,7 @@ class Run {
  private:
   bool Recording() const {
     return options_.coordinator || config_.half_open_probe_timeout > absl::ZeroDuration() ||
-           config_.slow_start_duration > absl::ZeroDuration();
+           config_.slow_start_duration > absl::ZeroDuration() || latency_on_;
   }
 
   static constexpr uint64_t kMaxLagOps = 256;
@@ -514,7 +545,8 @@ class Run {
     return held;
   }
 
-  void Resolve(Worker& w, Held& h, Op op, bool meant_slow, bool probe) {
+  // `took` >= 0: the call's duration, given to Success(took)/Failure(took).
+  void Resolve(Worker& w, Held& h, Op op, bool meant_slow, bool probe, int64_t took = -1) {
     int64_t wait = 0;
     if (op == Op::kFailureRetryAfter) {
       wait = 1 + static_cast<int64_t>(
@@ -524,10 +556,10 @@ class Run {
     bool returned = false;
     switch (op) {
       case Op::kSuccess:
-        returned = h.permit.Success();
+        returned = took >= 0 ? h.permit.Success(absl::Nanoseconds(took)) : h.permit.Success();
         break;
       case Op::kFailure:
-        returned = h.permit.Failure();
+        returned = took >= 0 ? h.permit.Failure(absl::Nanoseconds(took)) : h.permit.Failure();
         break;
       case Op::kFailureRetryAfter:
         returned = h.permit.FailureRetryAfter(absl::Nanoseconds(wait));
@@ -552,6 +584,7 @@ class Run {
     e.acquired_clock_before = h.clock_before;
     e.acquired_clock_after = h.clock_after;
     e.meant_slow = meant_slow;
+    e.took_nanos = op == Op::kSuccess || op == Op::kFailure ? took : -1;
     End(w, e);
   }
 
@@ -592,20 +625,44 @@ class Run {
       op = Op::kIgnore;
     } else {
       const bool outage = outage_.load(std::memory_order_relaxed);
+      // The latency trip: a slow outage fails as rarely as a healthy spell.
+      const bool failing = outage && !(latency_on_ && slow_outage_.load(std::memory_order_relaxed));
       const uint64_t roll = w.rng() % 100;
-      op = (outage ? roll < 85 : roll < 3) ? Op::kFailure : Op::kSuccess;
+      op = (failing ? roll < 85 : roll < 3) ? Op::kFailure : Op::kSuccess;
       if (op == Op::kFailure && Chance(w, options_.retry_after_per_million)) {
         op = Op::kFailureRetryAfter;
       }
     }
-    Resolve(w, h, op, /*meant_slow=*/false, probe);
+    Resolve(w, h, op, /*meant_slow=*/false, probe, IsFailure(op) || op == Op::kSuccess ? Took(w) : -1);
+  }
+
+  // The latency trip's durations (latency_percentile set; -1 otherwise):
+  // in a slow outage half the calls take more than the threshold T (T + 1 ns
+  // to 3 T, given), a quarter at most T (given) and a quarter are timed by
+  // the breaker; in a healthy spell or a failing outage 2 % take more than
+  // T, 73 % at most T (given; one in 16 of them exactly T, the bound of
+  // its bin), the rest timed (mostly well under T: see Work()).
+  int64_t Took(Worker& w) {
+    if (!latency_on_) return -1;
+    const bool slow = outage_.load(std::memory_order_relaxed) &&
+                      slow_outage_.load(std::memory_order_relaxed);
+    const uint64_t roll = w.rng() % 100;
+    if (roll < (slow ? 50u : 2u)) {
+      return latency_threshold_ + 1 +
+             static_cast<int64_t>(w.rng() % static_cast<uint64_t>(2 * latency_threshold_));
+    }
+    if (roll >= 75) return -1;
+    if (w.rng() % 16 == 0) return latency_threshold_;
+    return static_cast<int64_t>(w.rng() % static_cast<uint64_t>(latency_threshold_ + 1));
   }
 
   // Holds the permit until the driver has moved the clock past
   // slow_call_duration (bounded: if it has not, the call is simply not slow).
-  void ResolveSlowly(Worker& w, Held& h) {
+  // `hold`: how far (default: slow_call_duration).
+  void ResolveSlowly(Worker& w, Held& h, int64_t hold = -1) {
     slow_waiters_.fetch_add(1, std::memory_order_relaxed);
-    const int64_t until = h.clock_after + absl::ToInt64Nanoseconds(config_.slow_call_duration);
+    const int64_t until =
+        h.clock_after + (hold >= 0 ? hold : absl::ToInt64Nanoseconds(config_.slow_call_duration));
     for (int spin = 0; spin < kMaxSlowSpins && clock_.NowNanos() < until; ++spin) {
       std::this_thread::yield();
     }
@@ -671,6 +728,11 @@ class Run {
           exchange_.push_back(std::move(*h));  // resolved by another thread
         } else if (fate < 14 && slow_on) {
           ResolveSlowly(w, *h);
+        } else if (fate < 14 && latency_on_ && !h->trial && outage_.load(std::memory_order_relaxed) &&
+                   slow_outage_.load(std::memory_order_relaxed)) {
+          // A slow outage's call timed by the breaker: held until the clock
+          // has moved past the latency threshold.
+          ResolveSlowly(w, *h, latency_threshold_ + 1'000'000);
         } else {
           ResolveRandomly(w, *h, /*probe=*/false);
         }
@@ -717,6 +779,8 @@ class Run {
       }
       if (steps_left-- <= 0) {
         const bool outage = !outage_.load(std::memory_order_relaxed);
+        // The latency trip: half of the outages are slow, not failing.
+        if (outage && latency_on_) slow_outage_.store(rng() % 2 == 0, std::memory_order_relaxed);
         outage_.store(outage, std::memory_order_relaxed);
         steps_left = outage ? 10 + static_cast<int>(rng() % 50) : 30 + static_cast<int>(rng() % 90);
       }
@@ -956,6 +1020,9 @@ class Run {
   const HarnessOptions options_;
   BreakerConfig config_;
   const int64_t probe_timeout_ = absl::ToInt64Nanoseconds(config_.half_open_probe_timeout);
+  const bool latency_on_ = config_.latency_percentile > 0;
+  const int64_t latency_threshold_ =
+      std::max<int64_t>(1, absl::ToInt64Nanoseconds(config_.latency_percentile_threshold));
   FakeClock clock_;
   std::unique_ptr<Breaker> breaker_;
   int64_t now_ = 0;  // the driver's (then the tail's) view of the clock
@@ -968,6 +1035,7 @@ class Run {
 
   std::atomic<bool> done_{false};
   std::atomic<bool> outage_{false};
+  std::atomic<bool> slow_outage_{false};  // the latency trip: this outage is slow, not failing
   std::atomic<uint64_t> ops_{0};
   std::atomic<uint64_t> next_step_{0};  // the first step comes at once
   std::atomic<uint64_t> next_sync_{0};  // the coordinator's next round

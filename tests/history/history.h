@@ -127,6 +127,11 @@ struct Event {
   int64_t acquired_clock_before = 0;  // the acquire's clock_before
   int64_t acquired_clock_after = 0;   // the acquire's clock_after
   bool meant_slow = false;            // the worker held the permit until the clock had moved
+  // Success(took)/Failure(took): the duration the caller gave, in
+  // nanoseconds (the breaker judges and records it exactly); -1: none, the
+  // breaker timed the call with its clock (between the acquire's and the
+  // resolution's clock reads).
+  int64_t took_nanos = -1;
   // The coordinator's calls; `returned` is what Claim(), Follow() and
   // Reopen() returned.
   State follow_to = State::kClosed;   // Follow(): the state followed
@@ -151,6 +156,8 @@ struct TransitionRecord {
   TransitionCause cause = TransitionCause::kOperator;
   int thread = -1;
   uint64_t event = 0;  // the `before` ticket of that thread's event in progress (0: none)
+  double value = 0;      // TransitionEvent::value: what crossed the threshold
+  double threshold = 0;  // TransitionEvent::threshold
 };
 
 // The driver's clock: after the advance that made the clock `now`, it took
@@ -181,8 +188,9 @@ struct History {
   // Snapshot().trials_in_flight right after (Snapshot() reaps due probes
   // first when half_open_probe_timeout is set); -1: not read.
   int quiescent_snapshot_trials_in_flight = -1;
-  // With the coordinator, with half_open_probe_timeout set, or with
-  // slow_start_duration set: every transition of the run, by generation
+  // With the coordinator, with half_open_probe_timeout set, with
+  // slow_start_duration set or with latency_percentile set: every
+  // transition of the run, by generation
   // (the listener's records; for slow start they name the trial outcome
   // that closed the breaker, whose clock dates the ramp).
   bool transitions_complete = false;
@@ -248,6 +256,14 @@ struct HarnessOptions {
 //   slow-start-by-rate      a time window, trials judged by rate (K=6, C=3),
 //                           and a 250 ms ramp after each by-rate close (as
 //                           long as a healthy spell: outages trip many)
+//   latency                 the latency-percentile trip: p90 over 25 ms in a
+//                           1 s window of 10 buckets (about 22 driver steps
+//                           each), minimum 40 calls, besides 5 consecutive
+//                           failures; outages are either failing (85 %) or
+//                           slow (half the calls over 25 ms: durations given
+//                           to Success(took)/Failure(took), or held while
+//                           the clock moves); healthy calls mostly at most
+//                           25 ms (given, or timed by the breaker)
 std::vector<BreakerConfig> StressConfigs();
 // The one named `name` (a default BreakerConfig if there is none).
 BreakerConfig StressConfig(absl::string_view name);

@@ -189,6 +189,9 @@ int main(int argc, char** argv) {
              ramps_ended = 0, ramp_trips = 0, first_instant = 0, ramp_over = 0, retries = 0,
              draws = 0, draws_admitted = 0, outcomes_after_gate = 0, consecutive_runs = 0;
     double fraction_lo = 0, fraction_hi = 0;
+    // The latency-percentile trip.
+    uint64_t latency_trips = 0, latency_explained = 0, latency_once = 0, latency_due = 0,
+             latency_due_min_window = 0, consecutive_trips = 0;
   };
   std::map<std::string, uint64_t> record_causes;
   std::map<std::string, PerConfig> per_config;
@@ -267,6 +270,19 @@ int main(int argc, char** argv) {
       p.fraction_hi += result.stats.ramp_draws_fraction_hi;
       p.outcomes_after_gate += result.stats.ramp_outcomes_after_gate;
       p.consecutive_runs += result.stats.consecutive_runs_checked;
+      p.latency_trips += result.stats.latency_trips;
+      p.latency_explained += result.stats.latency_trips_checked;
+      p.latency_once += result.stats.latency_once_checks;
+      p.latency_due += result.stats.latency_due_checks;
+      if (result.stats.latency_due_checks > 0 &&
+          (p.latency_due_min_window == 0 ||
+           result.stats.latency_due_min_window < p.latency_due_min_window)) {
+        p.latency_due_min_window = result.stats.latency_due_min_window;
+      }
+      {
+        auto it = result.stats.record_causes.find("CONSECUTIVE_FAILURES");
+        if (it != result.stats.record_causes.end()) p.consecutive_trips += it->second;
+      }
       for (const auto& [cause, n] : result.stats.record_causes) record_causes[cause] += n;
     }
     if (flags.verbose && result.ok()) {
@@ -381,6 +397,24 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(p.draws),
                   static_cast<unsigned long long>(p.draws_admitted), p.fraction_lo, p.fraction_hi,
                   static_cast<unsigned long long>(p.outcomes_after_gate));
+    }
+  }
+  bool latency = false;
+  for (const auto& [name, p] : per_config) latency = latency || p.latency_trips > 0 || p.latency_due > 0;
+  if (latency) {
+    std::printf(
+        "  latency-percentile trip, per configuration: LATENCY_PERCENTILE transitions (explained by "
+        "their window, after a certain judgment of their bucket), judgments that had to trip "
+        "(smallest window), CONSECUTIVE_FAILURES transitions\n");
+    for (const auto& [name, p] : per_config) {
+      if (p.latency_trips == 0 && p.latency_due == 0) continue;
+      std::printf("    %-24s %llu (%llu, %llu), %llu (%llu), %llu\n", name.c_str(),
+                  static_cast<unsigned long long>(p.latency_trips),
+                  static_cast<unsigned long long>(p.latency_explained),
+                  static_cast<unsigned long long>(p.latency_once),
+                  static_cast<unsigned long long>(p.latency_due),
+                  static_cast<unsigned long long>(p.latency_due_min_window),
+                  static_cast<unsigned long long>(p.consecutive_trips));
     }
   }
   if (flags.shared) {
