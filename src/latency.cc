@@ -10,7 +10,7 @@
 
 namespace circuit {
 
-void Breaker::RecordLatency(const Permit& permit, int64_t measured,
+void Breaker::RecordLatency(const Permit& permit, int64_t measured, bool timed_here,
                             internal::StripeRef stripe) noexcept {
   if (measured < 0 || permit.kind_ != Permit::Kind::kNormal) return;
   // acquire: see TryAcquire(). Only the generation current now counts its
@@ -25,13 +25,20 @@ void Breaker::RecordLatency(const Permit& permit, int64_t measured,
   // Judged before this call counts itself: the first outcome of a bucket
   // snapshots the sums as they were when the bucket began (see
   // latency_window.h).
+  const int64_t nanos = measured >> 1;
+  // The coarse clock's reading at the end of the call, as Measure() took
+  // it (start + duration; the duration is never clamped for a monotonic
+  // clock), or a fresh one.
+  const int64_t coarse_now = timed_here && duration_clock_ == DurationClock::kCoarse
+                                 ? permit.time_nanos_ + nanos
+                                 : CoarseNowNanos();
   internal::LatencyWindow::Trip trip;
-  if (latency_->JudgeIfDue(gen, ElapsedNanos(CoarseNowNanos()), &trip)) {
+  if (latency_->JudgeIfDue(gen, ElapsedNanos(coarse_now), &trip)) {
     // TripIfCurrent() moves CLOSED only (METRICS_ONLY records, never trips).
     TripIfCurrent(gen, TripCause::kLatencyPercentile, trip.percentile_seconds,
                   absl::ToDoubleSeconds(latency_->effective_threshold()));
   }
-  stripes_.AddLatency(stripe, CallDurationBucket(measured >> 1));
+  stripes_.AddLatency(stripe, CallDurationBucket(nanos));
 }
 
 }  // namespace circuit

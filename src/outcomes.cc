@@ -73,8 +73,9 @@ void Breaker::RecordFailure(const Permit& permit, int64_t measured, const absl::
                             const std::exception_ptr* error, int64_t open_nanos) noexcept {
   if (permit.kind_ == Permit::Kind::kUntracked) return;
   const StripeRef stripe = stripes_.ForThisThread();
+  const bool timed_here = measured < 0;
   measured = MeasureAndRecord(permit, measured, stripe);
-  if (latency_) RecordLatency(permit, measured, stripe);
+  if (latency_) RecordLatency(permit, measured, timed_here, stripe);
   const bool slow = IsSlow(permit, measured);
   OnOutcomeSlow(permit, Outcome::kFailure, slow, stripe, open_nanos);
   if (ABSL_PREDICT_FALSE(HasCallListeners())) {
@@ -85,8 +86,9 @@ void Breaker::RecordFailure(const Permit& permit, int64_t measured, const absl::
 void Breaker::OnSuccessSlow(const Permit& permit, int64_t measured) noexcept {
   if (permit.kind_ == Permit::Kind::kUntracked) return;  // DISABLED: nothing
   const StripeRef stripe = stripes_.ForThisThread();
+  const bool timed_here = measured < 0;
   measured = MeasureAndRecord(permit, measured, stripe);
-  if (latency_) RecordLatency(permit, measured, stripe);
+  if (latency_) RecordLatency(permit, measured, timed_here, stripe);
   const bool slow = IsSlow(permit, measured);
   if (permit.kind_ != Permit::Kind::kNormal || slow) {
     OnOutcomeSlow(permit, Outcome::kSuccess, slow, stripe);

@@ -295,23 +295,32 @@ TEST_F(LatencyPercentileTest, CallsOfAnEarlierStateAreNotJudged) {
 }
 
 TEST_F(LatencyPercentileTest, TheBreakersClockTimesCallsAndFailuresCount) {
-  BreakerConfig config = Config();
-  config.slow_call_clock = SlowCallClock::kPrecise;
-  config.consecutive_failures_to_open = std::nullopt;  // 5 in a row
-  auto breaker = Build(config);
-  for (int i = 0; i < 10; ++i) {
-    Permit permit = breaker->TryAcquire();
-    clock.Advance(i < 8 ? absl::Milliseconds(10) : absl::Milliseconds(400));
-    if (i % 2 == 0) {
-      permit.Failure();
-    } else {
-      permit.Success();
+  // Both clocks: the coarse one's end reading also places the call in its
+  // bucket (no second read).
+  for (SlowCallClock which : {SlowCallClock::kPrecise, SlowCallClock::kCoarse}) {
+    SCOPED_TRACE(which == SlowCallClock::kPrecise ? "precise" : "coarse");
+    BreakerConfig config = Config();
+    config.slow_call_clock = which;
+    config.consecutive_failures_to_open = std::nullopt;  // 5 in a row
+    auto breaker = Build(config);
+    for (int i = 0; i < 10; ++i) {
+      Permit permit = breaker->TryAcquire();
+      clock.Advance(i < 8 ? absl::Milliseconds(10) : absl::Milliseconds(400));
+      if (i % 2 == 0) {
+        permit.Failure();
+      } else {
+        permit.Success();
+      }
     }
+    EXPECT_EQ(breaker->state(), State::kClosed);  // judged a bucket later
+    clock.Advance(absl::Seconds(2) - absl::Milliseconds(880));  // the next bucket's start
+    Permit last = breaker->TryAcquire();
+    clock.Advance(absl::Milliseconds(1));
+    last.Success();  // ends in the bucket after the ten: judges them
+    EXPECT_EQ(breaker->state(), State::kOpen);
+    EXPECT_EQ(breaker->Snapshot().last_trip.cause, TripCause::kLatencyPercentile);
+    clock.Advance(absl::Seconds(10));
   }
-  NextBucket();
-  breaker->TryAcquire().Success();
-  EXPECT_EQ(breaker->state(), State::kOpen);
-  EXPECT_EQ(breaker->Snapshot().last_trip.cause, TripCause::kLatencyPercentile);
 }
 
 TEST_F(LatencyPercentileTest, ThreadsPastTheOwnStripesAddUpExactly) {

@@ -478,8 +478,12 @@ class Breaker {
   // The latency-percentile trip's share of an outcome (src/latency.cc): a
   // normal permit of the CLOSED or METRICS_ONLY generation current now,
   // with a measured duration, judges the window if its bucket is due and
-  // counts itself into `stripe`'s latency histogram.
-  void RecordLatency(const Permit& permit, int64_t measured, internal::StripeRef stripe) noexcept;
+  // counts itself into `stripe`'s latency histogram. `timed_here`: the
+  // breaker measured it (the caller gave no duration), so with the coarse
+  // duration clock the permit's start plus the duration is a coarse
+  // reading of now, and no clock is read again.
+  void RecordLatency(const Permit& permit, int64_t measured, bool timed_here,
+                     internal::StripeRef stripe) noexcept;
   // `open_nanos` >= 0: the dependency asked for that open period
   // (FailureRetryAfter(), already capped); -1: none.
   void OnOutcomeSlow(const Permit& permit, Outcome outcome, bool slow,
