@@ -25,11 +25,20 @@ namespace circuit {
 using internal::GenOf;
 using internal::StateOf;
 
+namespace {
+
+// Whether every outcome's duration is kept, not only its slow verdict: the
+// call-duration histogram and the latency-percentile trip count it.
+bool KeepsDurations(const BreakerConfig& config) {
+  return config.record_call_durations || config.latency_percentile > 0;
+}
+
+}  // namespace
+
 // Which clock times a permit's call for slow-call detection (see
 // SlowCallClock in circuit/config.h).
 Breaker::DurationClock Breaker::ChooseDurationClock(const BreakerConfig& config) {
-  if (config.slow_call_rate_threshold <= 0 && !config.record_call_durations &&
-      config.latency_percentile <= 0) {
+  if (config.slow_call_rate_threshold <= 0 && !KeepsDurations(config)) {
     return Breaker::DurationClock::kOff;
   }
   switch (config.slow_call_clock) {
@@ -62,10 +71,10 @@ Breaker::Breaker(BreakerConfig config)
       duration_clock_(ChooseDurationClock(config_)),
       success_mode_(static_cast<uint8_t>(
           static_cast<uint8_t>(duration_clock_) |
-          (config_.record_call_durations || config_.latency_percentile > 0 ? kDurationsMode : 0))),
+          (KeepsDurations(config_) ? kDurationsMode : 0))),
       slow_detection_(config_.slow_call_rate_threshold > 0),
       record_durations_(config_.record_call_durations),
-      keep_nanos_(config_.record_call_durations || config_.latency_percentile > 0),
+      keep_nanos_(KeepsDurations(config_)),
       // Rounded up: a call shorter than the configured duration (1.75 ns
       // say) must not count as slow.
       slow_nanos_(slow_detection_ ? absl::ToInt64Nanoseconds(absl::Ceil(

@@ -20,9 +20,8 @@ namespace circuit {
 namespace {
 
 using testing_breakers::Make;
-using testing_breakers::Transitions;
 
-struct LatencyPercentileTest : ::testing::Test {
+struct LatencyPercentileTest : ::testing::Test, testing_breakers::RecordsTransitions {
   // p90 over 100 ms, at least 10 calls, a 10 s window of 1 s buckets;
   // durations from the caller; failures in a row never trip here.
   BreakerConfig Config() {
@@ -40,11 +39,6 @@ struct LatencyPercentileTest : ::testing::Test {
     config.clock = &clock;
     return config;
   }
-  std::unique_ptr<Breaker> Build(const BreakerConfig& config) {
-    auto breaker = Make(config);
-    subscription = breaker->Subscribe(transitions);
-    return breaker;
-  }
   // `n` successes that took `took` each.
   static void Calls(Breaker& breaker, int n, absl::Duration took) {
     for (int i = 0; i < n; ++i) {
@@ -57,8 +51,6 @@ struct LatencyPercentileTest : ::testing::Test {
   void NextBucket() { clock.Advance(absl::Seconds(1)); }
 
   FakeClock clock;
-  std::shared_ptr<Transitions> transitions = std::make_shared<Transitions>();
-  Subscription subscription;
 };
 
 TEST(LatencyPercentileConfigTest, EveryBadFieldIsNamed) {

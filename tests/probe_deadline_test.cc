@@ -23,9 +23,8 @@ namespace {
 
 using testing_breakers::Fail;
 using testing_breakers::Make;
-using testing_breakers::Transitions;
 
-struct ProbeDeadlineTest : ::testing::Test {
+struct ProbeDeadlineTest : ::testing::Test, testing_breakers::RecordsTransitions {
   // Opens after 1 failure, stays OPEN 1 s, one trial at a time.
   BreakerConfig Config() {
     BreakerConfig config;
@@ -36,11 +35,6 @@ struct ProbeDeadlineTest : ::testing::Test {
     config.clock = &clock;
     return config;
   }
-  std::unique_ptr<Breaker> Build(const BreakerConfig& config) {
-    auto breaker = Make(config);
-    subscription = breaker->Subscribe(transitions);
-    return breaker;
-  }
   // Opens `breaker` and lets its open period pass: the next call is a trial.
   void OpenAndWait(Breaker& breaker) {
     Fail(breaker, 1);
@@ -49,8 +43,6 @@ struct ProbeDeadlineTest : ::testing::Test {
   }
 
   FakeClock clock;
-  std::shared_ptr<Transitions> transitions = std::make_shared<Transitions>();
-  Subscription subscription;
 };
 
 TEST_F(ProbeDeadlineTest, WithoutATimeoutAHungProbeHoldsTheOnlySlotForever) {

@@ -19,14 +19,12 @@ namespace {
 using testing_breakers::Fail;
 using testing_breakers::Make;
 using testing_breakers::Succeed;
-using testing_breakers::Transitions;
 
-struct RetryAfterTest : ::testing::Test {
+struct RetryAfterTest : ::testing::Test, testing_breakers::RecordsTransitions {
+  // On the fixture's clock.
   std::unique_ptr<Breaker> Build(BreakerConfig config) {
     config.clock = &clock;
-    auto breaker = Make(config);
-    subscription = breaker->Subscribe(transitions);
-    return breaker;
+    return RecordsTransitions::Build(config);
   }
   // The breaker's rejection delay, from a rejected permit.
   static absl::Duration RetryDelay(Breaker& breaker) {
@@ -36,8 +34,6 @@ struct RetryAfterTest : ::testing::Test {
   }
 
   FakeClock clock;
-  std::shared_ptr<Transitions> transitions = std::make_shared<Transitions>();
-  Subscription subscription;
 };
 
 TEST_F(RetryAfterTest, OneAnswerOpensAClosedBreakerForExactlyThatLong) {

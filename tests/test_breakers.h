@@ -50,6 +50,20 @@ class Transitions : public BreakerListener {
   std::vector<TransitionEvent> events;
 };
 
+// A fixture's share: builds breakers and records the transitions of the
+// last one built in `transitions` (building another moves the
+// subscription to it).
+struct RecordsTransitions {
+  std::unique_ptr<Breaker> Build(const BreakerConfig& config) {
+    auto breaker = Make(config);
+    subscription = breaker->Subscribe(transitions);
+    return breaker;
+  }
+
+  std::shared_ptr<Transitions> transitions = std::make_shared<Transitions>();
+  Subscription subscription;
+};
+
 }  // namespace testing_breakers
 }  // namespace circuit
 

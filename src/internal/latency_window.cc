@@ -44,7 +44,7 @@ bool LatencyWindow::JudgeIfDue(uint32_t gen, int64_t now, Trip* trip) noexcept {
   bool tripped = false;
   // Under the flag, again: a judge of the same key may have just finished.
   if (judged_.load(std::memory_order_relaxed) != key) {
-    tripped = JudgeLocked(gen, epoch, trip);
+    tripped = JudgeLocked(gen, epoch, key, trip);
     // relaxed: see above.
     judged_.store(key, std::memory_order_relaxed);
   }
@@ -53,10 +53,10 @@ bool LatencyWindow::JudgeIfDue(uint32_t gen, int64_t now, Trip* trip) noexcept {
   return tripped;
 }
 
-bool LatencyWindow::JudgeLocked(uint32_t gen, uint64_t epoch, Trip* trip) noexcept {
+bool LatencyWindow::JudgeLocked(uint32_t gen, uint64_t epoch, uint64_t key,
+                                Trip* trip) noexcept {
   uint64_t* const now_counts = now_counts_.get();
   stripes_->SumLatency(now_counts);
-  const uint64_t key = Key(gen, epoch);
   const int64_t slot = static_cast<int64_t>(epoch % static_cast<uint64_t>(slots_));
   if (ring_keys_[static_cast<size_t>(slot)] != key) {
     std::copy(now_counts, now_counts + kCallDurationBuckets, Snapshot(slot));

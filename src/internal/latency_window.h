@@ -86,8 +86,8 @@ class LatencyWindow {
   uint64_t* Snapshot(int64_t slot) const {
     return ring_.get() + static_cast<size_t>(slot) * kCallDurationBuckets;
   }
-  // Requires judging_.
-  bool JudgeLocked(uint32_t gen, uint64_t epoch, Trip* trip) noexcept;
+  // Requires judging_. `key`: Key(gen, epoch).
+  bool JudgeLocked(uint32_t gen, uint64_t epoch, uint64_t key, Trip* trip) noexcept;
 
   const StripeSet* const stripes_;
   const int64_t bucket_nanos_;

@@ -369,8 +369,8 @@ class StripeSet {
   // `stripe`. REQUIRES: the set was built with `latency`. Async-signal-safe.
   void AddLatency(StripeRef stripe, int bin) const;
   // The latency histogram summed over every stripe and CPU into `counts`
-  // (kCallDurationBuckets values); returns their total.
-  uint64_t SumLatency(uint64_t* counts) const;
+  // (kCallDurationBuckets values); zeros without `latency`.
+  void SumLatency(uint64_t* counts) const;
 
   // Sum of counter `c` over every stripe (relaxed loads; see above).
   uint64_t Sum(int c) const;
@@ -437,6 +437,9 @@ class StripeSet {
   size_t DurationsOffset() const { return kNumHeaderWords + static_cast<size_t>(buckets_); }
   // The first latency word: after the duration words, if any.
   size_t LatencyOffset() const;
+  // The kCallDurationBuckets words from `first` on, summed over every copy
+  // into `counts`: either histogram's bins.
+  void SumBins(size_t first, uint64_t* counts) const;
   std::atomic<uint64_t>* words_;   // own stripes (null if none)
   std::atomic<uint64_t>* percpu_;  // CPU 0's block in the per-CPU arena
 };
