@@ -1,6 +1,6 @@
 // File: src/admission.cc
 // TryAcquire() beyond the inline CLOSED path: the rejection while OPEN
-// (inline-fast, with a reused coarse reading), the end of OPEN, HALF_OPEN
+// (without the clock on most of a thread's rejections), the end of OPEN, HALF_OPEN
 // trial slots, the forced states, an owed fold.
 #include "circuit/breaker.h"
 
@@ -24,37 +24,55 @@ using internal::TrialSuccessesOf;
 // ---- Admission ---------------------------------------------------------------
 
 void Breaker::TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept {
-  // OPEN before its deadline, with the system clock, a coarse reading this
-  // thread may still reuse (see circuit/clock.h), a stripe of its own and
-  // no call listener to tell: the deadline's load, the reading, the
-  // rejection. This path calls nothing, so it needs no registers saved and
-  // no stack frame;
-  // everything else (call listeners included: Reject() tells them) goes on
-  // to TryAcquireOpen().
-  if (StateOf(word) == State::kOpen && system_clock_ && !HasCallListeners()) {
-    internal::RejectionClock& clock = internal::tls_rejection_clock;
-    int64_t until;
-    if (ABSL_PREDICT_TRUE(clock.reuses_left != 0) && ReadDeadline(GenOf(word), &until)) {
-      // The stripe is looked up last, once the deadline's registers are
-      // free: with it earlier the path runs out of scratch registers and
-      // saves one.
-      internal::StripeRef stripe;
-      if (ABSL_PREDICT_TRUE(until > ElapsedNanos(clock.coarse_nanos)) &&
-          stripes_.OwnStripe(&stripe)) {
-        --clock.reuses_left;
-        stripe.Add(internal::kRejected);
-        // The deadline, not the delay: a reused reading may be behind the
-        // clock, so the delay is worked out when asked (Permit::retry_after()).
-        permit->Fill(this, Permit::Kind::kRejected, GenOf(word), until, State::kOpen);
+  // OPEN, with the system clock, no call listener to tell, no retry waiting
+  // to be judged (judged_rejections_) and a thread with a stripe of its
+  // own: the rejection, counted, and nothing else, on all but one of this
+  // thread's rejections in kRejectionsPerClockRead here. That one, the one
+  // that would bring the thread's count of rejections to a multiple of it,
+  // is judged by the clock (JudgeOpenInto()). So OPEN ends late by at most
+  // kRejectionsPerClockRead - 1 of each thread's calls, and never early
+  // (circuit/clock.h). The permit carries the generation:
+  // Permit::retry_after() reads that generation's deadline when asked.
+  // This path calls nothing, so it needs no registers saved and no stack
+  // frame; everything else goes on with a tail call.
+  if (StateOf(word) == State::kOpen && judged_rejections_.load(std::memory_order_relaxed) == 0) {
+    internal::StripeRef stripe;
+    if (stripes_.OwnStripe(&stripe)) {
+      std::atomic<uint64_t>& rejected = stripe.words[internal::kRejected];
+      // relaxed: only this thread writes the word. The load and the add are
+      // two instructions, so a signal handler's rejection between them can
+      // move the judgment one call later; the count is still exact.
+      if (ABSL_PREDICT_TRUE((rejected.load(std::memory_order_relaxed) + 1) %
+                                internal::kRejectionsPerClockRead !=
+                            0)) {
+        internal::SignalSafeIncrement(rejected);
+        permit->Fill(this, Permit::Kind::kRejected, GenOf(word), Permit::kGenerationsDeadline,
+                     State::kOpen);
         return;
       }
+      JudgeOpenInto(permit, word, stripe);  // a tail call
+      return;
     }
   }
   TryAcquireOpenInto(permit, word);  // a tail call
 }
 
-// Not inlined: its frame (a Permit on the stack) would become
-// TryAcquireNotClosed()'s.
+ABSL_ATTRIBUTE_NOINLINE void Breaker::JudgeOpenInto(Permit* permit, uint64_t word,
+                                                    internal::StripeRef stripe) noexcept {
+  // TryAcquireNotClosed()'s judging rejection: the deadline and a fresh
+  // reading of the system clock, and the rejection if OPEN is not over;
+  // otherwise TryAcquireOpen(), which reads again and ends it.
+  int64_t until;
+  if (ABSL_PREDICT_TRUE(ReadDeadline(GenOf(word), &until)) &&
+      ABSL_PREDICT_TRUE(ElapsedNanos(internal::MonotonicCoarseNanos()) < until)) {
+    internal::SignalSafeIncrement(stripe.words[internal::kRejected]);
+    permit->Fill(this, Permit::Kind::kRejected, GenOf(word), until, State::kOpen);
+    return;
+  }
+  TryAcquireOpenInto(permit, word);  // a tail call
+}
+
+// Not inlined: its frame (a Permit on the stack) would become its callers'.
 ABSL_ATTRIBUTE_NOINLINE void Breaker::TryAcquireOpenInto(Permit* permit, uint64_t word) noexcept {
   Permit filled = TryAcquireOpen(word);
   permit->MoveFrom(filled);
@@ -62,15 +80,21 @@ ABSL_ATTRIBUTE_NOINLINE void Breaker::TryAcquireOpenInto(Permit* permit, uint64_
 
 Permit Breaker::TryAcquireOpen(uint64_t word) noexcept {
   if (StateOf(word) == State::kOpen) {
-    // As above, reading the clock: a fresh reading (with the system clock,
-    // one every kRejectionsPerClockRead rejections of this thread), or the
-    // injected clock's. A reading at or past the deadline goes on to
-    // TryAcquireSlow(), which reads the clock afresh: a reused reading
-    // never ends OPEN early.
+    // Judged by the clock: every rejection with an injected clock, with
+    // call listeners (Reject() tells them) or on a thread past the own
+    // stripes, and the first after a retry's wait. A reading before the
+    // deadline is a rejection; one at or past it goes on to
+    // TryAcquireSlow(), which ends OPEN.
+    // relaxed: see judged_rejections_. Cleared only when set: the byte
+    // shares the breaker's read-mostly line.
+    if (ABSL_PREDICT_FALSE((judged_rejections_.load(std::memory_order_relaxed) &
+                            kJudgeNextRejection) != 0)) {
+      judged_rejections_.fetch_and(static_cast<uint8_t>(~kJudgeNextRejection),
+                                   std::memory_order_relaxed);
+    }
     int64_t until;
     if (ReadDeadline(GenOf(word), &until)) {
-      const int64_t now = ElapsedNanos(system_clock_ ? internal::MonotonicCoarseNanosForRejection()
-                                                     : clock_->CoarseNowNanos());
+      const int64_t now = ElapsedNanos(CoarseNowNanos());
       if (ABSL_PREDICT_TRUE(now < until)) return Reject(word, until);
     }
   }
@@ -187,7 +211,20 @@ int64_t Breaker::RetryNanosNow(const Permit& permit) const noexcept {
   if (permit.rejected_state_ != State::kOpen && permit.rejected_state_ != State::kClosed) {
     return permit.time_nanos_;
   }
-  const int64_t left = permit.time_nanos_ - ElapsedNanos(CoarseNowNanos());
+  const int64_t now = ElapsedNanos(CoarseNowNanos());
+  int64_t until = permit.time_nanos_;
+  if (until == Permit::kGenerationsDeadline && !ReadDeadline(permit.generation_, &until)) {
+    // The rejection left the deadline to be read now, and the deadline
+    // word holds another generation's: a later one's if the breaker has
+    // left that OPEN period since (a trial may be admitted any moment), an
+    // earlier one's if it opened a moment ago and its winner has not
+    // published the deadline yet (as TryAcquireSlow() answers then).
+    const uint32_t tag = static_cast<uint32_t>(
+        deadline_.load(std::memory_order_relaxed) >> kDeadlineTimeBits);  // relaxed: a hint
+    if (LaterGenerationStored(tag, permit.generation_, kDeadlineGenMask)) return 0;
+    return absl::ToInt64Nanoseconds(config_.open_duration);
+  }
+  const int64_t left = until - now;
   return left > 0 ? left : 0;
 }
 

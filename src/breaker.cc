@@ -7,6 +7,7 @@
 // in circuit/breaker.h. docs/design.md draws the words and their orders.
 #include "circuit/breaker.h"
 
+#include <array>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -72,6 +73,7 @@ Breaker::Breaker(BreakerConfig config)
       success_mode_(static_cast<uint8_t>(
           static_cast<uint8_t>(duration_clock_) |
           (KeepsDurations(config_) ? kDurationsMode : 0))),
+      judged_rejections_(system_clock_ ? 0 : kJudgedByInjectedClock),
       slow_detection_(config_.slow_call_rate_threshold > 0),
       record_durations_(config_.record_call_durations),
       keep_nanos_(KeepsDurations(config_)),
@@ -99,8 +101,11 @@ Breaker::Breaker(BreakerConfig config)
       stripes_(EffectiveStripes(config_), window_mode_ == WindowMode::kTime ? config_.window_buckets : 0,
                absl::ToInt64Nanoseconds(config_.window_duration / config_.window_buckets),
                config_.record_call_durations, config_.latency_percentile > 0),
-      listeners_(std::make_shared<internal::ListenerSet>(&call_listeners_, &success_mode_,
-                                                         kCallListenersMode)) {
+      listeners_(std::make_shared<internal::ListenerSet>(
+          &call_listeners_,
+          std::array<internal::ListenerSet::FlagBit, 2>{
+              {{&success_mode_, kCallListenersMode},
+               {&judged_rejections_, kJudgedForCallListeners}}})) {
   if (window_mode_ != WindowMode::kNone) {
     window_ = std::make_unique<internal::RateWindow>(config_, &stripes_, &state_,
                                                      &window_judged_);

@@ -115,7 +115,7 @@ Subscription ListenerSet::Add(std::shared_ptr<BreakerListener> listener, uint32_
     if (entry->mask & kTransitionEvents) transition_listeners_.fetch_add(1, std::memory_order_relaxed);
     if (entry->mask & kCallEvents &&
         call_listeners_->fetch_add(1, std::memory_order_relaxed) == 0) {
-      flags_->fetch_or(bit_, std::memory_order_relaxed);
+      for (const FlagBit& f : flag_bits_) f.flags->fetch_or(f.bit, std::memory_order_relaxed);
     }
   }
   return Subscription(weak_from_this(), std::move(entry));
@@ -134,7 +134,9 @@ void ListenerSet::Cancel(const std::shared_ptr<ListenerEntry>& entry) {
     if (entry->mask & kTransitionEvents) transition_listeners_.fetch_sub(1, std::memory_order_relaxed);
     if (entry->mask & kCallEvents &&
         call_listeners_->fetch_sub(1, std::memory_order_relaxed) == 1) {
-      flags_->fetch_and(static_cast<uint8_t>(~bit_), std::memory_order_relaxed);
+      for (const FlagBit& f : flag_bits_) {
+        f.flags->fetch_and(static_cast<uint8_t>(~f.bit), std::memory_order_relaxed);
+      }
     }
   }
   entry->cancelled.store(true);  // seq_cst: see ListenerEntry

@@ -128,6 +128,7 @@ namespace internal {
 
 RetrySchedule::RetrySchedule(const RetryPolicy& policy, const Breaker& breaker)
     : policy_(policy),
+      breaker_(breaker),
       clock_(policy.clock != nullptr ? policy.clock : SystemClock()),
       rejection_margin_(breaker.config().clock == nullptr ? CoarseClockResolution()
                                                           : absl::ZeroDuration()),
@@ -154,14 +155,6 @@ void RetrySchedule::Wait(absl::Duration wait) {
   } else {
     absl::SleepFor(wait);
   }
-  // A breaker on the system clock judges an OPEN rejection by a coarse
-  // reading this thread may reuse for its next few rejections
-  // (internal::MonotonicCoarseNanosForRejection()). After a wait that
-  // reading is stale by the wait: reused, it would reject the attempt made
-  // after waiting out a retry-after again, with the same retry-after. So
-  // the next rejection on this thread reads the clock afresh (one coarse
-  // read, about 2 ns); this thread's own variable, so nothing is shared.
-  tls_rejection_clock.reuses_left = 0;
   ++attempts_;
 }
 
@@ -199,6 +192,17 @@ bool RetrySchedule::WaitForNextAttempt(const absl::Status& failure) {
     return false;
   }
   Wait(wait);
+  if (rejected) {
+    // A breaker on the system clock judges whether OPEN is over on one of a
+    // thread's rejections in a few, and rejects the others without reading
+    // the clock (internal::kRejectionsPerClockRead). The attempt after
+    // waiting out a retry-after must be judged, or it could be rejected
+    // again with the delay all but spent: the breaker's next rejection
+    // reads the clock. Set after the wait, so that no rejection made during
+    // it takes the judgment: one coarse read, about 3 ns, and one write to
+    // the breaker.
+    breaker_.JudgeNextRejection();
+  }
   return true;
 }
 

@@ -268,7 +268,8 @@ TEST(EventsTest, CallEventsReportEveryOutcomeOnlyToThoseWhoAsked) {
 }
 
 // With the system clock, most rejections while OPEN take the path that
-// reuses a clock reading: each is reported all the same.
+// reads no clock, but call listeners have every one judged: each is
+// reported all the same.
 TEST(EventsTest, EveryRejectionWhileOpenIsACallEventWhateverItsPath) {
   BreakerConfig config;
   config.name = "system-clock";

@@ -94,10 +94,10 @@ TEST_F(RejectionMessageTest, TheDelayIsWhatIsLeftWhenAsked) {
 }
 
 TEST(RejectionDelayTest, AReusedClockReadingNeverOverstatesTheDelay) {
-  // With the system clock, a rejection may decide on a coarse reading its
-  // thread took up to 7 rejections ago (circuit/clock.h); the delay it
-  // reports is worked out afresh, so after a sleep it is no longer than
-  // the time actually left.
+  // With the system clock, a rejection may be made without a reading, up
+  // to 7 of its thread's calls after the deadline (circuit/clock.h); the
+  // delay it reports is worked out afresh, so after a sleep it is no longer
+  // than the time actually left.
   BreakerConfig config;
   config.consecutive_failures_to_open = 1;
   config.open_duration = absl::Seconds(5);  // far longer than any stall here

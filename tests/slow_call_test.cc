@@ -1,6 +1,7 @@
 // Slow-call detection by clock choice: the precise clock, the coarse one
 // (chosen automatically for a long slow_call_duration), or durations the
-// caller measured itself; and the coarse reading a rejection reuses.
+// caller measured itself; and how often a rejection while OPEN reads the
+// clock.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -159,23 +160,126 @@ TEST(SlowCallClockTest, ValidationNamesTheField) {
       << status;
 }
 
-TEST(RejectionClockTest, AReadingIsReusedAFixedNumberOfTimesAndNeverRunsAhead) {
-  // Drain whatever this thread had, then watch one cycle.
-  for (uint32_t i = 0; i < internal::kRejectionsPerClockRead; ++i) {
-    internal::MonotonicCoarseNanosForRejection();
+// The rejection while OPEN with the system clock, real time: a thread
+// judges by the clock on one of its rejections in kRejectionsPerClockRead
+// on a breaker, the one that brings its count of them there to a multiple
+// of it, and rejects the others without a reading (circuit/clock.h).
+constexpr uint32_t kPerRead = internal::kRejectionsPerClockRead;
+
+std::unique_ptr<Breaker> OpenForMilliseconds(int ms) {
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Milliseconds(ms);
+  absl::StatusOr<std::unique_ptr<Breaker>> made = Breaker::Create(config);
+  if (!made.ok()) return nullptr;
+  (*made)->TryAcquire().Failure();
+  return std::move(*made);
+}
+
+// Rejections until the first admitted call (moved to `*trial` if given,
+// else released); every one of them reports a delay from a fresh reading:
+// 0, since the deadline has passed.
+uint64_t RejectionsUntilAdmitted(Breaker& breaker, int* stale_delays, Permit* trial = nullptr) {
+  uint64_t rejections = 0;
+  for (;;) {
+    Permit permit = breaker.TryAcquire();
+    if (permit) {
+      if (trial != nullptr) *trial = std::move(permit);
+      return rejections;
+    }
+    ++rejections;
+    if (permit.retry_after() != absl::ZeroDuration()) ++*stale_delays;
+    if (rejections > 2 * kPerRead) return rejections;  // a bound broken: stop
   }
-  const int64_t fresh = internal::MonotonicCoarseNanosForRejection();
-  EXPECT_LE(fresh, internal::MonotonicCoarseNanos());
-  for (uint32_t i = 1; i < internal::kRejectionsPerClockRead; ++i) {
-    EXPECT_EQ(internal::MonotonicCoarseNanosForRejection(), fresh) << "reuse " << i;
-    EXPECT_LE(fresh, internal::MonotonicCoarseNanos());
+}
+
+TEST(RejectionClockTest, AThreadJudgesOnTheRejectionThatBringsItsCountToAMultiple) {
+  // Each thread below is the breaker's only caller, with a stripe of its
+  // own, so the breaker's count of rejections is the thread's.
+  for (uint64_t before : {uint64_t{0}, uint64_t{5}, uint64_t{7}, uint64_t{13}}) {
+    std::thread([before] {
+      std::unique_ptr<Breaker> breaker = OpenForMilliseconds(20);
+      ASSERT_NE(breaker, nullptr);
+      for (uint64_t i = 0; i < before; ++i) {
+        Permit permit = breaker->TryAcquire();
+        ASSERT_FALSE(permit) << "rejection " << i << " (a judgment before the deadline)";
+        const absl::Duration retry = permit.retry_after();
+        EXPECT_GT(retry, absl::ZeroDuration());
+        EXPECT_LE(retry, absl::Milliseconds(20));
+      }
+      ASSERT_EQ(breaker->Metrics().rejected, before);
+      absl::SleepFor(absl::Milliseconds(40));  // the deadline has passed
+      int stale_delays = 0;
+      // The calls up to the next multiple are rejected unjudged; the one
+      // that would reach it judges and becomes the first trial.
+      EXPECT_EQ(RejectionsUntilAdmitted(*breaker, &stale_delays),
+                (kPerRead - 1) - before % kPerRead)
+          << "after " << before << " rejections";
+      EXPECT_EQ(stale_delays, 0);
+      EXPECT_EQ(breaker->state(), State::kHalfOpen);
+    }).join();
   }
-  // The next one reads the clock again (which never runs backwards).
-  EXPECT_GE(internal::MonotonicCoarseNanosForRejection(), fresh);
+}
+
+TEST(RejectionClockTest, CallListenersHaveEveryRejectionJudged) {
+  std::thread([] {
+    std::unique_ptr<Breaker> breaker = OpenForMilliseconds(20);
+    ASSERT_NE(breaker, nullptr);
+    auto listener = std::make_shared<BreakerListener>();
+    Subscription subscription = breaker->Subscribe(listener, kCallEvents);
+    EXPECT_FALSE(breaker->TryAcquire());
+    absl::SleepFor(absl::Milliseconds(40));
+    EXPECT_TRUE(breaker->TryAcquire()) << "the first call after the deadline is the trial";
+    // Cancelled, the listener no longer has them judged: the next open
+    // period's rejections go the common way again.
+    subscription.Cancel();
+  }).join();
+}
+
+TEST(RejectionClockTest, AnInjectedClockHasEveryRejectionJudged) {
+  FakeClock clock;
+  BreakerConfig config;
+  config.consecutive_failures_to_open = 1;
+  config.open_duration = absl::Seconds(1);
+  config.clock = &clock;
+  std::unique_ptr<Breaker> breaker = Breaker::Create(config).value();
+  breaker->TryAcquire().Failure();
+  EXPECT_FALSE(breaker->TryAcquire());
+  clock.Advance(absl::Seconds(1));
+  EXPECT_TRUE(breaker->TryAcquire());
+}
+
+TEST(RejectionClockTest, AnUnjudgedRejectionReportsItsOpenPeriodsDeadlineWhenAsked) {
+  std::thread([] {
+    std::unique_ptr<Breaker> breaker = OpenForMilliseconds(50);
+    ASSERT_NE(breaker, nullptr);
+    Permit rejected = breaker->TryAcquire();  // the thread's first: unjudged
+    ASSERT_FALSE(rejected);
+    const absl::Duration first = rejected.retry_after();
+    EXPECT_GT(first, absl::ZeroDuration());
+    EXPECT_LE(first, absl::Milliseconds(50));
+    absl::SleepFor(absl::Milliseconds(10));
+    // Worked out when asked, from a fresh reading: less now.
+    EXPECT_LT(rejected.retry_after(), first);
+    absl::SleepFor(absl::Milliseconds(60));
+    int stale_delays = 0;
+    Permit trial;
+    RejectionsUntilAdmitted(*breaker, &stale_delays, &trial);
+    EXPECT_EQ(stale_delays, 0);
+    ASSERT_TRUE(trial);
+    // The trial fails: a new open period, with a deadline 50 ms ahead. The
+    // old rejection's period is over: it says 0, not the new period's wait.
+    trial.Failure();
+    ASSERT_EQ(breaker->state(), State::kOpen);
+    EXPECT_EQ(rejected.retry_after(), absl::ZeroDuration());
+    Permit now_rejected = breaker->TryAcquire();
+    ASSERT_FALSE(now_rejected);
+    EXPECT_GT(now_rejected.retry_after(), absl::Milliseconds(40));
+  }).join();
 }
 
 // The rejection while OPEN with the system clock: the inline-fast path
-// (a reused reading, a stripe of its own) and the one that reads the clock
+// (unjudged, a stripe of its own) and the one that reads the clock
 // or registers the thread or shares a stripe count every rejection once,
 // report a retry within the open period, and never end OPEN early.
 TEST(RejectionClockTest, EveryThreadsRejectionsAreCountedWhateverItsStripe) {

@@ -117,6 +117,7 @@ class BreakerTestPeer;  // tests only: tests/breaker_test_peer.h
 class LatencyWindow;
 class ListenerSet;
 class RateWindow;
+class RetrySchedule;  // circuit/retry.h: JudgeNextRejection()
 class SharedControl;  // the distributed mode's hold on a breaker
 struct FoldResult;
 
@@ -347,6 +348,7 @@ class Breaker {
  private:
   friend class Permit;
   friend class internal::BreakerTestPeer;
+  friend class internal::RetrySchedule;
   friend class internal::SharedControl;
   explicit Breaker(BreakerConfig config);
 
@@ -391,6 +393,15 @@ class Breaker {
   // (constructed Unfilled): the common rejection then needs no stack frame
   // (the rest is a tail call to TryAcquireOpenInto()).
   void TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept;
+  void JudgeOpenInto(Permit* permit, uint64_t word, internal::StripeRef stripe) noexcept;
+  // The next rejection while OPEN, on any thread, judges by the clock: for
+  // a retry that has just waited out a rejection's delay, whose next
+  // attempt must not be rejected again for want of a reading
+  // (internal::kRejectionsPerClockRead). One write to the breaker's line,
+  // once per wait.
+  void JudgeNextRejection() const noexcept {
+    judged_rejections_.fetch_or(kJudgeNextRejection, std::memory_order_relaxed);
+  }
   void TryAcquireOpenInto(Permit* permit, uint64_t word) noexcept;
   Permit TryAcquireOpen(uint64_t word) noexcept;
   // The end of OPEN, HALF_OPEN trials, the forced states, an owed fold, and
@@ -407,9 +418,8 @@ class Breaker {
   Permit RejectedPermit(uint64_t word, int64_t retry_nanos) noexcept;
   // The three take `retry_nanos` as the permit keeps it: when OPEN, the
   // deadline on the ElapsedNanos() scale, so that the delay is worked out
-  // from a fresh reading when asked (the rejection itself may have used a
-  // reading this thread reused, which can be behind the clock); when
-  // HALF_OPEN 0, when FORCED_OPEN -1 (until reset).
+  // from a fresh reading when asked (most rejections read no clock at
+  // all); when HALF_OPEN 0, when FORCED_OPEN -1 (until reset).
   // RetryNanosNow(): a rejected permit's delay as of now (0 once due).
   int64_t RetryNanosNow(const Permit& permit) const noexcept;
 
@@ -753,6 +763,18 @@ class Breaker {
   static constexpr uint8_t kCallListenersMode = 4;
   static constexpr uint8_t kDurationsMode = 8;
   std::atomic<uint8_t> success_mode_;
+  // Why a rejection while OPEN must judge by the clock (TryAcquireOpen())
+  // rather than take TryAcquireNotClosed()'s common path, in the one byte
+  // that path loads: an injected clock (fixed), call listeners to tell
+  // (set and cleared by the listener set, as kCallListenersMode above),
+  // and a retry that has just waited out a rejection (JudgeNextRejection(),
+  // cleared by the next judgment). 0: the common path. relaxed: the clock
+  // bit is fixed, the listener bit a hint like HasCallListeners(), and a
+  // retry's own next call, on its thread, sees the bit it set.
+  static constexpr uint8_t kJudgedByInjectedClock = 1;
+  static constexpr uint8_t kJudgedForCallListeners = 2;
+  static constexpr uint8_t kJudgeNextRejection = 4;
+  mutable std::atomic<uint8_t> judged_rejections_;
   const bool slow_detection_;    // slow_call_rate_threshold > 0
   const bool record_durations_;  // record_call_durations
   // record_call_durations or latency_percentile: a measurement keeps its

@@ -72,41 +72,25 @@ inline int64_t ReadClockNanos(clockid_t id) {
 inline int64_t MonotonicNanos() { return ReadClockNanos(CLOCK_MONOTONIC); }
 inline int64_t MonotonicCoarseNanos() { return ReadClockNanos(CLOCK_MONOTONIC_COARSE); }
 
-// The coarse clock as a rejection while OPEN reads it: a thread reads the
-// real clock on one rejection in kRejectionsPerClockRead and reuses that
-// reading for the ones in between. A reading can only be behind the real
-// clock, so a reused one never ends OPEN early; it can end it late: on each
-// thread, up to kRejectionsPerClockRead - 1 calls after the open duration
-// may still be rejected before that thread reads the clock again (any
-// thread's fresh reading admits the first trial). The bound is in calls,
+// How often a rejection while OPEN reads the clock. With the system clock,
+// a thread with a stripe of its own (see circuit/internal/stripes.h) judges
+// whether OPEN is over on one of its rejections in kRejectionsPerClockRead
+// on each breaker (the one that would bring its count of them there to a
+// multiple of it), by a fresh coarse reading, and rejects the others
+// without reading the clock or the deadline. So OPEN never ends early, and
+// it can end late: up to kRejectionsPerClockRead - 1 calls of each thread
+// after the open duration may still be rejected before that thread judges
+// (any thread's judgment admits the first trial). The bound is in calls,
 // not time: a thread that calls once a second, alone, may see its first
-// trial up to 7 s late. A breaker with an injected Clock (even one that
-// reads the system clock) reads it on every rejection. The delay a
-// rejection reports (Permit::retry_after()) is worked out from a fresh
-// reading when asked, so it is never longer than the truth. 8: the clock
-// read (about 2 ns here, BM_Ref_MonotonicCoarseDirect in
-// docs/benchmarks.md) then costs about 0.25 ns a rejection.
+// trial up to 7 s late. Every rejection is judged with an injected Clock
+// (even one that reads the system clock), with call listeners, on a thread
+// past the own stripes, and the first after Retry() has waited out a
+// rejection's delay. The delay a rejection reports (Permit::retry_after())
+// is worked out from a fresh reading when asked, so it is never longer
+// than the truth. 8: a judgment (a coarse read, about 3 ns here,
+// BM_Ref_MonotonicCoarseDirect in docs/benchmarks.md, and a branch that
+// goes the other way) then costs well under 1 ns a rejection.
 inline constexpr uint32_t kRejectionsPerClockRead = 8;
-
-struct RejectionClock {
-  int64_t coarse_nanos;
-  uint32_t reuses_left;
-};
-// Per thread, trivially constructed and destroyed: no TLS guard, no
-// destructor registration. A signal handler that interrupts an update sees
-// an older or newer reading, never a later-than-real one.
-inline thread_local RejectionClock tls_rejection_clock{0, 0};
-
-inline int64_t MonotonicCoarseNanosForRejection() {
-  RejectionClock& clock = tls_rejection_clock;
-  if (clock.reuses_left != 0) {
-    --clock.reuses_left;
-    return clock.coarse_nanos;
-  }
-  clock.coarse_nanos = MonotonicCoarseNanos();
-  clock.reuses_left = kRejectionsPerClockRead - 1;
-  return clock.coarse_nanos;
-}
 }  // namespace internal
 
 }  // namespace circuit

@@ -33,6 +33,7 @@
 #define CIRCUIT_PERMIT_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -193,11 +194,16 @@ class Permit {
     return true;
   }
 
+  // time_nanos_ of a permit rejected while OPEN that left the deadline
+  // where it was: retry_after() reads generation_'s deadline when asked.
+  static constexpr int64_t kGenerationsDeadline = std::numeric_limits<int64_t>::min();
+
   // Every constructor but Permit(Unfilled) sets every field.
   Breaker* breaker_;
   // Admitted: when the call started (0 when durations are not measured).
   // Rejected while OPEN: when a trial will be admitted, in nanoseconds from
-  // the breaker's creation (retry_after() subtracts the time when asked);
+  // the breaker's creation (retry_after() subtracts the time when asked),
+  // or kGenerationsDeadline;
   // otherwise the nanoseconds until then (0 HALF_OPEN, -1 never).
   int64_t time_nanos_;
   uint32_t generation_;

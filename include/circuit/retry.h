@@ -187,7 +187,7 @@ namespace internal {
 class RetrySchedule {
  public:
   // `policy` must be valid (ValidateRetryPolicy()) and outlive the
-  // schedule; `breaker` is the one the attempts go through (its clock
+  // schedule, as must `breaker`, the one the attempts go through (its clock
   // decides how a rejection's retry-after is waited out). Reads the clock:
   // the deadline counts from here.
   RetrySchedule(const RetryPolicy& policy, const Breaker& breaker);
@@ -211,6 +211,7 @@ class RetrySchedule {
   void Wait(absl::Duration wait);
 
   const RetryPolicy& policy_;
+  const Breaker& breaker_;
   const Clock* clock_;
   // Added to a rejection's non-zero retry-after: the resolution of the
   // clock the breaker judged it by (a coarse clock reads up to one tick

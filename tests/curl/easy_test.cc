@@ -214,7 +214,7 @@ TEST_F(EasyTest, AFailedProbeReopens) {
 }
 
 TEST_F(EasyTest, WithTheSystemClockAProbeGoesThroughWithinEightCalls) {
-  // The default clock: a rejection may reuse its thread's earlier reading,
+  // The default clock: a thread judges by the clock on one rejection in 8,
   // so up to 7 calls after the open duration may still be refused
   // (tests/curl/exact_clock.h); none of them may reach the server.
   BreakerConfig config = Config();

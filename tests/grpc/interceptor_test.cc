@@ -44,11 +44,10 @@ constexpr absl::Duration kPastOpenDuration = absl::Milliseconds(300);
 // A call's deadline: generous, so that only the hang tests meet theirs.
 constexpr absl::Duration kCallDeadline = absl::Seconds(10);
 
-// The steady clock, read afresh on every call. The system clock's
-// rejections reuse a thread's reading for up to kRejectionsPerClockRead
-// calls (circuit/clock.h), so the first calls after the open period could
-// still be rejected and a rejection's retry-after could be that reading's
-// age too long: right for a breaker, but these tests count calls and check
+// The steady clock, read afresh on every call. With the system clock a
+// thread judges by the clock on one rejection in kRejectionsPerClockRead
+// (circuit/clock.h), so the first calls after the open period could still
+// be rejected: right for a breaker, but these tests count calls and check
 // the trailer's value exactly. Real time all the same.
 class SteadyClock final : public Clock {
  public:

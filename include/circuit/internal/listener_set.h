@@ -6,6 +6,7 @@
 #ifndef CIRCUIT_INTERNAL_LISTENER_SET_H_
 #define CIRCUIT_INTERNAL_LISTENER_SET_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -32,13 +33,18 @@ struct ListenerEntry {
 // so that one cancelled after the breaker is gone does nothing.
 class ListenerSet : public std::enable_shared_from_this<ListenerSet> {
  public:
+  // A bit in a byte of flags that a fast path loads anyway.
+  struct FlagBit {
+    std::atomic<uint8_t>* flags;
+    uint8_t bit;
+  };
   // `call_listeners`: the breaker's count of subscriptions to call events,
   // which its outcome paths load (relaxed) to decide whether to build one;
-  // `bit` of `flags`: set while that count is not zero (the CLOSED
-  // success's view of it, in the byte that path loads anyway:
-  // Breaker::success_mode_).
-  ListenerSet(std::atomic<uint32_t>* call_listeners, std::atomic<uint8_t>* flags, uint8_t bit)
-      : call_listeners_(call_listeners), flags_(flags), bit_(bit) {}
+  // `flag_bits`: set while that count is not zero (the CLOSED success's
+  // view of it, Breaker::success_mode_, and the OPEN rejection's,
+  // Breaker::judged_rejections_).
+  ListenerSet(std::atomic<uint32_t>* call_listeners, std::array<FlagBit, 2> flag_bits)
+      : call_listeners_(call_listeners), flag_bits_(flag_bits) {}
 
   Subscription Add(std::shared_ptr<BreakerListener> listener, uint32_t mask);
   void Cancel(const std::shared_ptr<ListenerEntry>& entry);
@@ -63,8 +69,7 @@ class ListenerSet : public std::enable_shared_from_this<ListenerSet> {
   void Deliver(uint32_t mask, const Event& event, Call call) noexcept;
 
   std::atomic<uint32_t>* const call_listeners_;
-  std::atomic<uint8_t>* const flags_;
-  const uint8_t bit_;
+  const std::array<FlagBit, 2> flag_bits_;
   std::atomic<uint32_t> transition_listeners_{0};
   std::atomic<uint64_t> errors_{0};
   // std::mutex rather than absl::Mutex: ThreadSanitizer sees its
