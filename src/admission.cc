@@ -27,9 +27,10 @@ void Breaker::TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept {
   // OPEN, with the system clock, no call listener to tell, no retry waiting
   // to be judged (judged_rejections_) and a thread with a stripe of its
   // own: the rejection, counted, and nothing else, on all but one of this
-  // thread's rejections in kRejectionsPerClockRead here. That one, the one
-  // that would bring the thread's count of rejections to a multiple of it,
-  // is judged by the clock (JudgeOpenInto()). So OPEN ends late by at most
+  // thread's rejections in kRejectionsPerClockRead here. That one, made
+  // when the thread's count of rejections is a multiple of it (so a
+  // thread's first rejection is one), is judged by the clock
+  // (JudgeOpenInto()). So OPEN ends late by at most
   // kRejectionsPerClockRead - 1 of each thread's calls, and never early
   // (circuit/clock.h). The permit carries the generation:
   // Permit::retry_after() reads that generation's deadline when asked.
@@ -42,7 +43,7 @@ void Breaker::TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept {
       // relaxed: only this thread writes the word. The load and the add are
       // two instructions, so a signal handler's rejection between them can
       // move the judgment one call later; the count is still exact.
-      if (ABSL_PREDICT_TRUE((rejected.load(std::memory_order_relaxed) + 1) %
+      if (ABSL_PREDICT_TRUE(rejected.load(std::memory_order_relaxed) %
                                 internal::kRejectionsPerClockRead !=
                             0)) {
         internal::SignalSafeIncrement(rejected);

@@ -162,8 +162,9 @@ TEST(SlowCallClockTest, ValidationNamesTheField) {
 
 // The rejection while OPEN with the system clock, real time: a thread
 // judges by the clock on one of its rejections in kRejectionsPerClockRead
-// on a breaker, the one that brings its count of them there to a multiple
-// of it, and rejects the others without a reading (circuit/clock.h).
+// on a breaker, the one made when its count of them there is a multiple of
+// it (so its first), and rejects the others without a reading
+// (circuit/clock.h).
 constexpr uint32_t kPerRead = internal::kRejectionsPerClockRead;
 
 std::unique_ptr<Breaker> OpenForMilliseconds(int ms) {
@@ -193,7 +194,7 @@ uint64_t RejectionsUntilAdmitted(Breaker& breaker, int* stale_delays, Permit* tr
   }
 }
 
-TEST(RejectionClockTest, AThreadJudgesOnTheRejectionThatBringsItsCountToAMultiple) {
+TEST(RejectionClockTest, AThreadJudgesOnTheRejectionMadeAtAMultipleOfItsCount) {
   // Each thread below is the breaker's only caller, with a stripe of its
   // own, so the breaker's count of rejections is the thread's.
   for (uint64_t before : {uint64_t{0}, uint64_t{5}, uint64_t{7}, uint64_t{13}}) {
@@ -210,10 +211,10 @@ TEST(RejectionClockTest, AThreadJudgesOnTheRejectionThatBringsItsCountToAMultipl
       ASSERT_EQ(breaker->Metrics().rejected, before);
       absl::SleepFor(absl::Milliseconds(40));  // the deadline has passed
       int stale_delays = 0;
-      // The calls up to the next multiple are rejected unjudged; the one
-      // that would reach it judges and becomes the first trial.
+      // The calls until the count reaches a multiple are rejected unjudged;
+      // the one made at it judges and becomes the first trial.
       EXPECT_EQ(RejectionsUntilAdmitted(*breaker, &stale_delays),
-                (kPerRead - 1) - before % kPerRead)
+                (kPerRead - before % kPerRead) % kPerRead)
           << "after " << before << " rejections";
       EXPECT_EQ(stale_delays, 0);
       EXPECT_EQ(breaker->state(), State::kHalfOpen);
@@ -253,7 +254,8 @@ TEST(RejectionClockTest, AnUnjudgedRejectionReportsItsOpenPeriodsDeadlineWhenAsk
   std::thread([] {
     std::unique_ptr<Breaker> breaker = OpenForMilliseconds(50);
     ASSERT_NE(breaker, nullptr);
-    Permit rejected = breaker->TryAcquire();  // the thread's first: unjudged
+    EXPECT_FALSE(breaker->TryAcquire());      // the thread's first: judged
+    Permit rejected = breaker->TryAcquire();  // its second: unjudged
     ASSERT_FALSE(rejected);
     const absl::Duration first = rejected.retry_after();
     EXPECT_GT(first, absl::ZeroDuration());

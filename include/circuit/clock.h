@@ -75,8 +75,9 @@ inline int64_t MonotonicCoarseNanos() { return ReadClockNanos(CLOCK_MONOTONIC_CO
 // How often a rejection while OPEN reads the clock. With the system clock,
 // a thread with a stripe of its own (see circuit/internal/stripes.h) judges
 // whether OPEN is over on one of its rejections in kRejectionsPerClockRead
-// on each breaker (the one that would bring its count of them there to a
-// multiple of it), by a fresh coarse reading, and rejects the others
+// on each breaker (the one made when its count of them there is a multiple
+// of it, so its first one is), by a fresh coarse reading, and rejects the
+// others
 // without reading the clock or the deadline. So OPEN never ends early, and
 // it can end late: up to kRejectionsPerClockRead - 1 calls of each thread
 // after the open duration may still be rejected before that thread judges
