@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -102,8 +103,11 @@ int64_t HoldPeriod(const Event& c) {
 
 class Checker {
  public:
-  Checker(const History& history, const CheckerOptions& options)
-      : h_(history), o_(options), c_(history.config) {}
+  // `raw`: the history as recorded, when `history` is its coarse view (the
+  // system clock: see CheckHistory()); it has the same events in the same
+  // order, with the CLOCK_MONOTONIC readings, for the details.
+  Checker(const History& history, const CheckerOptions& options, const History* raw = nullptr)
+      : h_(history), raw_(raw != nullptr ? *raw : history), o_(options), c_(history.config) {}
 
   CheckResult Run() {
     if (!Index()) return std::move(r_);
@@ -124,6 +128,7 @@ class Checker {
     SlowStart();
     ConsecutiveTrips();
     LatencyTrips();
+    SystemClockOpen();
     Counters();
     Liveness();
     StuckOpen();
@@ -2394,6 +2399,11 @@ class Checker {
   // deadline word was lost. Under kShared the coordinator ends OPEN, so
   // only rejections that certainly read another sharing count.
   void StuckOpen() {
+    // On the system clock a thread's rejection while OPEN is judged on one
+    // of its rejections in kRejectionsPerClockRead: past the deadline the
+    // others are rejected still, by design (SystemClockOpen() bounds them;
+    // and there are no clock marks to bound the winner's clock by).
+    if (h_.system_clock) return;
     // Each thread's events by `before` (a thread's events do not overlap).
     std::map<int, std::vector<std::pair<uint64_t, uint64_t>>> spans;
     for (const Event& e : h_.events) spans[e.thread].emplace_back(e.before, e.after);
@@ -2499,7 +2509,205 @@ class Checker {
     }
   }
 
+  // ---- 14. OPEN on the system clock ------------------------------------------------------
+
+  // On the system clock the breaker ends OPEN by CLOCK_MONOTONIC_COARSE,
+  // which every event reads first and last (coarse_before, coarse_after;
+  // this view's clock_before and clock_after): every coarse reading the
+  // breaker took inside an event lies between them, and readings on any
+  // threads ordered by tickets are ordered too (one global clock). The
+  // winner of a transition into OPEN g read c0 before its CAS, inside the
+  // event its record names, and stored the deadline
+  //   D = c0 + P rounded up to a microsecond (on the breaker's scale, from
+  //       its creation: transitions.cc, DeadlineWord()), so
+  //   c0 + P <= D <= c0 + P + 999 ns,
+  // P the period: at least ShortestOpenNanos() (backoff from the re-open
+  // count, jitter down) and at most max_open_duration (jitter never takes a
+  // period past the cap); before its listener ran (Publish(): CAS, the
+  // deadline, then the listeners), whose record holds a ticket and a
+  // coarse reading taken after c0. So
+  //   maker.coarse_before + P_lo <= D <= record.coarse + P_hi + 999.
+  // Only OPEN entered by the breaker's own trip (not SHARED, not a
+  // retry-after's period).
+  static bool OwnTrip(TransitionCause cause) {
+    switch (cause) {
+      case TransitionCause::kConsecutiveFailures:
+      case TransitionCause::kFailureRate:
+      case TransitionCause::kSlowCallRate:
+      case TransitionCause::kLatencyPercentile:
+      case TransitionCause::kTrialFailures:
+      case TransitionCause::kTrialFailureRate:
+      case TransitionCause::kTrialSlowCallRate:
+      case TransitionCause::kHalfOpenTimeout:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  const TransitionRecord* RecordOf(uint32_t g) const {
+    if (g >= made_.size() || made_[g] < 0) return nullptr;
+    return &h_.transitions[static_cast<size_t>(made_[g])];
+  }
+  const Event* EventAt(uint64_t before) const {
+    if (before == 0) return nullptr;
+    auto it = event_at_.find(before);
+    return it == event_at_.end() ? nullptr : &At(it->second);
+  }
+  // The thread's number (internal::ThisThreadSlot()), or -1 if unknown.
+  int ThreadSlot(int thread) const {
+    return thread >= 0 && static_cast<size_t>(thread) < h_.thread_slots.size()
+               ? h_.thread_slots[static_cast<size_t>(thread)]
+               : -1;
+  }
+  // The event as recorded (CLOCK_MONOTONIC readings), for the details.
+  std::string Raw(const Event& e) const {
+    return FormatEvent(raw_.events[static_cast<size_t>(&e - h_.events.data())]);
+  }
+
+  // Checks 1 and 2 of the system clock:
+  //  open-never-ends-early: a trial of HALF_OPEN g+1 (entered from OPEN g
+  //    by OPEN_PERIOD_OVER) was admitted by a call that read the coarse
+  //    clock at or past D, which it read before its event ended: so
+  //    coarse_after >= maker.coarse_before + P_lo, for every trial of g+1
+  //    and for the event the record of g+1 names (the first trial).
+  //  open-ends-late-by-at-most-7-calls-a-thread: a call that loads OPEN g
+  //    on a thread with a stripe of its own is judged by a fresh coarse
+  //    reading on one of any kRejectionsPerClockRead consecutive
+  //    rejections of that thread (the one made when its count of
+  //    rejections in its stripe, never reset, to which every rejection
+  //    adds one, is a multiple of it), and otherwise rejected unjudged.
+  //    Count, per thread, its calls rejected as OPEN g that began after the
+  //    record's ticket (the deadline certainly stored), read the coarse
+  //    clock at or past record.coarse + P_hi + 999 (the deadline certainly
+  //    come) first thing, and ended before the event that made g+1 began (so g was
+  //    current throughout: no stale word, no later generation's deadline
+  //    in the deadline word). Those are consecutive calls of that thread
+  //    (any call of it in between was rejected as OPEN g too), and a
+  //    judged one among them would have found OPEN over and ended it
+  //    (TryAcquireSlow(): the CAS to HALF_OPEN, retried while g is current)
+  //    instead of being rejected: so at most kRejectionsPerClockRead - 1
+  //    of them, and none on a thread past the own stripes (every rejection
+  //    judged). A generation whose end is unknown (no record of g+1, or
+  //    one made outside any event) and a thread whose number is unknown
+  //    are left out, and so is a thread one of whose counted calls may
+  //    have read kShared (the shared store ends OPEN there).
+  void SystemClockOpen() {
+    if (!h_.system_clock) return;
+    CheckStats& s = r_.stats;
+    // How far the coarse clock lagged the precise one, as each listener
+    // read them one after the other (a figure: no check relies on a bound).
+    for (const TransitionRecord& t : h_.transitions) {
+      if (t.coarse != 0) s.coarse_lag_max = std::max(s.coarse_lag_max, t.mono - t.coarse);
+    }
+    std::unordered_map<uint32_t, std::vector<size_t>> open_rejections;  // by generation
+    for (size_t i = 0; i < h_.events.size(); ++i) {
+      const Event& e = At(i);
+      if (e.op == Op::kAcquire && !e.admitted && e.rejected_state == State::kOpen) {
+        open_rejections[e.permit_generation].push_back(i);
+      }
+    }
+    const int64_t longest = absl::ToInt64Nanoseconds(c_.max_open_duration);
+    const uint64_t per_read = std::max<uint32_t>(1, o_.rejections_per_clock_read);
+    for (uint32_t g = 1; g < made_.size(); ++g) {
+      const TransitionRecord* opened = RecordOf(g);
+      if (opened == nullptr || opened->to != State::kOpen || !OwnTrip(opened->cause)) continue;
+      const TransitionRecord* next = RecordOf(g + 1);
+      // 1. Never early.
+      const Event* maker = EventAt(opened->event);
+      if (maker != nullptr && next != nullptr && next->from == State::kOpen &&
+          next->to == State::kHalfOpen && next->cause == TransitionCause::kOpenPeriodOver) {
+        const int64_t shortest = ShortestOpenNanos(ReopenCountAtLeast(g));
+        const int64_t deadline_lo = maker->coarse_before + shortest;
+        std::vector<const Event*> trials;
+        auto it = trial_acquires_.find(g + 1);
+        if (it != trial_acquires_.end()) {
+          for (size_t i : it->second) trials.push_back(&At(i));
+        }
+        const Event* first = EventAt(next->event);
+        if (first != nullptr && std::find(trials.begin(), trials.end(), first) == trials.end()) {
+          trials.push_back(first);
+        }
+        if (!trials.empty()) ++s.open_ends_timed;
+        for (const Event* t : trials) {
+          ++s.open_end_trials_timed;
+          const int64_t margin = t->coarse_after - deadline_lo;
+          if (margin >= 0) {
+            if (s.open_end_min_margin < 0 || margin < s.open_end_min_margin) {
+              s.open_end_min_margin = margin;
+            }
+            continue;
+          }
+          Report(kOpenEndsEarly,
+                 absl::StrCat("HALF_OPEN generation ", g + 1, " admitted a trial in an event that "
+                              "ended at coarse ", t->coarse_after, ", ", -margin,
+                              " ns before OPEN generation ", g, "'s deadline can have come (its "
+                              "winner's event began at coarse ", maker->coarse_before,
+                              ", the shortest period is ", shortest, " ns): [", Raw(*t),
+                              "]; OPEN made by ", FormatTransition(*opened), " [", Raw(*maker),
+                              "]; left by ", FormatTransition(*next)));
+        }
+      }
+      // 2. Late by at most kRejectionsPerClockRead - 1 calls a thread.
+      if (opened->ticket == 0 || opened->coarse == 0) continue;
+      uint64_t end = kNever;
+      if (g + 1 < made_.size()) {
+        if (next == nullptr || next->event == 0) continue;  // its end is unknown
+        end = next->event;
+      }
+      const int64_t deadline_hi = opened->coarse + longest + 999;
+      ++s.open_periods_paced;
+      std::map<int, std::vector<size_t>> late;  // thread -> its counted rejections
+      std::set<int> shared;                     // threads with one that may have read kShared
+      auto it = open_rejections.find(g);
+      if (it == open_rejections.end()) continue;
+      for (size_t i : it->second) {
+        const Event& e = At(i);
+        if (e.before <= opened->ticket || e.after >= end) continue;
+        if (ThreadSlot(e.thread) >= h_.own_stripes) ++s.unowned_open_rejections;
+        if (e.coarse_before < deadline_hi) continue;
+        late[e.thread].push_back(i);
+        if (MaybeShared(e)) shared.insert(e.thread);
+      }
+      for (const auto& [thread, calls] : late) {
+        if (shared.count(thread)) continue;
+        const int slot = ThreadSlot(thread);
+        if (slot < 0) continue;
+        const bool own = slot < h_.own_stripes;
+        const uint64_t bound = own ? per_read - 1 : 0;
+        const uint64_t n = calls.size();
+        ++s.late_rejection_periods;
+        s.late_rejections += n;
+        s.late_rejections_max = std::max(s.late_rejections_max, n);
+        if (own) {
+          ++s.paced_own_stripe_periods;
+          ++s.late_rejections_by_count[n];
+        }
+        if (n <= bound) continue;
+        const Event& first = At(calls.front());
+        const Event& last = At(calls.back());
+        Report(kOpenEndsLate,
+               absl::StrCat(
+                   "thread ", thread, " (number ", slot,
+                   own ? absl::StrCat(", a stripe of its own: it judges one rejection in ",
+                                      per_read)
+                       : ", past the own stripes: it judges every rejection",
+                   ") was rejected as OPEN generation ", g, " in ", n, " calls (at most ", bound,
+                   " allowed) that began past its deadline (coarse ", deadline_hi,
+                   " at the latest) and after it was stored (ticket ", opened->ticket,
+                   "), and ended before ",
+                   end == kNever ? "the history did" : absl::StrCat("ticket ", end),
+                   ": first [", Raw(first), "] (", (raw_.events[calls.front()].clock_before -
+                                                     opened->mono) / 1000,
+                   " us after the record), last [", Raw(last), "]; OPEN made by ",
+                   FormatTransition(*opened),
+                   next != nullptr ? absl::StrCat("; left by ", FormatTransition(*next)) : ""));
+      }
+    }
+  }
+
   const History& h_;
+  const History& raw_;
   const CheckerOptions& o_;
   const BreakerConfig& c_;
   CheckResult r_;
@@ -2613,12 +2821,53 @@ std::string CheckResult::Summary() const {
                     " after a certain judgment of their bucket), judgments that had to trip ",
                     s.latency_due_checks, " (smallest window ", s.latency_due_min_window, ")");
   }
+  if (s.open_ends_timed > 0 || s.open_periods_paced > 0) {
+    std::vector<std::string> counts;
+    for (const auto& [n, pairs] : s.late_rejections_by_count) {
+      counts.push_back(absl::StrCat(n, ": ", pairs));
+    }
+    absl::StrAppend(&out, "; system clock: OPEN ends timed ", s.open_ends_timed, " (",
+                    s.open_end_trials_timed, " trials, smallest margin ", s.open_end_min_margin,
+                    " ns), OPEN periods paced ", s.open_periods_paced,
+                    ", (generation, thread) pairs rejected past the deadline ",
+                    s.late_rejection_periods, " (", s.paced_own_stripe_periods,
+                    " with a stripe of their own; by count ", absl::StrJoin(counts, ", "),
+                    "), such rejections ", s.late_rejections, " (at most ", s.late_rejections_max,
+                    " a pair), rejections as OPEN of threads past the own stripes ",
+                    s.unowned_open_rejections, ", the coarse clock up to ", s.coarse_lag_max,
+                    " ns behind the precise one (read by the listener)");
+  }
   for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
   return out;
 }
 
 CheckResult CheckHistory(const History& history, const CheckerOptions& options) {
-  return Checker(history, options).Run();
+  if (!history.system_clock) return Checker(history, options).Run();
+  // On the system clock the breaker reads CLOCK_MONOTONIC_COARSE (OPEN's
+  // end, and every other decision this configuration times), which lags
+  // CLOCK_MONOTONIC by up to a tick: the checks, which bound the breaker's
+  // readings inside an event by the event's two, run on the coarse view of
+  // the history (each event's coarse readings as its clock, the acquire's
+  // as a resolution's acquired clock). Exact, with no slack for the tick.
+  History coarse = history;
+  std::unordered_map<uint64_t, const Event*> acquires;
+  for (Event& e : coarse.events) {
+    e.clock_before = e.coarse_before;
+    e.clock_after = e.coarse_after;
+    if (e.op == Op::kAcquire) acquires.emplace(e.permit, &e);
+  }
+  for (Event& e : coarse.events) {
+    if (!IsResolve(e.op)) continue;
+    auto a = acquires.find(e.permit);
+    if (a == acquires.end()) continue;
+    e.acquired_clock_before = a->second->coarse_before;
+    e.acquired_clock_after = a->second->coarse_after;
+  }
+  coarse.start_clock = history.start_coarse;
+  coarse.quiescent_clock = history.quiescent_coarse;
+  coarse.end_clock = history.end_coarse;
+  coarse.clock_marks.clear();
+  return Checker(coarse, options, &history).Run();
 }
 
 }  // namespace history

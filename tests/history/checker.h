@@ -102,6 +102,19 @@ inline constexpr absl::string_view kMissedTrip = "consecutive-failures-trip";
 inline constexpr absl::string_view kLatencyTrip = "latency-trip-cause";
 inline constexpr absl::string_view kLatencyOncePerBucket = "latency-judged-once-per-bucket";
 inline constexpr absl::string_view kMissedLatencyTrip = "latency-trip-when-due";
+// The system clock (History::system_clock; design.md section 7, "OPEN: a
+// coarse reading per judged rejection"). An OPEN generation the breaker
+// entered by its own trip ends at its deadline on CLOCK_MONOTONIC_COARSE,
+// judged there on one of each thread's rejections in
+// kRejectionsPerClockRead (every one on a thread past the own stripes):
+// a trial of the HALF_OPEN after it admitted in an event that ended before
+// the deadline can have come (OPEN ended early); more than
+// kRejectionsPerClockRead - 1 of one thread's calls (more than 0 on a
+// thread without a stripe of its own) rejected as that OPEN after its
+// deadline had certainly come and been stored, and before anything ended
+// it (OPEN ended too late).
+inline constexpr absl::string_view kOpenEndsEarly = "open-never-ends-early";
+inline constexpr absl::string_view kOpenEndsLate = "open-ends-late-by-at-most-7-calls-a-thread";
 
 struct Violation {
   std::string check;
@@ -123,6 +136,11 @@ struct CheckerOptions {
   // shed. Set this to read breaker.h ("Calls rejected while CLOSED by slow
   // start's ramp") literally: `shed` equals every call rejected as CLOSED.
   bool strict_shed_count = false;
+  // The system clock: a thread with a stripe of its own judges one of its
+  // rejections in this many while OPEN (design.md section 7;
+  // internal::kRejectionsPerClockRead, which history_test checks against
+  // this, so that a library built with another value fails here).
+  uint32_t rejections_per_clock_read = 8;
   // Details kept per check (every violation is counted).
   size_t max_details_per_check = 10;
 };
@@ -254,6 +272,35 @@ struct CheckStats {
   uint64_t latency_once_checks = 0;
   uint64_t latency_due_checks = 0;
   uint64_t latency_due_min_window = 0;
+  // The system clock. OPEN generations the breaker entered by its own trip
+  // whose trials were timed against the earliest deadline they can have
+  // (open-never-ends-early), and the smallest margin by which such a
+  // trial's event ended past it (ns on the coarse clock; -1: none); OPEN
+  // generations whose late rejections were counted (the record's ticket
+  // and reading known, and the event that ended it, if any); the
+  // (generation, thread) pairs where that thread was rejected as OPEN at
+  // least once past the deadline (and of them, those of threads with a
+  // stripe of their own), the rejections so counted, and the most of one
+  // thread in one generation (open-ends-late-by-at-most-7-calls-a-thread);
+  // by count, the pairs of own-stripe threads with that many. And the
+  // rejections as OPEN, past the deadline or not, of threads past the own
+  // stripes in those generations (after the record, before their end):
+  // each judged, so none may come past the deadline.
+  uint64_t open_ends_timed = 0;
+  uint64_t open_end_trials_timed = 0;
+  int64_t open_end_min_margin = -1;
+  uint64_t open_periods_paced = 0;
+  uint64_t paced_own_stripe_periods = 0;
+  uint64_t late_rejection_periods = 0;
+  uint64_t late_rejections = 0;
+  uint64_t late_rejections_max = 0;
+  std::map<uint64_t, uint64_t> late_rejections_by_count;
+  uint64_t unowned_open_rejections = 0;
+  // The most a listener's CLOCK_MONOTONIC reading was ahead of its
+  // CLOCK_MONOTONIC_COARSE one, read just before (TransitionRecord::mono,
+  // coarse): how far the coarse clock lags (a figure; the checks read the
+  // coarse clock, and need no bound on it).
+  int64_t coarse_lag_max = 0;
 };
 
 struct CheckResult {

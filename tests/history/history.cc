@@ -1,10 +1,14 @@
 // The stress harness: see history.h.
 #include "tests/history/history.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,9 +23,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/clock.h"
+#include "circuit/config.h"
 #include "circuit/events.h"
 #include "circuit/fake_clock.h"
 #include "circuit/internal/shared_control.h"
+#include "circuit/internal/stripes.h"
 
 namespace circuit {
 namespace history {
@@ -114,7 +121,11 @@ std::string FormatEvent(const Event& e) {
     absl::StrAppend(&s, " returned false");
   }
   absl::StrAppend(&s, " pre ", FormatObservation(e.pre), " post ", FormatObservation(e.post),
-                  " clock ", e.clock_before, "..", e.clock_after, e.probe ? " [probe]" : "");
+                  " clock ", e.clock_before, "..", e.clock_after);
+  if (e.coarse_before != 0 || e.coarse_after != 0) {
+    absl::StrAppend(&s, " coarse ", e.coarse_before, "..", e.coarse_after);
+  }
+  if (e.probe) absl::StrAppend(&s, " [probe]");
   return s;
 }
 
@@ -125,7 +136,11 @@ std::string FormatTransition(const TransitionRecord& t) {
                           ? absl::StrCat(" ", t.value, " s > ", t.threshold, " s")
                           : "",
                       ") made by t", t.thread,
-                      t.event == 0 ? " outside any event" : absl::StrCat(" in event #", t.event));
+                      t.event == 0 ? " outside any event" : absl::StrCat(" in event #", t.event),
+                      t.ticket == 0 ? "" : absl::StrCat(", told by #", t.ticket),
+                      t.coarse == 0 && t.mono == 0
+                          ? ""
+                          : absl::StrCat(" at coarse ", t.coarse, " (monotonic ", t.mono, ")"));
 }
 
 std::vector<BreakerConfig> StressConfigs() {
@@ -289,6 +304,28 @@ std::vector<BreakerConfig> StressConfigs() {
   latency.stripes = 4;
   configs.push_back(latency);
 
+  // The system clock (clock == nullptr), in real time: rejections while
+  // OPEN judge by the clock on one of each thread's rejections in
+  // internal::kRejectionsPerClockRead (design.md section 7, "OPEN: a coarse
+  // reading per judged rejection"), which a FakeClock never exercises (an
+  // injected clock judges every rejection). Short open periods, so that
+  // many end in a run of a few hundred milliseconds: 2 ms, which the
+  // coarse clock's tick (4 ms here) rounds up to the next tick; no backoff
+  // or jitter, so every OPEN the breaker makes lasts exactly open_duration
+  // (on the coarse clock). 4 own stripes: with the main thread numbered 0
+  // (it runs the tails) workers 1 to 3 have a stripe of their own and
+  // judge one rejection in 8, the others judge every one (the harness
+  // records each thread's number).
+  BreakerConfig system;
+  system.name = std::string(kSystemClockConfig);
+  system.consecutive_failures_to_open = 3;
+  system.open_duration = absl::Milliseconds(2);
+  system.max_open_duration = absl::Milliseconds(2);
+  system.half_open_trial_calls = 2;
+  system.half_open_max_concurrent = 2;
+  system.stripes = 4;
+  configs.push_back(system);
+
   return configs;
 }
 
@@ -329,15 +366,29 @@ struct Worker {
 thread_local Worker* tls_worker = nullptr;
 
 // Listeners run on the thread that made the transition, inside its call:
-// so the record names the event that made it.
+// so the record names the event that made it. On the system clock it also
+// takes a ticket (after the transition's CAS and, for OPEN, its deadline's
+// store) and reads the coarse and the precise clock.
 class TransitionRecorder : public BreakerListener {
  public:
+  TransitionRecorder(std::atomic<uint64_t>* ticket, bool system_clock)
+      : ticket_(ticket), system_clock_(system_clock) {}
+
   void OnTransition(const TransitionEvent& e) override {
     Worker* w = tls_worker;
     if (w == nullptr) return;  // no thread of the run: the checker reports the gap
-    w->transitions.push_back(TransitionRecord{e.generation, e.from, e.to, e.cause, w->id,
-                                              w->event, e.value, e.threshold});
+    TransitionRecord r{e.generation, e.from, e.to, e.cause, w->id, w->event, e.value, e.threshold};
+    if (system_clock_) {
+      r.ticket = ticket_->fetch_add(1, std::memory_order_seq_cst);
+      r.coarse = internal::MonotonicCoarseNanos();
+      r.mono = internal::MonotonicNanos();
+    }
+    w->transitions.push_back(r);
   }
+
+ private:
+  std::atomic<uint64_t>* const ticket_;
+  const bool system_clock_;
 };
 
 // The shared state as the coordinator hears it from the store: here it
@@ -360,16 +411,27 @@ class Run {
  public:
   Run(BreakerConfig config, const HarnessOptions& options)
       : options_(options), config_(std::move(config)) {
-    config_.clock = &clock_;
+    config_.clock = system_clock_ ? nullptr : &clock_;
   }
 
   absl::StatusOr<History> Go() {
+    History history;
+    history.system_clock = system_clock_;
+    if (system_clock_) {
+      history.start_coarse = internal::MonotonicCoarseNanos();
+      struct timespec res;
+      history.coarse_resolution =
+          clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0
+              ? int64_t{res.tv_sec} * 1'000'000'000 + res.tv_nsec
+              : 10'000'000;
+      history.own_stripes = EffectiveStripes(config_);
+      history.thread_slots.assign(static_cast<size_t>(options_.threads) + 2, -1);
+    }
     absl::StatusOr<std::unique_ptr<Breaker>> breaker = Breaker::Create(config_);
     if (!breaker.ok()) return breaker.status();
     breaker_ = std::move(breaker).value();
-    now_ = clock_.NowNanos();
+    now_ = Now();
 
-    History history;
     history.config = config_;
     history.config.clock = nullptr;
     history.seed = options_.seed;
@@ -385,7 +447,10 @@ class Run {
     Subscription recording;
     // The listener's records name who made each transition: the
     // coordinator's, and with per-probe deadlines which event reaped.
-    if (Recording()) recording = breaker_->Subscribe(std::make_shared<TransitionRecorder>());
+    if (Recording()) {
+      recording =
+          breaker_->Subscribe(std::make_shared<TransitionRecorder>(&ticket_, system_clock_));
+    }
     Worker coordinator(options_.threads + 1, options_.seed ^ 0xc00d);
     const int parties = options_.threads + 1 + (options_.coordinator ? 1 : 0);
     std::atomic<int> ready{0};
@@ -398,9 +463,15 @@ class Run {
       Drive();
     });
     std::thread sync;
+    // On the system clock every thread that calls the breaker records its
+    // number (registering it now rather than at its first call).
+    auto number = [this, &history](int id) {
+      if (system_clock_) history.thread_slots[static_cast<size_t>(id)] = internal::ThisThreadSlot();
+    };
     if (options_.coordinator) {
       sync = std::thread([&] {
         tls_worker = &coordinator;
+        number(coordinator.id);
         start();
         Coordinate(coordinator);
       });
@@ -408,8 +479,9 @@ class Run {
     std::vector<std::thread> threads;
     for (auto& worker : workers) {
       Worker* w = worker.get();
-      threads.emplace_back([this, w, &start] {
+      threads.emplace_back([this, w, &start, &number] {
         tls_worker = w;
+        number(w->id);
         start();
         Work(*w);
       });
@@ -422,13 +494,15 @@ class Run {
     // The quiescent tail, on this thread: nothing else touches the breaker.
     Worker tail(options_.threads, options_.seed ^ 0x5eed);
     tls_worker = &tail;
+    number(tail.id);
     std::deque<Held> leftovers;
     {
       std::lock_guard<std::mutex> lock(exchange_mu_);
       leftovers.swap(exchange_);
     }
     for (Held& h : leftovers) ResolveRandomly(tail, h, /*probe=*/false);
-    history.quiescent_clock = clock_.NowNanos();
+    history.quiescent_clock = Now();
+    if (system_clock_) history.quiescent_coarse = internal::MonotonicCoarseNanos();
     history.quiescent_trials_in_flight =
         static_cast<int>(SharedControl::Read(*breaker_).trials_in_flight);
     history.quiescent_snapshot_trials_in_flight =
@@ -436,7 +510,8 @@ class Run {
     if (options_.probe_tail) ProbeUntilClosed(tail);
     tls_worker = nullptr;
 
-    history.end_clock = clock_.NowNanos();
+    history.end_clock = Now();
+    if (system_clock_) history.end_coarse = internal::MonotonicCoarseNanos();
     history.final_metrics = breaker_->Metrics();
     history.has_final = true;
     history.complete = true;
@@ -469,8 +544,12 @@ class Run {
  private:
   bool Recording() const {
     return options_.coordinator || config_.half_open_probe_timeout > absl::ZeroDuration() ||
-           config_.slow_start_duration > absl::ZeroDuration() || latency_on_;
+           config_.slow_start_duration > absl::ZeroDuration() || latency_on_ || system_clock_;
   }
+
+  // The clock events are timed by: the FakeClock, or CLOCK_MONOTONIC on the
+  // system clock (whose coarse readings Begin() and End() take too).
+  int64_t Now() const { return system_clock_ ? internal::MonotonicNanos() : clock_.NowNanos(); }
 
   static constexpr uint64_t kMaxLagOps = 256;
   static constexpr int kMaxSlowSpins = 200'000;
@@ -505,14 +584,16 @@ class Run {
     e.probe = probe;
     e.before = Ticket();
     w.event = e.before;
+    if (system_clock_) e.coarse_before = internal::MonotonicCoarseNanos();
     e.pre = Observe();
-    e.clock_before = clock_.NowNanos();
+    e.clock_before = Now();
     return e;
   }
 
   void End(Worker& w, Event& e) {
     e.post = Observe();
-    e.clock_after = clock_.NowNanos();
+    e.clock_after = Now();
+    if (system_clock_) e.coarse_after = internal::MonotonicCoarseNanos();
     e.after = Ticket();
     w.event = 0;
     w.last = e.post;
@@ -690,7 +771,9 @@ class Run {
   // clock step and the coordinator's next round: time and syncs track work
   // however fast the threads run.
   uint64_t PacedOps() const {
+    if (system_clock_ && !options_.coordinator) return std::numeric_limits<uint64_t>::max();
     uint64_t next = next_step_.load(std::memory_order_relaxed);
+    if (system_clock_) return next_sync_.load(std::memory_order_relaxed) + kMaxLagOps;
     if (options_.coordinator) next = std::min(next, next_sync_.load(std::memory_order_relaxed));
     return next + kMaxLagOps;
   }
@@ -737,6 +820,7 @@ class Run {
           ResolveRandomly(w, *h, /*probe=*/false);
         }
       }
+      if (system_clock_) Pause(w);
       if (!w.held.empty() && w.rng() % 4 == 0) {
         const size_t i = static_cast<size_t>(w.rng() % w.held.size());
         ResolveRandomly(w, w.held[i], /*probe=*/false);
@@ -763,6 +847,10 @@ class Run {
   // threads run), or whenever a worker waits for a slow call. Alternates
   // healthy spells with outages.
   void Drive() {
+    if (system_clock_) {
+      DriveInRealTime();
+      return;
+    }
     std::mt19937_64 rng(options_.seed ^ 0xd1ce);
     const int64_t max_step = std::max<int64_t>(1, absl::ToInt64Nanoseconds(options_.max_step));
     int steps_left = 0;
@@ -789,6 +877,37 @@ class Run {
       now_ += step;
       marks_.push_back(ClockMark{Ticket(), now_});
       std::this_thread::yield();
+    }
+  }
+
+  // The system clock: nothing moves time, the driver only alternates
+  // outages (4 to 24 ms, several open periods each: every trial fails with
+  // 85 % chance there) with healthy spells (2 to 14 ms), in real time.
+  void DriveInRealTime() {
+    std::mt19937_64 rng(options_.seed ^ 0xd1ce);
+    while (!done_.load(std::memory_order_acquire)) {
+      const bool outage = !outage_.load(std::memory_order_relaxed);
+      outage_.store(outage, std::memory_order_relaxed);
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::microseconds(outage ? 4000 + rng() % 20000 : 2000 + rng() % 12000);
+      while (!done_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
+    }
+  }
+
+  // The system clock: a worker's pause after each operation, so that a run
+  // spans many open periods with a bounded number of events and every
+  // worker gets the CPU often (2 cores): one time in 16 a sleep of up to
+  // 300 us, otherwise a spin of up to 3 us on the precise clock.
+  void Pause(Worker& w) {
+    const uint64_t roll = w.rng();
+    if (roll % 16 == 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds((roll >> 8) % 300));
+      return;
+    }
+    const int64_t until = internal::MonotonicNanos() + static_cast<int64_t>((roll >> 8) % 3000);
+    while (internal::MonotonicNanos() < until) {
     }
   }
 
@@ -848,7 +967,7 @@ class Run {
   // lent, one at a time, up to one past half_open_trial_calls (so that the
   // config's bound also binds).
   void Evolve(std::mt19937_64& rng, SharedState& s) {
-    const int64_t now = clock_.NowNanos();
+    const int64_t now = Now();
     const uint64_t roll = rng() % 100;
     auto open = [&] {
       s.state = State::kOpen;
@@ -892,7 +1011,7 @@ class Run {
   void Follow(Worker& c, const SharedState& shared, Following& t) {
     const internal::LocalCounts local = SharedControl::Read(*breaker_);
     const bool new_generation = t.followed != static_cast<int64_t>(shared.generation);
-    const int64_t open_nanos = std::max<int64_t>(0, shared.open_until - clock_.NowNanos());
+    const int64_t open_nanos = std::max<int64_t>(0, shared.open_until - Now());
     uint32_t gen = local.generation;
     switch (shared.state) {
       case State::kClosed:
@@ -977,9 +1096,14 @@ class Run {
   // (slow start) admits every call once its ramp is over. Successful probes
   // close it.
   void ProbeUntilClosed(Worker& w) {
-    const int attempts = 8 + 4 * config_.half_open_trial_calls;
+    // On the system clock a rejection while OPEN is judged on one of this
+    // thread's rejections in kRejectionsPerClockRead: up to that many more
+    // calls after the wait.
+    const int attempts = 8 + 4 * config_.half_open_trial_calls +
+                         (system_clock_ ? 2 * static_cast<int>(internal::kRejectionsPerClockRead) : 0);
     const absl::Duration longest =
         config_.max_open_duration * (1 + config_.open_jitter) + absl::Seconds(1);
+    int64_t waited_out = -1;  // the system clock: the OPEN generation already waited out
     for (int attempt = 0; attempt < attempts; ++attempt) {
       const Observation o = Observe();
       if (o.state == State::kForcedOpen || o.state == State::kDisabled ||
@@ -987,7 +1111,15 @@ class Run {
         Operator(w, Op::kReset, /*probe=*/true);
         continue;
       }
-      if (o.state == State::kOpen) {
+      if (o.state == State::kOpen && system_clock_) {
+        // Wait out the longest period once (and two ticks of the coarse
+        // clock it is judged by), then call until a judgment ends it.
+        if (waited_out != static_cast<int64_t>(o.generation)) {
+          waited_out = o.generation;
+          std::this_thread::sleep_for(std::chrono::nanoseconds(absl::ToInt64Nanoseconds(
+              config_.max_open_duration * (1 + config_.open_jitter) + absl::Milliseconds(20))));
+        }
+      } else if (o.state == State::kOpen) {
         clock_.Advance(longest);
         now_ += absl::ToInt64Nanoseconds(longest);
         marks_.push_back(ClockMark{Ticket(), now_});
@@ -997,7 +1129,10 @@ class Run {
         // Shed by slow start's ramp: wait it out (the next call is admitted
         // for certain; the checker says whether this one was allowed).
         const Event& rejected = w.log.back();
-        if (rejected.rejected_state == State::kClosed) {
+        if (rejected.rejected_state == State::kClosed && system_clock_) {
+          std::this_thread::sleep_for(std::chrono::nanoseconds(
+              absl::ToInt64Nanoseconds(config_.slow_start_duration + absl::Milliseconds(20))));
+        } else if (rejected.rejected_state == State::kClosed) {
           clock_.Advance(config_.slow_start_duration);
           now_ += absl::ToInt64Nanoseconds(config_.slow_start_duration);
           marks_.push_back(ClockMark{Ticket(), now_});
@@ -1019,6 +1154,7 @@ class Run {
 
   const HarnessOptions options_;
   BreakerConfig config_;
+  const bool system_clock_ = OnSystemClock(config_);
   const int64_t probe_timeout_ = absl::ToInt64Nanoseconds(config_.half_open_probe_timeout);
   const bool latency_on_ = config_.latency_percentile > 0;
   const int64_t latency_threshold_ =

@@ -44,6 +44,16 @@
 // as a real coordinator would). A transition listener then records, for
 // every transition, its cause and the event in progress on the thread that
 // made it (listeners run on that thread, right after the transition's CAS).
+//
+// The configuration named `system-clock` (kSystemClockConfig) runs on the
+// system clock instead (BreakerConfig::clock == nullptr): no FakeClock, no
+// clock steps; the driver only alternates outages with healthy spells in
+// real time, and the workers pause a little between operations. Each
+// event then also reads CLOCK_MONOTONIC_COARSE, the clock the breaker ends
+// OPEN by, first thing after its `before` ticket and last thing before its
+// `after` ticket (Event::coarse_before, coarse_after), and clock_before /
+// clock_after are CLOCK_MONOTONIC readings; the listener records when each
+// transition was told (TransitionRecord::ticket, coarse, mono).
 #ifndef CIRCUIT_TESTS_HISTORY_HISTORY_H_
 #define CIRCUIT_TESTS_HISTORY_HISTORY_H_
 
@@ -108,6 +118,14 @@ struct Event {
   uint64_t after = 0;        // ticket taken last
   int64_t clock_before = 0;  // FakeClock read just before the operation
   int64_t clock_after = 0;   // ... and just after it
+  // On the system clock (History::system_clock), clock_before/clock_after
+  // are CLOCK_MONOTONIC readings, and these are CLOCK_MONOTONIC_COARSE ones
+  // (the breaker's own clock there): coarse_before right after `before`,
+  // before the pre-observation; coarse_after right before `after`. So
+  // every coarse reading the breaker took inside the event lies between
+  // them. 0 on a FakeClock.
+  int64_t coarse_before = 0;
+  int64_t coarse_after = 0;
   Observation pre;           // read just before the operation
   Observation post;          // read just after it
 
@@ -158,6 +176,15 @@ struct TransitionRecord {
   uint64_t event = 0;  // the `before` ticket of that thread's event in progress (0: none)
   double value = 0;      // TransitionEvent::value: what crossed the threshold
   double threshold = 0;  // TransitionEvent::threshold
+  // On the system clock, a ticket the listener took (0: none): after the
+  // transition's CAS and everything its winner did before telling
+  // listeners (for OPEN, storing the deadline: transitions.cc, Publish()).
+  uint64_t ticket = 0;
+  // On the system clock: CLOCK_MONOTONIC_COARSE and CLOCK_MONOTONIC read by
+  // the listener (after the coarse reading the winner dated the transition
+  // by, which it took before its CAS); 0 otherwise.
+  int64_t coarse = 0;
+  int64_t mono = 0;
 };
 
 // The driver's clock: after the advance that made the clock `now`, it took
@@ -195,6 +222,25 @@ struct History {
   // that closed the breaker, whose clock dates the ramp).
   bool transitions_complete = false;
   std::vector<TransitionRecord> transitions;
+
+  // The system-clock configuration (kSystemClockConfig): the breaker ran on
+  // the system clock; events carry CLOCK_MONOTONIC readings in
+  // clock_before/clock_after (start_clock, quiescent_clock and end_clock
+  // too) and CLOCK_MONOTONIC_COARSE ones in coarse_before/coarse_after;
+  // there are no clock marks.
+  bool system_clock = false;
+  int64_t start_coarse = 0;      // CLOCK_MONOTONIC_COARSE before the breaker was created
+  int64_t quiescent_coarse = 0;  // ... once every worker had joined
+  int64_t end_coarse = 0;        // ... at the end
+  int64_t coarse_resolution = 0;  // clock_getres(CLOCK_MONOTONIC_COARSE): the tick, ns
+  // The breaker's own stripes (EffectiveStripes()), and each thread's
+  // number (internal::ThisThreadSlot(), by Event::thread; -1: unknown): a
+  // thread numbered below own_stripes has a stripe of its own, and with
+  // the system clock judges only one of its rejections in
+  // kRejectionsPerClockRead while OPEN (design.md section 7); the others
+  // judge every one.
+  int own_stripes = 0;
+  std::vector<int> thread_slots;
 };
 
 struct HarnessOptions {
@@ -264,11 +310,22 @@ struct HarnessOptions {
 //                           to Success(took)/Failure(took), or held while
 //                           the clock moves); healthy calls mostly at most
 //                           25 ms (given, or timed by the breaker)
+//   system-clock            on the system clock (config.clock == nullptr),
+//                           in real time: 3 failures in a row open it for
+//                           2 ms (the coarse clock's 4 ms tick decides when
+//                           it ends), K=C=2; 4 own stripes, so with the
+//                           main thread numbered 0 the fourth worker (and
+//                           more) has none
 std::vector<BreakerConfig> StressConfigs();
 // The one named `name` (a default BreakerConfig if there is none).
 BreakerConfig StressConfig(absl::string_view name);
 
-// Runs one history. `config.clock` is replaced by the harness's FakeClock.
+// The configuration the harness runs on the system clock, in real time.
+inline constexpr absl::string_view kSystemClockConfig = "system-clock";
+inline bool OnSystemClock(const BreakerConfig& config) { return config.name == kSystemClockConfig; }
+
+// Runs one history. `config.clock` is replaced by the harness's FakeClock,
+// or, for the system-clock configuration (OnSystemClock()), by nullptr.
 absl::StatusOr<History> RunHistory(BreakerConfig config, const HarnessOptions& options);
 
 std::string FormatObservation(const Observation& o);

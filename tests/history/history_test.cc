@@ -4,6 +4,7 @@
 // (checker.h) must find nothing. Hand-made bad histories prove it can fail.
 #include "tests/history/history.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -15,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/clock.h"
 #include "circuit/config.h"
 #include "circuit/events.h"
 #include "circuit/fake_clock.h"
@@ -83,6 +85,16 @@ struct Totals {
   uint64_t latency_once_checks = 0;
   uint64_t latency_due_checks = 0;
   uint64_t latency_due_min_window = 0;
+  // The system clock.
+  uint64_t open_ends_timed = 0;
+  uint64_t open_end_trials_timed = 0;
+  uint64_t open_periods_paced = 0;
+  uint64_t late_rejection_periods = 0;
+  uint64_t late_own_stripe_periods = 0;
+  uint64_t late_rejections = 0;
+  uint64_t late_rejections_max = 0;
+  std::map<uint64_t, uint64_t> late_rejections_by_count;
+  uint64_t unowned_open_rejections = 0;
 };
 
 constexpr int kThreads = 8;  // the machine has 2 cores
@@ -90,11 +102,12 @@ constexpr int kOpsPerThread = 3000;
 constexpr int kHistoriesPerConfig = 4;
 
 void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* totals,
-                 bool coordinator = false, int retry_after_per_million = 0) {
+                 bool coordinator = false, int retry_after_per_million = 0,
+                 int threads = kThreads, int ops_per_thread = kOpsPerThread) {
   for (int i = 0; i < kHistoriesPerConfig; ++i) {
     HarnessOptions options;
-    options.threads = kThreads;
-    options.ops_per_thread = kOpsPerThread;
+    options.threads = threads;
+    options.ops_per_thread = ops_per_thread;
     options.seed = first_seed + static_cast<uint64_t>(i);
     options.coordinator = coordinator;
     options.retry_after_per_million = retry_after_per_million;
@@ -155,6 +168,18 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
          result.stats.latency_due_min_window < totals->latency_due_min_window)) {
       totals->latency_due_min_window = result.stats.latency_due_min_window;
     }
+    totals->open_ends_timed += result.stats.open_ends_timed;
+    totals->open_end_trials_timed += result.stats.open_end_trials_timed;
+    totals->open_periods_paced += result.stats.open_periods_paced;
+    totals->late_rejection_periods += result.stats.late_rejection_periods;
+    totals->late_own_stripe_periods += result.stats.paced_own_stripe_periods;
+    totals->late_rejections += result.stats.late_rejections;
+    totals->late_rejections_max =
+        std::max(totals->late_rejections_max, result.stats.late_rejections_max);
+    for (const auto& [n, pairs] : result.stats.late_rejections_by_count) {
+      totals->late_rejections_by_count[n] += pairs;
+    }
+    totals->unowned_open_rejections += result.stats.unowned_open_rejections;
     if (result.stats.max_trials_in_flight > totals->max_trials_in_flight) {
       totals->max_trials_in_flight = result.stats.max_trials_in_flight;
     }
@@ -451,6 +476,46 @@ TEST(HistoryTest, ConcurrentHistoriesOfASharedConsecutiveOnlyBreakerFollowTheSta
   RunShared("consecutive-only", 12001);
 }
 
+// The system clock (config.clock == nullptr), in real time: 4 workers with
+// short pauses, outages of a few milliseconds, OPEN for 2 ms (ended by the
+// coarse clock's tick). A thread with a stripe of its own judges one of its
+// rejections in kRejectionsPerClockRead while OPEN and rejects the others
+// unjudged: no trial before the deadline, and at most 7 of a thread's calls
+// rejected once it has certainly come (none on a thread past the own
+// stripes). About 0.3 s a history.
+TEST(HistoryTest, ConcurrentHistoriesOnTheSystemClockEndOpenOnTimeFollowTheStateMachine) {
+  // The checker's bound is the one design.md documents; the library must
+  // agree (a build with another value fails here, and its histories fail
+  // open-ends-late-by-at-most-7-calls-a-thread).
+  ASSERT_EQ(CheckerOptions().rejections_per_clock_read, internal::kRejectionsPerClockRead);
+  Totals totals;
+  const BreakerConfig config = StressConfig(kSystemClockConfig);
+  ASSERT_EQ(config.name, kSystemClockConfig);
+  RunAndCheck(config, 23001, &totals, /*coordinator=*/false, /*retry_after_per_million=*/0,
+              /*threads=*/4, /*ops_per_thread=*/5000);
+  std::string counts;
+  for (const auto& [n, pairs] : totals.late_rejections_by_count) {
+    counts += " " + std::to_string(n) + ":" + std::to_string(pairs);
+  }
+  std::printf("  system clock: OPEN ends timed %llu (%llu trials), OPEN periods paced %llu, "
+              "(generation, thread) pairs rejected past the deadline %llu (%llu with a stripe of "
+              "their own; by count%s), such rejections %llu (at most %llu a pair), rejections "
+              "as OPEN of threads past the own stripes %llu\n",
+              static_cast<unsigned long long>(totals.open_ends_timed),
+              static_cast<unsigned long long>(totals.open_end_trials_timed),
+              static_cast<unsigned long long>(totals.open_periods_paced),
+              static_cast<unsigned long long>(totals.late_rejection_periods),
+              static_cast<unsigned long long>(totals.late_own_stripe_periods), counts.c_str(),
+              static_cast<unsigned long long>(totals.late_rejections),
+              static_cast<unsigned long long>(totals.late_rejections_max),
+              static_cast<unsigned long long>(totals.unowned_open_rejections));
+  EXPECT_GT(totals.open_ends_timed, 0u) << "no OPEN period timed";
+  EXPECT_GT(totals.open_periods_paced, 0u) << "no OPEN period paced";
+  // The unjudged path ran: threads with a stripe of their own were rejected
+  // past the deadline before one of them judged.
+  EXPECT_GT(totals.late_own_stripe_periods, 0u) << "no rejection past an OPEN deadline";
+}
+
 // ---- Hand-made histories: the checker can fail ------------------------------------
 
 // Builds a history one event at a time, each wholly after the previous one
@@ -475,8 +540,21 @@ class Builder {
     e.post = e.pre;
     e.clock_before = clock_;
     e.clock_after = clock_;
+    if (history_.system_clock) {
+      e.coarse_before = clock_;
+      e.coarse_after = clock_;
+    }
     history_.events.push_back(e);
     return history_.events.back();
+  }
+
+  // The system clock: every event reads the coarse clock as it reads the
+  // clock, records take a ticket and that reading, thread i is numbered
+  // slots[i], and the breaker has `own_stripes` stripes of its own.
+  void OnSystemClock(std::vector<int> slots, int own_stripes) {
+    history_.system_clock = true;
+    history_.thread_slots = std::move(slots);
+    history_.own_stripes = own_stripes;
   }
 
   // TryAcquire() in `gen`/`state`: admitted (a trial if HALF_OPEN) or rejected.
@@ -546,15 +624,23 @@ class Builder {
   void Made(uint32_t gen, State from, State to, TransitionCause cause) {
     const Event& e = history_.events.back();
     history_.transitions.push_back(TransitionRecord{gen, from, to, cause, e.thread, e.before});
+    if (history_.system_clock) {
+      TransitionRecord& r = history_.transitions.back();
+      r.ticket = ++ticket_;
+      r.coarse = clock_;
+      r.mono = clock_;
+    }
   }
 
+  // (The system clock has no clock marks: nothing but time moves it.)
   void Advance(absl::Duration d) {
     clock_ += absl::ToInt64Nanoseconds(d);
-    history_.clock_marks.push_back(ClockMark{++ticket_, clock_});
+    if (!history_.system_clock) history_.clock_marks.push_back(ClockMark{++ticket_, clock_});
   }
 
   History& history() {
     history_.end_clock = clock_;
+    if (history_.system_clock) history_.end_coarse = clock_;
     return history_;
   }
 
@@ -1861,6 +1947,129 @@ TEST(CheckerTest, CatchesALatencyBucketJudgedTwice) {
   result = CheckHistory(ok.history());
   EXPECT_TRUE(result.ok()) << result.Summary();
   EXPECT_EQ(result.stats.latency_once_checks, 0u);
+}
+
+// ---- The system clock ---------------------------------------------------------------------
+
+// The system-clock configuration: 3 failures in a row open it for 2 ms (no
+// backoff, no jitter), K = C = 2, 4 own stripes.
+BreakerConfig SystemConfig() { return StressConfig(kSystemClockConfig); }
+
+// CLOSED g0 --3 failures on thread 0, at 10 ms--> OPEN g1, recorded. Thread
+// 0 is numbered 1 (a stripe of its own), thread 1 is numbered 5 (past the 4
+// own stripes).
+Builder OpenedOnTheSystemClock() {
+  Builder b(SystemConfig());
+  b.OnSystemClock({1, 5}, 4);
+  b.Advance(absl::Milliseconds(10));
+  b.Failures(3, 0, 1, State::kOpen);
+  b.Made(1, State::kClosed, State::kOpen, TransitionCause::kConsecutiveFailures);
+  return b;
+}
+
+// HALF_OPEN g2's first trial, by `thread`, recorded, and its success.
+void FirstTrial(Builder& b, int thread = 0) {
+  const uint64_t t = b.Acquire(2, State::kHalfOpen, true, thread);
+  b.Made(2, State::kOpen, State::kHalfOpen, TransitionCause::kOpenPeriodOver);
+  b.Resolve(t, Op::kSuccess, 2, State::kHalfOpen, thread);
+}
+
+TEST(CheckerTest, CatchesAnOpenPeriodThatEndsBeforeItsDeadlineOnTheSystemClock) {
+  // The opener's event began at coarse 10 ms; OPEN lasts 2 ms: a trial
+  // admitted in an event that ended at 12 ms is fine. 1 us earlier OPEN
+  // ended early; only open-never-ends-early sees it (transition-cause
+  // leaves 2 us for the FakeClock's rounding); 1 ms earlier both do.
+  auto run = [](absl::Duration after) {
+    Builder b = OpenedOnTheSystemClock();
+    b.Acquire(1, State::kOpen, false);
+    b.Advance(after);
+    FirstTrial(b);
+    return CheckHistory(b.history());
+  };
+  CheckResult result = run(absl::Milliseconds(2));
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.open_ends_timed, 1u);
+  EXPECT_EQ(result.stats.open_end_min_margin, 0);
+  result = run(absl::Milliseconds(2) - absl::Microseconds(1));
+  EXPECT_TRUE(result.Has(kOpenEndsEarly)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  result = run(absl::Milliseconds(1));
+  EXPECT_TRUE(result.Has(kOpenEndsEarly)) << result.Summary();
+  EXPECT_TRUE(result.Has(kTransitionCause)) << result.Summary();
+  // Timed from the event that made the OPEN (its record), not from the
+  // first failure: a later opener's OPEN ends later.
+  Builder b = OpenedOnTheSystemClock();
+  b.history().events.back().coarse_before += absl::ToInt64Nanoseconds(absl::Milliseconds(1));
+  b.history().events.back().coarse_after += absl::ToInt64Nanoseconds(absl::Milliseconds(1));
+  b.Advance(absl::Milliseconds(2));
+  FirstTrial(b);
+  result = CheckHistory(b.history());
+  EXPECT_TRUE(result.Has(kOpenEndsEarly)) << result.Summary();
+}
+
+TEST(CheckerTest, CatchesAThreadRejectedTooOftenPastTheOpenDeadlineOnTheSystemClock) {
+  // OPEN g1 was recorded at coarse 10 ms: its deadline has certainly come
+  // at 12 ms + 999 ns (2 ms, rounded up to a microsecond on the breaker's
+  // scale). Past it, thread 0 (a stripe of its own) may be rejected 7
+  // times before the call that judges; an 8th rejection means a judgment
+  // that did not end OPEN. Thread 1 (past the own stripes) judges every
+  // call: not one. Calls before the deadline count for nothing.
+  auto run = [](absl::Duration after, int own, int unowned) {
+    Builder b = OpenedOnTheSystemClock();
+    for (int i = 0; i < 20; ++i) b.Acquire(1, State::kOpen, false, 0);
+    b.Acquire(1, State::kOpen, false, 1);
+    b.Advance(after);
+    for (int i = 0; i < own; ++i) b.Acquire(1, State::kOpen, false, 0);
+    for (int i = 0; i < unowned; ++i) b.Acquire(1, State::kOpen, false, 1);
+    FirstTrial(b);
+    return CheckHistory(b.history());
+  };
+  const absl::Duration due = absl::Milliseconds(2) + absl::Nanoseconds(999);
+  CheckResult result = run(due, 7, 0);
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.open_periods_paced, 1u);
+  EXPECT_EQ(result.stats.late_rejections, 7u);
+  EXPECT_EQ(result.stats.late_rejections_by_count.at(7), 1u);
+  result = run(due, 8, 0);
+  EXPECT_TRUE(result.Has(kOpenEndsLate)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  result = run(due, 0, 1);
+  EXPECT_TRUE(result.Has(kOpenEndsLate)) << result.Summary();
+  EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
+  // 1 ns earlier the deadline may not have come (rounded up): nothing counts.
+  result = run(due - absl::Nanoseconds(1), 8, 1);
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.late_rejections, 0u);
+
+  // An 8th rejection that overlaps the call that ended OPEN may have loaded
+  // the OPEN word before that call's CAS (and then found the next
+  // generation's deadline word): it is not counted.
+  Builder b = OpenedOnTheSystemClock();
+  b.Advance(absl::Milliseconds(4));
+  for (int i = 0; i < 8; ++i) b.Acquire(1, State::kOpen, false, 0);
+  const size_t eighth = b.history().events.size() - 1;
+  const uint64_t t = b.Acquire(2, State::kHalfOpen, true, 1);
+  std::swap(b.history().events[eighth].after, b.history().events[eighth + 1].before);
+  b.Made(2, State::kOpen, State::kHalfOpen, TransitionCause::kOpenPeriodOver);
+  b.Resolve(t, Op::kSuccess, 2, State::kHalfOpen, 1);
+  result = CheckHistory(b.history());
+  EXPECT_TRUE(result.ok()) << result.Summary();
+  EXPECT_EQ(result.stats.late_rejections, 7u);
+  // Without the overlap it is an 8th.
+  std::swap(b.history().events[eighth].after, b.history().events[eighth + 1].before);
+  b.history().transitions.back().event = b.history().events[eighth + 1].before;
+  result = CheckHistory(b.history());
+  EXPECT_TRUE(result.Has(kOpenEndsLate)) << result.Summary();
+
+  // A library that judges one rejection in 32 is held to 31 by the option.
+  CheckerOptions one_in_32;
+  one_in_32.rejections_per_clock_read = 32;
+  Builder slow = OpenedOnTheSystemClock();
+  slow.Advance(absl::Milliseconds(4));
+  for (int i = 0; i < 31; ++i) slow.Acquire(1, State::kOpen, false, 0);
+  FirstTrial(slow);
+  EXPECT_TRUE(CheckHistory(slow.history(), one_in_32).ok());
+  EXPECT_TRUE(CheckHistory(slow.history()).Has(kOpenEndsLate));
 }
 
 // ---- A single-threaded observation about config.h ------------------------------------
