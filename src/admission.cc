@@ -212,7 +212,6 @@ int64_t Breaker::RetryNanosNow(const Permit& permit) const noexcept {
   if (permit.rejected_state_ != State::kOpen && permit.rejected_state_ != State::kClosed) {
     return permit.time_nanos_;
   }
-  const int64_t now = ElapsedNanos(CoarseNowNanos());
   int64_t until = permit.time_nanos_;
   if (until == Permit::kGenerationsDeadline && !ReadDeadline(permit.generation_, &until)) {
     // The rejection left the deadline to be read now, and the deadline
@@ -225,7 +224,7 @@ int64_t Breaker::RetryNanosNow(const Permit& permit) const noexcept {
     if (LaterGenerationStored(tag, permit.generation_, kDeadlineGenMask)) return 0;
     return absl::ToInt64Nanoseconds(config_.open_duration);
   }
-  const int64_t left = until - now;
+  const int64_t left = until - ElapsedNanos(CoarseNowNanos());
   return left > 0 ? left : 0;
 }
 

@@ -389,19 +389,13 @@ class Breaker {
 
   // Everything TryAcquire() does not settle inline, out of line so that
   // the CLOSED path inlines into its callers: first the common rejection
-  // (OPEN before its deadline), then TryAcquireSlow(). Fills `*permit`
+  // (OPEN, unjudged on most of a thread's rejections), then the judging
+  // one (JudgeOpenInto(): the deadline and the clock, with the caller's own
+  // stripe), then TryAcquireOpen() and TryAcquireSlow(). Fills `*permit`
   // (constructed Unfilled): the common rejection then needs no stack frame
-  // (the rest is a tail call to TryAcquireOpenInto()).
+  // (the rest are tail calls).
   void TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept;
   void JudgeOpenInto(Permit* permit, uint64_t word, internal::StripeRef stripe) noexcept;
-  // The next rejection while OPEN, on any thread, judges by the clock: for
-  // a retry that has just waited out a rejection's delay, whose next
-  // attempt must not be rejected again for want of a reading
-  // (internal::kRejectionsPerClockRead). One write to the breaker's line,
-  // once per wait.
-  void JudgeNextRejection() const noexcept {
-    judged_rejections_.fetch_or(kJudgeNextRejection, std::memory_order_relaxed);
-  }
   void TryAcquireOpenInto(Permit* permit, uint64_t word) noexcept;
   Permit TryAcquireOpen(uint64_t word) noexcept;
   // The end of OPEN, HALF_OPEN trials, the forced states, an owed fold, and
@@ -422,6 +416,14 @@ class Breaker {
   // all); when HALF_OPEN 0, when FORCED_OPEN -1 (until reset).
   // RetryNanosNow(): a rejected permit's delay as of now (0 once due).
   int64_t RetryNanosNow(const Permit& permit) const noexcept;
+  // The next rejection while OPEN, on any thread, judges by the clock: for
+  // a retry that has just waited out a rejection's delay, whose next
+  // attempt must not be rejected again for want of a reading
+  // (internal::kRejectionsPerClockRead). One write to the breaker's line,
+  // once per wait.
+  void JudgeNextRejection() const noexcept {
+    judged_rejections_.fetch_or(kJudgeNextRejection, std::memory_order_relaxed);
+  }
 
   // A call's measured duration, as the outcome paths pass it on:
   // (nanoseconds << 1) | slow, or kNotMeasured. `slow`: slow-call

@@ -207,12 +207,16 @@ void StripeSet::AddDuration(StripeRef stripe, int64_t nanos) const {
   words[sum].fetch_add(positive, std::memory_order_relaxed);
 }
 
-void StripeSet::SumBins(size_t first, uint64_t* counts) const {
+void StripeSet::SumBins(size_t first, uint64_t* counts, uint64_t* after) const {
   for (int i = 0; i < kCallDurationBuckets; ++i) counts[i] = 0;
+  if (after != nullptr) *after = 0;
   ForEachCopy([&](std::atomic<uint64_t>* words) {
     // relaxed: a statistic (see the header).
     for (int i = 0; i < kCallDurationBuckets; ++i) {
       counts[i] += words[first + static_cast<size_t>(i)].load(std::memory_order_relaxed);
+    }
+    if (after != nullptr) {
+      *after += words[first + kCallDurationBuckets].load(std::memory_order_relaxed);
     }
   });
 }
@@ -222,13 +226,8 @@ uint64_t StripeSet::SumDurations(uint64_t* counts) const {
     for (int i = 0; i < kCallDurationBuckets; ++i) counts[i] = 0;
     return 0;
   }
-  const size_t first = DurationsOffset();
-  SumBins(first, counts);
-  uint64_t sum = 0;
-  // relaxed: a statistic (see the header).
-  ForEachCopy([&](std::atomic<uint64_t>* words) {
-    sum += words[first + kCallDurationBuckets].load(std::memory_order_relaxed);
-  });
+  uint64_t sum;
+  SumBins(DurationsOffset(), counts, &sum);
   return sum;
 }
 

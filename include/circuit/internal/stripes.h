@@ -438,8 +438,10 @@ class StripeSet {
   // The first latency word: after the duration words, if any.
   size_t LatencyOffset() const;
   // The kCallDurationBuckets words from `first` on, summed over every copy
-  // into `counts`: either histogram's bins.
-  void SumBins(size_t first, uint64_t* counts) const;
+  // into `counts`: either histogram's bins; and, if `after` is not null,
+  // the word after them (the durations' sum) into `*after`, in the same
+  // pass.
+  void SumBins(size_t first, uint64_t* counts, uint64_t* after = nullptr) const;
   std::atomic<uint64_t>* words_;   // own stripes (null if none)
   std::atomic<uint64_t>* percpu_;  // CPU 0's block in the per-CPU arena
 };
