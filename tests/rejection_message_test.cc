@@ -95,7 +95,7 @@ TEST_F(RejectionMessageTest, TheDelayIsWhatIsLeftWhenAsked) {
 
 TEST(RejectionDelayTest, AReusedClockReadingNeverOverstatesTheDelay) {
   // With the system clock, a rejection may be made without a reading, up
-  // to 7 of its thread's calls after the deadline (circuit/clock.h); the
+  // to 15 of its thread's calls after the deadline (circuit/clock.h); the
   // delay it reports is worked out afresh, so after a sleep it is no longer
   // than the time actually left.
   BreakerConfig config;

@@ -197,7 +197,8 @@ uint64_t RejectionsUntilAdmitted(Breaker& breaker, int* stale_delays, Permit* tr
 TEST(RejectionClockTest, AThreadJudgesOnTheRejectionMadeAtAMultipleOfItsCount) {
   // Each thread below is the breaker's only caller, with a stripe of its
   // own, so the breaker's count of rejections is the thread's.
-  for (uint64_t before : {uint64_t{0}, uint64_t{5}, uint64_t{7}, uint64_t{13}}) {
+  for (uint64_t before : {uint64_t{0}, uint64_t{5}, uint64_t{7}, uint64_t{13}, uint64_t{15},
+                          uint64_t{kPerRead + 3}}) {
     std::thread([before] {
       std::unique_ptr<Breaker> breaker = OpenForMilliseconds(20);
       ASSERT_NE(breaker, nullptr);

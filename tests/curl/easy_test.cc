@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "circuit/breaker.h"
+#include "circuit/clock.h"
 #include "circuit/config.h"
 #include "circuit/curl/classify.h"
 #include "circuit/curl/result.h"
@@ -213,9 +214,10 @@ TEST_F(EasyTest, AFailedProbeReopens) {
   EXPECT_EQ(Received(), 4);  // three failures and the one probe
 }
 
-TEST_F(EasyTest, WithTheSystemClockAProbeGoesThroughWithinEightCalls) {
-  // The default clock: a thread judges by the clock on one rejection in 8,
-  // so up to 7 calls after the open duration may still be refused
+TEST_F(EasyTest, WithTheSystemClockAProbeGoesThroughWithinSixteenCalls) {
+  // The default clock: a thread judges by the clock on one rejection in
+  // kRejectionsPerClockRead (16), so up to 15 calls after the open
+  // duration may still be refused
   // (tests/curl/exact_clock.h); none of them may reach the server.
   BreakerConfig config = Config();
   config.clock = nullptr;
@@ -227,11 +229,12 @@ TEST_F(EasyTest, WithTheSystemClockAProbeGoesThroughWithinEightCalls) {
 
   int refused = 0;
   Result probe = Get(*breaker);
-  while (probe.rejected() && refused < 8) {
+  constexpr int kPerRead = static_cast<int>(internal::kRejectionsPerClockRead);
+  while (probe.rejected() && refused < kPerRead) {
     ++refused;
     probe = Get(*breaker);
   }
-  EXPECT_LT(refused, 8);
+  EXPECT_LT(refused, kPerRead);
   EXPECT_EQ(probe.verdict, Verdict::kSuccess);
   EXPECT_EQ(breaker->state(), State::kClosed);
   EXPECT_EQ(Received(), 4) << "three failures and the probe, none of the " << refused

@@ -2571,7 +2571,7 @@ class Checker {
   //    clock at or past D, which it read before its event ended: so
   //    coarse_after >= maker.coarse_before + P_lo, for every trial of g+1
   //    and for the event the record of g+1 names (the first trial).
-  //  open-ends-late-by-at-most-7-calls-a-thread: a call that loads OPEN g
+  //  open-ends-late-by-at-most-15-calls-a-thread: a call that loads OPEN g
   //    on a thread with a stripe of its own is judged by a fresh coarse
   //    reading on one of any kRejectionsPerClockRead consecutive
   //    rejections of that thread (the one made when its count of

@@ -114,7 +114,7 @@ inline constexpr absl::string_view kMissedLatencyTrip = "latency-trip-when-due";
 // deadline had certainly come and been stored, and before anything ended
 // it (OPEN ended too late).
 inline constexpr absl::string_view kOpenEndsEarly = "open-never-ends-early";
-inline constexpr absl::string_view kOpenEndsLate = "open-ends-late-by-at-most-7-calls-a-thread";
+inline constexpr absl::string_view kOpenEndsLate = "open-ends-late-by-at-most-15-calls-a-thread";
 
 struct Violation {
   std::string check;
@@ -140,7 +140,7 @@ struct CheckerOptions {
   // rejections in this many while OPEN (design.md section 7;
   // internal::kRejectionsPerClockRead, which history_test checks against
   // this, so that a library built with another value fails here).
-  uint32_t rejections_per_clock_read = 8;
+  uint32_t rejections_per_clock_read = 16;
   // Details kept per check (every violation is counted).
   size_t max_details_per_check = 10;
 };
@@ -281,7 +281,7 @@ struct CheckStats {
   // (generation, thread) pairs where that thread was rejected as OPEN at
   // least once past the deadline (and of them, those of threads with a
   // stripe of their own), the rejections so counted, and the most of one
-  // thread in one generation (open-ends-late-by-at-most-7-calls-a-thread);
+  // thread in one generation (open-ends-late-by-at-most-15-calls-a-thread);
   // by count, the pairs of own-stripe threads with that many. And the
   // rejections as OPEN, past the deadline or not, of threads past the own
   // stripes in those generations (after the record, before their end):

@@ -875,7 +875,7 @@ TEST(SystemClockTest, TheAttemptAfterWaitingOutTheOpenPeriodIsNotRejectedByAStal
   // reading for up to kRejectionsPerClockRead of them (circuit/clock.h).
   // Retry() must not let the attempt after its wait be judged by the
   // reading taken before it: that rejects it again with the same
-  // retry-after, up to 7 times. Real time: one 20 ms open period.
+  // retry-after, up to 15 times. Real time: one 20 ms open period.
   BreakerConfig config;
   config.consecutive_failures_to_open = 1;
   config.open_duration = absl::Milliseconds(20);
