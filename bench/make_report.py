@@ -805,7 +805,11 @@ def main():
     w("")
     w("Each case runs with every thread sharing one object (one breaker, one counter, one "
       "mutex; the padded counter is one per thread), timed by the wall clock, "
-      "median of %s repetitions." % (reps or "the"))
+      "median of %s repetitions%s." % (
+          reps or "the",
+          ", run one at a time in a random order across the whole run (so that a slow spell "
+          "of this shared VM, which comes for minutes, falls on few repetitions of any case)"
+          if args.command and "random_interleaving=true" in args.command else ""))
     w("")
     w("- **ns/op per thread**: the wall time one thread spends per call "
       "(threads / aggregate throughput).")

@@ -31,8 +31,13 @@ mkdir -p docs
 BIN="$("$BAZEL" info --config=bench bazel-bin 2>/dev/null)/bench/breaker_bench"
 [[ -x "$BIN" ]] || { echo "report.sh: $BIN not found" >&2; exit 1; }
 
+# The repetitions run interleaved, in a random order: this VM's CPUs at
+# times run 1.5-1.8x slower for a few minutes (another tenant), and five
+# repetitions run back to back would all fall in such a spell; spread over
+# the run, a spell takes one or two of a case's five, and the median holds.
 FLAGS=(
   "--benchmark_repetitions=$REPETITIONS"
+  --benchmark_enable_random_interleaving=true
   --benchmark_report_aggregates_only=true
   --benchmark_format=json
   "--benchmark_out=$JSON"
