@@ -28,8 +28,9 @@ void Breaker::TryAcquireNotClosed(Permit* permit, uint64_t word) noexcept {
   // to be judged (judged_rejections_) and a thread with a stripe of its
   // own: the rejection, counted, and nothing else, on all but one of this
   // thread's rejections in kRejectionsPerClockRead here. That one, made
-  // when the thread's count of rejections is a multiple of it (so a
-  // thread's first rejection is one), is judged by the clock
+  // when its stripe's count of rejections is a multiple of it (so a
+  // thread's first rejection is one, unless it inherited the stripe of a
+  // thread that exited: circuit/clock.h), is judged by the clock
   // (JudgeOpenInto()). So OPEN ends late by at most
   // kRejectionsPerClockRead - 1 of each thread's calls, and never early
   // (circuit/clock.h). The permit carries the generation:

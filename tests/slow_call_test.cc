@@ -162,9 +162,9 @@ TEST(SlowCallClockTest, ValidationNamesTheField) {
 
 // The rejection while OPEN with the system clock, real time: a thread
 // judges by the clock on one of its rejections in kRejectionsPerClockRead
-// on a breaker, the one made when its count of them there is a multiple of
-// it (so its first), and rejects the others without a reading
-// (circuit/clock.h).
+// on a breaker, the one made when its stripe's count of them there is a
+// multiple of it (so its first, on a stripe of its own from the start),
+// and rejects the others without a reading (circuit/clock.h).
 constexpr uint32_t kPerRead = internal::kRejectionsPerClockRead;
 
 std::unique_ptr<Breaker> OpenForMilliseconds(int ms) {
@@ -221,6 +221,40 @@ TEST(RejectionClockTest, AThreadJudgesOnTheRejectionMadeAtAMultipleOfItsCount) {
       EXPECT_EQ(breaker->state(), State::kHalfOpen);
     }).join();
   }
+}
+
+TEST(RejectionClockTest, AThreadThatTakesAnExitedThreadsNumberTakesItsCountToo) {
+  // Thread numbers are reused (circuit/internal/stripes.h): a thread
+  // numbered after one that exited counts into that thread's stripe, so
+  // its judgments fall where the stripe's count, not its own, reaches a
+  // multiple. Still at most kRejectionsPerClockRead - 1 late calls.
+  std::unique_ptr<Breaker> breaker = OpenForMilliseconds(20);
+  ASSERT_NE(breaker, nullptr);
+  constexpr uint64_t kEarlier = 3;
+  int first_number = -1;
+  std::thread([&] {
+    for (uint64_t i = 0; i < kEarlier; ++i) ASSERT_FALSE(breaker->TryAcquire());
+    first_number = internal::tls_thread_slot.load(std::memory_order_relaxed);
+  }).join();
+  std::thread([&] {
+    // A thread's first call anywhere numbers it, by way of the judged path;
+    // this one, before the deadline, is rejected and counted.
+    ASSERT_FALSE(breaker->TryAcquire());
+    absl::SleepFor(absl::Milliseconds(40));  // the deadline has passed
+    int stale_delays = 0;
+    Permit trial;
+    const uint64_t rejections = RejectionsUntilAdmitted(*breaker, &stale_delays, &trial);
+    EXPECT_TRUE(trial);
+    EXPECT_EQ(stale_delays, 0);
+    // The lowest free number, normally the exited thread's: its stripe
+    // holds 3 + 1 rejections. (If another thread of this process took the
+    // number in between, a fresh stripe holds 1.)
+    if (internal::tls_thread_slot.load(std::memory_order_relaxed) == first_number) {
+      EXPECT_EQ(rejections, kPerRead - (kEarlier + 1));
+    } else {
+      EXPECT_EQ(rejections, kPerRead - 1);
+    }
+  }).join();
 }
 
 TEST(RejectionClockTest, CallListenersHaveEveryRejectionJudged) {

@@ -75,23 +75,26 @@ inline int64_t MonotonicCoarseNanos() { return ReadClockNanos(CLOCK_MONOTONIC_CO
 // How often a rejection while OPEN reads the clock. With the system clock,
 // a thread with a stripe of its own (see circuit/internal/stripes.h) judges
 // whether OPEN is over on one of its rejections in kRejectionsPerClockRead
-// on each breaker (the one made when its count of them there is a multiple
-// of it, so its first one is), by a fresh coarse reading, and rejects the
-// others without reading the clock or the deadline. So OPEN never ends
-// early, and it can end late: up to kRejectionsPerClockRead - 1 calls of
-// each thread after the open duration may still be rejected before that
-// thread judges (any thread's judgment admits the first trial). The bound
-// is in calls, not time: a thread that calls once a second, alone, may see
-// its first trial up to 15 s late. Every rejection is judged with an
-// injected Clock (even one that reads the system clock), with call
-// listeners and on a thread past the own stripes, and so is the breaker's
-// next rejection after Retry() has waited out a rejection's delay. The
-// delay a rejection reports (Permit::retry_after()) is worked out from a
-// fresh reading when asked, so it is never longer than the truth. 16: a
-// judgment (a coarse read, about 3 ns here, BM_Ref_MonotonicCoarseDirect in
-// docs/benchmarks.md, and a branch that goes the other way) costs about
-// 3.4 ns, so about 0.2 ns a rejection (0.4 ns at 8, which kept the
-// rejection over its 2 ns target; docs/benchmarks.md).
+// on each breaker (the one made when its stripe's count of them there is a
+// multiple of it: so its first one is, unless it took the number, and so
+// the stripe and its count, of a thread that exited), by a fresh coarse
+// reading, and rejects the others without reading the clock or the
+// deadline. So OPEN never ends early, and it can end late: up to
+// kRejectionsPerClockRead - 1 calls of each thread after the open duration
+// may still be rejected before that thread judges (any thread's judgment
+// admits the first trial). The bound is in calls, not time: a thread that
+// calls once a second, alone, may see its first trial up to 15 s late.
+// Every rejection is judged with an injected Clock (even one that reads the
+// system clock), with call listeners and on a thread past the own stripes,
+// and so are a thread's first call anywhere (it is numbered on the way) and
+// the breaker's next rejection after Retry() has waited out a rejection's
+// delay. The delay a rejection reports (Permit::retry_after()) is worked
+// out from a fresh reading when asked, so it is never longer than the
+// truth. 16: a judgment (a coarse read, about 3 ns here,
+// BM_Ref_MonotonicCoarseDirect in docs/benchmarks.md, and a branch that
+// goes the other way) costs about 3.4 ns, so about 0.2 ns a rejection
+// (0.4 ns at 8, which kept the rejection over its 2 ns target;
+// docs/benchmarks.md).
 inline constexpr uint32_t kRejectionsPerClockRead = 16;
 
 }  // namespace internal
