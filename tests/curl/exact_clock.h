@@ -8,10 +8,10 @@
 // (circuit/clock.h, kRejectionsPerClockRead), so after a sleep up to 15
 // calls on that thread may still be refused (each reporting, from a fresh
 // reading, a delay of 0). That is the core's trade-off for a 2 ns
-// rejection, which the suites show once with the default clock (a probe goes through within
-// 16 calls, the refused ones sending nothing); the other timings are judged
-// against a clock that any Clock but the system's is: read on every
-// rejection.
+// rejection, which the suites show once with the default clock (a probe
+// goes through within 16 calls, the refused ones sending nothing); the
+// other timings are judged against a clock that any Clock but the
+// system's is: read on every rejection.
 //
 // Example:
 //   static const ExactClock clock;

@@ -2595,6 +2595,7 @@ class Checker {
   void SystemClockOpen() {
     if (!h_.system_clock) return;
     CheckStats& s = r_.stats;
+    SystemClockStats& sc = s.system_clock;
     // How far the coarse clock lagged the precise one, as each listener
     // read them one after the other (a figure: no check relies on a bound).
     for (const TransitionRecord& t : h_.transitions) {
@@ -2628,13 +2629,13 @@ class Checker {
         if (first != nullptr && std::find(trials.begin(), trials.end(), first) == trials.end()) {
           trials.push_back(first);
         }
-        if (!trials.empty()) ++s.open_ends_timed;
+        if (!trials.empty()) ++sc.open_ends_timed;
         for (const Event* t : trials) {
-          ++s.open_end_trials_timed;
+          ++sc.open_end_trials_timed;
           const int64_t margin = t->coarse_after - deadline_lo;
           if (margin >= 0) {
-            if (s.open_end_min_margin < 0 || margin < s.open_end_min_margin) {
-              s.open_end_min_margin = margin;
+            if (sc.open_end_min_margin < 0 || margin < sc.open_end_min_margin) {
+              sc.open_end_min_margin = margin;
             }
             continue;
           }
@@ -2656,7 +2657,7 @@ class Checker {
         end = next->event;
       }
       const int64_t deadline_hi = opened->coarse + longest + 999;
-      ++s.open_periods_paced;
+      ++sc.open_periods_paced;
       std::map<int, std::vector<size_t>> late;  // thread -> its counted rejections
       std::set<int> shared;                     // threads with one that may have read kShared
       auto it = open_rejections.find(g);
@@ -2664,7 +2665,7 @@ class Checker {
       for (size_t i : it->second) {
         const Event& e = At(i);
         if (e.before <= opened->ticket || e.after >= end) continue;
-        if (ThreadSlot(e.thread) >= h_.own_stripes) ++s.unowned_open_rejections;
+        if (ThreadSlot(e.thread) >= h_.own_stripes) ++sc.unowned_open_rejections;
         if (e.coarse_before < deadline_hi) continue;
         late[e.thread].push_back(i);
         if (MaybeShared(e)) shared.insert(e.thread);
@@ -2676,12 +2677,12 @@ class Checker {
         const bool own = slot < h_.own_stripes;
         const uint64_t bound = own ? per_read - 1 : 0;
         const uint64_t n = calls.size();
-        ++s.late_rejection_periods;
-        s.late_rejections += n;
-        s.late_rejections_max = std::max(s.late_rejections_max, n);
+        ++sc.late_rejection_periods;
+        sc.late_rejections += n;
+        sc.late_rejections_max = std::max(sc.late_rejections_max, n);
         if (own) {
-          ++s.paced_own_stripe_periods;
-          ++s.late_rejections_by_count[n];
+          ++sc.late_own_stripe_periods;
+          ++sc.late_rejections_by_count[n];
         }
         if (n <= bound) continue;
         const Event& first = At(calls.front());
@@ -2821,24 +2822,42 @@ std::string CheckResult::Summary() const {
                     " after a certain judgment of their bucket), judgments that had to trip ",
                     s.latency_due_checks, " (smallest window ", s.latency_due_min_window, ")");
   }
-  if (s.open_ends_timed > 0 || s.open_periods_paced > 0) {
+  if (const SystemClockStats& sc = s.system_clock; sc.any()) {
     std::vector<std::string> counts;
-    for (const auto& [n, pairs] : s.late_rejections_by_count) {
+    for (const auto& [n, pairs] : sc.late_rejections_by_count) {
       counts.push_back(absl::StrCat(n, ": ", pairs));
     }
-    absl::StrAppend(&out, "; system clock: OPEN ends timed ", s.open_ends_timed, " (",
-                    s.open_end_trials_timed, " trials, smallest margin ", s.open_end_min_margin,
-                    " ns), OPEN periods paced ", s.open_periods_paced,
+    absl::StrAppend(&out, "; system clock: OPEN ends timed ", sc.open_ends_timed, " (",
+                    sc.open_end_trials_timed, " trials, smallest margin ", sc.open_end_min_margin,
+                    " ns), OPEN periods paced ", sc.open_periods_paced,
                     ", (generation, thread) pairs rejected past the deadline ",
-                    s.late_rejection_periods, " (", s.paced_own_stripe_periods,
+                    sc.late_rejection_periods, " (", sc.late_own_stripe_periods,
                     " with a stripe of their own; by count ", absl::StrJoin(counts, ", "),
-                    "), such rejections ", s.late_rejections, " (at most ", s.late_rejections_max,
+                    "), such rejections ", sc.late_rejections, " (at most ", sc.late_rejections_max,
                     " a pair), rejections as OPEN of threads past the own stripes ",
-                    s.unowned_open_rejections, ", the coarse clock up to ", s.coarse_lag_max,
+                    sc.unowned_open_rejections, ", the coarse clock up to ", s.coarse_lag_max,
                     " ns behind the precise one (read by the listener)");
   }
   for (const Violation& v : violations) absl::StrAppend(&out, "\n  [", v.check, "] ", v.detail);
   return out;
+}
+
+void SystemClockStats::Add(const SystemClockStats& other) {
+  open_ends_timed += other.open_ends_timed;
+  open_end_trials_timed += other.open_end_trials_timed;
+  if (other.open_end_min_margin >= 0 &&
+      (open_end_min_margin < 0 || other.open_end_min_margin < open_end_min_margin)) {
+    open_end_min_margin = other.open_end_min_margin;
+  }
+  open_periods_paced += other.open_periods_paced;
+  late_rejection_periods += other.late_rejection_periods;
+  late_own_stripe_periods += other.late_own_stripe_periods;
+  late_rejections += other.late_rejections;
+  late_rejections_max = std::max(late_rejections_max, other.late_rejections_max);
+  for (const auto& [n, pairs] : other.late_rejections_by_count) {
+    late_rejections_by_count[n] += pairs;
+  }
+  unowned_open_rejections += other.unowned_open_rejections;
 }
 
 CheckResult CheckHistory(const History& history, const CheckerOptions& options) {

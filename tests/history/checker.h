@@ -145,6 +145,40 @@ struct CheckerOptions {
   size_t max_details_per_check = 10;
 };
 
+// The checks of the system clock, counted over one history or summed over
+// several (CheckStats::system_clock). OPEN generations the breaker entered
+// by its own trip whose trials were timed against the earliest deadline
+// they can have (open-never-ends-early), and the smallest margin by which
+// such a trial's event ended past it (ns on the coarse clock; -1: none);
+// OPEN generations whose late rejections were counted (the record's ticket
+// and reading known, and the event that ended it, if any); the
+// (generation, thread) pairs where that thread was rejected as OPEN at
+// least once past the deadline (and of them, those of threads with a
+// stripe of their own), the rejections so counted, and the most of one
+// thread in one generation (open-ends-late-by-at-most-15-calls-a-thread);
+// by count, the pairs of own-stripe threads with that many. And the
+// rejections as OPEN, past the deadline or not, of threads past the own
+// stripes in those generations (after the record, before their end):
+// each judged, so none may come past the deadline.
+struct SystemClockStats {
+  uint64_t open_ends_timed = 0;
+  uint64_t open_end_trials_timed = 0;
+  int64_t open_end_min_margin = -1;
+  uint64_t open_periods_paced = 0;
+  uint64_t late_rejection_periods = 0;
+  uint64_t late_own_stripe_periods = 0;
+  uint64_t late_rejections = 0;
+  uint64_t late_rejections_max = 0;
+  std::map<uint64_t, uint64_t> late_rejections_by_count;
+  uint64_t unowned_open_rejections = 0;
+
+  // True if any OPEN period was timed or paced.
+  bool any() const { return open_ends_timed > 0 || open_periods_paced > 0; }
+  // Adds another history's: counts summed, the most and the smallest
+  // margin kept.
+  void Add(const SystemClockStats& other);
+};
+
 struct CheckStats {
   uint64_t events = 0;
   uint64_t acquires = 0;
@@ -272,30 +306,8 @@ struct CheckStats {
   uint64_t latency_once_checks = 0;
   uint64_t latency_due_checks = 0;
   uint64_t latency_due_min_window = 0;
-  // The system clock. OPEN generations the breaker entered by its own trip
-  // whose trials were timed against the earliest deadline they can have
-  // (open-never-ends-early), and the smallest margin by which such a
-  // trial's event ended past it (ns on the coarse clock; -1: none); OPEN
-  // generations whose late rejections were counted (the record's ticket
-  // and reading known, and the event that ended it, if any); the
-  // (generation, thread) pairs where that thread was rejected as OPEN at
-  // least once past the deadline (and of them, those of threads with a
-  // stripe of their own), the rejections so counted, and the most of one
-  // thread in one generation (open-ends-late-by-at-most-15-calls-a-thread);
-  // by count, the pairs of own-stripe threads with that many. And the
-  // rejections as OPEN, past the deadline or not, of threads past the own
-  // stripes in those generations (after the record, before their end):
-  // each judged, so none may come past the deadline.
-  uint64_t open_ends_timed = 0;
-  uint64_t open_end_trials_timed = 0;
-  int64_t open_end_min_margin = -1;
-  uint64_t open_periods_paced = 0;
-  uint64_t paced_own_stripe_periods = 0;
-  uint64_t late_rejection_periods = 0;
-  uint64_t late_rejections = 0;
-  uint64_t late_rejections_max = 0;
-  std::map<uint64_t, uint64_t> late_rejections_by_count;
-  uint64_t unowned_open_rejections = 0;
+  // The system clock (SystemClockStats).
+  SystemClockStats system_clock;
   // The most a listener's CLOCK_MONOTONIC reading was ahead of its
   // CLOCK_MONOTONIC_COARSE one, read just before (TransitionRecord::mono,
   // coarse): how far the coarse clock lags (a figure; the checks read the

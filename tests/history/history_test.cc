@@ -85,16 +85,7 @@ struct Totals {
   uint64_t latency_once_checks = 0;
   uint64_t latency_due_checks = 0;
   uint64_t latency_due_min_window = 0;
-  // The system clock.
-  uint64_t open_ends_timed = 0;
-  uint64_t open_end_trials_timed = 0;
-  uint64_t open_periods_paced = 0;
-  uint64_t late_rejection_periods = 0;
-  uint64_t late_own_stripe_periods = 0;
-  uint64_t late_rejections = 0;
-  uint64_t late_rejections_max = 0;
-  std::map<uint64_t, uint64_t> late_rejections_by_count;
-  uint64_t unowned_open_rejections = 0;
+  SystemClockStats system_clock;
 };
 
 constexpr int kThreads = 8;  // the machine has 2 cores
@@ -168,18 +159,7 @@ void RunAndCheck(const BreakerConfig& config, uint64_t first_seed, Totals* total
          result.stats.latency_due_min_window < totals->latency_due_min_window)) {
       totals->latency_due_min_window = result.stats.latency_due_min_window;
     }
-    totals->open_ends_timed += result.stats.open_ends_timed;
-    totals->open_end_trials_timed += result.stats.open_end_trials_timed;
-    totals->open_periods_paced += result.stats.open_periods_paced;
-    totals->late_rejection_periods += result.stats.late_rejection_periods;
-    totals->late_own_stripe_periods += result.stats.paced_own_stripe_periods;
-    totals->late_rejections += result.stats.late_rejections;
-    totals->late_rejections_max =
-        std::max(totals->late_rejections_max, result.stats.late_rejections_max);
-    for (const auto& [n, pairs] : result.stats.late_rejections_by_count) {
-      totals->late_rejections_by_count[n] += pairs;
-    }
-    totals->unowned_open_rejections += result.stats.unowned_open_rejections;
+    totals->system_clock.Add(result.stats.system_clock);
     if (result.stats.max_trials_in_flight > totals->max_trials_in_flight) {
       totals->max_trials_in_flight = result.stats.max_trials_in_flight;
     }
@@ -493,27 +473,28 @@ TEST(HistoryTest, ConcurrentHistoriesOnTheSystemClockEndOpenOnTimeFollowTheState
   ASSERT_EQ(config.name, kSystemClockConfig);
   RunAndCheck(config, 23001, &totals, /*coordinator=*/false, /*retry_after_per_million=*/0,
               /*threads=*/4, /*ops_per_thread=*/5000);
+  const SystemClockStats& sc = totals.system_clock;
   std::string counts;
-  for (const auto& [n, pairs] : totals.late_rejections_by_count) {
+  for (const auto& [n, pairs] : sc.late_rejections_by_count) {
     counts += " " + std::to_string(n) + ":" + std::to_string(pairs);
   }
   std::printf("  system clock: OPEN ends timed %llu (%llu trials), OPEN periods paced %llu, "
               "(generation, thread) pairs rejected past the deadline %llu (%llu with a stripe of "
               "their own; by count%s), such rejections %llu (at most %llu a pair), rejections "
               "as OPEN of threads past the own stripes %llu\n",
-              static_cast<unsigned long long>(totals.open_ends_timed),
-              static_cast<unsigned long long>(totals.open_end_trials_timed),
-              static_cast<unsigned long long>(totals.open_periods_paced),
-              static_cast<unsigned long long>(totals.late_rejection_periods),
-              static_cast<unsigned long long>(totals.late_own_stripe_periods), counts.c_str(),
-              static_cast<unsigned long long>(totals.late_rejections),
-              static_cast<unsigned long long>(totals.late_rejections_max),
-              static_cast<unsigned long long>(totals.unowned_open_rejections));
-  EXPECT_GT(totals.open_ends_timed, 0u) << "no OPEN period timed";
-  EXPECT_GT(totals.open_periods_paced, 0u) << "no OPEN period paced";
+              static_cast<unsigned long long>(sc.open_ends_timed),
+              static_cast<unsigned long long>(sc.open_end_trials_timed),
+              static_cast<unsigned long long>(sc.open_periods_paced),
+              static_cast<unsigned long long>(sc.late_rejection_periods),
+              static_cast<unsigned long long>(sc.late_own_stripe_periods), counts.c_str(),
+              static_cast<unsigned long long>(sc.late_rejections),
+              static_cast<unsigned long long>(sc.late_rejections_max),
+              static_cast<unsigned long long>(sc.unowned_open_rejections));
+  EXPECT_GT(sc.open_ends_timed, 0u) << "no OPEN period timed";
+  EXPECT_GT(sc.open_periods_paced, 0u) << "no OPEN period paced";
   // The unjudged path ran: threads with a stripe of their own were rejected
   // past the deadline before one of them judged.
-  EXPECT_GT(totals.late_own_stripe_periods, 0u) << "no rejection past an OPEN deadline";
+  EXPECT_GT(sc.late_own_stripe_periods, 0u) << "no rejection past an OPEN deadline";
 }
 
 // ---- Hand-made histories: the checker can fail ------------------------------------
@@ -1988,8 +1969,8 @@ TEST(CheckerTest, CatchesAnOpenPeriodThatEndsBeforeItsDeadlineOnTheSystemClock) 
   };
   CheckResult result = run(absl::Milliseconds(2));
   EXPECT_TRUE(result.ok()) << result.Summary();
-  EXPECT_EQ(result.stats.open_ends_timed, 1u);
-  EXPECT_EQ(result.stats.open_end_min_margin, 0);
+  EXPECT_EQ(result.stats.system_clock.open_ends_timed, 1u);
+  EXPECT_EQ(result.stats.system_clock.open_end_min_margin, 0);
   result = run(absl::Milliseconds(2) - absl::Microseconds(1));
   EXPECT_TRUE(result.Has(kOpenEndsEarly)) << result.Summary();
   EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
@@ -2028,9 +2009,9 @@ TEST(CheckerTest, CatchesAThreadRejectedTooOftenPastTheOpenDeadlineOnTheSystemCl
   const absl::Duration due = absl::Milliseconds(2) + absl::Nanoseconds(999);
   CheckResult result = run(due, kPerRead - 1, 0);
   EXPECT_TRUE(result.ok()) << result.Summary();
-  EXPECT_EQ(result.stats.open_periods_paced, 1u);
-  EXPECT_EQ(result.stats.late_rejections, static_cast<uint64_t>(kPerRead - 1));
-  EXPECT_EQ(result.stats.late_rejections_by_count.at(kPerRead - 1), 1u);
+  EXPECT_EQ(result.stats.system_clock.open_periods_paced, 1u);
+  EXPECT_EQ(result.stats.system_clock.late_rejections, static_cast<uint64_t>(kPerRead - 1));
+  EXPECT_EQ(result.stats.system_clock.late_rejections_by_count.at(kPerRead - 1), 1u);
   result = run(due, kPerRead, 0);
   EXPECT_TRUE(result.Has(kOpenEndsLate)) << result.Summary();
   EXPECT_EQ(result.violation_counts.size(), 1u) << Checks(result);
@@ -2040,7 +2021,7 @@ TEST(CheckerTest, CatchesAThreadRejectedTooOftenPastTheOpenDeadlineOnTheSystemCl
   // 1 ns earlier the deadline may not have come (rounded up): nothing counts.
   result = run(due - absl::Nanoseconds(1), kPerRead, 1);
   EXPECT_TRUE(result.ok()) << result.Summary();
-  EXPECT_EQ(result.stats.late_rejections, 0u);
+  EXPECT_EQ(result.stats.system_clock.late_rejections, 0u);
 
   // A kPerRead-th rejection that overlaps the call that ended OPEN may have
   // loaded the OPEN word before that call's CAS (and then found the next
@@ -2055,7 +2036,7 @@ TEST(CheckerTest, CatchesAThreadRejectedTooOftenPastTheOpenDeadlineOnTheSystemCl
   b.Resolve(t, Op::kSuccess, 2, State::kHalfOpen, 1);
   result = CheckHistory(b.history());
   EXPECT_TRUE(result.ok()) << result.Summary();
-  EXPECT_EQ(result.stats.late_rejections, static_cast<uint64_t>(kPerRead - 1));
+  EXPECT_EQ(result.stats.system_clock.late_rejections, static_cast<uint64_t>(kPerRead - 1));
   // Without the overlap it is one too many.
   std::swap(b.history().events[last].after, b.history().events[last + 1].before);
   b.history().transitions.back().event = b.history().events[last + 1].before;

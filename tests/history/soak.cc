@@ -53,6 +53,7 @@ using circuit::history::CheckResult;
 
 using circuit::history::HarnessOptions;
 using circuit::history::History;
+using circuit::history::SystemClockStats;
 
 struct Flags {
   int64_t seconds = 60;
@@ -195,10 +196,8 @@ int main(int argc, char** argv) {
     uint64_t latency_trips = 0, latency_explained = 0, latency_once = 0, latency_due = 0,
              latency_due_min_window = 0, consecutive_trips = 0;
     // The system clock.
-    uint64_t open_ends_timed = 0, open_end_trials = 0, open_periods_paced = 0, late_pairs = 0,
-             late_own_pairs = 0, late_rejections = 0, late_max = 0, unowned_rejections = 0;
-    int64_t open_end_min_margin = -1, coarse_lag_max = 0;
-    std::map<uint64_t, uint64_t> late_by_count;
+    SystemClockStats system_clock;
+    int64_t coarse_lag_max = 0;
   };
   std::map<std::string, uint64_t> record_causes;
   std::map<std::string, PerConfig> per_config;
@@ -286,19 +285,7 @@ int main(int argc, char** argv) {
            result.stats.latency_due_min_window < p.latency_due_min_window)) {
         p.latency_due_min_window = result.stats.latency_due_min_window;
       }
-      p.open_ends_timed += result.stats.open_ends_timed;
-      p.open_end_trials += result.stats.open_end_trials_timed;
-      if (result.stats.open_end_min_margin >= 0 &&
-          (p.open_end_min_margin < 0 || result.stats.open_end_min_margin < p.open_end_min_margin)) {
-        p.open_end_min_margin = result.stats.open_end_min_margin;
-      }
-      p.open_periods_paced += result.stats.open_periods_paced;
-      p.late_pairs += result.stats.late_rejection_periods;
-      p.late_own_pairs += result.stats.paced_own_stripe_periods;
-      p.late_rejections += result.stats.late_rejections;
-      p.late_max = std::max(p.late_max, result.stats.late_rejections_max);
-      for (const auto& [n, pairs] : result.stats.late_rejections_by_count) p.late_by_count[n] += pairs;
-      p.unowned_rejections += result.stats.unowned_open_rejections;
+      p.system_clock.Add(result.stats.system_clock);
       p.coarse_lag_max = std::max(p.coarse_lag_max, result.stats.coarse_lag_max);
       {
         auto it = result.stats.record_causes.find("CONSECUTIVE_FAILURES");
@@ -440,7 +427,7 @@ int main(int argc, char** argv) {
   }
   bool system_clock = false;
   for (const auto& [name, p] : per_config) {
-    system_clock = system_clock || p.open_ends_timed > 0 || p.open_periods_paced > 0;
+    system_clock = system_clock || p.system_clock.any();
   }
   if (system_clock) {
     std::printf(
@@ -449,22 +436,23 @@ int main(int argc, char** argv) {
         "of their own), such rejections (most in one pair), rejections as OPEN of threads past "
         "the own stripes, the coarse clock's largest lag (ns); own-stripe pairs by count\n");
     for (const auto& [name, p] : per_config) {
-      if (p.open_ends_timed == 0 && p.open_periods_paced == 0) continue;
+      const SystemClockStats& sc = p.system_clock;
+      if (!sc.any()) continue;
       std::string counts;
-      for (const auto& [n, pairs] : p.late_by_count) {
+      for (const auto& [n, pairs] : sc.late_rejections_by_count) {
         counts += " " + std::to_string(n) + ":" + std::to_string(pairs);
       }
       std::printf("    %-24s %llu (%llu, %lld), %llu, %llu (%llu), %llu (%llu), %llu, %lld;%s\n",
                   name.c_str(),
-                  static_cast<unsigned long long>(p.open_ends_timed),
-                  static_cast<unsigned long long>(p.open_end_trials),
-                  static_cast<long long>(p.open_end_min_margin),
-                  static_cast<unsigned long long>(p.open_periods_paced),
-                  static_cast<unsigned long long>(p.late_pairs),
-                  static_cast<unsigned long long>(p.late_own_pairs),
-                  static_cast<unsigned long long>(p.late_rejections),
-                  static_cast<unsigned long long>(p.late_max),
-                  static_cast<unsigned long long>(p.unowned_rejections),
+                  static_cast<unsigned long long>(sc.open_ends_timed),
+                  static_cast<unsigned long long>(sc.open_end_trials_timed),
+                  static_cast<long long>(sc.open_end_min_margin),
+                  static_cast<unsigned long long>(sc.open_periods_paced),
+                  static_cast<unsigned long long>(sc.late_rejection_periods),
+                  static_cast<unsigned long long>(sc.late_own_stripe_periods),
+                  static_cast<unsigned long long>(sc.late_rejections),
+                  static_cast<unsigned long long>(sc.late_rejections_max),
+                  static_cast<unsigned long long>(sc.unowned_open_rejections),
                   static_cast<long long>(p.coarse_lag_max), counts.c_str());
     }
   }
