@@ -314,8 +314,8 @@ std::vector<BreakerConfig> StressConfigs() {
   // or jitter, so every OPEN the breaker makes lasts exactly open_duration
   // (on the coarse clock). 4 own stripes: with the main thread numbered 0
   // (it runs the tails) workers 1 to 3 have a stripe of their own and
-  // judge one rejection in 8, the others judge every one (the harness
-  // records each thread's number).
+  // judge one rejection in kRejectionsPerClockRead, the others judge every
+  // one (the harness records each thread's number).
   BreakerConfig system;
   system.name = std::string(kSystemClockConfig);
   system.consecutive_failures_to_open = 3;
